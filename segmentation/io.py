@@ -1,0 +1,416 @@
+"""Read customer tables (CSV or Parquet) and write every output atomically.
+
+Reading is careful about what real files look like: the delimiter is sniffed, a UTF-8 byte
+order mark and Windows line endings are accepted, and a column is turned into numbers only when
+that loses nothing (zero-padded IDs such as ``"0001"`` stay text), so that writing the table
+back reproduces every input column.
+
+Writing never leaves half a file: each output goes to a temporary file in the same folder, is
+flushed to disk, then renamed over the target with :func:`os.replace`. Inputs are protected:
+pass ``protect=[input_path, ...]`` and a write to one of them is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import SegmentationError
+
+__all__ = [
+    "read_table",
+    "ensure_output_dir",
+    "write_csv_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+    "write_bytes_atomic",
+    "to_jsonable",
+]
+
+PARQUET_EXTENSIONS = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
+# The sniffer only has to tell these apart; anything else falls back to a comma.
+CANDIDATE_DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+
+# "0001", "-007": a leading zero before another digit means the text is a code, not a number.
+_ZERO_PADDED = re.compile(r"^[+-]?0\d+$")
+# "1,5" or "-12,75": a decimal comma (European CSV, usually with ';' as the delimiter).
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a customer table from a CSV or Parquet file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV file (delimiter ``,``, ``;``, tab or ``|``, sniffed; UTF-8 with or without a byte
+        order mark; LF or CRLF line endings) or a Parquet file (recognised by the extension
+        ``.parquet``/``.pq`` or by its ``PAR1`` magic bytes).
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_rows, n_columns)
+        CSV columns whose every value is a number become ``int64`` (``Int64`` when some values
+        are missing, so that integers stay integers) or ``float64``; other columns stay text.
+        Columns with zero-padded numbers such as ``"0001"`` stay text.
+
+    Raises
+    ------
+    SegmentationError
+        If the file is missing, is a directory, cannot be read, is empty (no bytes, or a
+        header and no rows), is binary (neither text nor Parquet) or is not valid UTF-8.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SegmentationError(f"Input file '{path}' does not exist; check the path.")
+    if path.is_dir():
+        raise SegmentationError(
+            f"Input '{path}' is a folder, not a file; give a CSV or Parquet file."
+        )
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise SegmentationError(f"Input file '{path}' cannot be read ({_reason(exc)}).") from None
+    if not head:
+        raise SegmentationError(f"Input file '{path}' is empty (0 bytes).")
+    if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in PARQUET_EXTENSIONS:
+        df = _read_parquet(path)
+    else:
+        df = _read_csv(path, head)
+    if df.shape[1] == 0:
+        raise SegmentationError(f"Input file '{path}' has no columns.")
+    if len(df) == 0:
+        raise SegmentationError(f"Input file '{path}' has a header but no rows.")
+    return df
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401  (pandas needs it; say so plainly if it is missing)
+    except ImportError:
+        raise SegmentationError(
+            f"Reading the Parquet file '{path}' needs pyarrow; "
+            "install it with 'pip install pyarrow'."
+        ) from None
+    try:
+        return pd.read_parquet(path)
+    except OSError as exc:
+        # pyarrow raises ArrowInvalid (an OSError subclass is not guaranteed) for damaged files.
+        raise SegmentationError(
+            f"Input file '{path}' cannot be read as Parquet ({_reason(exc)}); is it damaged?"
+        ) from None
+    except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SegmentationError(
+            f"Input file '{path}' cannot be read as Parquet ({first_line}); is it damaged?"
+        ) from None
+
+
+def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
+    if b"\x00" in head:
+        raise SegmentationError(
+            f"Input file '{path}' is binary, not CSV or Parquet; export it as CSV (UTF-8)."
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SegmentationError(f"Input file '{path}' cannot be read ({_reason(exc)}).") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SegmentationError(
+            f"Input file '{path}' is not valid UTF-8 text (bad byte at position {exc.start}); "
+            "save it as UTF-8 CSV."
+        ) from None
+    if "\x00" in text:
+        raise SegmentationError(
+            f"Input file '{path}' is binary, not CSV or Parquet; export it as CSV (UTF-8)."
+        )
+    if not text.strip():
+        raise SegmentationError(f"Input file '{path}' is empty (it holds only blank space).")
+    delimiter = sniff_delimiter(text[:SNIFF_BYTES])
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=True,
+            skip_blank_lines=True,
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise SegmentationError(f"Input file '{path}' is empty.") from None
+    except pd.errors.ParserError as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise SegmentationError(
+            f"Input file '{path}' is not a well-formed CSV table ({first_line})."
+        ) from None
+    df.columns = [str(name).strip() for name in df.columns]
+    for name in df.columns:
+        df[name] = _convert_text_column(df[name], decimal_comma=delimiter == ";")
+    return df
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Guess the delimiter of a CSV sample among ``, ; tab |``; a comma when unsure.
+
+    Parameters
+    ----------
+    sample : str
+        The first few kilobytes of the file.
+
+    Returns
+    -------
+    str
+        One character.
+    """
+    # Only whole lines: a cut last line would confuse the sniffer's consistency check.
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]
+    lines = [line for line in lines if line.strip()][:50]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=CANDIDATE_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    # The sniffer gives up on some valid files (quoted fields, one line): the delimiter that
+    # occurs most often in the header, if any, is a good second guess.
+    header = lines[0]
+    counts = {d: header.count(d) for d in CANDIDATE_DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def _convert_text_column(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
+    """Turn a column read as text into numbers when every value is a number and nothing is lost.
+
+    Integers become ``int64`` (or ``Int64`` with gaps, so they are written back without a
+    ``.0``), other numbers ``float64``. Zero-padded codes stay text.
+    """
+    values = column.dropna().str.strip()
+    values = values[values != ""]
+    if values.empty:
+        # Nothing to go on: an all-missing column is numeric (NaN), which is what a user expects.
+        return pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
+    if values.str.match(_ZERO_PADDED.pattern).any():
+        return column
+    stripped = column.str.strip().replace("", np.nan)
+    numbers = pd.to_numeric(stripped, errors="coerce")
+    if numbers.notna().sum() != len(values):
+        if decimal_comma and values.str.match(_DECIMAL_COMMA.pattern).all():
+            numbers = pd.to_numeric(stripped.str.replace(",", ".", regex=False), errors="coerce")
+            if numbers.notna().sum() == len(values):
+                return numbers.astype("float64")
+        return column
+    integral = values.str.fullmatch(r"[+-]?\d+").all()
+    if integral:
+        if numbers.isna().any():
+            return numbers.astype("Int64")
+        return numbers.astype("int64")
+    return numbers.astype("float64")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def ensure_output_dir(path) -> Path:
+    """Create the output folder if needed and check that files can be written in it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    SegmentationError
+        If the folder cannot be created (for example a file is in the way) or written to.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise SegmentationError(
+            f"Output folder '{folder}' is an existing file; choose another --out folder."
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SegmentationError(
+            f"Output folder '{folder}' cannot be created ({_reason(exc)}); "
+            "choose another --out folder."
+        ) from None
+    # Permission bits do not tell the whole story (read-only mounts, root): try a real write.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-", delete=True) as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        raise SegmentationError(
+            f"Output folder '{folder}' is not writable ({_reason(exc)}); "
+            "choose another --out folder."
+        ) from None
+    return folder
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _check_not_protected(path: Path, protect: Iterable | None) -> None:
+    for item in protect or ():
+        if item is None:
+            continue
+        if _same_file(path, Path(item)):
+            raise SegmentationError(
+                f"Refusing to overwrite the input file '{item}'; choose another output path."
+            )
+
+
+def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) -> Path:
+    """Write bytes to ``path`` through a temporary file in the same folder and a rename.
+
+    Parameters
+    ----------
+    data : bytes
+    path : str or os.PathLike
+    protect : iterable of paths, optional
+        Input files that must never be overwritten.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    SegmentationError
+        If ``path`` is a protected input or the file cannot be written. The previous content
+        of ``path``, if any, is then left as it was and no temporary file remains.
+    """
+    target = Path(path)
+    _check_not_protected(target, protect)
+    folder = target.parent if str(target.parent) else Path(".")
+    tmp_name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            tmp_name = handle.name
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # NamedTemporaryFile creates 0600 files; outputs should be readable like any other file.
+        os.chmod(tmp_name, 0o666 & ~_umask())
+        os.replace(tmp_name, target)
+        tmp_name = None
+    except OSError as exc:
+        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+    return target
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; put it straight back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic(text: str, path, *, protect: Iterable | None = None) -> Path:
+    """Write UTF-8 text atomically (see :func:`write_bytes_atomic`)."""
+    return write_bytes_atomic(text.encode("utf-8"), path, protect=protect)
+
+
+def write_csv_atomic(df: pd.DataFrame, path, *, protect: Iterable | None = None) -> Path:
+    """Write a table as UTF-8 CSV (comma, LF, no index) atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame of shape (n_rows, n_columns)
+    path : str or os.PathLike
+    protect : iterable of paths, optional
+        Input files that must never be overwritten.
+    """
+    text = df.to_csv(index=False, lineterminator="\n")
+    return write_text_atomic(text, path, protect=protect)
+
+
+def to_jsonable(obj):
+    """Convert numpy scalars and arrays, paths and NaN into plain JSON values (NaN -> None).
+
+    Parameters
+    ----------
+    obj : any nesting of dict, list, tuple, numpy arrays and scalars, str, Path, numbers
+
+    Returns
+    -------
+    The same structure made of dict, list, str, int, float, bool and None only.
+    """
+    if isinstance(obj, dict):
+        return {str(key): to_jsonable(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [to_jsonable(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(value) for value in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+def write_json_atomic(
+    obj, path, *, protect: Iterable | None = None, indent: int | None = 2
+) -> Path:
+    """Write an object as JSON (UTF-8, numpy values converted, NaN as null) atomically.
+
+    Parameters
+    ----------
+    obj : JSON-like object (numpy scalars and arrays allowed)
+    path : str or os.PathLike
+    protect : iterable of paths, optional
+        Input files that must never be overwritten.
+    indent : int or None
+        Indentation passed to :func:`json.dumps`.
+    """
+    text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return write_text_atomic(text + "\n", path, protect=protect)
