@@ -1,0 +1,160 @@
+"""Exact accelerated assignment steps that skip distances with triangle-inequality bounds.
+
+Hamerly (2010) keeps, per point, an upper bound on the distance to its own center and one lower
+bound on the distance to every other center. Elkan (2003) keeps one lower bound per center. After
+the centers move, the bounds are loosened by how far the centers moved; a point whose upper bound
+is below its lower bound (or below half the distance from its center to the nearest other
+center) cannot change label, and no distance is computed for it.
+
+Both return exactly the labels Lloyd's brute force would give: every skip test is strict, so a
+point is only skipped when its center is the unique nearest one, and whenever distances are
+computed the same squared distances are compared the same way (first index wins exact ties).
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+from kmeans_core._kernels.common import FASTMATH, block_bounds, sq_dist
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def center_geometry(centers, half_dist, half_nearest):
+    """Half the distance between every pair of centers, and from each to its nearest other one."""
+    n_clusters = centers.shape[0]
+    for j in range(n_clusters):
+        half_dist[j, j] = 0
+        for m in range(j + 1, n_clusters):
+            h = 0.5 * np.sqrt(sq_dist(centers, j, centers, m))
+            half_dist[j, m] = h
+            half_dist[m, j] = h
+    for j in range(n_clusters):
+        nearest = np.inf
+        for m in range(n_clusters):
+            if m != j and half_dist[j, m] < nearest:
+                nearest = half_dist[j, m]
+        half_nearest[j] = nearest if n_clusters > 1 else 0.0
+
+
+@numba.njit(inline="always", fastmath=FASTMATH)
+def _nearest_two(X, i, centers):
+    """Nearest center of point ``i`` (first on ties), its squared distance, and the second one."""
+    best = sq_dist(X, i, centers, 0)
+    best_j = 0
+    second = np.inf
+    for j in range(1, centers.shape[0]):
+        d = sq_dist(X, i, centers, j)
+        if d < best:
+            second = best
+            best = d
+            best_j = j
+        elif d < second:
+            second = d
+    return best_j, best, second
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def hamerly_assign(X, centers, shift, half_nearest, n_blocks, labels, upper, lower):
+    """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
+
+    ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
+    Returns the number of labels that changed.
+    """
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    # Largest and second largest shift: the lower bound of a point loses the largest shift of
+    # the *other* centers.
+    max1 = 0.0
+    max2 = 0.0
+    arg1 = -1
+    for j in range(n_clusters):
+        if shift[j] > max1:
+            max2 = max1
+            max1 = shift[j]
+            arg1 = j
+        elif shift[j] > max2:
+            max2 = shift[j]
+    changed = 0
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        block_changed = 0
+        for i in range(start, stop):
+            a = labels[i]
+            if a >= 0:
+                upper[i] += shift[a]
+                lower[i] -= max2 if a == arg1 else max1
+                bound = max(half_nearest[a], lower[i])
+                if upper[i] < bound:
+                    continue
+                upper[i] = np.sqrt(sq_dist(X, i, centers, a))
+                if upper[i] < bound:
+                    continue
+            best_j, best, second = _nearest_two(X, i, centers)
+            upper[i] = np.sqrt(best)
+            lower[i] = np.sqrt(second)
+            if best_j != a:
+                block_changed += 1
+                labels[i] = best_j
+        changed += block_changed
+    return changed
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def elkan_assign(X, centers, shift, half_dist, half_nearest, n_blocks, labels, upper, lower):
+    """Elkan's assignment step with one lower bound per (point, center) in ``lower`` (n, k).
+
+    ``shift`` is how far each center moved since the last call; ``labels[i] == -1`` marks a
+    point without bounds yet. Returns the number of labels that changed.
+    """
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    changed = 0
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        block_changed = 0
+        for i in range(start, stop):
+            a = labels[i]
+            if a < 0:
+                best = sq_dist(X, i, centers, 0)
+                lower[i, 0] = np.sqrt(best)
+                best_j = 0
+                for j in range(1, n_clusters):
+                    d = sq_dist(X, i, centers, j)
+                    lower[i, j] = np.sqrt(d)
+                    if d < best:
+                        best = d
+                        best_j = j
+                labels[i] = best_j
+                upper[i] = np.sqrt(best)
+                block_changed += 1
+                continue
+            for j in range(n_clusters):
+                lower[i, j] = max(lower[i, j] - shift[j], 0.0)
+            u = upper[i] + shift[a]
+            if u < half_nearest[a]:
+                upper[i] = u
+                continue
+            u_sq = -1.0  # squared distance to the current center, once computed
+            a_start = a
+            for j in range(n_clusters):
+                if j == a or u < lower[i, j] or u < half_dist[a, j]:
+                    continue
+                if u_sq < 0:
+                    u_sq = sq_dist(X, i, centers, a)
+                    u = np.sqrt(u_sq)
+                    lower[i, a] = u
+                    if u < lower[i, j] or u < half_dist[a, j]:
+                        continue
+                d_sq = sq_dist(X, i, centers, j)
+                d = np.sqrt(d_sq)
+                lower[i, j] = d
+                if d_sq < u_sq or (d_sq == u_sq and j < a):
+                    a = j
+                    u = d
+                    u_sq = d_sq
+            upper[i] = u
+            if a != a_start:
+                labels[i] = a
+                block_changed += 1
+        changed += block_changed
+    return changed

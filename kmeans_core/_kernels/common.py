@@ -1,0 +1,141 @@
+"""Kernels shared by every algorithm: distances, block sums of centers, inertia.
+
+Work is split into a fixed number of contiguous row blocks that depends only on the number of
+samples, never on the number of threads. Each block writes its own partial sums and the blocks
+are added in block order afterwards, so the result is bit-identical for any thread count.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+#: LLVM fast-math flags for every kernel: reassociation lets loops vectorise; "nnan" and "ninf"
+#: are left out so that comparisons with infinity stay correct.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+#: Upper bound on the number of row blocks; enough to balance the load of a few dozen threads.
+MAX_BLOCKS = 64
+#: Fewest rows per block, so that small inputs are not split into needless pieces.
+MIN_BLOCK_ROWS = 512
+
+
+def n_blocks_for(n_samples):
+    """Number of row blocks for ``n_samples``: a function of the data only, never of threads."""
+    return max(1, min(MAX_BLOCKS, n_samples // MIN_BLOCK_ROWS))
+
+
+@numba.njit(inline="always", fastmath=FASTMATH)
+def sq_dist(X, i, C, j):
+    """Squared Euclidean distance between row ``i`` of ``X`` and row ``j`` of ``C``."""
+    acc = X[i, 0] - X[i, 0]  # a zero of X's dtype
+    for f in range(X.shape[1]):
+        diff = X[i, f] - C[j, f]
+        acc += diff * diff
+    return acc
+
+
+@numba.njit(inline="always")
+def block_bounds(b, n_blocks, n_samples):
+    """First and one-past-last row of block ``b``."""
+    return b * n_samples // n_blocks, (b + 1) * n_samples // n_blocks
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def block_sums(X, sample_weight, labels, n_clusters, n_blocks, sums, weights):
+    """Per-block weighted sums of the points of each cluster.
+
+    sums : (n_blocks, n_clusters, n_features), weights : (n_blocks, n_clusters); overwritten.
+    """
+    n_samples, n_features = X.shape
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        sums[b, :, :] = 0
+        weights[b, :] = 0
+        for i in range(start, stop):
+            j = labels[i]
+            w = sample_weight[i]
+            weights[b, j] += w
+            for f in range(n_features):
+                sums[b, j, f] += X[i, f] * w
+
+
+@numba.njit(cache=True)
+def reduce_blocks(sums, weights, centers_new, weight_in_clusters):
+    """Add the block partial sums in block order (deterministic, whatever the thread count)."""
+    n_blocks, n_clusters, n_features = sums.shape
+    centers_new[:, :] = 0
+    weight_in_clusters[:] = 0
+    for b in range(n_blocks):
+        for j in range(n_clusters):
+            weight_in_clusters[j] += weights[b, j]
+            for f in range(n_features):
+                centers_new[j, f] += sums[b, j, f]
+
+
+@numba.njit(cache=True)
+def average_centers(centers, weight_in_clusters):
+    """Turn sums into means in place, as scikit-learn does (multiply by the reciprocal)."""
+    n_clusters, n_features = centers.shape
+    for j in range(n_clusters):
+        if weight_in_clusters[j] > 0:
+            alpha = 1.0 / weight_in_clusters[j]
+            for f in range(n_features):
+                centers[j, f] *= alpha
+
+
+@numba.njit(cache=True)
+def center_shift(centers_old, centers_new, shift):
+    """Euclidean distance each center moved."""
+    for j in range(centers_old.shape[0]):
+        acc = 0.0
+        for f in range(centers_old.shape[1]):
+            diff = centers_new[j, f] - centers_old[j, f]
+            acc += diff * diff
+        shift[j] = np.sqrt(acc)
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def assign_labels(X, centers, n_blocks, labels):
+    """Nearest center of every point (the first one on exact ties), with no center update."""
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        for i in range(start, stop):
+            best = sq_dist(X, i, centers, 0)
+            best_j = 0
+            for j in range(1, n_clusters):
+                d = sq_dist(X, i, centers, j)
+                if d < best:
+                    best = d
+                    best_j = j
+            labels[i] = best_j
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def inertia_blocks(X, sample_weight, centers, labels, n_blocks):
+    """Weighted sum of squared distances to the assigned centers, block by block.
+
+    Returns the per-block sums; the caller adds them in block order.
+    """
+    n_samples = X.shape[0]
+    out = np.zeros(n_blocks, dtype=np.float64)
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        acc = 0.0
+        for i in range(start, stop):
+            acc += sq_dist(X, i, centers, labels[i]) * sample_weight[i]
+        out[b] = acc
+    return out
+
+
+@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+def all_distances(X, centers, n_blocks, out):
+    """Squared distances from every point to every center: out (n_samples, n_clusters)."""
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    for b in prange(n_blocks):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        for i in range(start, stop):
+            for j in range(n_clusters):
+                out[i, j] = sq_dist(X, i, centers, j)

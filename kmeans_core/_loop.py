@@ -1,0 +1,128 @@
+"""The K-Means iteration loop shared by every algorithm.
+
+Each algorithm only differs in how it finds the nearest center of every point (its *assigner*);
+everything else -- the center update, empty-cluster relocation, the convergence tests and the
+last assignment step -- lives here once, with scikit-learn's exact semantics:
+
+- the centers are the weighted means of their points; a cluster that lost all its weight is
+  re-seeded with the point farthest from its own center;
+- the loop stops when the labels did not change (strict convergence) or when the sum of squared
+  center shifts is at most ``tol`` (already scaled by the data's mean variance);
+- unless it converged strictly, a last assignment step makes the labels match the final centers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kmeans_core._kernels.common import (
+    average_centers,
+    block_sums,
+    center_shift,
+    inertia_blocks,
+    n_blocks_for,
+    reduce_blocks,
+)
+
+
+class Assigner:
+    """How an algorithm finds the nearest centers. Subclasses override ``assign``.
+
+    ``assign(centers, labels, sums, weights)`` writes the nearest center of every point into
+    ``labels`` and returns ``(n_changed, summed)``: how many labels changed, and whether it also
+    filled the per-block cluster sums (Lloyd does both in one pass; others leave it to the loop).
+    ``centers_moved(centers_new, shift)`` lets bound-keeping algorithms update their bounds.
+    """
+
+    def __init__(self, X, sample_weight, n_clusters, n_blocks):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.n_clusters = n_clusters
+        self.n_blocks = n_blocks
+
+    def assign(self, centers, labels, sums, weights):
+        raise NotImplementedError
+
+    def centers_moved(self, centers_new, shift):
+        pass
+
+
+def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels):
+    """Give every cluster without weight the point farthest from its own center.
+
+    This mirrors scikit-learn's ``_relocate_empty_clusters_dense`` step for step (same
+    distances, same ``argpartition`` order) so that both pick the same points. It works on the
+    cluster *sums* before they are averaged; the moved points keep their labels.
+    """
+    empty = np.flatnonzero(weight_in_clusters == 0)
+    n_empty = empty.shape[0]
+    if n_empty == 0:
+        return
+    distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
+    far_from_centers = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
+    for new_id, far_idx in zip(empty, far_from_centers, strict=True):
+        weight = sample_weight[far_idx]
+        old_id = labels[far_idx]
+        centers_new[old_id] -= X[far_idx] * weight
+        centers_new[new_id] = X[far_idx] * weight
+        weight_in_clusters[new_id] = weight
+        weight_in_clusters[old_id] -= weight
+
+
+def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
+    """Run one K-Means from ``centers_init`` with the given assigner.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int32
+    inertia : float
+    centers : ndarray of shape (n_clusters, n_features)
+    n_iter : int
+        Number of iterations run (as scikit-learn counts them).
+    converged : bool
+        False when the loop stopped only because it reached ``max_iter``.
+    """
+    X, sample_weight = assigner.X, assigner.sample_weight
+    n_samples = X.shape[0]
+    n_clusters, n_features = centers_init.shape
+    n_blocks = assigner.n_blocks
+
+    centers = np.array(centers_init, dtype=X.dtype, order="C", copy=True)
+    centers_new = np.zeros_like(centers)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    sums = np.zeros((n_blocks, n_clusters, n_features), dtype=X.dtype)
+    weights = np.zeros((n_blocks, n_clusters), dtype=X.dtype)
+    weight_in_clusters = np.zeros(n_clusters, dtype=X.dtype)
+    shift = np.zeros(n_clusters, dtype=X.dtype)
+
+    strict_convergence = converged = False
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
+        n_changed, summed = assigner.assign(centers, labels, sums, weights)
+        if not summed:
+            block_sums(X, sample_weight, labels, n_clusters, n_blocks, sums, weights)
+        reduce_blocks(sums, weights, centers_new, weight_in_clusters)
+        relocate_empty_clusters(X, sample_weight, centers, centers_new, weight_in_clusters, labels)
+        average_centers(centers_new, weight_in_clusters)
+        center_shift(centers, centers_new, shift)
+        assigner.centers_moved(centers_new, shift)
+        centers, centers_new = centers_new, centers
+
+        if n_changed == 0:
+            strict_convergence = converged = True
+            break
+        if (shift**2).sum() <= tol:
+            converged = True
+            break
+
+    if not strict_convergence:
+        # The centers moved once more after the last assignment: make the labels match them.
+        assigner.assign(centers, labels, sums, weights)
+
+    inertia = float(inertia_blocks(X, sample_weight, centers, labels, n_blocks).sum())
+    return labels, inertia, centers, n_iter, converged
+
+
+def inertia_of(X, sample_weight, centers, labels):
+    """Weighted sum of squared distances to the assigned centers (deterministic)."""
+    n_blocks = n_blocks_for(X.shape[0])
+    return float(inertia_blocks(X, sample_weight, centers, labels, n_blocks).sum())

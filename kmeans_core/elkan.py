@@ -1,0 +1,39 @@
+"""Elkan's algorithm: one lower bound per (point, center) skips almost every distance.
+
+It keeps n_samples * n_clusters bounds, so its bookkeeping costs O(n k) per iteration; it wins
+when a distance is expensive (many features) and there are many clusters.
+"""
+
+import numpy as np
+
+from kmeans_core._kernels.bounds import center_geometry, elkan_assign
+from kmeans_core._loop import Assigner
+
+
+class ElkanAssigner(Assigner):
+    def __init__(self, X, sample_weight, n_clusters, n_blocks):
+        super().__init__(X, sample_weight, n_clusters, n_blocks)
+        self.upper = np.zeros(X.shape[0], dtype=X.dtype)
+        self.lower = np.zeros((X.shape[0], n_clusters), dtype=X.dtype)
+        self.shift = np.zeros(n_clusters, dtype=X.dtype)
+        self.half_dist = np.zeros((n_clusters, n_clusters), dtype=X.dtype)
+        self.half_nearest = np.zeros(n_clusters, dtype=X.dtype)
+
+    def assign(self, centers, labels, sums, weights):
+        center_geometry(centers, self.half_dist, self.half_nearest)
+        n_changed = elkan_assign(
+            self.X,
+            centers,
+            self.shift,
+            self.half_dist,
+            self.half_nearest,
+            self.n_blocks,
+            labels,
+            self.upper,
+            self.lower,
+        )
+        self.shift[:] = 0  # the bounds now account for every move so far
+        return n_changed, False
+
+    def centers_moved(self, centers_new, shift):
+        self.shift += shift

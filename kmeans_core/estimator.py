@@ -1,0 +1,334 @@
+"""KMeans: parameter checks, the n_init loop, the algorithm choice, the fitted attributes."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from kmeans_core._kernels.common import all_distances, assign_labels, n_blocks_for
+from kmeans_core._loop import inertia_of, run_kmeans
+from kmeans_core._validation import (
+    check_array,
+    check_n_clusters,
+    check_random_state,
+    check_sample_weight,
+)
+from kmeans_core.elkan import ElkanAssigner
+from kmeans_core.hamerly import HamerlyAssigner
+from kmeans_core.init import greedy_kmeans_plusplus, random_init
+from kmeans_core.lloyd import LloydAssigner
+
+ALGORITHMS = {"lloyd": LloydAssigner, "hamerly": HamerlyAssigner, "elkan": ElkanAssigner}
+
+
+class ConvergenceWarning(UserWarning):
+    """The fit finished but may not be what was asked: max_iter reached, or too few distinct
+    points for the number of clusters."""
+
+
+def choose_algorithm(n_samples, n_features, n_clusters):
+    """The fastest exact algorithm for this shape, by rules measured in ``benchmarks/``.
+
+    - one or two clusters: bounds cannot prune much, so plain Lloyd;
+    - few features: Hamerly's single lower bound is cheap and prunes most distance computations;
+    - many features with many clusters: Elkan's per-center bounds save the expensive distances.
+    """
+    if n_clusters <= 2:
+        return "lloyd"
+    if n_features <= 16 and n_clusters <= 32:
+        return "hamerly"
+    return "elkan"
+
+
+@contextmanager
+def _numba_threads(n_threads):
+    """Run the block inside with ``n_threads`` numba threads, then restore the previous count."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class KMeans:
+    """K-Means clustering, exact against scikit-learn's Lloyd, with faster exact algorithms.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    init : {"k-means++", "random"} or ndarray of shape (n_clusters, n_features)
+        How to choose the initial centers: greedy k-means++, random distinct rows drawn with
+        probability proportional to their weight, or the given centers.
+    n_init : "auto" or int, default="auto"
+        Number of runs from different initial centers; the one with the lowest inertia is kept.
+        "auto" means 1 for k-means++ or an array, 10 for random.
+    max_iter : int, default=300
+        Most iterations of one run.
+    tol : float, default=1e-4
+        Convergence tolerance on the sum of squared center shifts, relative to the mean variance
+        of the features.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
+        "lloyd" computes every distance; "hamerly" and "elkan" skip the distances that
+        triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
+        "auto" picks the fastest for the data's shape (see ``choose_algorithm``).
+    random_state : None, int, numpy RandomState or Generator, default=None
+        Source of randomness for the initial centers. An int gives the same initial centers as
+        scikit-learn with that int.
+    n_threads : int, default=None
+        Number of threads; None uses all cores. The result does not depend on it.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        Weighted sum of squared distances of the samples to their closest center.
+    n_iter_ : int
+        Number of iterations of the best run.
+    n_features_in_ : int
+    algorithm_ : str
+        The algorithm that ran (what "auto" resolved to).
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        algorithm="auto",
+        random_state=None,
+        n_threads=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, X):
+        n_samples, n_features = X.shape
+        check_n_clusters(self.n_clusters, n_samples)
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
+            raise TypeError(f"max_iter must be an int, got {type(self.max_iter).__name__}.")
+        if self.max_iter < 1:
+            raise ValueError(f"max_iter must be at least 1, got {self.max_iter}.")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real):
+            raise TypeError(f"tol must be a number, got {type(self.tol).__name__}.")
+        if not np.isfinite(self.tol) or self.tol < 0:
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol}.")
+        if self.algorithm != "auto" and self.algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"Unknown algorithm {self.algorithm!r}; choose one of {['auto', *ALGORITHMS]}."
+            )
+        if self.n_threads is not None and (
+            isinstance(self.n_threads, bool)
+            or not isinstance(self.n_threads, numbers.Integral)
+            or self.n_threads < 1
+        ):
+            raise ValueError(f"n_threads must be a positive int or None, got {self.n_threads!r}.")
+
+        init = self.init
+        if isinstance(init, str):
+            if init not in ("k-means++", "random"):
+                raise ValueError(
+                    f"Unknown init {init!r}; use 'k-means++', 'random' or an array of shape "
+                    f"(n_clusters, n_features)."
+                )
+            default_n_init = 10 if init == "random" else 1
+        elif hasattr(init, "__array__") or isinstance(init, (list, tuple)):
+            init = check_array(init, name="init", dtype=(X.dtype,))
+            if init.shape != (self.n_clusters, n_features):
+                raise ValueError(
+                    f"init array has shape {init.shape}, but it must be (n_clusters, n_features)"
+                    f" = ({self.n_clusters}, {n_features})."
+                )
+            default_n_init = 1
+        else:
+            raise TypeError(
+                f"init must be 'k-means++', 'random' or an array, got {type(init).__name__}."
+            )
+
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = default_n_init
+        elif isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral):
+            raise TypeError(f"n_init must be 'auto' or an int, got {n_init!r}.")
+        elif n_init < 1:
+            raise ValueError(f"n_init must be at least 1, got {n_init}.")
+        if not isinstance(init, str) and n_init != 1:
+            warnings.warn(
+                f"An explicit init array gives the same run every time; n_init={n_init} was "
+                "changed to 1.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return init, int(n_init)
+
+    def _check_fitted(self):
+        if not hasattr(self, "cluster_centers_"):
+            raise ValueError(
+                "This KMeans instance is not fitted yet; call fit(X) before using this method."
+            )
+
+    def _check_test_data(self, X):
+        self._check_fitted()
+        X = check_array(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this KMeans was fitted with "
+                f"{self.n_features_in_} features."
+            )
+        return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, float32 or float64 (other numeric types become float64).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample; None weighs every sample 1.
+
+        Returns
+        -------
+        self : KMeans
+        """
+        X = check_array(X)
+        init, n_init = self._check_params(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        random_state = check_random_state(self.random_state)
+        n_samples, n_features = X.shape
+        tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
+
+        algorithm = self.algorithm
+        if algorithm == "auto":
+            algorithm = choose_algorithm(n_samples, n_features, self.n_clusters)
+        n_threads = self.n_threads or numba.config.NUMBA_NUM_THREADS
+
+        # Center the data (as scikit-learn does) for more accurate distances.
+        X_mean = X.mean(axis=0)
+        X = X - X_mean
+        if not isinstance(init, str):
+            init = init - X_mean
+
+        best = None
+        with _numba_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS)):
+            for _ in range(n_init):
+                if isinstance(init, str) and init == "k-means++":
+                    centers_init, _ = greedy_kmeans_plusplus(
+                        X, self.n_clusters, sample_weight, random_state
+                    )
+                elif isinstance(init, str):
+                    centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
+                else:
+                    centers_init = init
+                assigner = ALGORITHMS[algorithm](
+                    X, sample_weight, self.n_clusters, n_blocks_for(n_samples)
+                )
+                labels, inertia, centers, n_iter, converged = run_kmeans(
+                    assigner, centers_init, max_iter=self.max_iter, tol=tol
+                )
+                # A run replaces the best only if it is better and not the same partition
+                # (the same partition can differ in inertia by rounding alone).
+                if best is None or (
+                    inertia < best[1] and not _same_partition(labels, best[0], self.n_clusters)
+                ):
+                    best = (labels, inertia, centers, n_iter, converged)
+
+        labels, inertia, centers, n_iter, converged = best
+        self.cluster_centers_ = centers + X_mean
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        self.n_features_in_ = n_features
+        self.algorithm_ = algorithm
+        self._warn_if_degenerate(X, converged)
+        return self
+
+    def _warn_if_degenerate(self, X, converged):
+        if not converged:
+            warnings.warn(
+                f"KMeans stopped at max_iter={self.max_iter} before converging; raise max_iter "
+                "or tol for a settled result.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        n_found = np.unique(self.labels_).shape[0]
+        if n_found < self.n_clusters:
+            n_distinct = np.unique(X, axis=0).shape[0]
+            if n_distinct < self.n_clusters:
+                reason = f"X has only {n_distinct} distinct points"
+            else:
+                reason = "some clusters ended up empty"
+            warnings.warn(
+                f"Only {n_found} distinct clusters were found for n_clusters={self.n_clusters}: "
+                f"{reason}.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return ``labels_``: ndarray of shape (n_samples,)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    # ----------------------------------------------------------------- predict
+    def predict(self, X):
+        """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
+        X = self._check_test_data(X)
+        labels = np.empty(X.shape[0], dtype=np.int32)
+        assign_labels(X, self.cluster_centers_, n_blocks_for(X.shape[0]), labels)
+        return labels
+
+    def transform(self, X):
+        """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""
+        X = self._check_test_data(X)
+        out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
+        all_distances(X, self.cluster_centers_, n_blocks_for(X.shape[0]), out)
+        return np.sqrt(out, out=out)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances of the training samples to the centers."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` against the fitted centers (higher is better)."""
+        X = self._check_test_data(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        labels = self.predict(X)
+        return -inertia_of(X, sample_weight, self.cluster_centers_, labels)
+
+    def __repr__(self):
+        params = []
+        defaults = KMeans().__dict__
+        for name, value in self.__dict__.items():
+            if name.endswith("_") or name.startswith("_"):
+                continue
+            if isinstance(value, np.ndarray) or value != defaults[name]:
+                shown = "array" if isinstance(value, np.ndarray) else repr(value)
+                params.append(f"{name}={shown}")
+        return f"KMeans({', '.join(params)})"
+
+
+def _same_partition(labels1, labels2, n_clusters):
+    """Whether two labelings are the same partition up to renaming the clusters."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    first = np.unique(labels1, return_index=True)[1]
+    mapping[labels1[first]] = labels2[first]
+    return bool(np.array_equal(mapping[labels1], labels2))

@@ -1,0 +1,117 @@
+"""Initial centers: greedy k-means++ (weighted) and random sampling.
+
+Both draw their random numbers exactly as scikit-learn does, from the same kind of generator, so
+the same integer seed gives the same initial centers as ``sklearn.cluster.kmeans_plusplus``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kmeans_core._kernels.common import n_blocks_for
+from kmeans_core._kernels.init import candidate_distances
+from kmeans_core._validation import (
+    check_array,
+    check_n_clusters,
+    check_random_state,
+    check_sample_weight,
+)
+
+
+def _choose(random_state, n, *, size=None, replace=True, p=None):
+    """``choice`` for both RandomState and Generator."""
+    return random_state.choice(n, size=size, replace=replace, p=p)
+
+
+def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """k-means++ on validated arrays (no checks): returns (centers, indices).
+
+    Each new center is the best of ``n_local_trials`` candidates drawn with probability
+    proportional to ``sample_weight * D(x)^2``, the best being the one that lowers the total
+    weighted squared distance the most (Arthur & Vassilvitskii's greedy variant).
+    """
+    n_samples, n_features = X.shape
+    n_blocks = n_blocks_for(n_samples)
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+
+    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
+    indices = np.full(n_clusters, -1, dtype=int)
+
+    center_id = _choose(random_state, n_samples, p=sample_weight / sample_weight.sum())
+    centers[0] = X[center_id]
+    indices[0] = center_id
+
+    # Squared distance of every point to its closest center so far, and their weighted total.
+    # (The largest float stands in for infinity, which fastmath kernels may not compare.)
+    far = np.full(n_samples, np.finfo(X.dtype).max, dtype=X.dtype)
+    closest_dist_sq = np.empty((1, n_samples), dtype=X.dtype)
+    current_pot = candidate_distances(
+        X, sample_weight, np.array([center_id]), far, n_blocks, closest_dist_sq
+    )[0]
+    closest_dist_sq = closest_dist_sq[0]
+
+    distance_to_candidates = np.empty((n_local_trials, n_samples), dtype=X.dtype)
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        candidate_ids = np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), rand_vals)
+        # Rounding can put a draw just past the last cumulative sum.
+        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
+
+        candidates_pot = candidate_distances(
+            X, sample_weight, candidate_ids, closest_dist_sq, n_blocks, distance_to_candidates
+        )
+        best = int(np.argmin(candidates_pot))
+        current_pot = candidates_pot[best]
+        closest_dist_sq = distance_to_candidates[best].copy()
+        centers[c] = X[candidate_ids[best]]
+        indices[c] = candidate_ids[best]
+    return centers, indices
+
+
+def random_init(X, n_clusters, sample_weight, random_state):
+    """``n_clusters`` distinct rows drawn with probability proportional to their weight."""
+    seeds = _choose(
+        random_state,
+        X.shape[0],
+        size=n_clusters,
+        replace=False,
+        p=sample_weight / sample_weight.sum(),
+    )
+    return X[seeds]
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
+    """Choose initial centers with greedy k-means++.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data to pick seeds from.
+    n_clusters : int
+        Number of centers to choose.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each point; ``None`` weighs every point 1.
+    random_state : int, numpy RandomState or Generator, default=None
+        Source of randomness; an int reproduces ``sklearn.cluster.kmeans_plusplus``.
+    n_local_trials : int, default=None
+        Candidates tried per center; ``None`` means ``2 + int(ln(n_clusters))``.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        The chosen centers, rows of ``X``.
+    indices : ndarray of shape (n_clusters,)
+        Their row numbers in ``X``: ``X[indices] == centers``.
+    """
+    X = check_array(X)
+    check_n_clusters(n_clusters, X.shape[0])
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    if n_local_trials is not None and (
+        isinstance(n_local_trials, bool)
+        or not isinstance(n_local_trials, (int, np.integer))
+        or n_local_trials < 1
+    ):
+        raise ValueError(f"n_local_trials must be a positive int or None, got {n_local_trials!r}.")
+    random_state = check_random_state(random_state)
+    return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)

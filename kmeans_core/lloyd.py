@@ -1,0 +1,14 @@
+"""Lloyd's algorithm: every iteration computes the distance from every point to every center."""
+
+from kmeans_core._kernels.lloyd import lloyd_assign_and_sum
+from kmeans_core._loop import Assigner
+
+
+class LloydAssigner(Assigner):
+    """Brute force: n * k distances per iteration, with the cluster sums in the same pass."""
+
+    def assign(self, centers, labels, sums, weights):
+        n_changed = lloyd_assign_and_sum(
+            self.X, self.sample_weight, centers, self.n_blocks, labels, sums, weights
+        )
+        return n_changed, True
