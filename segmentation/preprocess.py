@@ -1,0 +1,816 @@
+"""Column roles, missing values, skew, encoding and scaling: the table turned into a matrix.
+
+Two steps, kept apart so that each can be tested and explained:
+
+1. :func:`infer_roles` decides what every column is for: an identifier (kept in the output,
+   never a feature), a numeric feature, a categorical feature (one-hot encoded), a categorical
+   column that is only profiled (its share in each segment), or dropped (with the reason).
+2. :class:`Preprocessor` learns, on the training table, everything needed to turn a table into
+   the matrix k-means sees, in this order:
+
+   - gaps in numeric features are filled with the column's median, in categorical features
+     with the most frequent value (ties: the first in sorted order);
+   - constant columns are dropped with a warning (they cannot separate customers);
+   - ``log_transform="auto"`` applies ``log1p`` to non-negative columns whose sample skewness
+     (adjusted Fisher-Pearson, as ``pandas.Series.skew``) is above :data:`SKEW_THRESHOLD` = 1.0.
+     Spending amounts such as the wholesale customers' columns (skew 2.6 to 11) are caught;
+     age, income and spending score of the mall customers (skew -0.05 to 0.49) are not;
+   - numeric features are scaled (standard, robust, minmax or none; written here, not borrowed);
+     one-hot columns stay 0/1, named ``"Col=Value"`` in sorted category order.
+
+Everything learnt is plain numbers and strings: :meth:`Preprocessor.to_dict` and
+:meth:`Preprocessor.from_dict` carry it through JSON, and the restored preprocessor gives
+bit-identical matrices (Python's ``json`` writes floats with ``repr``, which round-trips).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import SegmentationError
+
+__all__ = [
+    "ColumnRoles",
+    "infer_roles",
+    "Preprocessor",
+    "SCALERS",
+    "SKEW_THRESHOLD",
+    "MAX_CATEGORIES",
+    "is_id_name",
+]
+
+SCALERS = ("standard", "robust", "minmax", "none")
+#: ``log_transform="auto"`` takes the log of a non-negative column whose skewness is above this.
+SKEW_THRESHOLD = 1.0
+#: A text column with more distinct values than this is neither one-hot encoded nor profiled.
+MAX_CATEGORIES = 50
+#: A text column whose non-missing values are at least this share of numbers is meant to be
+#: numeric: the remaining text is an error to report, not a category.
+NUMERIC_TEXT_SHARE = 0.8
+#: Row-counter detection (an integer column 1..n without an id-like name) needs this many rows,
+#: so that a short column of consecutive ages is not mistaken for one.
+MIN_ROWS_FOR_COUNTER = 20
+
+_ID_NAMES = {
+    "id",
+    "ids",
+    "identifier",
+    "index",
+    "rowid",
+    "rownumber",
+    "uuid",
+    "guid",
+    "key",
+    "unnamed0",
+    "customer",
+    "customerid",
+    "customerno",
+    "customernumber",
+    "customercode",
+    "custid",
+    "custno",
+    "clientid",
+    "clientno",
+    "userid",
+    "memberid",
+    "accountid",
+    "accountno",
+    "accountnumber",
+}
+# "customer_id", "Client ID", "id-number", "CustomerID" (camel case ending in ID).
+_ID_PATTERNS = (
+    re.compile(r"(?i)(^|[\s_\-.])(id|uuid|guid)$"),
+    re.compile(r"(?i)^(id|uuid|guid)([\s_\-.]|$)"),
+    re.compile(r"[a-z]ID$"),
+)
+
+
+def is_id_name(name: str) -> bool:
+    """Whether a column name says the column is an identifier (``id``, ``CustomerID``, ...).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    bool
+    """
+    name = str(name).strip()
+    normalized = re.sub(r"[^a-z0-9]", "", name.lower())
+    return normalized in _ID_NAMES or any(pattern.search(name) for pattern in _ID_PATTERNS)
+
+
+def _format_columns(columns) -> str:
+    names = [f"'{c}'" for c in columns]
+    if len(names) > 30:
+        names = names[:30] + [f"... ({len(columns) - 30} more)"]
+    return ", ".join(names)
+
+
+def _kind(series: pd.Series) -> str:
+    """'numeric', 'datetime' or 'text' (bool counts as numeric: 0/1)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "datetime"
+    return "text"
+
+
+def _first_non_number(series: pd.Series):
+    """Position and value of the first non-missing entry that is not a number, or None."""
+    text = series.astype("str").str.strip()
+    present = series.notna() & (text != "")
+    numbers = pd.to_numeric(text.where(present), errors="coerce")
+    bad = present & numbers.isna()
+    if not bad.any():
+        return None
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    return position, series.iloc[position]
+
+
+def _mostly_numbers(series: pd.Series) -> bool:
+    """A text column whose values are nearly all numbers, with some text among them."""
+    values = series.dropna().astype("str").str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return False
+    share = pd.to_numeric(values, errors="coerce").notna().mean()
+    return NUMERIC_TEXT_SHARE <= share < 1.0
+
+
+def _text_in_numbers_error(column: str, series: pd.Series) -> SegmentationError:
+    found = _first_non_number(series)
+    where = ""
+    if found is not None:
+        where = f" (data row {found[0] + 1}: {str(found[1])!r})"
+    return SegmentationError(
+        f"Column '{column}' has text where numbers are expected{where}; "
+        "fix those values or leave the column out of --features."
+    )
+
+
+@dataclass
+class ColumnRoles:
+    """What each column of the input table is used for.
+
+    Attributes
+    ----------
+    id_columns : list of str
+        Identifiers: kept in the output, never features.
+    numeric_features : list of str
+        Numeric columns that k-means uses.
+    categorical_features : list of str
+        Text columns that k-means uses after one-hot encoding.
+    profile_categoricals : list of str
+        Text columns that are not features but whose share per segment is reported.
+    dropped : dict of str to str
+        Column -> why it is not used (constant, all missing, too many distinct values, ...).
+        Identifiers are not listed here.
+    """
+
+    id_columns: list[str] = field(default_factory=list)
+    numeric_features: list[str] = field(default_factory=list)
+    categorical_features: list[str] = field(default_factory=list)
+    profile_categoricals: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        """Numeric then categorical features, the order the matrix uses."""
+        return [*self.numeric_features, *self.categorical_features]
+
+    def to_dict(self) -> dict:
+        """A JSON-safe copy."""
+        return asdict(self)
+
+
+def _looks_like_row_ids(series: pd.Series, n_rows: int) -> bool:
+    """Unique per row and either text, or integers forming a counter (max - min = n - 1)."""
+    if n_rows < 2 or series.isna().any() or series.nunique() != n_rows:
+        return False
+    kind = _kind(series)
+    if kind == "text":
+        return True
+    if kind == "numeric" and not pd.api.types.is_bool_dtype(series.dtype):
+        if n_rows < MIN_ROWS_FOR_COUNTER:
+            return False
+        values = series.to_numpy(dtype=float)
+        if not np.all(values == np.round(values)):
+            return False
+        return values.max() - values.min() == n_rows - 1
+    return False
+
+
+def infer_roles(
+    df: pd.DataFrame, features: list[str] | None = None, id_column: str | None = None
+) -> ColumnRoles:
+    """Decide what each column is for.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame of shape (n_rows, n_columns)
+        The input table, as :func:`segmentation.io.read_table` returns it.
+    features : list of str, optional
+        The feature columns. Default: every numeric column that is not an identifier.
+        A text column named here is one-hot encoded.
+    id_column : str, optional
+        A column to treat as the identifier, on top of those found automatically: columns
+        named like an id (``id``, ``customer_id``, ``CustomerID``, ...), text columns unique
+        per row and integer row counters (unique, consecutive; at least 20 rows).
+
+    Returns
+    -------
+    ColumnRoles
+
+    Raises
+    ------
+    SegmentationError
+        If a named column does not exist (the message lists those that do), an identifier or a
+        date column is named as a feature, a feature column mixes numbers and text, a text
+        feature has more than :data:`MAX_CATEGORIES` distinct values, or no numeric feature
+        is left.
+    """
+    columns = [str(c) for c in df.columns]
+    if id_column is not None and id_column not in columns:
+        raise SegmentationError(
+            f"ID column '{id_column}' is not in the input; "
+            f"the columns are {_format_columns(columns)}."
+        )
+    if features is not None:
+        features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
+        if not features:
+            raise SegmentationError("--features names no column; give at least one column name.")
+        missing = [f for f in features if f not in columns]
+        if missing:
+            label = "Feature" if len(missing) == 1 else "Features"
+            raise SegmentationError(
+                f"{label} {_format_columns(missing)} not in the input; "
+                f"the columns are {_format_columns(columns)}."
+            )
+
+    n_rows = len(df)
+    roles = ColumnRoles()
+    for name in columns:
+        if name == id_column or is_id_name(name) or _looks_like_row_ids(df[name], n_rows):
+            roles.id_columns.append(name)
+
+    if features is not None:
+        named_ids = [f for f in features if f in roles.id_columns]
+        if named_ids:
+            raise SegmentationError(
+                f"Column {_format_columns(named_ids)} looks like an identifier (named like an id "
+                "or unique per row) and cannot be a feature; leave it out of --features."
+            )
+        candidates = features
+    else:
+        candidates = [
+            c for c in columns if c not in roles.id_columns and _kind(df[c]) == "numeric"
+        ]
+
+    for name in candidates:
+        series = df[name]
+        kind = _kind(series)
+        if kind == "datetime":
+            raise SegmentationError(
+                f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
+                "(for example days since) or leave it out of --features."
+            )
+        if kind == "text" and _mostly_numbers(series):
+            raise _text_in_numbers_error(name, series)
+        reason = _unusable_reason(series)
+        if reason is not None:
+            roles.dropped[name] = reason
+            continue
+        if kind == "numeric":
+            roles.numeric_features.append(name)
+        else:
+            n_categories = series.dropna().astype("str").nunique()
+            if n_categories > MAX_CATEGORIES:
+                raise SegmentationError(
+                    f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
+                    f"encode (at most {MAX_CATEGORIES}); leave it out of --features."
+                )
+            roles.categorical_features.append(name)
+
+    # Text columns not used as features are still worth a share per segment.
+    for name in columns:
+        if name in roles.id_columns or name in candidates:
+            continue
+        series = df[name]
+        kind = _kind(series)
+        if kind == "datetime":
+            roles.dropped[name] = "dates (not used as a feature)"
+        elif kind == "text":
+            reason = _unusable_reason(series)
+            n_categories = series.dropna().astype("str").nunique()
+            if reason is not None:
+                roles.dropped[name] = reason
+            elif n_categories > MAX_CATEGORIES:
+                roles.dropped[name] = (
+                    f"{n_categories} distinct text values (too many to profile; at most "
+                    f"{MAX_CATEGORIES})"
+                )
+            else:
+                roles.profile_categoricals.append(name)
+        elif features is not None:
+            roles.dropped[name] = "not among the chosen features"
+
+    if not roles.numeric_features:
+        if features is None:
+            raise SegmentationError(
+                "The input has no usable numeric column to segment on (columns: "
+                f"{_format_columns(columns)}); name feature columns with --features."
+            )
+        raise SegmentationError(
+            f"None of the chosen features {_format_columns(features)} is a usable numeric column; "
+            "include at least one numeric column in --features."
+        )
+    return roles
+
+
+def _unusable_reason(series: pd.Series) -> str | None:
+    present = series.dropna()
+    if present.empty:
+        return "all values missing"
+    if present.nunique() == 1:
+        return f"constant (every value is {present.iloc[0]!r})"
+    return None
+
+
+def _sample_skewness(values: np.ndarray) -> float:
+    """Adjusted Fisher-Pearson skewness G1 (what ``pandas.Series.skew`` returns); 0 if undefined.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples,)
+    """
+    n = values.shape[0]
+    if n < 3:
+        return 0.0
+    deviations = values - values.mean()
+    m2 = np.mean(deviations**2)
+    if m2 <= 0.0:
+        return 0.0
+    m3 = np.mean(deviations**3)
+    return float(m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2))
+
+
+class Preprocessor:
+    """Fill gaps, log-transform skewed columns, one-hot encode and scale: table -> matrix.
+
+    Parameters
+    ----------
+    scaler : {"standard", "robust", "minmax", "none"}, default "standard"
+        How numeric features are scaled: ``standard`` subtracts the mean and divides by the
+        standard deviation (ddof=0, like scikit-learn's StandardScaler); ``robust`` uses the
+        median and the interquartile range; ``minmax`` maps the training range to [0, 1];
+        ``none`` leaves the values. A zero spread is replaced by 1. One-hot columns stay 0/1.
+    log_transform : "auto", "none" or list of str, default "auto"
+        ``auto`` applies ``log1p`` to non-negative numeric features with skewness above
+        :data:`SKEW_THRESHOLD`; a list names the columns to transform (they must be
+        non-negative numeric features).
+
+    Attributes
+    ----------
+    numeric_features_ : list of str
+    categorical_features_ : list of str
+    categories_ : dict of str to list of str
+        Sorted categories of each categorical feature, in one-hot column order.
+    numeric_fill_ : dict of str to float
+        Median used to fill gaps, in original units.
+    categorical_fill_ : dict of str to str
+        Most frequent value used to fill gaps.
+    skewness_ : dict of str to float
+        Skewness of each numeric feature after filling gaps, before any log.
+    log_columns_ : list of str
+        Numeric features that get ``log1p``.
+    center_, scale_ : ndarray of shape (n_numeric_features,)
+        The scaler: ``(x - center_) / scale_`` after the log.
+    feature_names_out_ : list of str
+        Matrix column names: numeric features, then ``"Col=Value"`` one-hot columns.
+    log_ : list of str
+        One sentence per decision taken (roles, gaps filled, columns dropped, logs, scaling).
+    """
+
+    def __init__(self, scaler: str = "standard", log_transform="auto"):
+        self.scaler = scaler
+        self.log_transform = log_transform
+
+    # ------------------------------------------------------------------ fitting
+
+    def _check_params(self):
+        if self.scaler not in SCALERS:
+            raise SegmentationError(
+                f"Unknown scaler '{self.scaler}'; choose one of {', '.join(SCALERS)}."
+            )
+        setting = self.log_transform
+        if isinstance(setting, str):
+            if setting in ("auto", "none"):
+                return setting
+            setting = [part.strip() for part in setting.split(",") if part.strip()]
+        setting = [str(name) for name in setting]
+        if not setting:
+            raise SegmentationError(
+                "--log-transform needs 'auto', 'none' or a comma-separated list of columns."
+            )
+        return setting
+
+    def fit(self, df: pd.DataFrame, roles: ColumnRoles) -> Preprocessor:
+        """Learn fill values, logs, categories and the scaler from the training table.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame of shape (n_rows, n_columns)
+        roles : ColumnRoles
+            Usually :func:`infer_roles` of the same table.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        SegmentationError
+            On a bad option, a missing or non-numeric feature column, infinite values, a
+            log-transform column that is not a non-negative numeric feature, or no usable
+            feature.
+        """
+        log_setting = self._check_params()
+        log: list[str] = []
+        for name in roles.id_columns:
+            log.append(f"Kept '{name}' as an identifier (in the output, not a feature).")
+        for name, reason in roles.dropped.items():
+            prefix = "Warning: dropped" if reason.startswith(("constant", "all values")) else (
+                "Left out"
+            )
+            log.append(f"{prefix} '{name}': {reason}.")
+
+        self._require_columns(df, [*roles.numeric_features, *roles.categorical_features])
+        n_rows = len(df)
+        if n_rows == 0:
+            raise SegmentationError("The table has no rows to learn from.")
+
+        numeric: list[str] = []
+        numeric_fill: dict[str, float] = {}
+        skewness: dict[str, float] = {}
+        for name in roles.numeric_features:
+            values = _numeric_column(df, name)
+            present = values[~np.isnan(values)]
+            if present.size == 0:
+                log.append(f"Warning: dropped '{name}': all values missing.")
+                continue
+            if np.all(present == present[0]):
+                log.append(f"Warning: dropped '{name}': constant (every value is {present[0]:g}).")
+                continue
+            median = float(np.median(present))
+            n_missing = n_rows - present.size
+            if n_missing:
+                log.append(
+                    f"Filled {n_missing} missing value{'s' if n_missing > 1 else ''} in '{name}' "
+                    f"with the median {median:g}."
+                )
+            numeric.append(name)
+            numeric_fill[name] = median
+            skewness[name] = _sample_skewness(np.where(np.isnan(values), median, values))
+
+        categorical: list[str] = []
+        categorical_fill: dict[str, str] = {}
+        categories: dict[str, list[str]] = {}
+        for name in roles.categorical_features:
+            text = _text_column(df, name)
+            present = text.dropna()
+            if present.empty:
+                log.append(f"Warning: dropped '{name}': all values missing.")
+                continue
+            counts = present.value_counts()
+            # Most frequent; ties go to the first in sorted order so the choice is reproducible.
+            top = counts.max()
+            mode = sorted(str(v) for v in counts.index[counts == top])[0]
+            levels = sorted(set(present.astype(str)))
+            if len(levels) == 1:
+                log.append(f"Warning: dropped '{name}': constant (every value is {levels[0]!r}).")
+                continue
+            n_missing = n_rows - present.size
+            if n_missing:
+                log.append(
+                    f"Filled {n_missing} missing value{'s' if n_missing > 1 else ''} in '{name}' "
+                    f"with the most frequent value {mode!r}."
+                )
+            categorical.append(name)
+            categorical_fill[name] = mode
+            categories[name] = levels
+            log.append(
+                f"One-hot encoded '{name}' into {len(levels)} columns "
+                f"({', '.join(f'{name}={level}' for level in levels[:6])}"
+                f"{', ...' if len(levels) > 6 else ''})."
+            )
+
+        if not numeric and not categorical:
+            raise SegmentationError(
+                "No usable feature is left after dropping constant and empty columns; "
+                "choose other columns with --features."
+            )
+
+        log_columns = self._choose_log_columns(df, numeric, numeric_fill, skewness, log_setting)
+        for name in log_columns:
+            if log_setting == "auto":
+                log.append(
+                    f"Applied log1p to '{name}' (skewness {skewness[name]:.2f} > "
+                    f"{SKEW_THRESHOLD:g})."
+                )
+            else:
+                log.append(f"Applied log1p to '{name}' (as asked).")
+        if log_setting == "auto":
+            for name in numeric:
+                if name not in log_columns and skewness[name] > SKEW_THRESHOLD:
+                    log.append(
+                        f"'{name}' is skewed ({skewness[name]:.2f}) but has negative values, "
+                        "so no log was taken."
+                    )
+
+        self.log_setting_ = log_setting
+        self.numeric_features_ = numeric
+        self.categorical_features_ = categorical
+        self.categories_ = categories
+        self.numeric_fill_ = numeric_fill
+        self.categorical_fill_ = categorical_fill
+        self.skewness_ = skewness
+        self.log_columns_ = log_columns
+        self.feature_names_out_ = [
+            *numeric,
+            *(f"{name}={level}" for name in categorical for level in categories[name]),
+        ]
+
+        # The scaler is learnt on exactly what transform computes before scaling.
+        before_scaling = self._numeric_block(df)
+        self.center_, self.scale_ = _fit_scaler(before_scaling, self.scaler)
+        if numeric:
+            described = {
+                "standard": "to mean 0 and standard deviation 1",
+                "robust": "by median and interquartile range",
+                "minmax": "to the range [0, 1]",
+                "none": "not at all (scaler 'none')",
+            }[self.scaler]
+            log.append(
+                f"Scaled {len(numeric)} numeric feature{'s' if len(numeric) > 1 else ''} "
+                f"{described}."
+            )
+        self.log_ = log
+        return self
+
+    def _choose_log_columns(self, df, numeric, fill, skewness, setting) -> list[str]:
+        if setting == "none":
+            return []
+        minimum = {}
+        for name in numeric:
+            values = _numeric_column(df, name)
+            minimum[name] = float(np.min(np.where(np.isnan(values), fill[name], values)))
+        if setting == "auto":
+            return [
+                name
+                for name in numeric
+                if skewness[name] > SKEW_THRESHOLD and minimum[name] >= 0.0
+            ]
+        unknown = [name for name in setting if name not in numeric]
+        if unknown:
+            raise SegmentationError(
+                f"--log-transform names {_format_columns(unknown)}, which "
+                f"{'is not a numeric feature' if len(unknown) == 1 else 'are not numeric features'}"
+                f"; the numeric features are {_format_columns(numeric)}."
+            )
+        negative = [name for name in setting if minimum[name] < 0.0]
+        if negative:
+            raise SegmentationError(
+                f"--log-transform needs values >= 0, but {_format_columns(negative)} "
+                "has negative values; leave it out of --log-transform."
+            )
+        return [name for name in numeric if name in setting]
+
+    # ------------------------------------------------------------------ transforming
+
+    def _check_fitted(self):
+        if not hasattr(self, "feature_names_out_"):
+            raise RuntimeError("This Preprocessor is not fitted yet; call fit first.")
+
+    @staticmethod
+    def _require_columns(df: pd.DataFrame, needed: list[str]):
+        missing = [name for name in needed if name not in df.columns]
+        if missing:
+            label = "Column" if len(missing) == 1 else "Columns"
+            raise SegmentationError(
+                f"{label} {_format_columns(missing)} needed by the model "
+                f"{'is' if len(missing) == 1 else 'are'} missing from the input; the input has "
+                f"{_format_columns([str(c) for c in df.columns])}."
+            )
+
+    def _numeric_block(self, df: pd.DataFrame) -> np.ndarray:
+        """Numeric features with gaps filled and logs taken, before scaling: (n_rows, n_numeric)."""
+        block = np.empty((len(df), len(self.numeric_features_)), dtype=np.float64)
+        for j, name in enumerate(self.numeric_features_):
+            values = _numeric_column(df, name)
+            values = np.where(np.isnan(values), self.numeric_fill_[name], values)
+            if name in self.log_columns_:
+                if np.any(values < 0.0):
+                    raise SegmentationError(
+                        f"Column '{name}' has negative values, but the model takes its log; "
+                        "check the input."
+                    )
+                values = np.log1p(values)
+            block[:, j] = values
+        return block
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Turn a table into the matrix k-means sees.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame of shape (n_rows, n_columns)
+            Must hold every feature column; other columns are ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, len(feature_names_out_)), dtype float64
+            Scaled numeric features, then one-hot columns. A category not seen in training
+            gives all-zero one-hot columns.
+
+        Raises
+        ------
+        SegmentationError
+            If a feature column is missing or a numeric feature holds text or infinite values.
+        """
+        self._check_fitted()
+        self._require_columns(df, [*self.numeric_features_, *self.categorical_features_])
+        n_rows = len(df)
+        numeric = (self._numeric_block(df) - self.center_) / self.scale_
+        blocks = [numeric]
+        for name in self.categorical_features_:
+            text = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
+            codes = pd.Categorical(text, categories=self.categories_[name]).codes
+            onehot = np.zeros((n_rows, len(self.categories_[name])), dtype=np.float64)
+            known = codes >= 0
+            onehot[np.flatnonzero(known), codes[known]] = 1.0
+            blocks.append(onehot)
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float64)
+
+    def fit_transform(self, df: pd.DataFrame, roles: ColumnRoles) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` on the same table (same matrix, bit for bit)."""
+        return self.fit(df, roles).transform(df)
+
+    def impute(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns with gaps filled, in original units (no log, no scaling).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame of shape (n_rows, n_columns)
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_rows, n_numeric + n_categorical)
+            Numeric features as float64, then categorical features as text; same index as df.
+        """
+        self._check_fitted()
+        self._require_columns(df, [*self.numeric_features_, *self.categorical_features_])
+        out = {}
+        for name in self.numeric_features_:
+            values = _numeric_column(df, name)
+            out[name] = np.where(np.isnan(values), self.numeric_fill_[name], values)
+        for name in self.categorical_features_:
+            out[name] = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
+        return pd.DataFrame(out, index=df.index)
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict:
+        """Everything learnt, as JSON-safe dicts, lists, str and float."""
+        self._check_fitted()
+        return {
+            "scaler": self.scaler,
+            "log_transform": self.log_setting_,
+            "numeric_features": list(self.numeric_features_),
+            "categorical_features": list(self.categorical_features_),
+            "categories": {name: list(levels) for name, levels in self.categories_.items()},
+            "numeric_fill": {name: float(v) for name, v in self.numeric_fill_.items()},
+            "categorical_fill": dict(self.categorical_fill_),
+            "skewness": {name: float(v) for name, v in self.skewness_.items()},
+            "log_columns": list(self.log_columns_),
+            "center": [float(v) for v in self.center_],
+            "scale": [float(v) for v in self.scale_],
+            "feature_names_out": list(self.feature_names_out_),
+            "log": list(self.log_),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Preprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_dict`.
+
+        Raises
+        ------
+        SegmentationError
+            If the dict is incomplete or inconsistent (a damaged model file).
+        """
+        try:
+            return cls._from_dict(data)
+        except SegmentationError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SegmentationError(
+                f"The model's preprocessing section is damaged ({type(exc).__name__}: {exc}); "
+                "train the model again with 'segment run'."
+            ) from None
+
+    @classmethod
+    def _from_dict(cls, data: dict) -> Preprocessor:
+        if not isinstance(data, dict):
+            raise TypeError("expected an object")
+        log_setting = data["log_transform"]
+        pre = cls(scaler=data["scaler"], log_transform=log_setting)
+        pre._check_params()
+        numeric = [str(v) for v in data["numeric_features"]]
+        categorical = [str(v) for v in data["categorical_features"]]
+        pre.log_setting_ = log_setting
+        pre.numeric_features_ = numeric
+        pre.categorical_features_ = categorical
+        pre.categories_ = {name: [str(v) for v in data["categories"][name]] for name in categorical}
+        pre.numeric_fill_ = {name: float(data["numeric_fill"][name]) for name in numeric}
+        pre.categorical_fill_ = {name: str(data["categorical_fill"][name]) for name in categorical}
+        pre.skewness_ = {name: float(v) for name, v in data.get("skewness", {}).items()}
+        pre.log_columns_ = [str(v) for v in data["log_columns"]]
+        pre.center_ = np.asarray(data["center"], dtype=np.float64)
+        pre.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        pre.feature_names_out_ = [str(v) for v in data["feature_names_out"]]
+        pre.log_ = [str(v) for v in data.get("log", [])]
+        expected_names = [
+            *numeric,
+            *(f"{name}={level}" for name in categorical for level in pre.categories_[name]),
+        ]
+        if pre.feature_names_out_ != expected_names:
+            raise ValueError("feature names do not match the features and categories")
+        if pre.center_.shape != (len(numeric),) or pre.scale_.shape != (len(numeric),):
+            raise ValueError("scaler size does not match the numeric features")
+        if not set(pre.log_columns_) <= set(numeric):
+            raise ValueError("a log column is not a numeric feature")
+        values = [*pre.numeric_fill_.values(), *pre.center_, *pre.scale_]
+        if not np.all(np.isfinite(values)) or np.any(pre.scale_ == 0.0):
+            raise ValueError("non-finite or zero scaler values")
+        return pre
+
+    def __repr__(self) -> str:
+        return f"Preprocessor(scaler={self.scaler!r}, log_transform={self.log_transform!r})"
+
+
+def _fit_scaler(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
+    """Center and scale per column of ``block`` (n_rows, n_numeric); a zero spread becomes 1."""
+    n_columns = block.shape[1]
+    if scaler == "none" or n_columns == 0 or block.shape[0] == 0:
+        return np.zeros(n_columns), np.ones(n_columns)
+    if scaler == "standard":
+        center = block.mean(axis=0)
+        scale = block.std(axis=0)  # ddof=0, like scikit-learn's StandardScaler
+    elif scaler == "robust":
+        center = np.median(block, axis=0)
+        q25, q75 = np.percentile(block, [25.0, 75.0], axis=0)
+        scale = q75 - q25
+        # A column whose middle half is one value still varies in its tails: use its std.
+        scale = np.where(scale > 0.0, scale, block.std(axis=0))
+    else:  # minmax
+        center = block.min(axis=0)
+        scale = block.max(axis=0) - center
+    scale = np.where(scale > 0.0, scale, 1.0)
+    return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+
+
+def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A feature column as float64 with NaN for gaps; text that is not a number is an error."""
+    series = df[name]
+    kind = _kind(series)
+    if kind == "numeric":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif kind == "text":
+        if _first_non_number(series) is not None:
+            raise _text_in_numbers_error(name, series)
+        text = series.astype("str").str.strip()
+        values = pd.to_numeric(text.where(series.notna() & (text != "")), errors="coerce")
+        values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        raise SegmentationError(
+            f"Column '{name}' holds dates where numbers are expected; check the input."
+        )
+    if np.any(np.isinf(values)):
+        raise SegmentationError(
+            f"Column '{name}' has infinite values; replace them with numbers or leave them empty."
+        )
+    return values
+
+
+def _text_column(df: pd.DataFrame, name: str) -> pd.Series:
+    """A categorical column as text (missing stays missing), stripped of surrounding spaces."""
+    series = df[name]
+    text = series.astype("str").str.strip()
+    return text.where(series.notna() & (text != ""))
