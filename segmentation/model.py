@@ -1,0 +1,317 @@
+"""The trained segmentation: preprocessing + cluster centers + names, saved as plain JSON.
+
+A model file never runs code when it is loaded (no pickle): it is one JSON object,
+
+.. code-block:: text
+
+    {"format": "kmeans-segment-model", "format_version": 1, "package_version": "0.1.0",
+     "preprocessor": {...}, "centers": [[...], ...], "segment_names": [...],
+     "metadata": {...}, "sha256": "<hex>"}
+
+where ``sha256`` is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every
+other field. :meth:`SegmentationModel.load` refuses a file that is not JSON, not of this format,
+of another format version or another package release line (major.minor), whose checksum does
+not match (it was edited), or whose parts do not fit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import SegmentationError
+from .io import to_jsonable, write_text_atomic
+from .preprocess import Preprocessor
+
+__all__ = ["SegmentationModel", "MODEL_FORMAT", "MODEL_FORMAT_VERSION"]
+
+MODEL_FORMAT = "kmeans-segment-model"
+MODEL_FORMAT_VERSION = 1
+# Distances are computed in blocks of rows so that (rows, k, features) stays small.
+_ROWS_PER_BLOCK = 8192
+
+
+def _canonical_bytes(document: dict) -> bytes:
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _checksum(document: dict) -> str:
+    content = {key: value for key, value in document.items() if key != "sha256"}
+    return hashlib.sha256(_canonical_bytes(content)).hexdigest()
+
+
+def _release_line(version: str) -> tuple[str, ...]:
+    return tuple(str(version).split(".")[:2])
+
+
+class SegmentationModel:
+    """Preprocessing and k cluster centers: assigns any table with the same columns to segments.
+
+    Parameters
+    ----------
+    preprocessor : Preprocessor
+        Fitted on the training table.
+    centers : array-like of shape (k, n_features_out)
+        Cluster centers in the preprocessed (scaled) space.
+    segment_names : list of str, length k
+        A distinct readable name per segment.
+    metadata : dict, optional
+        JSON-safe facts about the training (seed, parameters, k choice, columns ...).
+
+    Raises
+    ------
+    SegmentationError
+        If the parts do not fit together (center width, number of names, non-finite centers).
+    """
+
+    def __init__(self, preprocessor: Preprocessor, centers, segment_names, metadata=None):
+        centers = np.array(centers, dtype=np.float64, copy=True)
+        if centers.ndim != 2 or centers.shape[0] < 1:
+            raise SegmentationError(
+                f"Model centers must be a (k, n_features) table, got shape {centers.shape}."
+            )
+        n_features = len(preprocessor.feature_names_out_)
+        if centers.shape[1] != n_features:
+            raise SegmentationError(
+                f"Model centers have {centers.shape[1]} columns but the preprocessing makes "
+                f"{n_features} features; the model is inconsistent."
+            )
+        if not np.all(np.isfinite(centers)):
+            raise SegmentationError("Model centers contain NaN or infinite values.")
+        names = [str(name) for name in segment_names]
+        if len(names) != centers.shape[0]:
+            raise SegmentationError(
+                f"The model has {centers.shape[0]} centers but {len(names)} segment names."
+            )
+        if len(set(names)) != len(names):
+            raise SegmentationError("Segment names in the model are not unique.")
+        self.preprocessor = preprocessor
+        self.centers = np.ascontiguousarray(centers)
+        self.segment_names = names
+        self.metadata = dict(metadata or {})
+
+    @property
+    def n_segments(self) -> int:
+        """Number of segments k."""
+        return self.centers.shape[0]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the preprocessed features (the columns of :attr:`centers`)."""
+        return list(self.preprocessor.feature_names_out_)
+
+    # ------------------------------------------------------------------ assigning
+
+    def squared_distances_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Squared Euclidean distances from preprocessed rows to every center.
+
+        Computed as the sum of squared differences (not the expanded dot-product form), so
+        that a point's nearest center is not blurred by cancellation.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.centers.shape[1]:
+            raise SegmentationError(
+                f"Expected rows with {self.centers.shape[1]} features, got shape {X.shape}."
+            )
+        out = np.empty((X.shape[0], self.n_segments), dtype=np.float64)
+        for start in range(0, X.shape[0], _ROWS_PER_BLOCK):
+            block = X[start : start + _ROWS_PER_BLOCK]
+            diff = block[:, None, :] - self.centers[None, :, :]
+            out[start : start + block.shape[0]] = np.einsum("ijk,ijk->ij", diff, diff)
+        return out
+
+    def assign_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Nearest center of preprocessed rows (ties go to the lower segment number).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype int64
+        """
+        return np.argmin(self.squared_distances_matrix(X), axis=1).astype(np.int64)
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Segment of every row of a table.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame of shape (n_rows, n_columns)
+            Must hold the model's feature columns; other columns are ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,), dtype int64
+            Segment numbers 0 .. k-1 (index into :attr:`segment_names`).
+        """
+        return self.assign_matrix(self.preprocessor.transform(df))
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Euclidean distances of every row of a table to every center.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame of shape (n_rows, n_columns)
+
+        Returns
+        -------
+        ndarray of shape (n_rows, k)
+        """
+        return np.sqrt(self.squared_distances_matrix(self.preprocessor.transform(df)))
+
+    # ------------------------------------------------------------------ saving and loading
+
+    def to_dict(self) -> dict:
+        """The model as a JSON-safe document, checksum included."""
+        document = to_jsonable(
+            {
+                "format": MODEL_FORMAT,
+                "format_version": MODEL_FORMAT_VERSION,
+                "package_version": __version__,
+                "preprocessor": self.preprocessor.to_dict(),
+                "centers": self.centers,
+                "segment_names": self.segment_names,
+                "metadata": self.metadata,
+            }
+        )
+        document["sha256"] = _checksum(document)
+        return document
+
+    def save(self, path, *, protect=None) -> Path:
+        """Write the model as JSON, atomically (temporary file, then rename).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        protect : iterable of paths, optional
+            Input files that must never be overwritten.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        text = json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False)
+        return write_text_atomic(text + "\n", path, protect=protect)
+
+    @classmethod
+    def from_dict(cls, document, source: str = "The model") -> SegmentationModel:
+        """Check and rebuild a model from its JSON document (see the module docstring).
+
+        Parameters
+        ----------
+        document : dict
+        source : str
+            How to name the model in error messages (for example the file path).
+
+        Raises
+        ------
+        SegmentationError
+            For a document that is not ours, of another version, edited, or inconsistent.
+        """
+        if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
+            raise SegmentationError(
+                f"{source} is not a segmentation model made by segment; give the model.json "
+                "written by 'segment run'."
+            )
+        format_version = document.get("format_version")
+        if format_version != MODEL_FORMAT_VERSION:
+            raise SegmentationError(
+                f"{source} has model format version {format_version!r}, but segment "
+                f"{__version__} reads version {MODEL_FORMAT_VERSION}; train it again with "
+                "'segment run'."
+            )
+        package_version = str(document.get("package_version"))
+        if _release_line(package_version) != _release_line(__version__):
+            raise SegmentationError(
+                f"{source} was made by segment {package_version}, which this segment "
+                f"({__version__}) does not read; train it again with 'segment run'."
+            )
+        stored = document.get("sha256")
+        try:
+            actual = _checksum(document)
+        except (TypeError, ValueError):
+            actual = None
+        if not isinstance(stored, str) or stored != actual:
+            raise SegmentationError(
+                f"{source} has been modified since it was saved (its checksum does not match); "
+                "train it again with 'segment run'."
+            )
+        try:
+            preprocessor = Preprocessor.from_dict(document["preprocessor"])
+            centers = np.asarray(document["centers"], dtype=np.float64)
+            names = document["segment_names"]
+            metadata = document.get("metadata") or {}
+            if not isinstance(names, list) or not isinstance(metadata, dict):
+                raise TypeError("segment_names must be a list and metadata an object")
+        except SegmentationError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SegmentationError(
+                f"{source} is damaged ({type(exc).__name__}: {exc}); train it again with "
+                "'segment run'."
+            ) from None
+        return cls(preprocessor, centers, names, metadata)
+
+    @classmethod
+    def load(cls, path) -> SegmentationModel:
+        """Read and check a model file written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        SegmentationModel
+
+        Raises
+        ------
+        SegmentationError
+            If the file is missing or unreadable, not JSON, not a model of ours, of another
+            format version, edited since it was saved, or inconsistent.
+        """
+        path = Path(path)
+        source = f"Model file '{path}'"
+        if not path.exists():
+            raise SegmentationError(f"{source} does not exist; check the --model path.")
+        if path.is_dir():
+            raise SegmentationError(
+                f"{source} is a folder; give the model.json inside the output folder."
+            )
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SegmentationError(
+                f"{source} cannot be read ({exc.strerror or type(exc).__name__})."
+            ) from None
+        try:
+            document = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise SegmentationError(
+                f"{source} is not JSON, so not a model of segment; give the model.json "
+                "written by 'segment run'."
+            ) from None
+        return cls.from_dict(document, source=source)
+
+    def __repr__(self) -> str:
+        return (
+            f"SegmentationModel(k={self.n_segments}, features={self.feature_names!r}, "
+            f"segments={self.segment_names!r})"
+        )
