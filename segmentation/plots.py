@@ -1,0 +1,421 @@
+"""The five figures of a run, drawn with matplotlib's Agg backend into PNG bytes.
+
+Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile` and the pipeline
+computed (the sweep rows, the PCA coordinates, the silhouette values, the z-scores); the one
+exception is the box plots, whose quartiles matplotlib computes from the values it is given.
+Every function returns PNG bytes so that the caller can write them atomically and the report
+can embed them.
+
+Colours come from matplotlib's "tab10" palette (tab20 beyond ten segments), which stays
+distinguishable for the common forms of colour blindness; the heatmap uses the diverging
+"RdBu_r" map centred on zero.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit, same output everywhere
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+__all__ = [
+    "DPI",
+    "MAX_SCATTER_POINTS",
+    "segment_colors",
+    "elbow_silhouette",
+    "pca_clusters",
+    "feature_distributions",
+    "silhouette",
+    "segment_profiles",
+]
+
+DPI = 110
+# A scatter of more points than this is a grey blur and slow to draw: a seeded sample is drawn.
+MAX_SCATTER_POINTS = 20_000
+
+_STYLE = {
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "font.size": 9.5,
+    "figure.facecolor": "white",
+}
+
+
+def segment_colors(k: int) -> list:
+    """One colour per segment from a colour-blind-friendly qualitative palette.
+
+    Parameters
+    ----------
+    k : int
+
+    Returns
+    -------
+    list of RGBA tuples of length k
+    """
+    cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(k)]
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _label(segment_id: int, names: list[str]) -> str:
+    return f"{segment_id}: {names[segment_id]}"
+
+
+def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None) -> bytes:
+    """Inertia and silhouette against k, with the chosen k (and the elbow) marked.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The sweep rows (``k``, ``inertia``, ``silhouette``...).
+    chosen_k : int
+    elbow_k : int or None
+        The Kneedle elbow, marked on the inertia curve when given.
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    ks = np.array([row["k"] for row in rows])
+    inertia = np.array([row["inertia"] for row in rows], dtype=float)
+    sil = np.array([row["silhouette"] for row in rows], dtype=float)
+    with plt.rc_context(_STYLE):
+        fig, (ax_in, ax_sil) = plt.subplots(1, 2, figsize=(10, 3.8))
+        ax_in.plot(ks, inertia, "o-", color="#1f77b4", lw=2)
+        ax_in.set_title("Inertia (within-segment sum of squares)")
+        ax_in.set_xlabel("number of segments k")
+        ax_in.set_ylabel("inertia (lower is tighter)")
+        ax_sil.plot(ks, sil, "o-", color="#2ca02c", lw=2)
+        ax_sil.set_title("Silhouette")
+        ax_sil.set_xlabel("number of segments k")
+        ax_sil.set_ylabel("mean silhouette (higher is clearer)")
+        for ax, values in ((ax_in, inertia), (ax_sil, sil)):
+            ax.set_xticks(ks)
+            ax.axvline(chosen_k, color="#d62728", ls="--", lw=1.5, label=f"chosen k = {chosen_k}")
+            at = ks == chosen_k
+            if at.any():
+                ax.plot(ks[at], values[at], "o", ms=12, mfc="none", mec="#d62728", mew=2)
+        if elbow_k is not None and elbow_k != chosen_k and (ks == elbow_k).any():
+            ax_in.plot(
+                [elbow_k],
+                inertia[ks == elbow_k],
+                "s",
+                ms=10,
+                mfc="none",
+                mec="#ff7f0e",
+                mew=2,
+                label=f"elbow (Kneedle) k = {elbow_k}",
+            )
+        elif elbow_k is not None:
+            ax_in.plot([], [], " ", label="the elbow (Kneedle) is the chosen k")
+        ax_in.legend(loc="upper right")
+        ax_sil.legend(loc="best")
+        fig.suptitle("Choosing the number of segments", fontsize=13, fontweight="bold")
+        fig.tight_layout()
+        return _png(fig)
+
+
+def pca_clusters(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    explained_variance_ratio: np.ndarray,
+    names: list[str],
+    *,
+    seed: int | None = 0,
+) -> bytes:
+    """Customers on the first two principal components, coloured by segment, with centers.
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n_samples, 2)
+        The customers projected on the first two principal components.
+    labels : ndarray of shape (n_samples,)
+    centers : ndarray of shape (k, 2)
+        The segment centers projected the same way.
+    explained_variance_ratio : ndarray of shape (2,)
+        Share of variance of each component, shown in the axis labels.
+    names : list of str of length k
+    seed : int or None
+        Seeds the sample drawn when there are more than ``MAX_SCATTER_POINTS`` customers.
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    coords = np.asarray(coords, dtype=float)
+    labels = np.asarray(labels)
+    k = len(names)
+    n = coords.shape[0]
+    shown = np.arange(n)
+    if n > MAX_SCATTER_POINTS:
+        shown = np.sort(np.random.default_rng(seed).choice(n, MAX_SCATTER_POINTS, replace=False))
+    colors = segment_colors(k)
+    size = float(np.clip(3000 / max(len(shown), 1), 3, 30))
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(9, 6.5))
+        for segment_id in range(k):
+            mask = labels[shown] == segment_id
+            ax.scatter(
+                coords[shown[mask], 0],
+                coords[shown[mask], 1],
+                s=size,
+                color=colors[segment_id],
+                alpha=0.65,
+                edgecolors="none",
+                label=_label(segment_id, names),
+            )
+        centers = np.asarray(centers, dtype=float)
+        ax.scatter(
+            centers[:, 0],
+            centers[:, 1],
+            s=260,
+            marker="X",
+            c=[colors[i] for i in range(k)],
+            edgecolors="black",
+            linewidths=1.5,
+            zorder=5,
+        )
+        for segment_id, (x, y) in enumerate(centers):
+            ax.annotate(
+                str(segment_id),
+                (x, y),
+                xytext=(9, 9),
+                textcoords="offset points",
+                fontsize=11,
+                fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.5", "alpha": 0.85},
+                zorder=6,
+            )
+        ratio = np.asarray(explained_variance_ratio, dtype=float)
+        ax.set_xlabel(f"principal component 1 ({ratio[0]:.1%} of variance)")
+        ax.set_ylabel(f"principal component 2 ({ratio[1]:.1%} of variance)")
+        title = "Segments on the first two principal components"
+        if len(shown) < n:
+            title += f"\n(a random {len(shown):,} of {n:,} customers)"
+        ax.set_title(title)
+        handles, texts = ax.get_legend_handles_labels()
+        handles.append(
+            plt.Line2D([], [], marker="X", ls="", ms=11, mfc="white", mec="black", mew=1.5)
+        )
+        texts.append("segment center")
+        ax.legend(
+            handles,
+            texts,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            markerscale=1.0,
+            title="segment",
+        )
+        fig.tight_layout()
+        return _png(fig)
+
+
+def feature_distributions(
+    values: pd.DataFrame,
+    labels: np.ndarray,
+    names: list[str],
+    *,
+    log_columns: list[str] | tuple = (),
+) -> bytes:
+    """Box plots of every numeric feature, one box per segment, in original units.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame of shape (n_samples, n_features)
+        The numeric features in the input's units (gaps filled).
+    labels : ndarray of shape (n_samples,)
+    names : list of str of length k
+    log_columns : sequence of str
+        Features that were log-transformed for clustering; drawn on a log axis so that their
+        heavy tail does not squash the boxes.
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    labels = np.asarray(labels)
+    k = len(names)
+    columns = list(values.columns)
+    n_cols = min(3, max(1, len(columns)))
+    n_rows = int(np.ceil(len(columns) / n_cols))
+    colors = segment_colors(k)
+    show_outliers = len(values) <= 5_000
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(
+            n_rows, n_cols, figsize=(4.2 * n_cols, 3.2 * n_rows + 0.9), squeeze=False
+        )
+        for index, column in enumerate(columns):
+            ax = axes[index // n_cols][index % n_cols]
+            data = values[column].to_numpy(dtype=float)
+            groups = [data[labels == segment_id] for segment_id in range(k)]
+            groups = [g[np.isfinite(g)] if g.size else np.array([np.nan]) for g in groups]
+            boxes = ax.boxplot(
+                groups,
+                patch_artist=True,
+                widths=0.6,
+                showfliers=show_outliers,
+                flierprops={"marker": ".", "markersize": 3, "alpha": 0.5},
+                medianprops={"color": "black", "lw": 1.5},
+            )
+            for patch, color in zip(boxes["boxes"], colors, strict=False):
+                patch.set_facecolor(color)
+                patch.set_alpha(0.75)
+            ax.set_xticks(range(1, k + 1), [str(i) for i in range(k)])
+            ax.set_xlabel("segment")
+            ax.set_title(str(column), fontsize=10.5)
+            ax.grid(axis="x", visible=False)
+            if column in log_columns and np.nanmin(data) > 0:
+                ax.set_yscale("log")
+                ax.set_title(f"{column} (log scale)", fontsize=10.5)
+        for index in range(len(columns), n_rows * n_cols):
+            axes[index // n_cols][index % n_cols].set_visible(False)
+        legend = [
+            Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)
+        ]
+        fig.legend(
+            handles=legend,
+            loc="lower center",
+            ncol=min(k, 3),
+            bbox_to_anchor=(0.5, -0.02),
+            fontsize=9,
+        )
+        fig.suptitle("Feature distributions by segment", fontsize=13, fontweight="bold")
+        fig.tight_layout(rect=(0, 0.04 + 0.025 * int(np.ceil(k / 3)), 1, 1))
+        return _png(fig)
+
+
+def silhouette(
+    values: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    *,
+    mean: float | None = None,
+    n_total: int | None = None,
+) -> bytes:
+    """The classic "knife" plot: every customer's silhouette, sorted within its segment.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_shown,)
+        Per-customer silhouette values (of all customers, or of a seeded sample).
+    labels : ndarray of shape (n_shown,)
+        Their segments.
+    names : list of str of length k
+    mean : float or None
+        The mean silhouette to mark with a line (the sweep's value for the chosen k).
+    n_total : int or None
+        Number of customers in all, when ``values`` is a sample (said in the title).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    values = np.asarray(values, dtype=float)
+    labels = np.asarray(labels)
+    k = len(names)
+    colors = segment_colors(k)
+    gap = max(2, int(0.02 * values.shape[0]))
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(9, max(4.5, 0.55 * k + 3)))
+        lower = gap
+        ticks = []
+        for segment_id in range(k):
+            part = np.sort(values[labels == segment_id])
+            upper = lower + part.shape[0]
+            ax.fill_betweenx(
+                np.arange(lower, upper),
+                0,
+                part,
+                facecolor=colors[segment_id],
+                edgecolor=colors[segment_id],
+                alpha=0.8,
+            )
+            ticks.append((lower + upper) / 2)
+            lower = upper + gap
+        ax.set_yticks(ticks, [_label(i, names) for i in range(k)])
+        ax.set_ylim(0, lower)
+        if mean is not None and np.isfinite(mean):
+            ax.axvline(mean, color="#d62728", ls="--", lw=1.5, label=f"mean silhouette {mean:.3f}")
+            ax.legend(loc="lower right")
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_xlim(min(-0.1, float(np.min(values, initial=0)) - 0.05), 1.0)
+        ax.set_xlabel(
+            "silhouette (1: clearly in its segment, 0: on a border, < 0: closer to another)"
+        )
+        ax.grid(axis="y", visible=False)
+        title = "Silhouette of each customer, by segment"
+        if n_total is not None and n_total > values.shape[0]:
+            title += f"\n(a random {values.shape[0]:,} of {n_total:,} customers)"
+        ax.set_title(title)
+        fig.tight_layout()
+        return _png(fig)
+
+
+def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
+    """Heatmap of segment z-scores (segments by features), each cell annotated.
+
+    Parameters
+    ----------
+    z : pandas.DataFrame of shape (k, n_columns)
+        :attr:`segmentation.profile.Profiles.z`.
+    names : list of str of length k
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    matrix = z.to_numpy(dtype=float)
+    k, n_columns = matrix.shape
+    finite = matrix[np.isfinite(matrix)]
+    limit = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    with plt.rc_context({**_STYLE, "axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(max(6.5, 1.05 * n_columns + 4.5), max(3.2, 0.6 * k + 1.8)))
+        image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_xticks(range(n_columns), [str(c) for c in z.columns], rotation=30, ha="right")
+        ax.set_yticks(range(k), [_label(i, names) for i in range(k)])
+        for i in range(k):
+            for j in range(n_columns):
+                value = matrix[i, j]
+                if not np.isfinite(value):
+                    continue
+                ax.text(
+                    j,
+                    i,
+                    f"{value:+.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if abs(value) > 0.6 * limit else "black",
+                )
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        colorbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+        colorbar.set_label("z-score of the segment mean\n(standard deviations from all customers)")
+        ax.set_title("How each segment differs from the average customer")
+        fig.tight_layout()
+        return _png(fig)
