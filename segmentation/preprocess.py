@@ -270,8 +270,13 @@ def infer_roles(
             )
         candidates = features
     else:
+        # Numeric columns, and text columns that are numbers with a few typos: those are
+        # meant to be numeric, and the typos are reported rather than silently encoded.
         candidates = [
-            c for c in columns if c not in roles.id_columns and _kind(df[c]) == "numeric"
+            c
+            for c in columns
+            if c not in roles.id_columns
+            and (_kind(df[c]) == "numeric" or (_kind(df[c]) == "text" and _mostly_numbers(df[c])))
         ]
 
     for name in candidates:
@@ -340,8 +345,17 @@ def _unusable_reason(series: pd.Series) -> str | None:
     if present.empty:
         return "all values missing"
     if present.nunique() == 1:
-        return f"constant (every value is {present.iloc[0]!r})"
+        return f"constant (every value is {_describe_value(present.iloc[0])})"
     return None
+
+
+def _describe_value(value) -> str:
+    """A value as a user would write it: 7, 2.5, 'FR' (numpy scalars unwrapped)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _sample_skewness(values: np.ndarray) -> float:
@@ -447,8 +461,10 @@ class Preprocessor:
         for name in roles.id_columns:
             log.append(f"Kept '{name}' as an identifier (in the output, not a feature).")
         for name, reason in roles.dropped.items():
-            prefix = "Warning: dropped" if reason.startswith(("constant", "all values")) else (
-                "Left out"
+            prefix = (
+                "Warning: dropped"
+                if reason.startswith(("constant", "all values"))
+                else "Left out"
             )
             log.append(f"{prefix} '{name}': {reason}.")
 
@@ -574,9 +590,7 @@ class Preprocessor:
             minimum[name] = float(np.min(np.where(np.isnan(values), fill[name], values)))
         if setting == "auto":
             return [
-                name
-                for name in numeric
-                if skewness[name] > SKEW_THRESHOLD and minimum[name] >= 0.0
+                name for name in numeric if skewness[name] > SKEW_THRESHOLD and minimum[name] >= 0.0
             ]
         unknown = [name for name in setting if name not in numeric]
         if unknown:
@@ -652,7 +666,7 @@ class Preprocessor:
         blocks = [numeric]
         for name in self.categorical_features_:
             text = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
-            codes = pd.Categorical(text, categories=self.categories_[name]).codes
+            codes = pd.Index(self.categories_[name]).get_indexer(text)  # -1: not seen
             onehot = np.zeros((n_rows, len(self.categories_[name])), dtype=np.float64)
             known = codes >= 0
             onehot[np.flatnonzero(known), codes[known]] = 1.0

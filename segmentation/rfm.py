@@ -41,9 +41,7 @@ def _require(df: pd.DataFrame, column: str, role: str, option: str) -> None:
 
 
 def _numbers(series: pd.Series, column: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-        series.dtype
-    ):
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     numbers = pd.to_numeric(series, errors="coerce")
     bad = numbers.isna() & series.notna()
