@@ -462,9 +462,7 @@ class Preprocessor:
             log.append(f"Kept '{name}' as an identifier (in the output, not a feature).")
         for name, reason in roles.dropped.items():
             prefix = (
-                "Warning: dropped"
-                if reason.startswith(("constant", "all values"))
-                else "Left out"
+                "Warning: dropped" if reason.startswith(("constant", "all values")) else "Left out"
             )
             log.append(f"{prefix} '{name}': {reason}.")
 
