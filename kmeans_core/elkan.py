@@ -24,6 +24,7 @@ class ElkanAssigner(Assigner):
         n_changed = elkan_assign(
             self.X,
             centers,
+            np.ascontiguousarray(centers.T),
             self.shift,
             self.half_dist,
             self.half_nearest,

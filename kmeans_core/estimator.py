@@ -289,18 +289,21 @@ class KMeans:
         return self.fit(X, sample_weight=sample_weight).labels_
 
     # ----------------------------------------------------------------- predict
+    def _centers_t(self):
+        return np.ascontiguousarray(self.cluster_centers_.T)
+
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
         X = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        assign_labels(X, self.cluster_centers_, n_blocks_for(X.shape[0]), labels)
+        assign_labels(X, self._centers_t(), n_blocks_for(X.shape[0]), labels)
         return labels
 
     def transform(self, X):
         """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""
         X = self._check_test_data(X)
         out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
-        all_distances(X, self.cluster_centers_, n_blocks_for(X.shape[0]), out)
+        all_distances(X, self._centers_t(), n_blocks_for(X.shape[0]), out)
         return np.sqrt(out, out=out)
 
     def fit_transform(self, X, y=None, sample_weight=None):

@@ -23,6 +23,7 @@ class HamerlyAssigner(Assigner):
         n_changed = hamerly_assign(
             self.X,
             centers,
+            np.ascontiguousarray(centers.T),
             self.shift,
             self.half_nearest,
             self.n_blocks,

@@ -1,5 +1,7 @@
 """Lloyd's algorithm: every iteration computes the distance from every point to every center."""
 
+import numpy as np
+
 from kmeans_core._kernels.lloyd import lloyd_assign_and_sum
 from kmeans_core._loop import Assigner
 
@@ -8,7 +10,8 @@ class LloydAssigner(Assigner):
     """Brute force: n * k distances per iteration, with the cluster sums in the same pass."""
 
     def assign(self, centers, labels, sums, weights):
+        centers_t = np.ascontiguousarray(centers.T)
         n_changed = lloyd_assign_and_sum(
-            self.X, self.sample_weight, centers, self.n_blocks, labels, sums, weights
+            self.X, self.sample_weight, centers_t, self.n_blocks, labels, sums, weights
         )
         return n_changed, True

@@ -15,7 +15,13 @@ import numba
 import numpy as np
 from numba import prange
 
-from kmeans_core._kernels.common import FASTMATH, block_bounds, sq_dist
+from kmeans_core._kernels.common import (
+    FASTMATH,
+    argmin_first,
+    block_bounds,
+    dists_to_centers,
+    sq_dist,
+)
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
@@ -37,13 +43,13 @@ def center_geometry(centers, half_dist, half_nearest):
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
-def _nearest_two(X, i, centers):
-    """Nearest center of point ``i`` (first on ties), its squared distance, and the second one."""
-    best = sq_dist(X, i, centers, 0)
+def _nearest_two(dist):
+    """Index of the smallest squared distance (first on ties), it, and the second smallest."""
+    best = dist[0]
     best_j = 0
     second = np.inf
-    for j in range(1, centers.shape[0]):
-        d = sq_dist(X, i, centers, j)
+    for j in range(1, dist.shape[0]):
+        d = dist[j]
         if d < best:
             second = best
             best = d
@@ -54,8 +60,10 @@ def _nearest_two(X, i, centers):
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def hamerly_assign(X, centers, shift, half_nearest, n_blocks, labels, upper, lower):
+def hamerly_assign(X, centers, centers_t, shift, half_nearest, n_blocks, labels, upper, lower):
     """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
+
+    ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the full searches.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Returns the number of labels that changed.
@@ -78,6 +86,7 @@ def hamerly_assign(X, centers, shift, half_nearest, n_blocks, labels, upper, low
     for b in prange(n_blocks):
         start, stop = block_bounds(b, n_blocks, n_samples)
         block_changed = 0
+        dist = np.empty(n_clusters, dtype=X.dtype)
         for i in range(start, stop):
             a = labels[i]
             if a >= 0:
@@ -89,7 +98,8 @@ def hamerly_assign(X, centers, shift, half_nearest, n_blocks, labels, upper, low
                 upper[i] = np.sqrt(sq_dist(X, i, centers, a))
                 if upper[i] < bound:
                     continue
-            best_j, best, second = _nearest_two(X, i, centers)
+            dists_to_centers(X, i, centers_t, dist)
+            best_j, best, second = _nearest_two(dist)
             upper[i] = np.sqrt(best)
             lower[i] = np.sqrt(second)
             if best_j != a:
@@ -100,9 +110,12 @@ def hamerly_assign(X, centers, shift, half_nearest, n_blocks, labels, upper, low
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def elkan_assign(X, centers, shift, half_dist, half_nearest, n_blocks, labels, upper, lower):
+def elkan_assign(
+    X, centers, centers_t, shift, half_dist, half_nearest, n_blocks, labels, upper, lower
+):
     """Elkan's assignment step with one lower bound per (point, center) in ``lower`` (n, k).
 
+    ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the first search.
     ``shift`` is how far each center moved since the last call; ``labels[i] == -1`` marks a
     point without bounds yet. Returns the number of labels that changed.
     """
@@ -112,18 +125,14 @@ def elkan_assign(X, centers, shift, half_dist, half_nearest, n_blocks, labels, u
     for b in prange(n_blocks):
         start, stop = block_bounds(b, n_blocks, n_samples)
         block_changed = 0
+        dist = np.empty(n_clusters, dtype=X.dtype)
         for i in range(start, stop):
             a = labels[i]
             if a < 0:
-                best = sq_dist(X, i, centers, 0)
-                lower[i, 0] = np.sqrt(best)
-                best_j = 0
-                for j in range(1, n_clusters):
-                    d = sq_dist(X, i, centers, j)
-                    lower[i, j] = np.sqrt(d)
-                    if d < best:
-                        best = d
-                        best_j = j
+                dists_to_centers(X, i, centers_t, dist)
+                best_j, best = argmin_first(dist)
+                for j in range(n_clusters):
+                    lower[i, j] = np.sqrt(dist[j])
                 labels[i] = best_j
                 upper[i] = np.sqrt(best)
                 block_changed += 1

@@ -34,6 +34,37 @@ def sq_dist(X, i, C, j):
     return acc
 
 
+@numba.njit(inline="always", fastmath=FASTMATH)
+def dists_to_centers(X, i, centers_t, out):
+    """Squared distances from row ``i`` of ``X`` to every center, into ``out`` (n_clusters,).
+
+    ``centers_t`` holds the centers transposed, (n_features, n_clusters), so the inner loop runs
+    over contiguous centers and vectorises whatever the number of features.
+    """
+    n_clusters = centers_t.shape[1]
+    x = X[i, 0]
+    for j in range(n_clusters):
+        diff = x - centers_t[0, j]
+        out[j] = diff * diff
+    for f in range(1, X.shape[1]):
+        x = X[i, f]
+        for j in range(n_clusters):
+            diff = x - centers_t[f, j]
+            out[j] += diff * diff
+
+
+@numba.njit(inline="always")
+def argmin_first(values):
+    """Index of the smallest value (the first one on exact ties), and that value."""
+    best = values[0]
+    best_j = 0
+    for j in range(1, values.shape[0]):
+        if values[j] < best:
+            best = values[j]
+            best_j = j
+    return best_j, best
+
+
 @numba.njit(inline="always")
 def block_bounds(b, n_blocks, n_samples):
     """First and one-past-last row of block ``b``."""
@@ -95,21 +126,18 @@ def center_shift(centers_old, centers_new, shift):
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def assign_labels(X, centers, n_blocks, labels):
-    """Nearest center of every point (the first one on exact ties), with no center update."""
+def assign_labels(X, centers_t, n_blocks, labels):
+    """Nearest center of every point (the first one on exact ties), with no center update.
+
+    ``centers_t`` : (n_features, n_clusters), the centers transposed.
+    """
     n_samples = X.shape[0]
-    n_clusters = centers.shape[0]
     for b in prange(n_blocks):
         start, stop = block_bounds(b, n_blocks, n_samples)
+        dist = np.empty(centers_t.shape[1], dtype=X.dtype)
         for i in range(start, stop):
-            best = sq_dist(X, i, centers, 0)
-            best_j = 0
-            for j in range(1, n_clusters):
-                d = sq_dist(X, i, centers, j)
-                if d < best:
-                    best = d
-                    best_j = j
-            labels[i] = best_j
+            dists_to_centers(X, i, centers_t, dist)
+            labels[i] = argmin_first(dist)[0]
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
@@ -130,12 +158,13 @@ def inertia_blocks(X, sample_weight, centers, labels, n_blocks):
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def all_distances(X, centers, n_blocks, out):
-    """Squared distances from every point to every center: out (n_samples, n_clusters)."""
+def all_distances(X, centers_t, n_blocks, out):
+    """Squared distances from every point to every center: out (n_samples, n_clusters).
+
+    ``centers_t`` : (n_features, n_clusters), the centers transposed.
+    """
     n_samples = X.shape[0]
-    n_clusters = centers.shape[0]
     for b in prange(n_blocks):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
-            for j in range(n_clusters):
-                out[i, j] = sq_dist(X, i, centers, j)
+            dists_to_centers(X, i, centers_t, out[i])

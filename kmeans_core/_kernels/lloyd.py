@@ -1,35 +1,32 @@
 """Lloyd's iteration: assign every point to its nearest center and sum the clusters, in one pass."""
 
 import numba
+import numpy as np
 from numba import prange
 
-from kmeans_core._kernels.common import FASTMATH, block_bounds, sq_dist
+from kmeans_core._kernels.common import FASTMATH, argmin_first, block_bounds, dists_to_centers
 
 
 @numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def lloyd_assign_and_sum(X, sample_weight, centers, n_blocks, labels, sums, weights):
+def lloyd_assign_and_sum(X, sample_weight, centers_t, n_blocks, labels, sums, weights):
     """One Lloyd pass over the data.
 
     Writes ``labels`` (nearest center, the first one on exact ties) and, per row block, the
     weighted sums of the points of each cluster into ``sums`` (n_blocks, k, d) and their weights
-    into ``weights`` (n_blocks, k). Returns the number of labels that changed.
+    into ``weights`` (n_blocks, k). ``centers_t`` holds the centers transposed, (d, k).
+    Returns the number of labels that changed.
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
     changed = 0
     for b in prange(n_blocks):
         start, stop = block_bounds(b, n_blocks, n_samples)
         sums[b, :, :] = 0
         weights[b, :] = 0
+        dist = np.empty(centers_t.shape[1], dtype=X.dtype)
         block_changed = 0
         for i in range(start, stop):
-            best = sq_dist(X, i, centers, 0)
-            best_j = 0
-            for j in range(1, n_clusters):
-                d = sq_dist(X, i, centers, j)
-                if d < best:
-                    best = d
-                    best_j = j
+            dists_to_centers(X, i, centers_t, dist)
+            best_j = argmin_first(dist)[0]
             if labels[i] != best_j:
                 block_changed += 1
             labels[i] = best_j
