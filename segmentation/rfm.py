@@ -28,6 +28,12 @@ __all__ = ["transactions_to_rfm", "RFM_COLUMNS"]
 RFM_COLUMNS = ("Recency", "Frequency", "Monetary")
 
 
+def _rows(count: int, what: str = "rows") -> str:
+    """'1 row', '2 rows', '1,204 cancellation rows' ..."""
+    words = what if count != 1 else what[:-1]
+    return f"{count:,} {words}"
+
+
 def _format_columns(columns) -> str:
     return ", ".join(f"'{c}'" for c in columns)
 
@@ -128,30 +134,32 @@ def transactions_to_rfm(
     dates = _parse_dates(df[date_col], date_col)
 
     keep = customers.notna().to_numpy(dtype=bool, copy=True)
-    log.append(f"Dropped {int((~keep).sum()):,} rows without a customer.")
+    log.append(f"Dropped {_rows(int((~keep).sum()))} without a customer.")
     cancelled = invoices.str.upper().str.startswith("C").fillna(False).to_numpy(dtype=bool)
     step = keep & cancelled
-    log.append(f"Dropped {int(step.sum()):,} cancellation rows (invoice starting with 'C').")
+    log.append(
+        f"Dropped {_rows(int(step.sum()), 'cancellation rows')} (invoice starting with 'C')."
+    )
     keep &= ~cancelled
     bad_quantity = ~(quantity > 0)  # NaN counts as bad
     step = keep & bad_quantity
-    log.append(f"Dropped {int(step.sum()):,} rows with quantity <= 0 or missing.")
+    log.append(f"Dropped {_rows(int(step.sum()))} with quantity <= 0 or missing.")
     keep &= ~bad_quantity
     bad_price = ~(price > 0)
     step = keep & bad_price
-    log.append(f"Dropped {int(step.sum()):,} rows with price <= 0 or missing.")
+    log.append(f"Dropped {_rows(int(step.sum()))} with price <= 0 or missing.")
     keep &= ~bad_price
     no_date = dates.isna().to_numpy()
     step = keep & no_date
     if step.any():
-        log.append(f"Dropped {int(step.sum()):,} rows without a date.")
+        log.append(f"Dropped {_rows(int(step.sum()))} without a date.")
     keep &= ~no_date
 
     if as_of is not None:
         reference = _parse_as_of(as_of)
         late = (dates >= reference).to_numpy()
         step = keep & late
-        log.append(f"Dropped {int(step.sum()):,} rows on or after --as-of {reference.date()}.")
+        log.append(f"Dropped {_rows(int(step.sum()))} on or after --as-of {reference.date()}.")
         keep &= ~late
     if not keep.any():
         raise SegmentationError(
