@@ -292,9 +292,7 @@ def feature_distributions(
                 ax.set_title(f"{column} (log scale)", fontsize=10.5)
         for index in range(len(columns), n_rows * n_cols):
             axes[index // n_cols][index % n_cols].set_visible(False)
-        legend = [
-            Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)
-        ]
+        legend = [Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)]
         fig.legend(
             handles=legend,
             loc="lower center",

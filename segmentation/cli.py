@@ -1,0 +1,403 @@
+"""``segment``: the command line of the toolkit. Thin: parse, call the pipeline, print.
+
+Exit codes: 0 success; 2 bad input or options (one sentence on stderr, starting "error:");
+1 an unexpected problem with the system (for example a full disk); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import SegmentationError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK = 0
+EXIT_SYSTEM = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+# Feature means shown in the console table (the most distinctive ones).
+CONSOLE_FEATURES = 5
+
+
+class _UsageError(Exception):
+    """An option argparse could not parse; shown as one sentence like any other bad input."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage and exit; we want one sentence
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: str) -> None:
+    parser.add_argument("--features", metavar="COL,COL,...", help=features_help)
+    parser.add_argument(
+        "--id-column", metavar="COL", help="a column to keep as the identifier (never a feature)"
+    )
+    parser.add_argument(
+        "--k",
+        default="auto",
+        metavar="auto|N",
+        help="number of segments, or 'auto' to choose it over --k-range (default: auto)",
+    )
+    parser.add_argument(
+        "--k-range",
+        default="2-10",
+        metavar="LOW-HIGH",
+        help="the k values to try, both ends included (default: 2-10)",
+    )
+    parser.add_argument(
+        "--scaler",
+        default="standard",
+        choices=["standard", "robust", "minmax", "none"],
+        help="how numeric features are scaled (default: standard)",
+    )
+    parser.add_argument(
+        "--log-transform",
+        default="auto",
+        metavar="auto|none|COL,...",
+        help="log1p of skewed non-negative columns (auto), of none, or of the columns named",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--out", default="outputs", metavar="DIR", help="output folder (default: outputs/)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as JSON instead of a table"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``segment`` with its four subcommands."""
+    parser = _Parser(
+        prog="segment",
+        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
+    )
+    parser.add_argument("--version", action="version", version=f"segment {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser(
+        "run",
+        help="segment a customer table (or built-in synthetic customers)",
+        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
+    )
+    run.add_argument(
+        "--input",
+        metavar="PATH",
+        help="customer table, CSV or Parquet (default: built-in synthetic customers)",
+    )
+    _add_clustering_options(
+        run,
+        features_help="feature columns, comma-separated (default: every numeric column that is "
+        "not an identifier); text columns named here are one-hot encoded",
+    )
+
+    predict = commands.add_parser(
+        "predict",
+        help="assign customers to the segments of a saved model",
+        description="Assign the customers of a table to the segments of a model.json.",
+    )
+    predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    predict.add_argument(
+        "--out",
+        metavar="PATH",
+        help="CSV file to write (default: outputs/predictions.csv)",
+    )
+    predict.add_argument("--json", action="store_true", help="print the counts as JSON")
+
+    rfm = commands.add_parser(
+        "rfm",
+        help="segment customers by recency, frequency and monetary value from transactions",
+        description="Turn a transaction log into recency, frequency and monetary value per "
+        "customer, then segment them like 'run'.",
+    )
+    rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
+    rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
+    rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
+    rfm.add_argument("--price-col", default="UnitPrice", metavar="COL")
+    rfm.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
+    rfm.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="reference day for recency (default: the day after the last transaction)",
+    )
+    _add_clustering_options(
+        rfm, features_help="features among Recency,Frequency,Monetary (default: all three)"
+    )
+
+    synth = commands.add_parser(
+        "synth",
+        help="write realistic synthetic customers",
+        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
+        "CSV file (or Parquet, by the .parquet extension).",
+    )
+    synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise SegmentationError("--features is empty; give column names separated by commas.")
+    return names
+
+
+def _log_transform(text: str):
+    if text.strip().lower() in ("auto", "none"):
+        return text.strip().lower()
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise SegmentationError("--log-transform needs auto, none or column names.")
+    return names
+
+
+def _config(args, **extra):
+    from .pipeline import RunConfig, parse_k_range
+
+    return RunConfig(
+        features=_split(args.features),
+        id_column=args.id_column,
+        k=args.k,
+        k_range=parse_k_range(args.k_range),
+        scaler=args.scaler,
+        log_transform=_log_transform(args.log_transform),
+        seed=args.seed,
+        out=args.out,
+        **extra,
+    )
+
+
+class _SweepProgress:
+    """A rich progress bar on stderr while k is swept (only on a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.progress = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self.progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("Trying k", total=total)
+        self.progress.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def _console():
+    from rich.console import Console
+
+    # A captured stdout is not a terminal: rich then prints plain text, 100 columns wide.
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 110)
+
+
+def _print_run(result, out: Path) -> None:
+    from rich.table import Table
+
+    console = _console()
+    summary = result.summary
+    console.print(
+        f"Segmented {summary['n_customers']:,} customers from {summary['input']} "
+        f"into [bold]{result.k}[/bold] segments.",
+        markup=True,
+        highlight=False,
+    )
+    console.print(result.reason, highlight=False, markup=False)
+    table = Table(title=None, show_lines=False, header_style="bold")
+    frame = result.profiles.table(max_features=CONSOLE_FEATURES)
+    features = list(frame.columns[4:])
+    table.add_column("#", justify="right")
+    table.add_column("Segment", no_wrap=True)
+    table.add_column("Customers", justify="right")
+    table.add_column("Share", justify="right")
+    for name in features:
+        table.add_column(f"{name}\n(mean)", justify="right")
+    for row in frame.itertuples(index=False):
+        values = list(row)
+        table.add_row(
+            str(values[0]),
+            str(values[1]),
+            f"{values[2]:,}",
+            f"{values[3]:.1%}",
+            *(_format_mean(v) for v in values[4:]),
+        )
+    console.print(table)
+    written = ", ".join(
+        name
+        for name in ("customers_segmented.csv", "cluster_summary.json", "model.json", "report.html")
+        if (out / name).exists()
+    )
+    if (out / "plots").is_dir():
+        written += ", plots/"
+    console.print(f"Wrote {written} to {out}/", highlight=False, markup=False)
+
+
+def _format_mean(value) -> str:
+    value = float(value)
+    if value != value:  # NaN: an empty segment
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
+
+
+def _cmd_run(args, rfm: bool = False) -> int:
+    from .io import to_jsonable
+    from .pipeline import run, run_rfm
+
+    progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
+    try:
+        if rfm:
+            config = _config(
+                args,
+                transactions=args.transactions,
+                customer_col=args.customer_col,
+                date_col=args.date_col,
+                quantity_col=args.quantity_col,
+                price_col=args.price_col,
+                invoice_col=args.invoice_col,
+                as_of=args.as_of,
+            )
+            result = run_rfm(config, progress=progress)
+        else:
+            config = _config(args, input=args.input)
+            result = run(config, progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(to_jsonable(result.summary), indent=2, ensure_ascii=False))
+    else:
+        _print_run(result, Path(args.out))
+    return EXIT_OK
+
+
+def _cmd_predict(args) -> int:
+    from .pipeline import predict
+
+    result = predict(args.model, args.input, args.out)
+    if args.json:
+        print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    console = _console()
+    total = len(result.labels)
+    table = Table(header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("Segment")
+    table.add_column("Customers", justify="right")
+    table.add_column("Share", justify="right")
+    for i, (name, count) in enumerate(result.counts.items()):
+        table.add_row(str(i), name, f"{count:,}", f"{count / total:.1%}" if total else "-")
+    console.print(f"Assigned {total:,} customers to segments.", highlight=False)
+    console.print(table)
+    console.print(f"Wrote {result.path}", highlight=False, markup=False)
+    return EXIT_OK
+
+
+def _cmd_synth(args) -> int:
+    import io as _io
+
+    from .io import ensure_output_dir, write_bytes_atomic, write_csv_atomic
+    from .synthetic import make_customers
+
+    if args.n < 1:
+        raise SegmentationError(f"--n must be at least 1, got {args.n}.")
+    out = Path(args.out)
+    if out.is_dir():
+        raise SegmentationError(
+            f"--out '{out}' is a folder; give a file name such as {out / 'customers.csv'}."
+        )
+    ensure_output_dir(out.parent if str(out.parent) else ".")
+    data = make_customers(args.n, seed=args.seed)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        buffer = _io.BytesIO()
+        data.to_parquet(buffer, index=False)
+        write_bytes_atomic(buffer.getvalue(), out)
+    else:
+        write_csv_atomic(data, out)
+    print(f"Wrote {len(data):,} synthetic customers to {out}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
+
+    Parameters
+    ----------
+    argv : list of str or None
+
+    Returns
+    -------
+    int
+        0, 1 (system problem), 2 (bad input or options) or 130 (interrupted).
+    """
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version exit here with code 0
+            return int(exc.code or 0)
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "rfm":
+            return _cmd_run(args, rfm=True)
+        if args.command == "predict":
+            return _cmd_predict(args)
+        return _cmd_synth(args)
+    except (_UsageError, SegmentationError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except ValueError as exc:
+        # From kmeans_core or pandas on data that passed our checks: still the input's fault.
+        _error(f"the data cannot be segmented ({_first_line(exc)}).")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        _error(f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": ") + ".")
+        return EXIT_SYSTEM
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _error(message: str) -> None:
+    message = " ".join(message.split())  # one line, whatever the message held
+    print(f"error: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

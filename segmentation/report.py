@@ -1,0 +1,305 @@
+"""One self-contained HTML page that explains a run to a person.
+
+The page holds everything inline: CSS in a ``<style>`` element and the figures as base64
+``data:`` URIs, with no script and no reference to the network, so it can be mailed, archived
+or opened offline. It only lays out what the run computed (the summary of
+``cluster_summary.json`` and the PNG figures); every piece of text that comes from the user's
+data (column names, values, file names) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+
+from matplotlib.colors import to_hex
+
+from .plots import segment_colors
+
+__all__ = ["render_report", "MAX_TABLE_FEATURES"]
+
+#: Feature means shown in the segment table (the most distinctive ones); all are in the JSON.
+MAX_TABLE_FEATURES = 6
+
+_CSS = """
+:root { --ink: #1d2433; --muted: #5b6475; --line: #dde1e8; --accent: #1f5fa8; --soft: #f5f7fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
+       sans-serif; color: var(--ink); background: #fff; }
+main { max-width: 1100px; margin: 0 auto; padding: 28px 32px 60px; }
+h1 { font-size: 28px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 6px; border-bottom: 2px solid
+     var(--line); }
+h3 { font-size: 16px; margin: 22px 0 6px; }
+p.lead { color: var(--muted); margin: 0 0 18px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0; }
+.card { flex: 1 1 180px; background: var(--soft); border: 1px solid var(--line);
+        border-radius: 8px; padding: 12px 16px; }
+.card .value { font-size: 24px; font-weight: 700; color: var(--accent); }
+.card .label { color: var(--muted); font-size: 13px; }
+.reason { background: #eef4fb; border-left: 4px solid var(--accent); padding: 10px 14px;
+          border-radius: 4px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 14px; font-size: 14px; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left;
+         vertical-align: top; }
+th { background: var(--soft); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.chosen td { background: #fff4d6; font-weight: 600; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px;
+          margin-right: 6px; vertical-align: -1px; }
+figure { margin: 18px 0 26px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+ul.log li { margin: 2px 0; }
+ul.log li.warning { color: #9a3b00; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; word-break: break-word; }
+small.note { color: var(--muted); }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _number(value, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    value = float(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.1f}"
+    return f"{value:,.{digits}f}"
+
+
+def _image(png: bytes, alt: str) -> str:
+    encoded = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{encoded}" alt="{_e(alt)}">'
+
+
+def _distinctive_features(summary: dict, limit: int) -> list[str]:
+    """Numeric features by mean |z| over segments, most distinctive first, at most ``limit``."""
+    features = list(summary.get("overall", {}).get("features", {}))
+    segments = summary.get("segments", [])
+
+    def spread(name: str) -> float:
+        values = [
+            abs(s["profile"]["features"][name]["z"])
+            for s in segments
+            if s["profile"]["features"][name]["z"] is not None
+            and math.isfinite(s["profile"]["features"][name]["z"])
+        ]
+        return sum(values) / len(values) if values else 0.0
+
+    ranked = sorted(features, key=spread, reverse=True)[:limit]
+    return [name for name in features if name in ranked]
+
+
+def _segment_table(summary: dict) -> str:
+    segments = summary.get("segments", [])
+    features = _distinctive_features(summary, MAX_TABLE_FEATURES)
+    overall = summary.get("overall", {}).get("features", {})
+    colors = [to_hex(c) for c in segment_colors(max(1, len(segments)))]
+    head = "".join(f'<th class="num">{_e(name)}<br><small>mean</small></th>' for name in features)
+    rows = [
+        '<table><thead><tr><th>#</th><th>Segment</th><th class="num">Customers</th>'
+        f'<th class="num">Share</th>{head}</tr></thead><tbody>'
+    ]
+    for segment in segments:
+        cells = []
+        for name in features:
+            stats = segment["profile"]["features"][name]
+            z = stats.get("z")
+            hint = f"z = {z:+.2f}" if z is not None and math.isfinite(z) else ""
+            cells.append(f'<td class="num" title="{_e(hint)}">{_e(_number(stats["mean"]))}</td>')
+        rows.append(
+            f"<tr><td>{segment['id']}</td>"
+            f'<td><span class="swatch" style="background:{colors[segment["id"]]}"></span>'
+            f"{_e(segment['name'])}</td>"
+            f'<td class="num">{segment["size"]:,}</td>'
+            f'<td class="num">{segment["share"]:.1%}</td>{"".join(cells)}</tr>'
+        )
+    all_cells = "".join(
+        f'<td class="num">{_e(_number(overall[name]["mean"]))}</td>' for name in features
+    )
+    n_customers = summary.get("n_customers", 0)
+    rows.append(
+        f'<tr><td></td><td><em>All customers</em></td><td class="num">{n_customers:,}</td>'
+        f'<td class="num">100%</td>{all_cells}</tr>'
+    )
+    rows.append("</tbody></table>")
+    hidden = len(overall) - len(features)
+    if hidden > 0:
+        rows.append(
+            f'<small class="note">The {len(features)} most distinctive of {len(overall)} '
+            "features are shown; cluster_summary.json holds them all, with medians and "
+            "z-scores.</small>"
+        )
+    return "\n".join(rows)
+
+
+def _categorical_tables(summary: dict) -> str:
+    segments = summary.get("segments", [])
+    overall = summary.get("overall", {}).get("categoricals", {})
+    parts = []
+    for column, shares in overall.items():
+        values = list(shares)[:8]
+        head = "".join(f'<th class="num">{_e(v)}</th>' for v in values)
+        rows = [f"<h3>Share of each {_e(column)} value</h3>"]
+        rows.append(f"<table><thead><tr><th>Segment</th>{head}</tr></thead><tbody>")
+        for segment in segments:
+            seg_shares = segment["profile"]["categoricals"].get(column, {})
+            cells = "".join(f'<td class="num">{seg_shares.get(v, 0.0):.0%}</td>' for v in values)
+            rows.append(f"<tr><td>{segment['id']}: {_e(segment['name'])}</td>{cells}</tr>")
+        cells = "".join(f'<td class="num">{shares[v]:.0%}</td>' for v in values)
+        rows.append(f"<tr><td><em>All customers</em></td>{cells}</tr></tbody></table>")
+        parts.append("\n".join(rows))
+    return "\n".join(parts)
+
+
+def _sweep_table(selection: dict, k: int) -> str:
+    rows = [
+        '<table><thead><tr><th class="num">k</th><th class="num">Inertia</th>'
+        '<th class="num">Silhouette &uarr;</th><th class="num">Calinski-Harabasz &uarr;</th>'
+        '<th class="num">Davies-Bouldin &darr;</th><th></th></tr></thead><tbody>'
+    ]
+    for row in selection.get("sweep", []):
+        notes = []
+        if row["k"] == k:
+            notes.append("chosen")
+        if row["k"] == selection.get("elbow"):
+            notes.append("elbow")
+        css = ' class="chosen"' if row["k"] == k else ""
+        rows.append(
+            f'<tr{css}><td class="num">{row["k"]}</td>'
+            f'<td class="num">{_e(_number(row["inertia"]))}</td>'
+            f'<td class="num">{_e(_number(row["silhouette"], 3))}</td>'
+            f'<td class="num">{_e(_number(row["calinski_harabasz"], 1))}</td>'
+            f'<td class="num">{_e(_number(row["davies_bouldin"], 3))}</td>'
+            f"<td>{_e(', '.join(notes))}</td></tr>"
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+def _figure(images: dict, name: str, descriptions: dict) -> str:
+    if name not in images:
+        return ""
+    caption = descriptions.get(name, name)
+    return (
+        f"<figure>{_image(images[name], caption)}"
+        f"<figcaption>{_e(caption)} ({_e('plots/' + name)}).</figcaption></figure>"
+    )
+
+
+def render_report(
+    summary: dict, images: dict[str, bytes], plot_descriptions: dict[str, str] | None = None
+) -> str:
+    """Lay out a run as one self-contained HTML page.
+
+    Parameters
+    ----------
+    summary : dict
+        What ``cluster_summary.json`` holds (keys ``k``, ``k_selection``, ``segments``,
+        ``overall``, ``parameters``, ``cleaning_log``...).
+    images : dict of str to bytes
+        PNG figures by file name (``elbow_silhouette.png``...); missing ones are left out.
+    plot_descriptions : dict of str to str, optional
+        A caption per figure file name.
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
+    descriptions = plot_descriptions or {}
+    k = summary.get("k")
+    selection = summary.get("k_selection", {})
+    sweep_by_k = {row["k"]: row for row in selection.get("sweep", [])}
+    chosen_sil = sweep_by_k.get(k, {}).get("silhouette")
+    params = summary.get("parameters", {})
+    segments = summary.get("segments", [])
+    largest = max(segments, key=lambda s: s["size"]) if segments else None
+
+    log_items = []
+    for line in summary.get("cleaning_log", []):
+        css = ' class="warning"' if str(line).lower().startswith("warning") else ""
+        log_items.append(f"<li{css}>{_e(line)}</li>")
+
+    meta_rows = [
+        ("Input", summary.get("input")),
+        ("Customers", f"{summary.get('n_customers', 0):,}"),
+        ("Created (UTC)", summary.get("created")),
+        ("Package version", f"kmeans-segment {summary.get('version')}"),
+        ("Seed", summary.get("seed")),
+        ("k", params.get("k")),
+        ("k range tried", "–".join(str(v) for v in params.get("k_range", []))),
+        ("Restarts per k (k-means++)", selection.get("n_init")),
+        ("Silhouette", selection.get("silhouette")),
+        ("Scaler", params.get("scaler")),
+        ("Log transform", params.get("log_transform")),
+        ("Features used", ", ".join(summary.get("columns", {}).get("features_used", []))),
+        (
+            "Identifier columns",
+            ", ".join(summary.get("columns", {}).get("id_columns", [])) or "none",
+        ),
+    ]
+    meta = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in meta_rows)
+
+    cards = [
+        (str(k), "segments"),
+        (f"{summary.get('n_customers', 0):,}", "customers"),
+        (_number(chosen_sil, 3), "mean silhouette at the chosen k"),
+    ]
+    if largest is not None:
+        cards.append((f"{largest['share']:.0%}", f"in the largest: {largest['name']}"))
+    cards_html = "".join(
+        f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div>'
+        "</div>"
+        for v, label in cards
+    )
+    outputs = summary.get("outputs", {})
+    output_items = "".join(f"<li>{_e(path)}</li>" for path in outputs.values())
+
+    body = f"""<main>
+<h1>Customer segments</h1>
+<p class="lead">{_e(summary.get("n_customers", 0))} customers from {_e(summary.get("input"))},
+grouped into {_e(k)} segments by k-means.</p>
+<div class="cards">{cards_html}</div>
+
+<h2>The segments</h2>
+{_segment_table(summary)}
+{_figure(images, "segment_profiles.png", descriptions)}
+{_categorical_tables(summary)}
+
+<h2>How many segments, and why {_e(k)}</h2>
+<p class="reason">{_e(selection.get("reason", ""))}</p>
+<p><strong>Rule:</strong> {_e(selection.get("rule", ""))}.</p>
+{_sweep_table(selection, k)}
+{_figure(images, "elbow_silhouette.png", descriptions)}
+
+<h2>Pictures of the segments</h2>
+{_figure(images, "pca_clusters.png", descriptions)}
+{_figure(images, "feature_distributions.png", descriptions)}
+{_figure(images, "silhouette.png", descriptions)}
+
+<h2>Data cleaning</h2>
+<ul class="log">{"".join(log_items)}</ul>
+
+<h2>How this was made</h2>
+<dl class="meta">{meta}</dl>
+<h3>Files written</h3>
+<ul>{output_items}</ul>
+<footer>Made by segment (kmeans-segment {_e(summary.get("version"))}). Everything in this page is
+inline; it needs no network.</footer>
+</main>"""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Customer segments: {_e(k)} segments of {_e(summary.get('input'))}</title>\n"
+        f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
