@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,9 +42,12 @@ CANDIDATE_DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64 * 1024
 
 # "0001", "-007": a leading zero before another digit means the text is a code, not a number.
-_ZERO_PADDED = re.compile(r"^[+-]?0\d+$")
+_ZERO_PADDED = r"[+-]?0\d+$"
 # "1,5" or "-12,75": a decimal comma (European CSV, usually with ';' as the delimiter).
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_DECIMAL_COMMA = r"[+-]?\d+,\d+"
+_INTEGER = r"[+-]?\d+"
+# Plain decimal numbers with an optional exponent; "inf", "nan" and "1_000" stay text.
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
 
 # --------------------------------------------------------------------------- reading
@@ -208,27 +210,28 @@ def _convert_text_column(column: pd.Series, *, decimal_comma: bool) -> pd.Series
     Integers become ``int64`` (or ``Int64`` with gaps, so they are written back without a
     ``.0``), other numbers ``float64``. Zero-padded codes stay text.
     """
-    values = column.dropna().str.strip()
-    values = values[values != ""]
+    # Vectorised string tests first (pyarrow-backed, fast): pd.to_numeric on text is slow and
+    # is only worth calling once the column is known to hold numbers.
+    stripped = column.str.strip()
+    blank = stripped.isna() | (stripped == "")
+    values = stripped[~blank]
     if values.empty:
         # Nothing to go on: an all-missing column is numeric (NaN), which is what a user expects.
         return pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
-    if values.str.match(_ZERO_PADDED.pattern).any():
+    if not values.str.fullmatch(_NUMBER).all():
+        if decimal_comma and values.str.fullmatch(_DECIMAL_COMMA).all():
+            dotted = stripped.str.replace(",", ".", regex=False).where(~blank)
+            return dotted.astype("float64")
         return column
-    stripped = column.str.strip().replace("", np.nan)
-    numbers = pd.to_numeric(stripped, errors="coerce")
-    if numbers.notna().sum() != len(values):
-        if decimal_comma and values.str.match(_DECIMAL_COMMA.pattern).all():
-            numbers = pd.to_numeric(stripped.str.replace(",", ".", regex=False), errors="coerce")
-            if numbers.notna().sum() == len(values):
-                return numbers.astype("float64")
+    if values.str.match(_ZERO_PADDED).any():
         return column
-    integral = values.str.fullmatch(r"[+-]?\d+").all()
-    if integral:
-        if numbers.isna().any():
-            return numbers.astype("Int64")
-        return numbers.astype("int64")
-    return numbers.astype("float64")
+    cleaned = stripped.where(~blank)
+    if values.str.fullmatch(_INTEGER).all():
+        try:
+            return cleaned.astype("Int64" if blank.any() else "int64")
+        except (OverflowError, ValueError, TypeError):
+            pass  # beyond int64: keep the value as a float
+    return cleaned.astype("float64")
 
 
 # --------------------------------------------------------------------------- writing

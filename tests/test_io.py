@@ -303,3 +303,15 @@ def test_to_jsonable_handles_nested_numpy():
     value = to_jsonable({"a": (np.float32(1.5), [np.bool_(True)]), 3: np.inf})
     assert value == {"a": [1.5, [True]], "3": None}
     json.dumps(value, allow_nan=False)
+
+
+def test_number_formats(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text(
+        "sci,big,signed,odd\n1e3,123456789012345678901234,+5,inf\n2.5E-1,1,-3,7\n", "utf-8"
+    )
+    df = read_table(path)
+    assert df["sci"].dtype == np.float64 and df["sci"].tolist() == [1000.0, 0.25]
+    assert df["big"].dtype == np.float64  # beyond int64: kept as a float, not an overflow
+    assert df["signed"].dtype == np.int64 and df["signed"].tolist() == [5, -3]
+    assert df["odd"].tolist() == ["inf", "7"]  # "inf" is not a customer value: stays text
