@@ -1,0 +1,172 @@
+"""Invariants of a K-Means fit, checked with hypothesis on small random problems.
+
+- every label is the nearest center (up to floating-point ties);
+- the inertia is the weighted sum of squared distances to the assigned centers;
+- the inertia never increases with more iterations from the same initial centers;
+- every algorithm returns what "lloyd" returns;
+- reordering the rows, or scaling the data by a power of two, changes nothing but the order
+  or the scale of the answer.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from kmeans_core import KMeans
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def problems(draw, weighted=None):
+    """A small data set with an initial-centers array, as raw floats hypothesis may shrink.
+
+    Values come from a small range with few digits, so duplicates and exact ties are common:
+    the invariants must hold on them too.
+    """
+    n_samples = draw(st.integers(2, 40))
+    n_features = draw(st.integers(1, 3))
+    n_clusters = draw(st.integers(1, min(n_samples, 6)))
+    values = st.floats(-50, 50, allow_nan=False, allow_infinity=False, width=64)
+    X = draw(arrays(np.float64, (n_samples, n_features), elements=values))
+    rows = draw(
+        st.lists(
+            st.integers(0, n_samples - 1), min_size=n_clusters, max_size=n_clusters, unique=True
+        )
+    )
+    init = X[rows].copy()
+    if weighted is None:
+        weighted = draw(st.booleans())
+    weight = None
+    if weighted:
+        weight = draw(arrays(np.float64, n_samples, elements=st.floats(0.1, 10, allow_nan=False)))
+    return X, init, weight
+
+
+@st.composite
+def continuous_problems(draw):
+    """Gaussian blobs from a drawn seed: no exact ties, so orderings cannot matter."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_samples = draw(st.integers(10, 300))
+    n_features = draw(st.integers(1, 5))
+    n_clusters = draw(st.integers(1, 8))
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=4.0, size=(n_clusters, n_features))
+    X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
+    init = X[rng.choice(n_samples, n_clusters, replace=False)]
+    weight = rng.uniform(0.1, 3.0, n_samples) if draw(st.booleans()) else None
+    return X, init, weight
+
+
+def fit(X, init, weight=None, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter reached, too few distinct points
+        return KMeans(init.shape[0], init=init, **params).fit(X, sample_weight=weight)
+
+
+def squared_distances(X, centers):
+    return ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+
+
+@SETTINGS
+@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]))
+def test_labels_are_the_nearest_center(problem, algorithm):
+    X, init, weight = problem
+    km = fit(X, init, weight, algorithm=algorithm)
+    distances = squared_distances(X, km.cluster_centers_)
+    own = distances[np.arange(X.shape[0]), km.labels_]
+    nearest = distances.min(axis=1)
+    # Only a floating-point tie may make the label another center than the strict nearest one.
+    slack = 1e-12 * (1.0 + (X**2).sum(axis=1) + (km.cluster_centers_**2).sum(axis=1).max())
+    assert (own <= nearest + slack).all()
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+@SETTINGS
+@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]))
+def test_inertia_is_the_weighted_sum_of_squared_distances(problem, algorithm):
+    X, init, weight = problem
+    km = fit(X, init, weight, algorithm=algorithm)
+    w = np.ones(X.shape[0]) if weight is None else weight
+    expected = w @ ((X - km.cluster_centers_[km.labels_]) ** 2).sum(axis=1)
+    scale = (w @ (X**2).sum(axis=1)) + 1.0
+    assert km.inertia_ == pytest.approx(expected, rel=1e-9, abs=1e-12 * scale)
+    assert -km.score(X, sample_weight=weight) == pytest.approx(
+        km.inertia_, rel=1e-9, abs=1e-12 * scale
+    )
+
+
+@SETTINGS
+@given(problem=problems())
+def test_inertia_never_increases_with_more_iterations(problem):
+    X, init, weight = problem
+    w = np.ones(X.shape[0]) if weight is None else weight
+    scale = (w @ (X**2).sum(axis=1)) + 1.0
+    previous = np.inf
+    for max_iter in range(1, 8):
+        inertia = fit(X, init, weight, max_iter=max_iter, tol=0.0).inertia_
+        assert inertia <= previous + 1e-12 * scale
+        previous = inertia
+
+
+@SETTINGS
+@given(problem=problems(), algorithm=st.sampled_from(["hamerly", "elkan", "auto"]))
+def test_every_algorithm_returns_what_lloyd_returns(problem, algorithm):
+    X, init, weight = problem
+    lloyd = fit(X, init, weight, algorithm="lloyd")
+    other = fit(X, init, weight, algorithm=algorithm)
+    np.testing.assert_array_equal(other.labels_, lloyd.labels_)
+    assert other.n_iter_ == lloyd.n_iter_
+    np.testing.assert_allclose(
+        other.cluster_centers_, lloyd.cluster_centers_, rtol=1e-12, atol=1e-12
+    )
+    assert other.inertia_ == pytest.approx(lloyd.inertia_, rel=1e-12, abs=1e-12)
+
+
+@SETTINGS
+@given(problem=continuous_problems(), data=st.data())
+def test_reordering_the_rows_reorders_the_labels(problem, data):
+    X, init, weight = problem
+    perm = np.asarray(data.draw(st.permutations(range(X.shape[0]))))
+    km = fit(X, init, weight)
+    permuted = fit(X[perm], init, None if weight is None else weight[perm])
+    np.testing.assert_array_equal(permuted.labels_, km.labels_[perm])
+    assert permuted.n_iter_ == km.n_iter_
+    assert permuted.inertia_ == pytest.approx(km.inertia_, rel=1e-9)
+    np.testing.assert_allclose(permuted.cluster_centers_, km.cluster_centers_, rtol=1e-9, atol=1e-9)
+
+
+@SETTINGS
+@given(
+    problem=continuous_problems(),
+    exponent=st.integers(-4, 4),
+    algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]),
+)
+def test_scaling_by_a_power_of_two_scales_the_answer(problem, exponent, algorithm):
+    """Multiplying by 2**p is exact in floating point, so nothing may change but the scale."""
+    X, init, weight = problem
+    factor = 2.0**exponent
+    km = fit(X, init, weight, algorithm=algorithm)
+    scaled = fit(X * factor, init * factor, weight, algorithm=algorithm)
+    np.testing.assert_array_equal(scaled.labels_, km.labels_)
+    assert scaled.n_iter_ == km.n_iter_
+    np.testing.assert_allclose(scaled.cluster_centers_, km.cluster_centers_ * factor, rtol=1e-12)
+    assert scaled.inertia_ == pytest.approx(km.inertia_ * factor**2, rel=1e-12)
+
+
+@SETTINGS
+@given(problem=continuous_problems())
+def test_relabelling_the_initial_centers_relabels_the_result(problem):
+    X, init, weight = problem
+    order = np.arange(init.shape[0])[::-1]
+    km = fit(X, init, weight)
+    reordered = fit(X, init[order], weight)
+    # Center j of the reordered run is center order[j] of the first run.
+    np.testing.assert_array_equal(order[reordered.labels_], km.labels_)
+    np.testing.assert_allclose(reordered.cluster_centers_, km.cluster_centers_[order], rtol=1e-9)
