@@ -217,8 +217,9 @@ class _SweepProgress:
 def _console():
     from rich.console import Console
 
-    # A captured stdout is not a terminal: rich then prints plain text, 100 columns wide.
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 110)
+    # A captured stdout is not a terminal: rich then prints plain text, 120 columns wide
+    # (sentences are not wrapped at all: soft_wrap where they are printed).
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
 
 
 def _print_run(result, out: Path) -> None:
@@ -231,8 +232,9 @@ def _print_run(result, out: Path) -> None:
         f"into [bold]{result.k}[/bold] segments.",
         markup=True,
         highlight=False,
+        soft_wrap=True,
     )
-    console.print(result.reason, highlight=False, markup=False)
+    console.print(result.reason, highlight=False, markup=False, soft_wrap=True)
     table = Table(title=None, show_lines=False, header_style="bold")
     frame = result.profiles.table(max_features=CONSOLE_FEATURES)
     features = list(frame.columns[4:])
@@ -259,7 +261,7 @@ def _print_run(result, out: Path) -> None:
     )
     if (out / "plots").is_dir():
         written += ", plots/"
-    console.print(f"Wrote {written} to {out}/", highlight=False, markup=False)
+    console.print(f"Wrote {written} to {out}/", highlight=False, markup=False, soft_wrap=True)
 
 
 def _format_mean(value) -> str:
@@ -317,9 +319,9 @@ def _cmd_predict(args) -> int:
     table.add_column("Share", justify="right")
     for i, (name, count) in enumerate(result.counts.items()):
         table.add_row(str(i), name, f"{count:,}", f"{count / total:.1%}" if total else "-")
-    console.print(f"Assigned {total:,} customers to segments.", highlight=False)
+    console.print(f"Assigned {total:,} customers to segments.", highlight=False, soft_wrap=True)
     console.print(table)
-    console.print(f"Wrote {result.path}", highlight=False, markup=False)
+    console.print(f"Wrote {result.path}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK
 
 
