@@ -69,9 +69,11 @@ def segment_colors(k: int) -> list:
     return [cmap(i % cmap.N) for i in range(k)]
 
 
-def _png(fig) -> bytes:
+def _png(fig, *, tight: bool = False) -> bytes:
+    # bbox_inches="tight" draws the figure twice; only figures with a legend outside the axes
+    # need it, the others are laid out by tight_layout already.
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -128,8 +130,9 @@ def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None
             )
         elif elbow_k is not None:
             ax_in.plot([], [], " ", label="the elbow (Kneedle) is the chosen k")
-        ax_in.legend(loc="upper right")
-        ax_sil.legend(loc="best")
+        # An opaque legend box so that the chosen-k line does not run through its text.
+        ax_in.legend(loc="upper right", frameon=True, framealpha=0.95, edgecolor="0.85")
+        ax_sil.legend(loc="best", frameon=True, framealpha=0.95, edgecolor="0.85")
         fig.suptitle("Choosing the number of segments", fontsize=13, fontweight="bold")
         fig.tight_layout()
         return _png(fig)
@@ -173,8 +176,10 @@ def pca_clusters(
         shown = np.sort(np.random.default_rng(seed).choice(n, MAX_SCATTER_POINTS, replace=False))
     colors = segment_colors(k)
     size = float(np.clip(3000 / max(len(shown), 1), 3, 30))
+    # The legend sits right of the axes: widen the figure for long names, not squeeze the axes.
+    longest = max((len(_label(i, names)) for i in range(k)), default=10)
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(9, 6.5))
+        fig, ax = plt.subplots(figsize=(7.0 + min(6.0, 0.075 * longest), 6.5))
         for segment_id in range(k):
             mask = labels[shown] == segment_id
             ax.scatter(
@@ -229,7 +234,7 @@ def pca_clusters(
             title="segment",
         )
         fig.tight_layout()
-        return _png(fig)
+        return _png(fig, tight=True)
 
 
 def feature_distributions(
@@ -302,7 +307,7 @@ def feature_distributions(
         )
         fig.suptitle("Feature distributions by segment", fontsize=13, fontweight="bold")
         fig.tight_layout(rect=(0, 0.04 + 0.025 * int(np.ceil(k / 3)), 1, 1))
-        return _png(fig)
+        return _png(fig, tight=True)
 
 
 def silhouette(
@@ -416,4 +421,4 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
         colorbar.set_label("z-score of the segment mean\n(standard deviations from all customers)")
         ax.set_title("How each segment differs from the average customer")
         fig.tight_layout()
-        return _png(fig)
+        return _png(fig, tight=True)
