@@ -12,6 +12,7 @@ The CLI only parses options, calls these and prints; everything here can be used
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -355,6 +356,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
             source = f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
             protect = []
         else:
+            _refuse_outputs_over_inputs(out, [config.input])
             data = read_table(config.input)
             source = str(config.input)
             protect = [config.input]
@@ -401,6 +403,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     k = _check_k(config)
     with timer.stage("read"):
         out = ensure_output_dir(config.out)
+        _refuse_outputs_over_inputs(out, [config.transactions])
         transactions = read_table(config.transactions)
     with timer.stage("rfm"):
         rfm, rfm_log = transactions_to_rfm(
@@ -434,6 +437,33 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         progress=progress,
         extra_paths={"rfm": rfm_path},
     )
+
+
+#: Every file a run may write, relative to the output folder.
+OUTPUT_FILES = (
+    "customers_segmented.csv",
+    "cluster_summary.json",
+    "model.json",
+    "report.html",
+    "customers_input.csv",
+    "rfm_customers.csv",
+    *(f"plots/{name}" for name in PLOT_FILES),
+)
+
+
+def _refuse_outputs_over_inputs(out: Path, inputs: list) -> None:
+    """Refuse before any work when an output of the run would replace an input file."""
+    for item in inputs:
+        source = Path(item)
+        if not source.exists():
+            continue  # read_table says so in its own words
+        for name in OUTPUT_FILES:
+            target = out / name
+            if target.exists() and os.path.samefile(target, source):
+                raise SegmentationError(
+                    f"Refusing to overwrite the input file '{item}', which is where the run "
+                    f"writes {name}; choose another --out folder."
+                )
 
 
 def _replace(config: RunConfig, **changes) -> RunConfig:

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 __all__ = [
     "DPI",
@@ -69,13 +70,46 @@ def segment_colors(k: int) -> list:
     return [cmap(i % cmap.N) for i in range(k)]
 
 
-def _png(fig, *, tight: bool = False) -> bytes:
-    # bbox_inches="tight" draws the figure twice; only figures with a legend outside the axes
-    # need it, the others are laid out by tight_layout already.
+def _png(fig) -> bytes:
+    # Every figure is laid out by hand (margins in inches, from the lengths of its labels):
+    # tight_layout and bbox_inches="tight" each draw the whole figure once more, which costs
+    # more than all the rest on a slow machine.
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight" if tight else None)
+    fig.savefig(buffer, format="png", dpi=DPI)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _text_width(text: str, size: float = 9.5) -> float:
+    """Approximate width in inches of one line of text (DejaVu Sans averages 0.55 em)."""
+    return 0.55 * size / 72 * len(text)
+
+
+def _layout(fig, *, left, right, bottom, top, wspace=0.0, hspace=0.0, nrows=1, ncols=1):
+    """Place a grid of axes with margins and gaps given in inches."""
+    width, height = fig.get_size_inches()
+    panel_w = (width - left - right - wspace * (ncols - 1)) / ncols
+    panel_h = (height - bottom - top - hspace * (nrows - 1)) / nrows
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace / panel_w if ncols > 1 else 0.2,
+        hspace=hspace / panel_h if nrows > 1 else 0.2,
+    )
+
+
+def _plain_number(value: float, _position=None) -> str:
+    """A short tick label without scientific notation: 0.25, 20, 1,500, 12.5k, 2.5M."""
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if magnitude >= 1e4:
+        return f"{value / 1e3:.3g}k"
+    if value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def _label(segment_id: int, names: list[str]) -> str:
@@ -102,7 +136,9 @@ def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None
     inertia = np.array([row["inertia"] for row in rows], dtype=float)
     sil = np.array([row["silhouette"] for row in rows], dtype=float)
     with plt.rc_context(_STYLE):
-        fig, (ax_in, ax_sil) = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, (ax_in, ax_sil) = plt.subplots(1, 2, figsize=(10, 3.9))
+        _layout(fig, left=0.9, right=0.2, bottom=0.6, top=0.8, wspace=1.0, ncols=2)
+        ax_in.yaxis.set_major_formatter(FuncFormatter(_plain_number))
         ax_in.plot(ks, inertia, "o-", color="#1f77b4", lw=2)
         ax_in.set_title("Inertia (within-segment sum of squares)")
         ax_in.set_xlabel("number of segments k")
@@ -133,8 +169,7 @@ def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None
         # An opaque legend box so that the chosen-k line does not run through its text.
         ax_in.legend(loc="upper right", frameon=True, framealpha=0.95, edgecolor="0.85")
         ax_sil.legend(loc="best", frameon=True, framealpha=0.95, edgecolor="0.85")
-        fig.suptitle("Choosing the number of segments", fontsize=13, fontweight="bold")
-        fig.tight_layout()
+        fig.suptitle("Choosing the number of segments", fontsize=13, fontweight="bold", y=0.97)
         return _png(fig)
 
 
@@ -176,10 +211,13 @@ def pca_clusters(
         shown = np.sort(np.random.default_rng(seed).choice(n, MAX_SCATTER_POINTS, replace=False))
     colors = segment_colors(k)
     size = float(np.clip(3000 / max(len(shown), 1), 3, 30))
-    # The legend sits right of the axes: widen the figure for long names, not squeeze the axes.
-    longest = max((len(_label(i, names)) for i in range(k)), default=10)
+    # The legend sits right of the axes: the figure widens for long names, the axes keep
+    # their size.
+    legend_width = 0.6 + max(_text_width(_label(i, names), 8.5) for i in range(k))
+    top = 0.65 if n > MAX_SCATTER_POINTS else 0.45
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(7.0 + min(6.0, 0.075 * longest), 6.5))
+        fig, ax = plt.subplots(figsize=(0.85 + 6.2 + 0.2 + legend_width, 6.2 + top))
+        _layout(fig, left=0.85, right=0.2 + legend_width, bottom=0.6, top=top)
         for segment_id in range(k):
             mask = labels[shown] == segment_id
             ax.scatter(
@@ -230,11 +268,11 @@ def pca_clusters(
             texts,
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0,
             markerscale=1.0,
             title="segment",
         )
-        fig.tight_layout()
-        return _png(fig, tight=True)
+        return _png(fig)
 
 
 def feature_distributions(
@@ -268,9 +306,28 @@ def feature_distributions(
     n_rows = int(np.ceil(len(columns) / n_cols))
     colors = segment_colors(k)
     show_outliers = len(values) <= 5_000
+    width = 0.75 + 3.4 * n_cols + 0.8 * (n_cols - 1) + 0.2
+    entry = 0.5 + max(_text_width(_label(i, names), 9) for i in range(k))
+    legend_cols = int(max(1, min(k, (width - 0.4) // entry)))
+    legend_height = 0.25 * int(np.ceil(k / legend_cols)) + 0.2
+    bottom = 0.55 + legend_height + 0.1
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(
-            n_rows, n_cols, figsize=(4.2 * n_cols, 3.2 * n_rows + 0.9), squeeze=False
+            n_rows,
+            n_cols,
+            figsize=(width, 0.7 + 2.6 * n_rows + 0.8 * (n_rows - 1) + bottom),
+            squeeze=False,
+        )
+        _layout(
+            fig,
+            left=0.75,
+            right=0.2,
+            bottom=bottom,
+            top=0.7,
+            wspace=0.8,
+            hspace=0.8,
+            nrows=n_rows,
+            ncols=n_cols,
         )
         for index, column in enumerate(columns):
             ax = axes[index // n_cols][index % n_cols]
@@ -292,8 +349,15 @@ def feature_distributions(
             ax.set_xlabel("segment")
             ax.set_title(str(column), fontsize=10.5)
             ax.grid(axis="x", visible=False)
+            ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
             if column in log_columns and np.nanmin(data) > 0:
                 ax.set_yscale("log")
+                # Plain numbers on the major ticks and no minor labels: mathtext "10^x" labels
+                # are slow to lay out and harder for a non-technical reader.
+                # Few ticks (1-2-5 steps, no minor ticks): every tick is a costly artist.
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
+                ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+                ax.yaxis.set_minor_locator(NullLocator())
                 ax.set_title(f"{column} (log scale)", fontsize=10.5)
         for index in range(len(columns), n_rows * n_cols):
             axes[index // n_cols][index % n_cols].set_visible(False)
@@ -301,13 +365,18 @@ def feature_distributions(
         fig.legend(
             handles=legend,
             loc="lower center",
-            ncol=min(k, 3),
-            bbox_to_anchor=(0.5, -0.02),
+            ncol=legend_cols,
+            bbox_to_anchor=(0.5, 0.1 / fig.get_size_inches()[1]),
             fontsize=9,
         )
-        fig.suptitle("Feature distributions by segment", fontsize=13, fontweight="bold")
-        fig.tight_layout(rect=(0, 0.04 + 0.025 * int(np.ceil(k / 3)), 1, 1))
-        return _png(fig, tight=True)
+        fig.suptitle(
+            "Feature distributions by segment",
+            fontsize=13,
+            fontweight="bold",
+            y=1 - 0.15 / fig.get_size_inches()[1],
+            va="top",
+        )
+        return _png(fig)
 
 
 def silhouette(
@@ -342,8 +411,11 @@ def silhouette(
     k = len(names)
     colors = segment_colors(k)
     gap = max(2, int(0.02 * values.shape[0]))
+    left = 0.35 + max(_text_width(_label(i, names)) for i in range(k))
+    top = 0.65 if n_total is not None and n_total > values.shape[0] else 0.45
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(9, max(4.5, 0.55 * k + 3)))
+        fig, ax = plt.subplots(figsize=(left + 6.5 + 0.3, max(4.5, 0.55 * k + 3)))
+        _layout(fig, left=left, right=0.3, bottom=0.65, top=top)
         lower = gap
         ticks = []
         for segment_id in range(k):
@@ -374,7 +446,6 @@ def silhouette(
         if n_total is not None and n_total > values.shape[0]:
             title += f"\n(a random {values.shape[0]:,} of {n_total:,} customers)"
         ax.set_title(title)
-        fig.tight_layout()
         return _png(fig)
 
 
@@ -396,8 +467,15 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
     k, n_columns = matrix.shape
     finite = matrix[np.isfinite(matrix)]
     limit = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
+    # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
+    bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
+    plot_w = max(3.0, 0.95 * n_columns)
+    plot_h = max(2.0, 0.5 * k)
+    right = 1.5  # colour bar, its ticks and its two-line label
     with plt.rc_context({**_STYLE, "axes.grid": False}):
-        fig, ax = plt.subplots(figsize=(max(6.5, 1.05 * n_columns + 4.5), max(3.2, 0.6 * k + 1.8)))
+        fig, ax = plt.subplots(figsize=(left + plot_w + right, bottom + plot_h + 0.5))
+        _layout(fig, left=left, right=right, bottom=bottom, top=0.5)
         image = ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
         ax.set_xticks(range(n_columns), [str(c) for c in z.columns], rotation=30, ha="right")
         ax.set_yticks(range(k), [_label(i, names) for i in range(k)])
@@ -417,8 +495,11 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
                 )
         for spine in ax.spines.values():
             spine.set_visible(False)
-        colorbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-        colorbar.set_label("z-score of the segment mean\n(standard deviations from all customers)")
-        ax.set_title("How each segment differs from the average customer")
-        fig.tight_layout()
-        return _png(fig, tight=True)
+        width, height = fig.get_size_inches()
+        cax = fig.add_axes(
+            ((left + plot_w + 0.15) / width, bottom / height, 0.18 / width, plot_h / height)
+        )
+        colorbar = fig.colorbar(image, cax=cax)
+        colorbar.set_label("z-score of the mean\n(SDs from all customers)")
+        ax.set_title("How each segment differs from the average customer", loc="left")
+        return _png(fig)
