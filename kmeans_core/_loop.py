@@ -15,14 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kmeans_core._kernels.common import (
-    average_centers,
-    block_sums,
-    center_shift,
-    inertia_blocks,
-    n_blocks_for,
-    reduce_blocks,
-)
+from kmeans_core._kernels.common import block_sums, inertia_blocks, n_blocks_for
+from kmeans_core._parallel import run_blocks
 
 
 class Assigner:
@@ -34,11 +28,16 @@ class Assigner:
     ``centers_moved(centers_new, shift)`` lets bound-keeping algorithms update their bounds.
     """
 
-    def __init__(self, X, sample_weight, n_clusters, n_blocks):
+    def __init__(self, X, sample_weight, n_clusters, n_threads):
         self.X = X
         self.sample_weight = sample_weight
         self.n_clusters = n_clusters
-        self.n_blocks = n_blocks
+        self.n_blocks = n_blocks_for(X.shape[0])
+        self.n_threads = n_threads
+
+    def run(self, kernel, *args):
+        """Run a block kernel over all blocks on ``n_threads`` threads; results in block order."""
+        return run_blocks(kernel, self.n_blocks, self.n_threads, *args)
 
     def assign(self, centers, labels, sums, weights):
         raise NotImplementedError
@@ -59,6 +58,8 @@ def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_i
     if n_empty == 0:
         return
     distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
+    if distances.max() == 0:
+        return  # more clusters than distinct points: every point already sits on a center
     far_from_centers = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
     for new_id, far_idx in zip(empty, far_from_centers, strict=True):
         weight = sample_weight[far_idx]
@@ -67,6 +68,37 @@ def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_i
         centers_new[new_id] = X[far_idx] * weight
         weight_in_clusters[new_id] = weight
         weight_in_clusters[old_id] -= weight
+
+
+def average_centers(centers, weight_in_clusters):
+    """Turn cluster sums into means in place, as scikit-learn does.
+
+    A cluster with weight is multiplied by the reciprocal of its weight. A cluster still without
+    weight (only when every point sits on a center) is parked where the heaviest cluster is;
+    scikit-learn does this in one pass over the clusters, so a cluster listed before the
+    heaviest one gets its *sum*, and one listed after gets its mean: mirrored here.
+    """
+    heaviest = int(np.argmax(weight_in_clusters))
+    heaviest_sum = centers[heaviest].copy()
+    has_weight = weight_in_clusters > 0
+    centers[has_weight] *= (1.0 / weight_in_clusters[has_weight])[:, None]
+    empty = np.flatnonzero(~has_weight)
+    centers[empty[empty < heaviest]] = heaviest_sum
+    centers[empty[empty > heaviest]] = centers[heaviest]
+
+
+def center_geometry(centers):
+    """Half the distance between every pair of centers, and from each to its nearest other one.
+
+    Returns ``half_dist`` (n_clusters, n_clusters) and ``half_nearest`` (n_clusters,), which the
+    bound-keeping algorithms compare with their bounds.
+    """
+    diff = centers[:, None, :] - centers[None, :, :]
+    half_dist = 0.5 * np.sqrt((diff**2).sum(axis=2))
+    if centers.shape[0] == 1:
+        return half_dist, np.zeros(1, dtype=centers.dtype)
+    others = half_dist + np.diag(np.full(centers.shape[0], np.inf, dtype=centers.dtype))
+    return half_dist, others.min(axis=1)
 
 
 def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
@@ -99,11 +131,13 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         n_changed, summed = assigner.assign(centers, labels, sums, weights)
         if not summed:
-            block_sums(X, sample_weight, labels, n_clusters, n_blocks, sums, weights)
-        reduce_blocks(sums, weights, centers_new, weight_in_clusters)
+            assigner.run(block_sums, X, sample_weight, labels, n_blocks, sums, weights)
+        # Add the block sums in block order (numpy reduces axis 0 slice by slice, in order).
+        np.sum(sums, axis=0, out=centers_new)
+        np.sum(weights, axis=0, out=weight_in_clusters)
         relocate_empty_clusters(X, sample_weight, centers, centers_new, weight_in_clusters, labels)
         average_centers(centers_new, weight_in_clusters)
-        center_shift(centers, centers_new, shift)
+        np.sqrt(((centers_new - centers) ** 2).sum(axis=1), out=shift)
         assigner.centers_moved(centers_new, shift)
         centers, centers_new = centers_new, centers
 
@@ -118,11 +152,15 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
         # The centers moved once more after the last assignment: make the labels match them.
         assigner.assign(centers, labels, sums, weights)
 
-    inertia = float(inertia_blocks(X, sample_weight, centers, labels, n_blocks).sum())
+    inertia = inertia_of(X, sample_weight, centers, labels, assigner.n_threads)
     return labels, inertia, centers, n_iter, converged
 
 
-def inertia_of(X, sample_weight, centers, labels):
+def inertia_of(X, sample_weight, centers, labels, n_threads=None):
     """Weighted sum of squared distances to the assigned centers (deterministic)."""
     n_blocks = n_blocks_for(X.shape[0])
-    return float(inertia_blocks(X, sample_weight, centers, labels, n_blocks).sum())
+    per_block = np.zeros(n_blocks, dtype=np.float64)
+    run_blocks(
+        inertia_blocks, n_blocks, n_threads, X, sample_weight, centers, labels, n_blocks, per_block
+    )
+    return float(per_block.sum())

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from contextlib import contextmanager
 
-import numba
 import numpy as np
 
 from kmeans_core._kernels.common import all_distances, assign_labels, n_blocks_for
 from kmeans_core._loop import inertia_of, run_kmeans
+from kmeans_core._parallel import available_cores, run_blocks
 from kmeans_core._validation import (
     check_array,
     check_n_clusters,
@@ -42,17 +41,6 @@ def choose_algorithm(n_samples, n_features, n_clusters):
     if n_features <= 16 and n_clusters <= 32:
         return "hamerly"
     return "elkan"
-
-
-@contextmanager
-def _numba_threads(n_threads):
-    """Run the block inside with ``n_threads`` numba threads, then restore the previous count."""
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 class KMeans:
@@ -220,7 +208,7 @@ class KMeans:
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters)
-        n_threads = self.n_threads or numba.config.NUMBA_NUM_THREADS
+        n_threads = self.n_threads or available_cores()
 
         # Center the data (as scikit-learn does) for more accurate distances.
         X_mean = X.mean(axis=0)
@@ -229,28 +217,25 @@ class KMeans:
             init = init - X_mean
 
         best = None
-        with _numba_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS)):
-            for _ in range(n_init):
-                if isinstance(init, str) and init == "k-means++":
-                    centers_init, _ = greedy_kmeans_plusplus(
-                        X, self.n_clusters, sample_weight, random_state
-                    )
-                elif isinstance(init, str):
-                    centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
-                else:
-                    centers_init = init
-                assigner = ALGORITHMS[algorithm](
-                    X, sample_weight, self.n_clusters, n_blocks_for(n_samples)
+        for _ in range(n_init):
+            if isinstance(init, str) and init == "k-means++":
+                centers_init, _ = greedy_kmeans_plusplus(
+                    X, self.n_clusters, sample_weight, random_state, n_threads=n_threads
                 )
-                labels, inertia, centers, n_iter, converged = run_kmeans(
-                    assigner, centers_init, max_iter=self.max_iter, tol=tol
-                )
-                # A run replaces the best only if it is better and not the same partition
-                # (the same partition can differ in inertia by rounding alone).
-                if best is None or (
-                    inertia < best[1] and not _same_partition(labels, best[0], self.n_clusters)
-                ):
-                    best = (labels, inertia, centers, n_iter, converged)
+            elif isinstance(init, str):
+                centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
+            else:
+                centers_init = init
+            assigner = ALGORITHMS[algorithm](X, sample_weight, self.n_clusters, n_threads)
+            labels, inertia, centers, n_iter, converged = run_kmeans(
+                assigner, centers_init, max_iter=self.max_iter, tol=tol
+            )
+            # A run replaces the best only if it is better and not the same partition
+            # (the same partition can differ in inertia by rounding alone).
+            if best is None or (
+                inertia < best[1] and not _same_partition(labels, best[0], self.n_clusters)
+            ):
+                best = (labels, inertia, centers, n_iter, converged)
 
         labels, inertia, centers, n_iter, converged = best
         self.cluster_centers_ = centers + X_mean
@@ -296,14 +281,16 @@ class KMeans:
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
         X = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        assign_labels(X, self._centers_t(), n_blocks_for(X.shape[0]), labels)
+        n_blocks = n_blocks_for(X.shape[0])
+        run_blocks(assign_labels, n_blocks, self.n_threads, X, self._centers_t(), n_blocks, labels)
         return labels
 
     def transform(self, X):
         """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""
         X = self._check_test_data(X)
         out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
-        all_distances(X, self._centers_t(), n_blocks_for(X.shape[0]), out)
+        n_blocks = n_blocks_for(X.shape[0])
+        run_blocks(all_distances, n_blocks, self.n_threads, X, self._centers_t(), n_blocks, out)
         return np.sqrt(out, out=out)
 
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -315,7 +302,7 @@ class KMeans:
         X = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = self.predict(X)
-        return -inertia_of(X, sample_weight, self.cluster_centers_, labels)
+        return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self.n_threads)
 
     def __repr__(self):
         params = []

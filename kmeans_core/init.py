@@ -10,6 +10,7 @@ import numpy as np
 
 from kmeans_core._kernels.common import n_blocks_for
 from kmeans_core._kernels.init import candidate_distances
+from kmeans_core._parallel import run_blocks
 from kmeans_core._validation import (
     check_array,
     check_n_clusters,
@@ -23,7 +24,28 @@ def _choose(random_state, n, *, size=None, replace=True, p=None):
     return random_state.choice(n, size=size, replace=replace, p=p)
 
 
-def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+def _candidate_pots(X, sample_weight, candidates, closest_dist_sq, n_blocks, out, n_threads):
+    """Fill ``out[c] = min(closest_dist_sq, |X - X[candidates[c]]|^2)`` and return the weighted
+    potential of each candidate, the blocks added in order."""
+    partial = np.zeros((n_blocks, candidates.shape[0]), dtype=np.float64)
+    run_blocks(
+        candidate_distances,
+        n_blocks,
+        n_threads,
+        X,
+        sample_weight,
+        candidates,
+        closest_dist_sq,
+        n_blocks,
+        out,
+        partial,
+    )
+    return partial.sum(axis=0)
+
+
+def greedy_kmeans_plusplus(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=None
+):
     """k-means++ on validated arrays (no checks): returns (centers, indices).
 
     Each new center is the best of ``n_local_trials`` candidates drawn with probability
@@ -46,8 +68,8 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
     # (The largest float stands in for infinity, which fastmath kernels may not compare.)
     far = np.full(n_samples, np.finfo(X.dtype).max, dtype=X.dtype)
     closest_dist_sq = np.empty((1, n_samples), dtype=X.dtype)
-    current_pot = candidate_distances(
-        X, sample_weight, np.array([center_id]), far, n_blocks, closest_dist_sq
+    current_pot = _candidate_pots(
+        X, sample_weight, np.array([center_id]), far, n_blocks, closest_dist_sq, n_threads
     )[0]
     closest_dist_sq = closest_dist_sq[0]
 
@@ -58,8 +80,14 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
         # Rounding can put a draw just past the last cumulative sum.
         np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
 
-        candidates_pot = candidate_distances(
-            X, sample_weight, candidate_ids, closest_dist_sq, n_blocks, distance_to_candidates
+        candidates_pot = _candidate_pots(
+            X,
+            sample_weight,
+            candidate_ids,
+            closest_dist_sq,
+            n_blocks,
+            distance_to_candidates,
+            n_threads,
         )
         best = int(np.argmin(candidates_pot))
         current_pot = candidates_pot[best]

@@ -11,7 +11,14 @@ class LloydAssigner(Assigner):
 
     def assign(self, centers, labels, sums, weights):
         centers_t = np.ascontiguousarray(centers.T)
-        n_changed = lloyd_assign_and_sum(
-            self.X, self.sample_weight, centers_t, self.n_blocks, labels, sums, weights
+        changes = self.run(
+            lloyd_assign_and_sum,
+            self.X,
+            self.sample_weight,
+            centers_t,
+            self.n_blocks,
+            labels,
+            sums,
+            weights,
         )
-        return n_changed, True
+        return sum(changes), True

@@ -13,7 +13,6 @@ computed the same squared distances are compared the same way (first index wins 
 
 import numba
 import numpy as np
-from numba import prange
 
 from kmeans_core._kernels.common import (
     FASTMATH,
@@ -22,24 +21,6 @@ from kmeans_core._kernels.common import (
     dists_to_centers,
     sq_dist,
 )
-
-
-@numba.njit(cache=True, fastmath=FASTMATH)
-def center_geometry(centers, half_dist, half_nearest):
-    """Half the distance between every pair of centers, and from each to its nearest other one."""
-    n_clusters = centers.shape[0]
-    for j in range(n_clusters):
-        half_dist[j, j] = 0
-        for m in range(j + 1, n_clusters):
-            h = 0.5 * np.sqrt(sq_dist(centers, j, centers, m))
-            half_dist[j, m] = h
-            half_dist[m, j] = h
-    for j in range(n_clusters):
-        nearest = np.inf
-        for m in range(n_clusters):
-            if m != j and half_dist[j, m] < nearest:
-                nearest = half_dist[j, m]
-        half_nearest[j] = nearest if n_clusters > 1 else 0.0
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
@@ -59,8 +40,20 @@ def _nearest_two(dist):
     return best_j, best, second
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def hamerly_assign(X, centers, centers_t, shift, half_nearest, n_blocks, labels, upper, lower):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def hamerly_assign(
+    X,
+    centers,
+    centers_t,
+    shift,
+    half_nearest,
+    n_blocks,
+    labels,
+    upper,
+    lower,
+    first_block,
+    stop_block,
+):
     """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
 
     ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the full searches.
@@ -83,10 +76,10 @@ def hamerly_assign(X, centers, centers_t, shift, half_nearest, n_blocks, labels,
         elif shift[j] > max2:
             max2 = shift[j]
     changed = 0
-    for b in prange(n_blocks):
+    dist = np.empty(n_clusters, dtype=X.dtype)
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         block_changed = 0
-        dist = np.empty(n_clusters, dtype=X.dtype)
         for i in range(start, stop):
             a = labels[i]
             if a >= 0:
@@ -109,9 +102,20 @@ def hamerly_assign(X, centers, centers_t, shift, half_nearest, n_blocks, labels,
     return changed
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def elkan_assign(
-    X, centers, centers_t, shift, half_dist, half_nearest, n_blocks, labels, upper, lower
+    X,
+    centers,
+    centers_t,
+    shift,
+    half_dist,
+    half_nearest,
+    n_blocks,
+    labels,
+    upper,
+    lower,
+    first_block,
+    stop_block,
 ):
     """Elkan's assignment step with one lower bound per (point, center) in ``lower`` (n, k).
 
@@ -122,10 +126,10 @@ def elkan_assign(
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
     changed = 0
-    for b in prange(n_blocks):
+    dist = np.empty(n_clusters, dtype=X.dtype)
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         block_changed = 0
-        dist = np.empty(n_clusters, dtype=X.dtype)
         for i in range(start, stop):
             a = labels[i]
             if a < 0:

@@ -3,11 +3,13 @@
 Work is split into a fixed number of contiguous row blocks that depends only on the number of
 samples, never on the number of threads. Each block writes its own partial sums and the blocks
 are added in block order afterwards, so the result is bit-identical for any thread count.
+Kernels that loop over rows take a range of blocks ``[first_block, stop_block)`` as their last
+two arguments and release the GIL; ``kmeans_core._parallel.run_blocks`` spreads the blocks over
+threads.
 """
 
 import numba
 import numpy as np
-from numba import prange
 
 #: LLVM fast-math flags for every kernel: reassociation lets loops vectorise; "nnan" and "ninf"
 #: are left out so that comparisons with infinity stay correct.
@@ -71,14 +73,14 @@ def block_bounds(b, n_blocks, n_samples):
     return b * n_samples // n_blocks, (b + 1) * n_samples // n_blocks
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def block_sums(X, sample_weight, labels, n_clusters, n_blocks, sums, weights):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def block_sums(X, sample_weight, labels, n_blocks, sums, weights, first_block, stop_block):
     """Per-block weighted sums of the points of each cluster.
 
     sums : (n_blocks, n_clusters, n_features), weights : (n_blocks, n_clusters); overwritten.
     """
     n_samples, n_features = X.shape
-    for b in prange(n_blocks):
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         sums[b, :, :] = 0
         weights[b, :] = 0
@@ -90,81 +92,42 @@ def block_sums(X, sample_weight, labels, n_clusters, n_blocks, sums, weights):
                 sums[b, j, f] += X[i, f] * w
 
 
-@numba.njit(cache=True)
-def reduce_blocks(sums, weights, centers_new, weight_in_clusters):
-    """Add the block partial sums in block order (deterministic, whatever the thread count)."""
-    n_blocks, n_clusters, n_features = sums.shape
-    centers_new[:, :] = 0
-    weight_in_clusters[:] = 0
-    for b in range(n_blocks):
-        for j in range(n_clusters):
-            weight_in_clusters[j] += weights[b, j]
-            for f in range(n_features):
-                centers_new[j, f] += sums[b, j, f]
-
-
-@numba.njit(cache=True)
-def average_centers(centers, weight_in_clusters):
-    """Turn sums into means in place, as scikit-learn does (multiply by the reciprocal)."""
-    n_clusters, n_features = centers.shape
-    for j in range(n_clusters):
-        if weight_in_clusters[j] > 0:
-            alpha = 1.0 / weight_in_clusters[j]
-            for f in range(n_features):
-                centers[j, f] *= alpha
-
-
-@numba.njit(cache=True)
-def center_shift(centers_old, centers_new, shift):
-    """Euclidean distance each center moved."""
-    for j in range(centers_old.shape[0]):
-        acc = 0.0
-        for f in range(centers_old.shape[1]):
-            diff = centers_new[j, f] - centers_old[j, f]
-            acc += diff * diff
-        shift[j] = np.sqrt(acc)
-
-
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def assign_labels(X, centers_t, n_blocks, labels):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def assign_labels(X, centers_t, n_blocks, labels, first_block, stop_block):
     """Nearest center of every point (the first one on exact ties), with no center update.
 
     ``centers_t`` : (n_features, n_clusters), the centers transposed.
     """
     n_samples = X.shape[0]
-    for b in prange(n_blocks):
+    dist = np.empty(centers_t.shape[1], dtype=X.dtype)
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        dist = np.empty(centers_t.shape[1], dtype=X.dtype)
         for i in range(start, stop):
             dists_to_centers(X, i, centers_t, dist)
             labels[i] = argmin_first(dist)[0]
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def inertia_blocks(X, sample_weight, centers, labels, n_blocks):
-    """Weighted sum of squared distances to the assigned centers, block by block.
-
-    Returns the per-block sums; the caller adds them in block order.
-    """
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def inertia_blocks(X, sample_weight, centers, labels, n_blocks, out, first_block, stop_block):
+    """Weighted sum of squared distances to the assigned centers of each block, into ``out``
+    (n_blocks,); the caller adds them in block order."""
     n_samples = X.shape[0]
-    out = np.zeros(n_blocks, dtype=np.float64)
-    for b in prange(n_blocks):
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         acc = 0.0
         for i in range(start, stop):
             acc += sq_dist(X, i, centers, labels[i]) * sample_weight[i]
         out[b] = acc
-    return out
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def all_distances(X, centers_t, n_blocks, out):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def all_distances(X, centers_t, n_blocks, out, first_block, stop_block):
     """Squared distances from every point to every center: out (n_samples, n_clusters).
 
     ``centers_t`` : (n_features, n_clusters), the centers transposed.
     """
     n_samples = X.shape[0]
-    for b in prange(n_blocks):
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
             dists_to_centers(X, i, centers_t, out[i])

@@ -2,25 +2,26 @@
 
 import numba
 import numpy as np
-from numba import prange
 
 from kmeans_core._kernels.common import FASTMATH, block_bounds, sq_dist
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def candidate_distances(X, sample_weight, candidates, closest_dist_sq, n_blocks, out):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def candidate_distances(
+    X, sample_weight, candidates, closest_dist_sq, n_blocks, out, partial, first_block, stop_block
+):
     """For each candidate row ``c``: ``out[c] = min(closest_dist_sq, |X - X[c]|^2)``.
 
-    Returns the potential of each candidate, ``sum_i sample_weight[i] * out[c, i]``, summed
-    block by block and then over blocks in order (deterministic for any thread count).
+    Writes each block's part of the potential of each candidate,
+    ``sum_i sample_weight[i] * out[c, i]``, into ``partial`` (n_blocks, n_candidates); the
+    caller adds the blocks in order (deterministic for any thread count).
     """
     n_samples = X.shape[0]
     n_candidates = candidates.shape[0]
     centers = np.empty((n_candidates, X.shape[1]), dtype=X.dtype)
     for c in range(n_candidates):
         centers[c, :] = X[candidates[c], :]
-    partial = np.zeros((n_blocks, n_candidates), dtype=np.float64)
-    for b in prange(n_blocks):
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for c in range(n_candidates):
             acc = 0.0
@@ -31,8 +32,3 @@ def candidate_distances(X, sample_weight, candidates, closest_dist_sq, n_blocks,
                 out[c, i] = d
                 acc += d * sample_weight[i]
             partial[b, c] = acc
-    pots = np.zeros(n_candidates, dtype=np.float64)
-    for b in range(n_blocks):
-        for c in range(n_candidates):
-            pots[c] += partial[b, c]
-    return pots

@@ -2,13 +2,14 @@
 
 import numba
 import numpy as np
-from numba import prange
 
 from kmeans_core._kernels.common import FASTMATH, argmin_first, block_bounds, dists_to_centers
 
 
-@numba.njit(parallel=True, fastmath=FASTMATH, cache=True)
-def lloyd_assign_and_sum(X, sample_weight, centers_t, n_blocks, labels, sums, weights):
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def lloyd_assign_and_sum(
+    X, sample_weight, centers_t, n_blocks, labels, sums, weights, first_block, stop_block
+):
     """One Lloyd pass over the data.
 
     Writes ``labels`` (nearest center, the first one on exact ties) and, per row block, the
@@ -18,11 +19,11 @@ def lloyd_assign_and_sum(X, sample_weight, centers_t, n_blocks, labels, sums, we
     """
     n_samples, n_features = X.shape
     changed = 0
-    for b in prange(n_blocks):
+    dist = np.empty(centers_t.shape[1], dtype=X.dtype)
+    for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         sums[b, :, :] = 0
         weights[b, :] = 0
-        dist = np.empty(centers_t.shape[1], dtype=X.dtype)
         block_changed = 0
         for i in range(start, stop):
             dists_to_centers(X, i, centers_t, dist)
