@@ -1,0 +1,283 @@
+"""numba kernels for the cluster-quality metrics: silhouette, Calinski-Harabasz, Davies-Bouldin,
+inertia. Three kernels in all (compile time is part of the user's wait): the silhouette's
+block sums, the per-cluster moments, and the distances to the centers.
+
+Every kernel takes contiguous arrays and does no checks; ``kmeans_core.metrics`` validates.
+Work is split into a fixed number of chunks that depends only on the data size, never on the
+number of threads, and partial results are combined in chunk order, so every result is
+bit-identical whatever the thread count. Sums are accumulated in float64.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+#: Upper bound on the number of row chunks of the one-pass reductions.
+MAX_CHUNKS = 64
+#: Fewest rows per chunk, so that small inputs are not split into needless pieces.
+MIN_CHUNK_ROWS = 4096
+
+#: Columns of the silhouette per block: the block and the tile's squared distances stay in L1.
+SIL_BLOCK_COLS = 256
+#: Most parts a cluster's rows are split into for the between-cluster sums (scratch memory is
+#: this many rows of the smaller cluster's size).
+SIL_MAX_PARTS = 32
+#: Fewest rows per part.
+SIL_MIN_PART_ROWS = 64
+
+
+#: Most pieces a cluster is cut into for its within-cluster sums; the pieces with themselves
+#: are done in full, so p pieces do (1 + 1/p) / 2 of the full square's work.
+SIL_MAX_PIECES = 4
+#: Fewest points per piece.
+SIL_MIN_PIECE_ROWS = 1024
+
+
+def silhouette_parts_for(n_rows):
+    """Number of parallel parts for a range of ``n_rows`` rows: depends on the data only."""
+    return max(1, min(SIL_MAX_PARTS, n_rows // SIL_MIN_PART_ROWS))
+
+
+def silhouette_pieces_for(n_rows):
+    """Number of pieces a cluster of ``n_rows`` points is cut into: depends on the data only."""
+    return max(1, min(SIL_MAX_PIECES, n_rows // SIL_MIN_PIECE_ROWS))
+
+
+def n_chunks_for(n_samples):
+    """Number of row chunks for ``n_samples``: a function of the data only, never of threads."""
+    return max(1, min(MAX_CHUNKS, n_samples // MIN_CHUNK_ROWS))
+
+
+@numba.njit(inline="always")
+def _chunk_bounds(c, n_chunks, n_samples):
+    """First and one-past-last row of chunk ``c``."""
+    return c * n_samples // n_chunks, (c + 1) * n_samples // n_chunks
+
+
+# --------------------------------------------------------------------------------------------
+# Silhouette
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(fastmath=True, inline="always")
+def _tile_block_sums(xi, XT, j0, width, sq, col, col_weight):
+    """Distances from a tile of 4 rows to the columns ``j0:j0 + width`` of ``XT``.
+
+    Returns the four rows' sums of distances over the block and adds each column's weighted
+    sum over the four rows to ``col[:width]``.
+
+    Features are taken four at a time (``XT`` is zero-padded to a multiple of 4 features) so
+    that each pass over the ``sq`` buffer does four features' work; the innermost loops run
+    over columns, contiguous in ``XT``, and vectorise.
+
+    Parameters
+    ----------
+    xi : ndarray of shape (4, n_padded), float64
+        The tile's rows (a short last tile repeats a row, with weight 0 in ``col_weight``).
+    XT : ndarray of shape (n_padded, n_samples), float64
+    sq : ndarray of shape (4, >= width), float64
+        Scratch space for squared distances.
+    col : ndarray of shape (>= width,), float64
+    col_weight : ndarray of shape (4,), float64
+        1.0 for a real row, 0.0 for padding.
+    """
+    s0 = sq[0]
+    s1 = sq[1]
+    s2 = sq[2]
+    s3 = sq[3]
+    for j in range(width):
+        s0[j] = 0.0
+        s1[j] = 0.0
+        s2[j] = 0.0
+        s3[j] = 0.0
+    for f in range(0, XT.shape[0], 4):
+        c0 = XT[f, j0 : j0 + width]
+        c1 = XT[f + 1, j0 : j0 + width]
+        c2 = XT[f + 2, j0 : j0 + width]
+        c3 = XT[f + 3, j0 : j0 + width]
+        for r in range(4):
+            v0 = xi[r, f]
+            v1 = xi[r, f + 1]
+            v2 = xi[r, f + 2]
+            v3 = xi[r, f + 3]
+            row = sq[r]
+            for j in range(width):
+                d0 = v0 - c0[j]
+                d1 = v1 - c1[j]
+                d2 = v2 - c2[j]
+                d3 = v3 - c3[j]
+                row[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+    w0 = col_weight[0]
+    w1 = col_weight[1]
+    w2 = col_weight[2]
+    w3 = col_weight[3]
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    for j in range(width):
+        q0 = np.sqrt(s0[j])
+        q1 = np.sqrt(s1[j])
+        q2 = np.sqrt(s2[j])
+        q3 = np.sqrt(s3[j])
+        t0 += q0
+        t1 += q1
+        t2 += q2
+        t3 += q3
+        col[j] += (q0 * w0 + q1 * w1) + (q2 * w2 + q3 * w3)
+    return t0, t1, t2, t3
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def silhouette_block_sums(
+    XT, rows, cols, row_cluster, col_cluster, symmetric, n_parts, scratch, out
+):
+    """Add the distances between a range of rows and a range of columns to the cluster sums.
+
+    Every distance d(i, j) with i in ``rows`` and j in ``cols`` is added to
+    ``out[i, col_cluster]``; if ``symmetric`` it is also added to ``out[j, row_cluster]``, so
+    that a pair of disjoint ranges is computed once for both sides. No n x n matrix is ever
+    formed: each tile of 4 rows walks the columns in blocks of ``SIL_BLOCK_COLS``.
+
+    The rows are split into ``n_parts`` parts run in parallel. A part owns its rows' entries of
+    ``out`` and its own row ``scratch[p]`` of partial column sums; those are then added in part
+    order. Every sum is thus made in an order fixed by the data alone, whatever the number of
+    threads.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_padded, n_samples), float64
+        The points, stored feature by feature, zero-padded to a multiple of 4 features.
+    rows, cols : (int, int)
+        Half-open ranges of columns of ``XT``; disjoint when ``symmetric``.
+    row_cluster, col_cluster : int
+        Cluster of every point of ``rows`` and of ``cols``.
+    symmetric : bool
+    n_parts : int
+        Number of parts of the rows; a function of the data sizes only.
+    scratch : ndarray of shape (>= n_parts, >= len(cols)), float64
+    out : ndarray of shape (n_samples, n_clusters), float64
+        Updated in place (``+=``).
+    """
+    r_first, r_stop = rows
+    c_first, c_stop = cols
+    n_rows_total = r_stop - r_first
+    n_cols = c_stop - c_first
+    n_features = XT.shape[0]
+    for p in prange(n_parts):
+        first = r_first + p * n_rows_total // n_parts
+        stop = r_first + (p + 1) * n_rows_total // n_parts
+        # Partial column sums of this part (computed but unused when not symmetric).
+        col_all = scratch[p, :n_cols]
+        col_all[:] = 0.0
+        sq = np.empty((4, SIL_BLOCK_COLS), dtype=np.float64)
+        xi = np.empty((4, n_features), dtype=np.float64)
+        weight = np.empty(4, dtype=np.float64)
+        for row0 in range(first, stop, 4):
+            n_rows = min(4, stop - row0)
+            for r in range(4):
+                src = row0 + r if r < n_rows else row0
+                weight[r] = 1.0 if r < n_rows else 0.0
+                for f in range(n_features):
+                    xi[r, f] = XT[f, src]
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for j0 in range(c_first, c_stop, SIL_BLOCK_COLS):
+                width = min(SIL_BLOCK_COLS, c_stop - j0)
+                col = col_all[j0 - c_first : j0 - c_first + width]
+                t0, t1, t2, t3 = _tile_block_sums(xi, XT, j0, width, sq, col, weight)
+                a0 += t0
+                a1 += t1
+                a2 += t2
+                a3 += t3
+            out[row0, col_cluster] += a0
+            if n_rows > 1:
+                out[row0 + 1, col_cluster] += a1
+            if n_rows > 2:
+                out[row0 + 2, col_cluster] += a2
+            if n_rows > 3:
+                out[row0 + 3, col_cluster] += a3
+    if symmetric:
+        for j in prange(n_cols):
+            total = 0.0
+            for p in range(n_parts):
+                total += scratch[p, j]
+            out[c_first + j, row_cluster] += total
+
+
+# --------------------------------------------------------------------------------------------
+# Cluster moments (Calinski-Harabasz, Davies-Bouldin) and distances to centers (inertia, DB)
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def cluster_moments_chunks(X, labels, n_clusters, n_chunks):
+    """Per-chunk count, mean and sum of squared deviations of every cluster, in one pass.
+
+    Welford's update keeps the mean and the squared deviations accurate without a second pass
+    over the data (a sum of squares minus n * mean**2 would cancel catastrophically when the
+    data sit far from the origin).
+
+    Returns
+    -------
+    counts : ndarray of shape (n_chunks, n_clusters), float64
+    means : ndarray of shape (n_chunks, n_clusters, n_features), float64
+    m2 : ndarray of shape (n_chunks, n_clusters), float64
+        Sum over the chunk's points of the squared distance to the chunk's cluster mean.
+    """
+    n_samples, n_features = X.shape
+    counts = np.zeros((n_chunks, n_clusters), dtype=np.float64)
+    means = np.zeros((n_chunks, n_clusters, n_features), dtype=np.float64)
+    m2 = np.zeros((n_chunks, n_clusters), dtype=np.float64)
+    for ch in prange(n_chunks):
+        start, stop = _chunk_bounds(ch, n_chunks, n_samples)
+        for i in range(start, stop):
+            j = labels[i]
+            counts[ch, j] += 1.0
+            inv = 1.0 / counts[ch, j]
+            acc = 0.0
+            for f in range(n_features):
+                x = X[i, f]
+                delta = x - means[ch, j, f]
+                means[ch, j, f] += delta * inv
+                acc += delta * (x - means[ch, j, f])
+            m2[ch, j] += acc
+    return counts, means, m2
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def centroid_distance_chunks(X, labels, centers, sample_weight, n_chunks):
+    """Per-chunk, per-cluster sums of weighted squared distances and of distances to centers.
+
+    Serves the inertia (weighted squared distances) and Davies-Bouldin (mean distance of a
+    cluster's points to its centroid).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    labels : ndarray of shape (n_samples,), int64, in 0..n_clusters-1
+    centers : ndarray of shape (n_clusters, n_features), float64
+    sample_weight : ndarray of shape (n_samples,), float64
+    n_chunks : int
+
+    Returns
+    -------
+    sums : ndarray of shape (n_chunks, n_clusters, 2), float64
+        ``[..., 0]``: sum of ``w * ||x - c||**2``; ``[..., 1]``: sum of ``||x - c||``.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    sums = np.zeros((n_chunks, n_clusters, 2), dtype=np.float64)
+    for ch in prange(n_chunks):
+        start, stop = _chunk_bounds(ch, n_chunks, n_samples)
+        for i in range(start, stop):
+            j = labels[i]
+            acc = 0.0
+            for f in range(n_features):
+                diff = X[i, f] - centers[j, f]
+                acc += diff * diff
+            sums[ch, j, 0] += acc * sample_weight[i]
+            sums[ch, j, 1] += np.sqrt(acc)
+    return sums

@@ -1,0 +1,367 @@
+"""Cluster-quality metrics: inertia, silhouette, Calinski-Harabasz and Davies-Bouldin.
+
+Each metric gives scikit-learn's answer (to about 1e-12 on float64 data) with the same edge
+rules, but is computed by numba kernels: the exact silhouette never forms the n x n distance
+matrix, Calinski-Harabasz reads the data once and Davies-Bouldin twice.
+
+Labels may be any integers or strings; they are encoded to 0..k-1 as scikit-learn does
+(``np.unique`` order). The metrics compute in float64 whatever the input dtype (float32 data
+are converted), as scikit-learn's scores do.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from kmeans_core._kernels import metrics_kernels as _mk
+from kmeans_core._validation import (
+    check_array,
+    check_labels,
+    check_random_state,
+    check_sample_weight,
+)
+
+__all__ = [
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "inertia",
+    "silhouette_samples",
+    "silhouette_score",
+]
+
+
+def _encode_labels(labels, n_samples):
+    """Check ``labels`` against ``n_samples`` and encode them to 0..k-1 (np.unique order).
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,), int64
+    n_labels : int
+    """
+    lab = check_labels(labels, n_samples)
+    if lab.dtype.kind in "iu" and lab.size:
+        # Integers over a modest range: a presence table gives np.unique's codes without the
+        # O(n log n) sort.
+        lo, hi = int(lab.min()), int(lab.max())
+        if hi - lo <= max(n_samples, 1 << 16) and -(2**62) < lo and hi < 2**62:
+            offsets = lab.astype(np.int64) - lo
+            present = np.bincount(offsets, minlength=hi - lo + 1) > 0
+            code_of = np.cumsum(present, dtype=np.int64) - 1
+            return code_of[offsets], int(present.sum())
+    try:
+        classes, codes = np.unique(lab, return_inverse=True)
+    except TypeError:
+        raise ValueError(
+            "labels mix types that cannot be compared (e.g. numbers and strings); "
+            "use one type of label."
+        ) from None
+    return np.ascontiguousarray(codes.reshape(-1), dtype=np.int64), len(classes)
+
+
+def _check_number_of_labels(n_labels, n_samples):
+    """Raise scikit-learn's error unless 2 <= n_labels <= n_samples - 1."""
+    if not 1 < n_labels < n_samples:
+        raise ValueError(
+            f"Number of labels is {n_labels}. Valid values are 2 to n_samples - 1 (inclusive); "
+            "a clustering quality score needs at least two clusters and one cluster with "
+            "two or more points."
+        )
+
+
+def _prepare(X, labels):
+    """Validate ``X`` (as float64) and ``labels`` for a cluster-quality score."""
+    X = np.ascontiguousarray(check_array(X), dtype=np.float64)
+    codes, n_labels = _encode_labels(labels, X.shape[0])
+    _check_number_of_labels(n_labels, X.shape[0])
+    return X, codes, n_labels
+
+
+def _in_chunk_order(partials):
+    """Sum per-chunk partial results along axis 0, first chunk first (deterministic)."""
+    total = np.zeros(partials.shape[1:], dtype=np.float64)
+    for part in partials:
+        total += part
+    return total
+
+
+def _cluster_moments(X, codes, n_labels):
+    """Count, mean and sum of squared deviations of every cluster, in one pass over ``X``.
+
+    Per-chunk Welford moments from the kernel, merged in chunk order with Chan et al.'s
+    update ``ssd = ssd_a + ssd_b + |mean_b - mean_a|**2 * n_a * n_b / (n_a + n_b)``.
+
+    Returns
+    -------
+    count : ndarray of shape (n_labels,)
+    mean : ndarray of shape (n_labels, n_features)
+    ssd : ndarray of shape (n_labels,)
+    """
+    n_chunks = _mk.n_chunks_for(X.shape[0])
+    counts, means, m2 = _mk.cluster_moments_chunks(X, codes, n_labels, n_chunks)
+    count = np.zeros(n_labels)
+    mean = np.zeros((n_labels, X.shape[1]))
+    ssd = np.zeros(n_labels)
+    for ch in range(n_chunks):
+        nb = counts[ch]
+        merged = count + nb
+        has = nb > 0
+        share = np.divide(nb, merged, out=np.zeros(n_labels), where=has)
+        delta = means[ch] - mean
+        ssd += np.where(has, m2[ch] + np.einsum("kf,kf->k", delta, delta) * count * share, 0.0)
+        mean += delta * share[:, None]
+        count = merged
+    return count, mean, ssd
+
+
+def inertia(X, labels, centers, sample_weight=None):
+    """Weighted sum of squared Euclidean distances from each point to its assigned center.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+        Index of each point's center, an integer in ``0..n_clusters - 1``.
+    centers : array-like of shape (n_clusters, n_features)
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each point; ``None`` weighs every point 1.
+
+    Returns
+    -------
+    inertia : float
+        ``sum_i sample_weight[i] * ||X[i] - centers[labels[i]]||**2``, accumulated in float64.
+    """
+    X = np.ascontiguousarray(check_array(X), dtype=np.float64)
+    centers = np.ascontiguousarray(check_array(centers, name="centers"), dtype=np.float64)
+    if centers.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"centers have {centers.shape[1]} features but X has {X.shape[1]}; "
+            "pass centers fitted on data with the same columns."
+        )
+    lab = check_labels(labels, X.shape[0])
+    if lab.dtype.kind not in "iu":
+        if lab.dtype.kind == "f" and np.all(np.mod(lab, 1) == 0):
+            lab = lab.astype(np.int64)
+        else:
+            raise ValueError(
+                "labels for inertia must be integer indices of rows of centers, "
+                f"got dtype {lab.dtype}."
+            )
+    n_clusters = centers.shape[0]
+    if lab.size and (lab.min() < 0 or lab.max() >= n_clusters):
+        raise ValueError(
+            f"labels must be in 0..{n_clusters - 1} to index the {n_clusters} centers, "
+            f"found values from {lab.min()} to {lab.max()}."
+        )
+    weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+    lab = np.ascontiguousarray(lab, dtype=np.int64)
+    n_chunks = _mk.n_chunks_for(X.shape[0])
+    sums = _mk.centroid_distance_chunks(X, lab, centers, weights, n_chunks)
+    return float(_in_chunk_order(sums[:, :, 0]).sum())
+
+
+def silhouette_samples(X, labels):
+    """Silhouette coefficient of every sample (Euclidean distance).
+
+    ``s = (b - a) / max(a, b)`` where ``a`` is the mean distance to the other points of the
+    sample's cluster and ``b`` the mean distance to the points of the nearest other cluster.
+    A point alone in its cluster has silhouette 0, as in scikit-learn.
+
+    The work is O(n_samples**2 * n_features) but the memory is O(n_samples * n_clusters): a
+    numba kernel sums the distances from each point to every cluster without ever holding the
+    n x n distance matrix, computing each distance once for both of its points.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+        Any integers or strings; at least 2 distinct values and at most n_samples - 1.
+
+    Returns
+    -------
+    silhouette : ndarray of shape (n_samples,), float64
+        Values in [-1, 1].
+    """
+    X, codes, n_labels = _prepare(X, labels)
+    counts = np.bincount(codes, minlength=n_labels)
+    # Sorting the points by cluster turns "add this distance to cluster labels[j]" into a
+    # contiguous reduction per cluster, which vectorises. Features are zero-padded to a
+    # multiple of 4 for the kernel (zeros add nothing to a distance).
+    order = np.argsort(codes, kind="stable")
+    starts = np.zeros(n_labels + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    n_padded = -(-X.shape[1] // 4) * 4
+    XT = np.zeros((n_padded, X.shape[0]), dtype=np.float64)
+    XT[: X.shape[1]] = X[order].T
+    sums = np.empty((X.shape[0], n_labels), dtype=np.float64)
+    sums[order] = _silhouette_cluster_sums(XT, starts)
+
+    # scikit-learn's arithmetic, step by step (a singleton's 0/0 and max(a, b) == 0 give NaN,
+    # which becomes 0).
+    rows = np.arange(X.shape[0])
+    intra = sums[rows, codes]
+    sums[rows, codes] = np.inf
+    inter = (sums / counts).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intra /= counts[codes] - 1
+        sil = (inter - intra) / np.maximum(intra, inter)
+    return np.nan_to_num(sil)
+
+
+def _split(first, stop, n_pieces):
+    """``n_pieces`` contiguous, nearly equal half-open ranges covering ``first:stop``."""
+    size = stop - first
+    return [
+        (first + q * size // n_pieces, first + (q + 1) * size // n_pieces) for q in range(n_pieces)
+    ]
+
+
+def _silhouette_cluster_sums(XT, starts):
+    """Sum of distances from every point to every cluster, for points sorted by cluster.
+
+    Every distance between two different clusters is computed once and added to both sides.
+    Within a cluster, the cluster is cut into a few pieces: distances between two pieces are
+    computed once as well, and only each piece with itself is done in full (rows only).
+    Calls are made in a fixed order and every kernel is deterministic, so the sums do not
+    depend on the number of threads.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_padded, n_samples), float64, columns sorted by cluster
+    starts : ndarray of shape (n_clusters + 1,), int64; cluster c is columns starts[c]:starts[c+1]
+
+    Returns
+    -------
+    sums : ndarray of shape (n_samples, n_clusters), float64
+    """
+    n_samples = XT.shape[1]
+    n_labels = starts.shape[0] - 1
+    sizes = np.diff(starts)
+    sums = np.zeros((n_samples, n_labels), dtype=np.float64)
+    scratch = np.empty((_mk.SIL_MAX_PARTS, int(sizes.max())), dtype=np.float64)
+
+    def block(rows, cols, row_cluster, col_cluster, symmetric):
+        n_parts = _mk.silhouette_parts_for(rows[1] - rows[0])
+        _mk.silhouette_block_sums(
+            XT, rows, cols, row_cluster, col_cluster, symmetric, n_parts, scratch, sums
+        )
+
+    for a in range(n_labels):
+        first, stop = int(starts[a]), int(starts[a + 1])
+        pieces = _split(first, stop, _mk.silhouette_pieces_for(stop - first))
+        for u, piece_u in enumerate(pieces):
+            block(piece_u, piece_u, a, a, False)
+            for piece_v in pieces[u + 1 :]:
+                block(piece_u, piece_v, a, a, True)
+        for b in range(a + 1, n_labels):
+            # The larger cluster gives the rows: more parts to share between threads.
+            if sizes[a] >= sizes[b]:
+                block((first, stop), (int(starts[b]), int(starts[b + 1])), a, b, True)
+            else:
+                block((int(starts[b]), int(starts[b + 1])), (first, stop), b, a, True)
+    return sums
+
+
+def silhouette_score(X, labels, *, sample_size=None, random_state=None):
+    """Mean silhouette coefficient of all samples, or of a random subset of them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+    sample_size : int, default=None
+        If given, score only this many points drawn without replacement, exactly as
+        scikit-learn draws them (``random_state.permutation(n_samples)[:sample_size]``), so the
+        same seed gives scikit-learn's value.
+    random_state : None, int, numpy RandomState or Generator, default=None
+        Seed of the subset draw; an int means ``np.random.RandomState(int)``.
+
+    Returns
+    -------
+    silhouette : float
+        In [-1, 1]; higher is better.
+    """
+    X = check_array(X)
+    codes_all = check_labels(labels, X.shape[0])
+    if sample_size is not None:
+        if isinstance(sample_size, bool) or not isinstance(sample_size, numbers.Integral):
+            raise TypeError(
+                f"sample_size must be an int or None, got {type(sample_size).__name__}."
+            )
+        if sample_size < 1:
+            raise ValueError(f"sample_size must be at least 1, got {sample_size}.")
+        rng = check_random_state(random_state)
+        indices = rng.permutation(X.shape[0])[:sample_size]
+        X, codes_all = X[indices], codes_all[indices]
+    return float(np.mean(silhouette_samples(X, codes_all)))
+
+
+def calinski_harabasz_score(X, labels):
+    """Calinski-Harabasz score (variance ratio criterion); higher is better.
+
+    ``CH = [B / (k - 1)] / [W / (n - k)]`` with ``B`` the between-cluster and ``W`` the
+    within-cluster dispersion; 1.0 when ``W == 0``, as in scikit-learn.
+
+    Computed in one pass over the data: Welford's running mean and squared deviations of each
+    cluster within each chunk, merged across chunks in chunk order.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    score : float
+    """
+    X, codes, n_labels = _prepare(X, labels)
+    n_samples = X.shape[0]
+    count, mean, ssd = _cluster_moments(X, codes, n_labels)
+    overall_mean = (count @ mean) / n_samples
+    extra_disp = 0.0
+    intra_disp = 0.0
+    for k in range(n_labels):
+        extra_disp += count[k] * float(np.sum((mean[k] - overall_mean) ** 2))
+        intra_disp += ssd[k]
+    if intra_disp == 0.0:
+        return 1.0
+    return float(extra_disp * (n_samples - n_labels) / (intra_disp * (n_labels - 1.0)))
+
+
+def davies_bouldin_score(X, labels):
+    """Davies-Bouldin score: mean over clusters of the worst (s_i + s_j) / d(c_i, c_j); lower
+    is better.
+
+    ``s_i`` is the mean distance of cluster i's points to its centroid and ``d(c_i, c_j)`` the
+    distance between centroids. As in scikit-learn the score is 0 when every ``s_i`` or every
+    centroid distance is (close to) 0, and coinciding centroids are ignored (distance taken as
+    infinite).
+
+    Computed in two passes over the data (one cannot be exact: the mean distance to the
+    centroid needs the centroid first): per-chunk cluster means, then per-chunk sums of the
+    distances to the centroids, each merged in chunk order.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    score : float
+    """
+    X, codes, n_labels = _prepare(X, labels)
+    count, centroids, _ = _cluster_moments(X, codes, n_labels)
+    centroids = np.ascontiguousarray(centroids)
+    n_chunks = _mk.n_chunks_for(X.shape[0])
+    sums = _mk.centroid_distance_chunks(X, codes, centroids, np.ones(X.shape[0]), n_chunks)
+    intra = _in_chunk_order(sums[:, :, 1]) / count
+    diff = centroids[:, None, :] - centroids[None, :, :]
+    centroid_distances = np.sqrt(np.einsum("ijf,ijf->ij", diff, diff))
+    if np.all(np.isclose(intra, 0.0)) or np.all(np.isclose(centroid_distances, 0.0)):
+        return 0.0
+    centroid_distances[centroid_distances == 0] = np.inf
+    combined = intra[:, None] + intra[None, :]
+    scores = np.max(combined / centroid_distances, axis=1)
+    return float(np.mean(scores))
