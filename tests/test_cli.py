@@ -402,3 +402,66 @@ def test_rfm_missing_column(tmp_path, capsys):
 def test_synth_bad_n(tmp_path, capsys):
     code = main(["synth", "--n", "0", "--out", str(tmp_path / "s.csv")])
     assert_one_line_error(capsys, code, "--n")
+
+
+def test_semicolon_bom_crlf_csv_and_parquet_inputs(tmp_path, capsys):
+    data = make_customers(60, seed=6)
+    text = data.to_csv(index=False, sep=";", lineterminator="\r\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    code = main(["run", "--input", str(path), "--k-range", "2-3", "--out", str(tmp_path / "a")])
+    assert code == 0, capsys.readouterr().err
+    written = read_table(tmp_path / "a" / "customers_segmented.csv")
+    pd.testing.assert_frame_equal(written[list(data.columns)], read_table(path))
+
+    parquet = tmp_path / "customers.parquet"
+    data.to_parquet(parquet, index=False)
+    code = main(["run", "--input", str(parquet), "--k-range", "2-3", "--out", str(tmp_path / "b")])
+    assert code == 0, capsys.readouterr().err
+    # Same customers, same options: the same segments whatever the file format.
+    first = read_table(tmp_path / "a" / "customers_segmented.csv")["Segment"]
+    second = read_table(tmp_path / "b" / "customers_segmented.csv")["Segment"]
+    np.testing.assert_array_equal(first, second)
+
+
+def test_engine_value_error_becomes_one_sentence(customers_csv, tmp_path, capsys, monkeypatch):
+    import segmentation.pipeline as pipeline
+
+    def broken(*args, **kwargs):
+        raise ValueError("n_samples=3 should be >= n_clusters=4.\nmore detail")
+
+    monkeypatch.setattr(pipeline, "run", broken)
+    code = main(["run", "--input", str(customers_csv), "--out", str(tmp_path)])
+    assert_one_line_error(capsys, code, "cannot be segmented", "n_clusters=4")
+
+
+def test_interrupt_exits_130(customers_csv, tmp_path, capsys, monkeypatch):
+    import segmentation.pipeline as pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run", interrupted)
+    assert main(["run", "--input", str(customers_csv), "--out", str(tmp_path)]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_progress_bar_draws_on_a_terminal(monkeypatch):
+    import io
+
+    from segmentation.cli import _SweepProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    progress = _SweepProgress(enabled=True)
+    for done in range(4):
+        progress(done, 3)
+    progress.close()
+    assert "Trying k" in terminal.getvalue()
+    silent = _SweepProgress(enabled=False)
+    silent(0, 3)
+    assert silent.progress is None
