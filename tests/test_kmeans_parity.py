@@ -114,6 +114,21 @@ def test_n_init_auto_means_ten_runs_for_random_init_like_sklearn(seed):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(("max_iter", "tol"), [(1, 1e-4), (4, 1e-4), (300, 0.0), (300, 1e-2)])
+def test_max_iter_and_tol_stop_where_sklearn_stops(max_iter, tol, algorithm):
+    X, k, weight = make_dataset("overlapping")
+    init = init_centers(X, k, seed=8)
+    params = {"init": init, "max_iter": max_iter, "tol": tol}
+    expected = _quiet_fit(SklearnKMeans(k, n_init=1, **params), X, weight)
+    km = _quiet_fit(KMeans(k, algorithm=algorithm, **params), X, weight)
+    assert_same_as_sklearn(
+        km,
+        (expected.cluster_centers_, expected.labels_, expected.inertia_, expected.n_iter_),
+        X,
+    )
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_integer_weights_equal_repeated_rows(algorithm):
     rng = np.random.default_rng(5)
     X, k, _ = make_dataset("blobs")

@@ -6,6 +6,14 @@
 - every algorithm returns what "lloyd" returns;
 - reordering the rows, or scaling the data by a power of two, changes nothing but the order
   or the scale of the answer.
+
+The first and third need at least ``n_clusters`` distinct points. With fewer, every point sits
+on a center up to rounding and a cluster stays empty; scikit-learn's rule then re-seeds the
+empty cluster with a point whose "distance" is rounding noise, and can stop (labels unchanged)
+right after such a move, returning centers that moved after the last assignment. Its own
+answer then breaks both invariants (for example X = [0, 8.420563260937449, 1.2915134805469606,
+1.2915134805469606], weights 3, init = X, tol=0: the inertia goes from 2e-30 at max_iter=1 to
+624 at max_iter=2), and the engine is to follow scikit-learn's rule.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -24,17 +32,20 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 @st.composite
-def problems(draw, weighted=None):
+def problems(draw, weighted=None, enough_distinct=False):
     """A small data set with an initial-centers array, as raw floats hypothesis may shrink.
 
-    Values come from a small range with few digits, so duplicates and exact ties are common:
-    the invariants must hold on them too.
+    Hypothesis favours duplicates and simple values, so exact ties are common: the invariants
+    must hold on them too. ``enough_distinct`` keeps only data with at least ``n_clusters``
+    distinct points.
     """
     n_samples = draw(st.integers(2, 40))
     n_features = draw(st.integers(1, 3))
     n_clusters = draw(st.integers(1, min(n_samples, 6)))
     values = st.floats(-50, 50, allow_nan=False, allow_infinity=False, width=64)
     X = draw(arrays(np.float64, (n_samples, n_features), elements=values))
+    if enough_distinct:
+        assume(np.unique(X, axis=0).shape[0] >= n_clusters)
     rows = draw(
         st.lists(
             st.integers(0, n_samples - 1), min_size=n_clusters, max_size=n_clusters, unique=True
@@ -75,7 +86,10 @@ def squared_distances(X, centers):
 
 
 @SETTINGS
-@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]))
+@given(
+    problem=problems(enough_distinct=True),
+    algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]),
+)
 def test_labels_are_the_nearest_center(problem, algorithm):
     X, init, weight = problem
     km = fit(X, init, weight, algorithm=algorithm)
@@ -85,7 +99,9 @@ def test_labels_are_the_nearest_center(problem, algorithm):
     # Only a floating-point tie may make the label another center than the strict nearest one.
     slack = 1e-12 * (1.0 + (X**2).sum(axis=1) + (km.cluster_centers_**2).sum(axis=1).max())
     assert (own <= nearest + slack).all()
-    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    # predict works on the raw data, fit on centered data: they may only differ on a tie.
+    predicted = distances[np.arange(X.shape[0]), km.predict(X)]
+    assert (predicted <= nearest + slack).all()
 
 
 @SETTINGS
@@ -103,7 +119,7 @@ def test_inertia_is_the_weighted_sum_of_squared_distances(problem, algorithm):
 
 
 @SETTINGS
-@given(problem=problems())
+@given(problem=problems(enough_distinct=True))
 def test_inertia_never_increases_with_more_iterations(problem):
     X, init, weight = problem
     w = np.ones(X.shape[0]) if weight is None else weight
@@ -136,6 +152,7 @@ def test_reordering_the_rows_reorders_the_labels(problem, data):
     perm = np.asarray(data.draw(st.permutations(range(X.shape[0]))))
     km = fit(X, init, weight)
     permuted = fit(X[perm], init, None if weight is None else weight[perm])
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
     np.testing.assert_array_equal(permuted.labels_, km.labels_[perm])
     assert permuted.n_iter_ == km.n_iter_
     assert permuted.inertia_ == pytest.approx(km.inertia_, rel=1e-9)
