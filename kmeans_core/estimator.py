@@ -33,14 +33,17 @@ def choose_algorithm(n_samples, n_features, n_clusters):
     """The fastest exact algorithm for this shape, by rules measured in ``benchmarks/``.
 
     - one or two clusters: bounds cannot prune much, so plain Lloyd;
-    - few features: Hamerly's single lower bound is cheap and prunes most distance computations;
-    - many features with many clusters: Elkan's per-center bounds save the expensive distances.
+    - many features and many clusters: Elkan's per-center bounds save the expensive distances
+      (10k x 64 x 20: Elkan 0.12 s, Hamerly 0.20 s, Lloyd 0.16 s);
+    - otherwise Hamerly: two bounds per point are cheap and prune most distance computations,
+      and Elkan's n x k bounds cost more than they save when a distance is cheap
+      (200k x 3 x 128: Hamerly 4.2 s, Elkan 10.9 s, Lloyd 8.3 s).
     """
     if n_clusters <= 2:
         return "lloyd"
-    if n_features <= 16 and n_clusters <= 32:
-        return "hamerly"
-    return "elkan"
+    if n_features >= 32 and n_clusters >= 16:
+        return "elkan"
+    return "hamerly"
 
 
 class KMeans:
