@@ -470,9 +470,11 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
     left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
     # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
     bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
-    plot_w = max(3.0, 0.95 * n_columns)
-    plot_h = max(2.0, 0.5 * k)
+    title = "How each segment differs from the average customer"
     right = 1.5  # colour bar, its ticks and its two-line label
+    # Wide enough for the cells, and for the title (drawn from the left edge of the cells).
+    plot_w = max(3.0, 0.95 * n_columns, _text_width(title, 12.5) + 0.3 - right)
+    plot_h = max(2.0, 0.5 * k)
     with plt.rc_context({**_STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(left + plot_w + right, bottom + plot_h + 0.5))
         _layout(fig, left=left, right=right, bottom=bottom, top=0.5)
@@ -501,5 +503,5 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
         )
         colorbar = fig.colorbar(image, cax=cax)
         colorbar.set_label("z-score of the mean\n(SDs from all customers)")
-        ax.set_title("How each segment differs from the average customer", loc="left")
+        ax.set_title(title, loc="left")
         return _png(fig)
