@@ -23,6 +23,13 @@ from kmeans_core._validation import (
     check_sample_weight,
 )
 
+#: The silhouette uses the pairwise block scheme (each distance computed once, one kernel call
+#: per pair of clusters) for up to this many clusters, or more if there are at least
+#: ``SIL_BLOCK_POINTS_PER_CLUSTER`` points per cluster; beyond, one call that computes every
+#: distance twice is faster than the many small calls.
+SIL_BLOCK_MAX_CLUSTERS = 16
+SIL_BLOCK_POINTS_PER_CLUSTER = 100
+
 __all__ = [
     "calinski_harabasz_score",
     "davies_bouldin_score",
@@ -195,7 +202,15 @@ def silhouette_samples(X, labels):
     XT = np.zeros((n_padded, X.shape[0]), dtype=np.float64)
     XT[: X.shape[1]] = X[order].T
     sums = np.empty((X.shape[0], n_labels), dtype=np.float64)
-    sums[order] = _silhouette_cluster_sums(XT, starts)
+    if n_labels <= max(SIL_BLOCK_MAX_CLUSTERS, X.shape[0] // SIL_BLOCK_POINTS_PER_CLUSTER):
+        sums[order] = _silhouette_cluster_sums(XT, starts)
+    else:
+        # Many small clusters: one call that walks every row against every column beats
+        # n_labels**2 / 2 small block calls.
+        by_cluster = np.ascontiguousarray(codes[order])
+        sorted_sums = np.empty_like(sums)
+        _mk.silhouette_scatter_sums(XT, by_cluster, sorted_sums)
+        sums[order] = sorted_sums
 
     # scikit-learn's arithmetic, step by step (a singleton's 0/0 and max(a, b) == 0 give NaN,
     # which becomes 0).

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 from sklearn.cluster import KMeans as SkKMeans
 
+import kmeans_core.metrics as metrics_module
 from kmeans_core.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
@@ -359,8 +360,10 @@ def test_mixed_label_types_are_an_error():
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on a single thread")
-def test_same_bits_with_one_and_two_threads():
-    X, labels = _make("large")
+@pytest.mark.parametrize("name", ["large", "many_clusters"])
+def test_same_bits_with_one_and_two_threads(name):
+    X, labels = _make(name)
+    centers = X[: labels.max() + 1]
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -368,19 +371,31 @@ def test_same_bits_with_one_and_two_threads():
             silhouette_samples(X, labels),
             calinski_harabasz_score(X, labels),
             davies_bouldin_score(X, labels),
-            inertia(X, labels, X[:3]),
+            inertia(X, labels, centers),
         )
         numba.set_num_threads(2)
         two = (
             silhouette_samples(X, labels),
             calinski_harabasz_score(X, labels),
             davies_bouldin_score(X, labels),
-            inertia(X, labels, X[:3]),
+            inertia(X, labels, centers),
         )
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one[0], two[0])
     assert one[1:] == two[1:]
+
+
+@pytest.mark.parametrize("name", ["blobs", "many_clusters", "large"])
+def test_block_and_single_call_kernels_agree(monkeypatch, name):
+    # Few clusters go through the pairwise blocks, many through one call; force each in turn.
+    X, labels = _make(name)
+    monkeypatch.setattr(metrics_module, "SIL_BLOCK_MAX_CLUSTERS", 10**9)
+    blocks = silhouette_samples(X, labels)
+    monkeypatch.setattr(metrics_module, "SIL_BLOCK_MAX_CLUSTERS", 0)
+    monkeypatch.setattr(metrics_module, "SIL_BLOCK_POINTS_PER_CLUSTER", 10**9)
+    single = silhouette_samples(X, labels)
+    np.testing.assert_allclose(blocks, single, rtol=0, atol=1e-13)
 
 
 small_problems = st.tuples(

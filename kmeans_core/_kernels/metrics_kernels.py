@@ -1,6 +1,7 @@
 """numba kernels for the cluster-quality metrics: silhouette, Calinski-Harabasz, Davies-Bouldin,
-inertia. Three kernels in all (compile time is part of the user's wait): the silhouette's
-block sums, the per-cluster moments, and the distances to the centers.
+inertia. Few kernels (compile time is part of the user's wait): the silhouette's block sums
+(and, only for many clusters, its one-call variant), the per-cluster moments, and the
+distances to the centers.
 
 Every kernel takes contiguous arrays and does no checks; ``kmeans_core.metrics`` validates.
 Work is split into a fixed number of chunks that depends only on the data size, never on the
@@ -19,18 +20,16 @@ MIN_CHUNK_ROWS = 4096
 
 #: Columns of the silhouette per block: the block and the tile's squared distances stay in L1.
 SIL_BLOCK_COLS = 256
-#: Most parts a cluster's rows are split into for the between-cluster sums (scratch memory is
-#: this many rows of the smaller cluster's size).
-SIL_MAX_PARTS = 32
+#: Parts a range of rows is split into, run in parallel (a power of two, so that 2, 4, 8 or 16
+#: threads share them evenly). The scratch memory is this many rows of the largest cluster.
+SIL_MAX_PARTS = 16
 #: Fewest rows per part.
-SIL_MIN_PART_ROWS = 64
-
-
+SIL_MIN_PART_ROWS = 16
 #: Most pieces a cluster is cut into for its within-cluster sums; the pieces with themselves
 #: are done in full, so p pieces do (1 + 1/p) / 2 of the full square's work.
 SIL_MAX_PIECES = 4
 #: Fewest points per piece.
-SIL_MIN_PIECE_ROWS = 1024
+SIL_MIN_PIECE_ROWS = 512
 
 
 def silhouette_parts_for(n_rows):
@@ -60,36 +59,16 @@ def _chunk_bounds(c, n_chunks, n_samples):
 
 
 @numba.njit(fastmath=True, inline="always")
-def _tile_block_sums(xi, XT, j0, width, sq, col, col_weight):
-    """Distances from a tile of 4 rows to the columns ``j0:j0 + width`` of ``XT``.
-
-    Returns the four rows' sums of distances over the block and adds each column's weighted
-    sum over the four rows to ``col[:width]``.
+def _tile_squared_distances(xi, XT, j0, width, sq):
+    """``sq[r, j]`` = squared distance from tile row ``r`` to column ``j0 + j`` of ``XT``.
 
     Features are taken four at a time (``XT`` is zero-padded to a multiple of 4 features) so
     that each pass over the ``sq`` buffer does four features' work; the innermost loops run
     over columns, contiguous in ``XT``, and vectorise.
-
-    Parameters
-    ----------
-    xi : ndarray of shape (4, n_padded), float64
-        The tile's rows (a short last tile repeats a row, with weight 0 in ``col_weight``).
-    XT : ndarray of shape (n_padded, n_samples), float64
-    sq : ndarray of shape (4, >= width), float64
-        Scratch space for squared distances.
-    col : ndarray of shape (>= width,), float64
-    col_weight : ndarray of shape (4,), float64
-        1.0 for a real row, 0.0 for padding.
     """
-    s0 = sq[0]
-    s1 = sq[1]
-    s2 = sq[2]
-    s3 = sq[3]
-    for j in range(width):
-        s0[j] = 0.0
-        s1[j] = 0.0
-        s2[j] = 0.0
-        s3[j] = 0.0
+    for r in range(4):
+        for j in range(width):
+            sq[r, j] = 0.0
     for f in range(0, XT.shape[0], 4):
         c0 = XT[f, j0 : j0 + width]
         c1 = XT[f + 1, j0 : j0 + width]
@@ -107,6 +86,31 @@ def _tile_block_sums(xi, XT, j0, width, sq, col, col_weight):
                 d2 = v2 - c2[j]
                 d3 = v3 - c3[j]
                 row[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+
+
+@numba.njit(fastmath=True, inline="always")
+def _tile_block_sums(xi, XT, j0, width, sq, col, col_weight):
+    """Distances from a tile of 4 rows to the columns ``j0:j0 + width`` of ``XT``.
+
+    Returns the four rows' sums of distances over the block and adds each column's weighted
+    sum over the four rows to ``col[:width]``.
+
+    Parameters
+    ----------
+    xi : ndarray of shape (4, n_padded), float64
+        The tile's rows (a short last tile repeats a row, with weight 0 in ``col_weight``).
+    XT : ndarray of shape (n_padded, n_samples), float64
+    sq : ndarray of shape (4, >= width), float64
+        Scratch space for squared distances.
+    col : ndarray of shape (>= width,), float64
+    col_weight : ndarray of shape (4,), float64
+        1.0 for a real row, 0.0 for padding.
+    """
+    _tile_squared_distances(xi, XT, j0, width, sq)
+    s0 = sq[0]
+    s1 = sq[1]
+    s2 = sq[2]
+    s3 = sq[3]
     w0 = col_weight[0]
     w1 = col_weight[1]
     w2 = col_weight[2]
@@ -205,6 +209,46 @@ def silhouette_block_sums(
             for p in range(n_parts):
                 total += scratch[p, j]
             out[c_first + j, row_cluster] += total
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def silhouette_scatter_sums(XT, col_labels, out):
+    """Sums of distances from every point to every cluster, one row at a time (many clusters).
+
+    For many small clusters the pairwise block scheme would make too many calls; here each
+    tile of 4 rows walks all the columns once and adds each distance to the column's cluster.
+    Every distance is computed twice (once per side), but there is a single call.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_padded, n_samples), float64, zero-padded to a multiple of 4
+    col_labels : ndarray of shape (n_samples,), int64
+        Cluster of each column.
+    out : ndarray of shape (n_samples, n_clusters), float64
+        Overwritten. Each row is summed by one thread in column order: deterministic.
+    """
+    n_padded, n_samples = XT.shape
+    n_tiles = (n_samples + 3) // 4
+    for t in prange(n_tiles):
+        row0 = 4 * t
+        n_rows = min(4, n_samples - row0)
+        xi = np.empty((4, n_padded), dtype=np.float64)
+        for r in range(4):
+            src = row0 + r if r < n_rows else row0
+            for f in range(n_padded):
+                xi[r, f] = XT[f, src]
+        for r in range(n_rows):
+            out[row0 + r, :] = 0.0
+        sq = np.empty((4, SIL_BLOCK_COLS), dtype=np.float64)
+        for j0 in range(0, n_samples, SIL_BLOCK_COLS):
+            width = min(SIL_BLOCK_COLS, n_samples - j0)
+            _tile_squared_distances(xi, XT, j0, width, sq)
+            for r in range(n_rows):
+                row = sq[r]
+                for j in range(width):
+                    row[j] = np.sqrt(row[j])
+                for j in range(width):
+                    out[row0 + r, col_labels[j0 + j]] += row[j]
 
 
 # --------------------------------------------------------------------------------------------
