@@ -82,25 +82,29 @@ def bench_large(n: int, repeats: int, workdir: Path) -> dict:
         stages_runs.append(summary["timings"])
     stages = {name: statistics.median(run[name] for run in stages_runs) for name in stages_runs[0]}
 
-    # A fresh process: Python start, imports, numba's cache loaded from disk.
-    start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "segmentation.cli",
-            "run",
-            "--input",
-            str(data_path),
-            "--k-range",
-            "2-10",
-            "--out",
-            str(workdir / "big_process"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    process_total = time.perf_counter() - start
+    # A fresh process: Python start, imports, numba's cache loaded from disk. The first one
+    # may have to compile (a kernel's source changed since the cache was written); the second
+    # one shows what a user pays on every later run.
+    process_totals = []
+    for attempt in range(2):
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "segmentation.cli",
+                "run",
+                "--input",
+                str(data_path),
+                "--k-range",
+                "2-10",
+                "--out",
+                str(workdir / f"big_process{attempt}"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        process_totals.append(time.perf_counter() - start)
     return {
         "n_customers": n,
         "k_range": [2, 10],
@@ -111,7 +115,8 @@ def bench_large(n: int, repeats: int, workdir: Path) -> dict:
         "total_s": statistics.median(totals),
         "totals_s": totals,
         "stages_s": stages,
-        "fresh_process_total_s": process_total,
+        "first_fresh_process_s": process_totals[0],
+        "fresh_process_total_s": process_totals[1],
     }
 
 
@@ -221,7 +226,10 @@ def markdown(results: dict, command: str) -> str:
         lines.append(f"| {name} | {seconds:.2f} |")
     lines += [
         f"| **total, in process** | **{large['total_s']:.2f}** |",
-        f"| total, fresh `segment` process | {large['fresh_process_total_s']:.2f} |",
+        f"| total, fresh `segment` process (numba cache filled) | "
+        f"{large['fresh_process_total_s']:.2f} |",
+        f"| total, first fresh process (cache possibly cold) | "
+        f"{large['first_fresh_process_s']:.2f} |",
         "",
         "### Mall customers, warm, against an equivalent scikit-learn script",
         "",
