@@ -258,7 +258,7 @@ class KMeans:
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        n_found = np.unique(self.labels_).shape[0]
+        n_found = int(np.count_nonzero(np.bincount(self.labels_, minlength=self.n_clusters)))
         if n_found < self.n_clusters:
             n_distinct = np.unique(X, axis=0).shape[0]
             if n_distinct < self.n_clusters:
