@@ -66,9 +66,6 @@ def _tile_squared_distances(xi, XT, j0, width, sq):
     that each pass over the ``sq`` buffer does four features' work; the innermost loops run
     over columns, contiguous in ``XT``, and vectorise.
     """
-    for r in range(4):
-        for j in range(width):
-            sq[r, j] = 0.0
     for f in range(0, XT.shape[0], 4):
         c0 = XT[f, j0 : j0 + width]
         c1 = XT[f + 1, j0 : j0 + width]
@@ -80,12 +77,20 @@ def _tile_squared_distances(xi, XT, j0, width, sq):
             v2 = xi[r, f + 2]
             v3 = xi[r, f + 3]
             row = sq[r]
-            for j in range(width):
-                d0 = v0 - c0[j]
-                d1 = v1 - c1[j]
-                d2 = v2 - c2[j]
-                d3 = v3 - c3[j]
-                row[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+            if f == 0:  # the first four features set the buffer: no zeroing pass
+                for j in range(width):
+                    d0 = v0 - c0[j]
+                    d1 = v1 - c1[j]
+                    d2 = v2 - c2[j]
+                    d3 = v3 - c3[j]
+                    row[j] = (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+            else:
+                for j in range(width):
+                    d0 = v0 - c0[j]
+                    d1 = v1 - c1[j]
+                    d2 = v2 - c2[j]
+                    d3 = v3 - c3[j]
+                    row[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
 
 
 @numba.njit(fastmath=True, inline="always")
@@ -119,16 +124,29 @@ def _tile_block_sums(xi, XT, j0, width, sq, col, col_weight):
     t1 = 0.0
     t2 = 0.0
     t3 = 0.0
-    for j in range(width):
-        q0 = np.sqrt(s0[j])
-        q1 = np.sqrt(s1[j])
-        q2 = np.sqrt(s2[j])
-        q3 = np.sqrt(s3[j])
-        t0 += q0
-        t1 += q1
-        t2 += q2
-        t3 += q3
-        col[j] += (q0 * w0 + q1 * w1) + (q2 * w2 + q3 * w3)
+    if w3 == 1.0:
+        # A full tile (every tile but possibly the last): no weights to multiply by.
+        for j in range(width):
+            q0 = np.sqrt(s0[j])
+            q1 = np.sqrt(s1[j])
+            q2 = np.sqrt(s2[j])
+            q3 = np.sqrt(s3[j])
+            t0 += q0
+            t1 += q1
+            t2 += q2
+            t3 += q3
+            col[j] += (q0 + q1) + (q2 + q3)
+    else:
+        for j in range(width):
+            q0 = np.sqrt(s0[j])
+            q1 = np.sqrt(s1[j])
+            q2 = np.sqrt(s2[j])
+            q3 = np.sqrt(s3[j])
+            t0 += q0
+            t1 += q1
+            t2 += q2
+            t3 += q3
+            col[j] += (q0 * w0 + q1 * w1) + (q2 * w2 + q3 * w3)
     return t0, t1, t2, t3
 
 
