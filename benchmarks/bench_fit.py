@@ -39,6 +39,7 @@ INERTIA_RTOL = 1e-9
 OUR_ALGORITHMS = ("lloyd", "hamerly", "elkan")
 SHORT_ROUND_S = 3.0  # a case whose first round of every peer takes less than this ...
 SHORT_CASE_REPEATS = 7  # ... gets at least this many rounds
+LOADED_MACHINE = 2.5  # 1-minute load average above which a case's times are flagged
 
 
 @dataclass(frozen=True)
@@ -383,7 +384,8 @@ def machine_info(n_threads):
 
     info = {"python": platform.python_version(), "platform": platform.platform(),
             "processor": _cpu_model(), "cpu_count": os.cpu_count(), "threads": n_threads,
-            "numpy": np.__version__, "numba": numba.__version__}
+            "numpy": np.__version__, "numba": numba.__version__,
+            "engine_commit": _engine_commit()}
     for module in ("sklearn", "faiss", "sklearnex"):
         try:
             with warnings.catch_warnings():
@@ -392,6 +394,21 @@ def machine_info(n_threads):
         except Exception:  # noqa: BLE001
             info[module] = None
     return info
+
+
+def _engine_commit():
+    """The repository's commit, marked dirty when kmeans_core has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "kmeans_core"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + (" (kmeans_core modified)" if dirty else "")
 
 
 def _cpu_model():
@@ -416,7 +433,8 @@ def to_markdown(report):
     """The results as Markdown tables (what README.md shows)."""
     results, summary = report["cases"], report["summary"]
     lines = [f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} cores,"
-             f" {report['machine']['threads']} threads for every peer. Times are medians of "
+             f" {report['machine']['threads']} threads for every peer, engine at commit "
+             f"{report['machine'].get('engine_commit')}. Times are medians of "
              f"{report['settings']['repeats']} alternated repeats ({SHORT_CASE_REPEATS} for "
              f"cases whose first round takes under {SHORT_ROUND_S:.0f} s; fewer where noted), "
              "seconds.",
@@ -434,6 +452,8 @@ def to_markdown(report):
         agree = "yes" if ours.get("agrees_with_sklearn") else (
             f"no (rel {ours['inertia_rel_diff_vs_sklearn']:.1e}, "
             f"labels {'=' if ours.get('labels_equal_sklearn') else '≠'})")
+        if max(r.get("load_average_1min", [0.0])) > LOADED_MACHINE:
+            note += " ⚠"
         lines.append(
             f"| {r['case']}{note} | {sk['n_iter']} / {ours['n_iter']} | {_s(ours['median_s'])} "
             f"[{ours['algorithm']}] | {_s(sk['median_s'])} | **{_x(r['ratio_sklearn'])}** | "
@@ -441,6 +461,9 @@ def to_markdown(report):
             f"{_s(fa['per_iter_s'] * 1000) + ' ms' if fa else '-'} | "
             f"{_s(ours['per_iter_s'] * 1000)} / {_s(f32['per_iter_s'] * 1000) if f32 else '-'} ms"
             f" | {_x(r.get('ratio_faiss_per_iter'))} / {_x(r.get('ratio_faiss_per_iter_f32'))} |")
+    if any(max(r.get("load_average_1min", [0.0])) > LOADED_MACHINE for r in results):
+        lines += ["", f"⚠ the 1-minute load average exceeded {LOADED_MACHINE:g} (other "
+                  "processes were running) during this case: its times are less reliable."]
     lines += ["", f"Geometric mean of sklearn / ours: **{_x(summary['geomean_ratio_sklearn'])}**;"
               f" cases below 1.5x: {', '.join(summary['cases_below_1_5x_sklearn']) or 'none'}."]
     for key, name in (("ratio_sklearnex", "sklearnex / ours"),
@@ -512,7 +535,8 @@ def select_cases(args):
         return QUICK_CASES
     if not args.cases:
         return CASES
-    by_name = {c.name.lower(): c for c in CASES + QUICK_CASES}
+    # A full case wins over a quick one of the same name (the quick ones are cut down).
+    by_name = {c.name.lower(): c for c in QUICK_CASES + CASES}
     unknown = [name for name in args.cases if name.lower() not in by_name]
     if unknown:
         raise SystemExit(f"Unknown case(s) {', '.join(unknown)}; choose among "
@@ -541,8 +565,11 @@ def main(argv=None) -> int:
               "first_calls": first_calls, "notes": notes, "cases": []}
     for case in cases:
         log(f"case {case.name} (max_iter={case.max_iter})")
+        load_before = os.getloadavg()[0]
         result = run_case(case, peers, repeats, log=log,
                           short_case_repeats=repeats if args.quick else SHORT_CASE_REPEATS)
+        # Other processes on the machine slow every peer, OpenMP ones most: keep the load.
+        result["load_average_1min"] = [load_before, os.getloadavg()[0]]
         report["cases"].append(result)
         report["summary"] = summarize(report["cases"])
         report["elapsed_s"] = time.perf_counter() - started
