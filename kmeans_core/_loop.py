@@ -46,6 +46,49 @@ class Assigner:
         pass
 
 
+class BoundsAssigner(Assigner):
+    """Base of the algorithms that keep triangle-inequality bounds (Hamerly, Elkan).
+
+    Subclasses set ``lower_shape`` and ``kernel``, a bounds kernel called as
+    ``kernel(X, centers, centers_t, shift, half_dist, half_nearest, n_blocks, labels, upper,
+    lower, first_block, stop_block)``; the moves of the centers since the last assignment are
+    summed in ``shift`` so the kernel can loosen the bounds by them.
+    """
+
+    kernel = None
+
+    def __init__(self, X, sample_weight, n_clusters, n_threads):
+        super().__init__(X, sample_weight, n_clusters, n_threads)
+        self.upper = np.zeros(X.shape[0], dtype=X.dtype)
+        self.lower = np.zeros(self.lower_shape(X.shape[0], n_clusters), dtype=X.dtype)
+        self.shift = np.zeros(n_clusters, dtype=X.dtype)
+
+    @staticmethod
+    def lower_shape(n_samples, n_clusters):
+        raise NotImplementedError
+
+    def assign(self, centers, labels, sums, weights):
+        half_dist, half_nearest = center_geometry(centers)
+        changes = self.run(
+            type(self).kernel,
+            self.X,
+            centers,
+            np.ascontiguousarray(centers.T),
+            self.shift,
+            half_dist,
+            half_nearest,
+            self.n_blocks,
+            labels,
+            self.upper,
+            self.lower,
+        )
+        self.shift[:] = 0  # the bounds now account for every move so far
+        return sum(changes), False
+
+    def centers_moved(self, centers_new, shift):
+        self.shift += shift
+
+
 def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels):
     """Give every cluster without weight the point farthest from its own center.
 

@@ -4,36 +4,13 @@ It keeps n_samples * n_clusters bounds, so its bookkeeping costs O(n k) per iter
 when a distance is expensive (many features) and there are many clusters.
 """
 
-import numpy as np
-
 from kmeans_core._kernels.bounds import elkan_assign
-from kmeans_core._loop import Assigner, center_geometry
+from kmeans_core._loop import BoundsAssigner
 
 
-class ElkanAssigner(Assigner):
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
-        super().__init__(X, sample_weight, n_clusters, n_threads)
-        self.upper = np.zeros(X.shape[0], dtype=X.dtype)
-        self.lower = np.zeros((X.shape[0], n_clusters), dtype=X.dtype)
-        self.shift = np.zeros(n_clusters, dtype=X.dtype)
+class ElkanAssigner(BoundsAssigner):
+    kernel = elkan_assign
 
-    def assign(self, centers, labels, sums, weights):
-        half_dist, half_nearest = center_geometry(centers)
-        changes = self.run(
-            elkan_assign,
-            self.X,
-            centers,
-            np.ascontiguousarray(centers.T),
-            self.shift,
-            half_dist,
-            half_nearest,
-            self.n_blocks,
-            labels,
-            self.upper,
-            self.lower,
-        )
-        self.shift[:] = 0  # the bounds now account for every move so far
-        return sum(changes), False
-
-    def centers_moved(self, centers_new, shift):
-        self.shift += shift
+    @staticmethod
+    def lower_shape(n_samples, n_clusters):
+        return (n_samples, n_clusters)

@@ -46,6 +46,7 @@ def hamerly_assign(
     centers,
     centers_t,
     shift,
+    half_dist,
     half_nearest,
     n_blocks,
     labels,
@@ -57,6 +58,7 @@ def hamerly_assign(
     """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
 
     ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the full searches.
+    ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Returns the number of labels that changed.
