@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import math
 import os
@@ -386,13 +387,13 @@ def machine_info(n_threads):
             "processor": _cpu_model(), "cpu_count": os.cpu_count(), "threads": n_threads,
             "numpy": np.__version__, "numba": numba.__version__,
             "engine_commit": _engine_commit()}
-    for module in ("sklearn", "faiss", "sklearnex"):
+    # Distribution versions: sklearnex's __version__ is a placeholder (2199.9.9).
+    for key, distribution in (("sklearn", "scikit-learn"), ("faiss", "faiss-cpu"),
+                              ("sklearnex", "scikit-learn-intelex")):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                info[module] = __import__(module).__version__
-        except Exception:  # noqa: BLE001
-            info[module] = None
+            info[key] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            info[key] = None
     return info
 
 
