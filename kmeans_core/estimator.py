@@ -30,19 +30,21 @@ class ConvergenceWarning(UserWarning):
 
 
 def choose_algorithm(n_samples, n_features, n_clusters):
-    """The fastest exact algorithm for this shape, by rules measured in ``benchmarks/``.
+    """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
+    (``python -m benchmarks.compare fit``, 2 threads; seconds as Lloyd / Hamerly / Elkan).
 
-    - one or two clusters: bounds cannot prune much, so plain Lloyd;
-    - many features and many clusters: Elkan's per-center bounds save the expensive distances
-      (10k x 64 x 20: Elkan 0.12 s, Hamerly 0.20 s, Lloyd 0.16 s);
-    - otherwise Hamerly: two bounds per point are cheap and prune most distance computations,
-      and Elkan's n x k bounds cost more than they save when a distance is cheap
-      (200k x 3 x 128: Hamerly 4.2 s, Elkan 10.9 s, Lloyd 8.3 s).
+    - many features: Elkan's per-center bounds save the expensive distances
+      (100k x 64 x 8: 0.87 / 0.78 / 0.50; 1M x 64 x 128: 38.7 / 33.8 / 19.6);
+    - few features and few clusters: a distance is so cheap that bounds do not pay for
+      themselves, plain Lloyd (100k x 2 x 8: 0.070 / 0.085 / 0.132; 1M x 8 x 8: 1.07 / 1.26 / 1.41);
+    - otherwise Hamerly: two bounds per point prune most distances, where Elkan's n x k bounds
+      cost more than they save (300k x 3 x 128: 1.85 / 0.88 / 2.05; 100k x 16 x 128:
+      2.88 / 1.46 / 1.69).
     """
-    if n_clusters <= 2:
-        return "lloyd"
-    if n_features >= 32 and n_clusters >= 16:
+    if n_features >= 32:
         return "elkan"
+    if n_features <= 8 and n_clusters <= 8:
+        return "lloyd"
     return "hamerly"
 
 
