@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 
+import numba
 import numpy as np
 
 from kmeans_core._kernels import metrics_kernels as _mk
@@ -262,6 +263,19 @@ def _silhouette_cluster_sums(XT, starts):
             XT, rows, cols, row_cluster, col_cluster, symmetric, n_parts, scratch, sums
         )
 
+    # Hand the parts out one at a time: a thread slowed down by another program then does not
+    # hold the others up (which thread computes a part does not change its result).
+    previous_chunksize = numba.set_parallel_chunksize(1)
+    try:
+        _all_block_sums(starts, sizes, block)
+    finally:
+        numba.set_parallel_chunksize(previous_chunksize)
+    return sums
+
+
+def _all_block_sums(starts, sizes, block):
+    """Call ``block`` for every pair of pieces of a cluster and every pair of clusters."""
+    n_labels = sizes.shape[0]
     for a in range(n_labels):
         first, stop = int(starts[a]), int(starts[a + 1])
         pieces = _split(first, stop, _mk.silhouette_pieces_for(stop - first))
@@ -275,7 +289,6 @@ def _silhouette_cluster_sums(XT, starts):
                 block((first, stop), (int(starts[b]), int(starts[b + 1])), a, b, True)
             else:
                 block((int(starts[b]), int(starts[b + 1])), (first, stop), b, a, True)
-    return sums
 
 
 def silhouette_score(X, labels, *, sample_size=None, random_state=None):

@@ -164,7 +164,7 @@ def silhouette_block_sums(
     The rows are split into ``n_parts`` parts run in parallel. A part owns its rows' entries of
     ``out`` and its own row ``scratch[p]`` of partial column sums; those are then added in part
     order. Every sum is thus made in an order fixed by the data alone, whatever the number of
-    threads.
+    threads or the way parts are handed out to them.
 
     Parameters
     ----------
@@ -222,7 +222,9 @@ def silhouette_block_sums(
             if n_rows > 3:
                 out[row0 + 3, col_cluster] += a3
     if symmetric:
-        for j in prange(n_cols):
+        # A few adds per column: not worth a parallel loop (and the caller may have asked for
+        # parallel chunks of one iteration).
+        for j in range(n_cols):
             total = 0.0
             for p in range(n_parts):
                 total += scratch[p, j]
