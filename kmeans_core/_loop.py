@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kmeans_core._kernels.common import block_sums, inertia_blocks, n_blocks_for
+from kmeans_core._kernels.common import inertia_blocks, n_blocks_for, transposed_if_few_features
 from kmeans_core._parallel import run_blocks
 
 
@@ -23,9 +23,10 @@ class Assigner:
     """How an algorithm finds the nearest centers. Subclasses override ``assign``.
 
     ``assign(centers, labels, sums, weights)`` writes the nearest center of every point into
-    ``labels`` and returns ``(n_changed, summed)``: how many labels changed, and whether it also
-    filled the per-block cluster sums (Lloyd does both in one pass; others leave it to the loop).
-    ``centers_moved(centers_new, shift)`` lets bound-keeping algorithms update their bounds.
+    ``labels``, leaves in ``sums`` (n_blocks, n_clusters, n_features) and ``weights``
+    (n_blocks, n_clusters) the weighted sums of each cluster's points per row block, and returns
+    how many labels changed. ``centers_moved(centers_new, shift)`` lets bound-keeping
+    algorithms update their bounds.
     """
 
     def __init__(self, X, sample_weight, n_clusters, n_threads):
@@ -50,9 +51,10 @@ class BoundsAssigner(Assigner):
     """Base of the algorithms that keep triangle-inequality bounds (Hamerly, Elkan).
 
     Subclasses set ``lower_shape`` and ``kernel``, a bounds kernel called as
-    ``kernel(X, centers, centers_t, shift, half_dist, half_nearest, n_blocks, labels, upper,
-    lower, first_block, stop_block)``; the moves of the centers since the last assignment are
-    summed in ``shift`` so the kernel can loosen the bounds by them.
+    ``kernel(X, sample_weight, centers, centers_t, shift, half_dist, half_nearest, n_blocks,
+    labels, upper, lower, sums, weights, first_block, stop_block)``; the moves of the centers
+    since the last assignment are summed in ``shift`` so the kernel can loosen the bounds by
+    them. The kernel updates the cluster sums only for the points that changed cluster.
     """
 
     kernel = None
@@ -72,8 +74,9 @@ class BoundsAssigner(Assigner):
         changes = self.run(
             type(self).kernel,
             self.X,
+            self.sample_weight,
             centers,
-            np.ascontiguousarray(centers.T),
+            transposed_if_few_features(centers),
             self.shift,
             half_dist,
             half_nearest,
@@ -81,9 +84,11 @@ class BoundsAssigner(Assigner):
             labels,
             self.upper,
             self.lower,
+            sums,
+            weights,
         )
         self.shift[:] = 0  # the bounds now account for every move so far
-        return sum(changes), False
+        return sum(changes)
 
     def centers_moved(self, centers_new, shift):
         self.shift += shift
@@ -172,9 +177,7 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
 
     strict_convergence = converged = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
-        n_changed, summed = assigner.assign(centers, labels, sums, weights)
-        if not summed:
-            assigner.run(block_sums, X, sample_weight, labels, n_blocks, sums, weights)
+        n_changed = assigner.assign(centers, labels, sums, weights)
         # Add the block sums in block order (numpy reduces axis 0 slice by slice, in order).
         np.sum(sums, axis=0, out=centers_new)
         np.sum(weights, axis=0, out=weight_in_clusters)

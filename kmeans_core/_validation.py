@@ -81,9 +81,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     except (ValueError, TypeError):
         raise ValueError("sample_weight must contain numbers.") from None
     if w.ndim != 1 or w.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},) to match X, got {w.shape}."
-        )
+        raise ValueError(f"sample_weight must have shape ({n_samples},) to match X, got {w.shape}.")
     if not np.isfinite(w).all():
         raise ValueError("sample_weight contains NaN or infinity.")
     if (w < 0).any():
@@ -129,7 +127,5 @@ def check_labels(labels, n_samples):
     """Return cluster labels as a contiguous int64 array of length ``n_samples``."""
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != n_samples:
-        raise ValueError(
-            f"labels must have shape ({n_samples},) to match X, got {lab.shape}."
-        )
+        raise ValueError(f"labels must have shape ({n_samples},) to match X, got {lab.shape}.")
     return np.ascontiguousarray(lab)

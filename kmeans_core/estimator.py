@@ -7,7 +7,12 @@ import warnings
 
 import numpy as np
 
-from kmeans_core._kernels.common import all_distances, assign_labels, n_blocks_for
+from kmeans_core._kernels.common import (
+    all_distances,
+    assign_labels,
+    n_blocks_for,
+    transposed_if_few_features,
+)
 from kmeans_core._loop import inertia_of, run_kmeans
 from kmeans_core._parallel import available_cores, run_blocks
 from kmeans_core._validation import (
@@ -279,15 +284,25 @@ class KMeans:
         return self.fit(X, sample_weight=sample_weight).labels_
 
     # ----------------------------------------------------------------- predict
-    def _centers_t(self):
-        return np.ascontiguousarray(self.cluster_centers_.T)
+    def _centers_for_kernels(self):
+        """The centers as the distance kernels take them: (centers, centers_t)."""
+        centers = np.ascontiguousarray(self.cluster_centers_)
+        return centers, transposed_if_few_features(centers)
 
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
         X = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
         n_blocks = n_blocks_for(X.shape[0])
-        run_blocks(assign_labels, n_blocks, self.n_threads, X, self._centers_t(), n_blocks, labels)
+        run_blocks(
+            assign_labels,
+            n_blocks,
+            self.n_threads,
+            X,
+            *self._centers_for_kernels(),
+            n_blocks,
+            labels,
+        )
         return labels
 
     def transform(self, X):
@@ -295,7 +310,9 @@ class KMeans:
         X = self._check_test_data(X)
         out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
         n_blocks = n_blocks_for(X.shape[0])
-        run_blocks(all_distances, n_blocks, self.n_threads, X, self._centers_t(), n_blocks, out)
+        run_blocks(
+            all_distances, n_blocks, self.n_threads, X, *self._centers_for_kernels(), n_blocks, out
+        )
         return np.sqrt(out, out=out)
 
     def fit_transform(self, X, y=None, sample_weight=None):

@@ -9,6 +9,11 @@ center) cannot change label, and no distance is computed for it.
 Both return exactly the labels Lloyd's brute force would give: every skip test is strict, so a
 point is only skipped when its center is the unique nearest one, and whenever distances are
 computed the same squared distances are compared the same way (first index wins exact ties).
+
+Both also keep the per-block cluster sums that the center update needs: a point that changes
+cluster is moved from one sum to the other, so the points that were skipped are never read. A
+block is summed afresh on the first call, and whenever more than one point in ``RESUM_EVERY``
+changed cluster (then a fresh sum costs no more, and it keeps rounding from piling up).
 """
 
 import numba
@@ -19,8 +24,13 @@ from kmeans_core._kernels.common import (
     argmin_first,
     block_bounds,
     dists_to_centers,
+    move_point,
     sq_dist,
+    sum_block,
 )
+
+#: A block whose points changed cluster more than once in this many is summed afresh.
+RESUM_EVERY = 8
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
@@ -43,6 +53,7 @@ def _nearest_two(dist):
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def hamerly_assign(
     X,
+    sample_weight,
     centers,
     centers_t,
     shift,
@@ -52,16 +63,19 @@ def hamerly_assign(
     labels,
     upper,
     lower,
+    sums,
+    weights,
     first_block,
     stop_block,
 ):
     """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
 
-    ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the full searches.
+    ``centers_t`` is ``transposed_if_few_features(centers)``, for the full searches.
     ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
-    Returns the number of labels that changed.
+    Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
+    of each cluster per block. Returns the number of labels that changed.
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
@@ -81,6 +95,8 @@ def hamerly_assign(
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
+        resum = labels[start] < 0  # the first call: no sums yet
+        max_moves = (stop - start) // RESUM_EVERY
         block_changed = 0
         for i in range(start, stop):
             a = labels[i]
@@ -93,13 +109,20 @@ def hamerly_assign(
                 upper[i] = np.sqrt(sq_dist(X, i, centers, a))
                 if upper[i] < bound:
                     continue
-            dists_to_centers(X, i, centers_t, dist)
+            dists_to_centers(X, i, centers, centers_t, dist)
             best_j, best, second = _nearest_two(dist)
             upper[i] = np.sqrt(best)
             lower[i] = np.sqrt(second)
             if best_j != a:
                 block_changed += 1
                 labels[i] = best_j
+                if not resum:
+                    if block_changed > max_moves:
+                        resum = True
+                    else:
+                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+        if resum:
+            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
     return changed
 
@@ -107,6 +130,7 @@ def hamerly_assign(
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def elkan_assign(
     X,
+    sample_weight,
     centers,
     centers_t,
     shift,
@@ -116,14 +140,17 @@ def elkan_assign(
     labels,
     upper,
     lower,
+    sums,
+    weights,
     first_block,
     stop_block,
 ):
     """Elkan's assignment step with one lower bound per (point, center) in ``lower`` (n, k).
 
-    ``centers_t`` is ``centers`` transposed, (n_features, n_clusters), for the first search.
+    ``centers_t`` is ``transposed_if_few_features(centers)``, for the first search.
     ``shift`` is how far each center moved since the last call; ``labels[i] == -1`` marks a
-    point without bounds yet. Returns the number of labels that changed.
+    point without bounds yet. Keeps ``sums`` and ``weights`` as ``hamerly_assign`` does.
+    Returns the number of labels that changed.
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
@@ -131,11 +158,13 @@ def elkan_assign(
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
+        resum = labels[start] < 0  # the first call: no sums yet
+        max_moves = (stop - start) // RESUM_EVERY
         block_changed = 0
         for i in range(start, stop):
             a = labels[i]
             if a < 0:
-                dists_to_centers(X, i, centers_t, dist)
+                dists_to_centers(X, i, centers, centers_t, dist)
                 best_j, best = argmin_first(dist)
                 for j in range(n_clusters):
                     lower[i, j] = np.sqrt(dist[j])
@@ -171,5 +200,12 @@ def elkan_assign(
             if a != a_start:
                 labels[i] = a
                 block_changed += 1
+                if not resum:
+                    if block_changed > max_moves:
+                        resum = True
+                    else:
+                        move_point(X, sample_weight, i, a_start, a, sums, weights, b)
+        if resum:
+            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
     return changed

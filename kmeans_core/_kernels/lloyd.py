@@ -8,25 +8,25 @@ from kmeans_core._kernels.common import FASTMATH, argmin_first, block_bounds, di
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def lloyd_assign_and_sum(
-    X, sample_weight, centers_t, n_blocks, labels, sums, weights, first_block, stop_block
+    X, sample_weight, centers, centers_t, n_blocks, labels, sums, weights, first_block, stop_block
 ):
     """One Lloyd pass over the data.
 
     Writes ``labels`` (nearest center, the first one on exact ties) and, per row block, the
     weighted sums of the points of each cluster into ``sums`` (n_blocks, k, d) and their weights
-    into ``weights`` (n_blocks, k). ``centers_t`` holds the centers transposed, (d, k).
+    into ``weights`` (n_blocks, k). ``centers_t`` is ``transposed_if_few_features(centers)``.
     Returns the number of labels that changed.
     """
     n_samples, n_features = X.shape
     changed = 0
-    dist = np.empty(centers_t.shape[1], dtype=X.dtype)
+    dist = np.empty(centers.shape[0], dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         sums[b, :, :] = 0
         weights[b, :] = 0
         block_changed = 0
         for i in range(start, stop):
-            dists_to_centers(X, i, centers_t, dist)
+            dists_to_centers(X, i, centers, centers_t, dist)
             best_j = argmin_first(dist)[0]
             if labels[i] != best_j:
                 block_changed += 1
