@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from kmeans_core._kernels.common import inertia_blocks, n_blocks_for, transposed_if_few_features
+from kmeans_core._kernels.common import (
+    column_sums,
+    inertia_blocks,
+    n_blocks_for,
+    subtract_and_square_sums,
+    transposed_if_few_features,
+)
+from kmeans_core._kernels.update import add_block_sums, average_and_shift
 from kmeans_core._parallel import run_blocks
 
 
@@ -118,23 +125,6 @@ def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_i
         weight_in_clusters[old_id] -= weight
 
 
-def average_centers(centers, weight_in_clusters):
-    """Turn cluster sums into means in place, as scikit-learn does.
-
-    A cluster with weight is multiplied by the reciprocal of its weight. A cluster still without
-    weight (only when every point sits on a center) is parked where the heaviest cluster is;
-    scikit-learn does this in one pass over the clusters, so a cluster listed before the
-    heaviest one gets its *sum*, and one listed after gets its mean: mirrored here.
-    """
-    heaviest = int(np.argmax(weight_in_clusters))
-    heaviest_sum = centers[heaviest].copy()
-    has_weight = weight_in_clusters > 0
-    centers[has_weight] *= (1.0 / weight_in_clusters[has_weight])[:, None]
-    empty = np.flatnonzero(~has_weight)
-    centers[empty[empty < heaviest]] = heaviest_sum
-    centers[empty[empty > heaviest]] = centers[heaviest]
-
-
 def center_geometry(centers):
     """Half the distance between every pair of centers, and from each to its nearest other one.
 
@@ -178,19 +168,18 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
     strict_convergence = converged = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         n_changed = assigner.assign(centers, labels, sums, weights)
-        # Add the block sums in block order (numpy reduces axis 0 slice by slice, in order).
-        np.sum(sums, axis=0, out=centers_new)
-        np.sum(weights, axis=0, out=weight_in_clusters)
-        relocate_empty_clusters(X, sample_weight, centers, centers_new, weight_in_clusters, labels)
-        average_centers(centers_new, weight_in_clusters)
-        np.sqrt(((centers_new - centers) ** 2).sum(axis=1), out=shift)
+        if add_block_sums(sums, weights, centers_new, weight_in_clusters):
+            relocate_empty_clusters(
+                X, sample_weight, centers, centers_new, weight_in_clusters, labels
+            )
+        squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         assigner.centers_moved(centers_new, shift)
         centers, centers_new = centers_new, centers
 
         if n_changed == 0:
             strict_convergence = converged = True
             break
-        if (shift**2).sum() <= tol:
+        if squared_shift <= tol:
             converged = True
             break
 
@@ -200,6 +189,25 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
 
     inertia = inertia_of(X, sample_weight, centers, labels, assigner.n_threads)
     return labels, inertia, centers, n_iter, converged
+
+
+def center_data(X, n_threads=None):
+    """Subtract the column means from ``X`` (as scikit-learn does before it clusters).
+
+    Returns the centered copy, the means, and the mean of the column variances (which scales
+    ``tol``); two passes over ``X`` on ``n_threads`` threads, deterministic for any count.
+    """
+    n_samples, n_features = X.shape
+    n_blocks = n_blocks_for(n_samples)
+    partial = np.empty((n_blocks, n_features), dtype=np.float64)
+    run_blocks(column_sums, n_blocks, n_threads, X, n_blocks, partial)
+    mean = (partial.sum(axis=0) / n_samples).astype(X.dtype)
+    X_centered = np.empty_like(X, order="C")
+    run_blocks(
+        subtract_and_square_sums, n_blocks, n_threads, X, mean, n_blocks, X_centered, partial
+    )
+    mean_variance = float(partial.sum(axis=0).mean() / n_samples)
+    return X_centered, mean, mean_variance
 
 
 def inertia_of(X, sample_weight, centers, labels, n_threads=None):

@@ -13,7 +13,7 @@ from kmeans_core._kernels.common import (
     n_blocks_for,
     transposed_if_few_features,
 )
-from kmeans_core._loop import inertia_of, run_kmeans
+from kmeans_core._loop import center_data, inertia_of, run_kmeans
 from kmeans_core._parallel import available_cores, run_blocks
 from kmeans_core._validation import (
     check_array,
@@ -213,16 +213,16 @@ class KMeans:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)
         n_samples, n_features = X.shape
-        tol = float(np.mean(np.var(X, axis=0)) * self.tol) if self.tol else 0.0
 
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters)
         n_threads = self.n_threads or available_cores()
 
-        # Center the data (as scikit-learn does) for more accurate distances.
-        X_mean = X.mean(axis=0)
-        X = X - X_mean
+        # Center the data (as scikit-learn does) for more accurate distances; tol is relative
+        # to the mean variance of the features.
+        X, X_mean, mean_variance = center_data(X, n_threads)
+        tol = mean_variance * self.tol
         if not isinstance(init, str):
             init = init - X_mean
 

@@ -166,8 +166,9 @@ def test_empty_clusters_are_reseeded_like_sklearn(algorithm):
 def test_more_clusters_than_distinct_points_like_sklearn(algorithm):
     """When every point sits on its center, scikit-learn does not relocate empty clusters.
 
-    It parks them on the heaviest cluster instead (see ``_average_centers``). The data are
-    exactly representable so that the distances are exactly zero in both libraries.
+    It parks them on the heaviest cluster instead (see
+    ``kmeans_core._kernels.update.average_and_shift``). The data are exactly representable
+    so that the distances are exactly zero in both libraries.
     """
     X = np.array([[-1.0], [-1.0], [1.0], [1.0]])
     init = np.array([[5.0], [-1.0], [1.0]])

@@ -196,3 +196,30 @@ def all_distances(X, centers, centers_t, n_blocks, out, first_block, stop_block)
         start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
             dists_to_centers(X, i, centers, centers_t, out[i])
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def column_sums(X, n_blocks, out, first_block, stop_block):
+    """Per-block sums of every column of ``X``, in float64, into ``out`` (n_blocks, n_features)."""
+    n_samples, n_features = X.shape
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        out[b, :] = 0.0
+        for i in range(start, stop):
+            for f in range(n_features):
+                out[b, f] += X[i, f]
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def subtract_and_square_sums(X, mean, n_blocks, X_centered, out, first_block, stop_block):
+    """``X_centered = X - mean``, and per-block sums of its squares, in float64, into ``out``
+    (n_blocks, n_features): one pass for both."""
+    n_samples, n_features = X.shape
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        out[b, :] = 0.0
+        for i in range(start, stop):
+            for f in range(n_features):
+                v = X[i, f] - mean[f]
+                X_centered[i, f] = v
+                out[b, f] += v * v
