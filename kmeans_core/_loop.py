@@ -22,7 +22,7 @@ from kmeans_core._kernels.common import (
     subtract_and_square_sums,
     transposed_if_few_features,
 )
-from kmeans_core._kernels.update import add_block_sums, average_and_shift
+from kmeans_core._kernels.update import add_block_sums, average_and_shift, center_geometry
 from kmeans_core._parallel import run_blocks
 
 
@@ -55,11 +55,12 @@ class Assigner:
 
 
 class BoundsAssigner(Assigner):
-    """Base of the algorithms that keep triangle-inequality bounds (Hamerly, Elkan).
+    """Base of the algorithms that keep triangle-inequality bounds (Hamerly, Elkan, Exponion).
 
     Subclasses set ``lower_shape`` and ``kernel``, a bounds kernel called as
-    ``kernel(X, sample_weight, centers, centers_t, shift, half_dist, half_nearest, n_blocks,
-    labels, upper, lower, sums, weights, first_block, stop_block)``; the moves of the centers
+    ``kernel(X, sample_weight, centers, centers_t, shift, *geometry, n_blocks, labels, upper,
+    lower, sums, weights, first_block, stop_block)`` where ``geometry`` is what
+    ``self.geometry(centers)`` returns; the moves of the centers
     since the last assignment are summed in ``shift`` so the kernel can loosen the bounds by
     them. The kernel updates the cluster sums only for the points that changed cluster.
     """
@@ -71,13 +72,20 @@ class BoundsAssigner(Assigner):
         self.upper = np.zeros(X.shape[0], dtype=X.dtype)
         self.lower = np.zeros(self.lower_shape(X.shape[0], n_clusters), dtype=X.dtype)
         self.shift = np.zeros(n_clusters, dtype=X.dtype)
+        self.half_dist = np.zeros((n_clusters, n_clusters), dtype=X.dtype)
+        self.half_nearest = np.zeros(n_clusters, dtype=X.dtype)
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):
         raise NotImplementedError
 
+    def geometry(self, centers):
+        """What the kernel needs to know of the centers' positions relative to each other:
+        half the distance between every two, and from each to its nearest other one."""
+        center_geometry(centers, self.half_dist, self.half_nearest)
+        return self.half_dist, self.half_nearest
+
     def assign(self, centers, labels, sums, weights):
-        half_dist, half_nearest = center_geometry(centers)
         changes = self.run(
             type(self).kernel,
             self.X,
@@ -85,8 +93,7 @@ class BoundsAssigner(Assigner):
             centers,
             transposed_if_few_features(centers),
             self.shift,
-            half_dist,
-            half_nearest,
+            *self.geometry(centers),
             self.n_blocks,
             labels,
             self.upper,
@@ -123,20 +130,6 @@ def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_i
         centers_new[new_id] = X[far_idx] * weight
         weight_in_clusters[new_id] = weight
         weight_in_clusters[old_id] -= weight
-
-
-def center_geometry(centers):
-    """Half the distance between every pair of centers, and from each to its nearest other one.
-
-    Returns ``half_dist`` (n_clusters, n_clusters) and ``half_nearest`` (n_clusters,), which the
-    bound-keeping algorithms compare with their bounds.
-    """
-    diff = centers[:, None, :] - centers[None, :, :]
-    half_dist = 0.5 * np.sqrt((diff**2).sum(axis=2))
-    if centers.shape[0] == 1:
-        return half_dist, np.zeros(1, dtype=centers.dtype)
-    others = half_dist + np.diag(np.full(centers.shape[0], np.inf, dtype=centers.dtype))
-    return half_dist, others.min(axis=1)
 
 
 def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):

@@ -22,11 +22,17 @@ from kmeans_core._validation import (
     check_sample_weight,
 )
 from kmeans_core.elkan import ElkanAssigner
+from kmeans_core.exponion import ExponionAssigner
 from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
 from kmeans_core.lloyd import LloydAssigner
 
-ALGORITHMS = {"lloyd": LloydAssigner, "hamerly": HamerlyAssigner, "elkan": ElkanAssigner}
+ALGORITHMS = {
+    "lloyd": LloydAssigner,
+    "hamerly": HamerlyAssigner,
+    "elkan": ElkanAssigner,
+    "exponion": ExponionAssigner,
+}
 
 
 class ConvergenceWarning(UserWarning):
@@ -36,21 +42,24 @@ class ConvergenceWarning(UserWarning):
 
 def choose_algorithm(n_samples, n_features, n_clusters):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
-    (``python -m benchmarks.compare fit``, 2 threads; seconds as Lloyd / Hamerly / Elkan).
+    (2 threads, whole fits; seconds as Lloyd / Hamerly / Exponion / Elkan where measured).
 
-    - many features: Elkan's per-center bounds save the expensive distances
-      (100k x 64 x 8: 0.87 / 0.78 / 0.50; 1M x 64 x 128: 38.7 / 33.8 / 19.6);
-    - few features and few clusters: a distance is so cheap that bounds do not pay for
-      themselves, plain Lloyd (100k x 2 x 8: 0.070 / 0.085 / 0.132; 1M x 8 x 8: 1.07 / 1.26 / 1.41);
-    - otherwise Hamerly: two bounds per point prune most distances, where Elkan's n x k bounds
-      cost more than they save (300k x 3 x 128: 1.85 / 0.88 / 2.05; 100k x 16 x 128:
-      2.88 / 1.46 / 1.69).
+    - many clusters in fewer than 32 features: Exponion, whose searches look only at the
+      centers near a point's own (300k x 3 x 128: 1.87 / 0.73 / 0.37-0.43; 100k x 16 x 128:
+      2.51 / 1.20 / 1.28);
+    - a few dozen clusters in fewer than 32 features: Hamerly's two bounds per point prune most
+      distances (300k x 16 x 20: 0.78 / 0.52 / 0.57-0.63; 100k x 3 x 20: 0.13 / 0.10 / 0.12);
+    - otherwise Lloyd: with few clusters the bounds fail too often to pay for themselves, and
+      with many features the four-centers-at-a-time kernel is as fast as any pruning in the
+      early iterations (1M x 16 x 3: 1.33 / 1.45; 100k x 64 x 8: 0.32 / 0.34 / - / 0.44;
+      1M x 64 x 128, 10 iterations: 10.3 / 11.0 / - / 12.5). Elkan is never picked: its n x k
+      bounds cost more than they save on these shapes.
     """
-    if n_features >= 32:
-        return "elkan"
-    if n_features <= 8 and n_clusters <= 8:
-        return "lloyd"
-    return "hamerly"
+    if n_features < 32 and n_clusters >= 64:
+        return "exponion"
+    if n_features < 32 and n_clusters >= 16:
+        return "hamerly"
+    return "lloyd"
 
 
 class KMeans:
@@ -71,9 +80,9 @@ class KMeans:
     tol : float, default=1e-4
         Convergence tolerance on the sum of squared center shifts, relative to the mean variance
         of the features.
-    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
-        "lloyd" computes every distance; "hamerly" and "elkan" skip the distances that
-        triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion"}, default="auto"
+        "lloyd" computes every distance; "hamerly", "elkan" and "exponion" skip the distances
+        that triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
         "auto" picks the fastest for the data's shape (see ``choose_algorithm``).
     random_state : None, int, numpy RandomState or Generator, default=None
         Source of randomness for the initial centers. An int gives the same initial centers as

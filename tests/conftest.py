@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 #: Every algorithm KMeans accepts; each must return what "lloyd" returns.
-ALGORITHMS = ("lloyd", "hamerly", "elkan", "auto")
+ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "auto")
 
 
 def _blobs(rng, n, d, k, spread, scale=10.0):
@@ -50,6 +50,9 @@ def _build(name):
         X, k = _blobs(rng, 50, 2, 3, spread=1.0), 3
     elif name == "large_k50":
         X, k = _blobs(rng, 20_000, 2, 50, spread=1.5), 50
+    elif name == "k128_d3":
+        # Many clusters in few dimensions: Exponion searches small balls of centers here.
+        X, k = _blobs(rng, 10_000, 3, 128, spread=1.0), 128
     elif name == "weighted":
         X, k = _blobs(rng, 3000, 8, 12, spread=3.0), 12
         weight = rng.uniform(0.1, 5.0, size=X.shape[0])
@@ -75,6 +78,7 @@ _SEEDS = {
             "tiny",
             "large_k50",
             "weighted",
+            "k128_d3",
         ]
     )
 }

@@ -87,7 +87,7 @@ def squared_distances(X, centers):
 
 
 @SETTINGS
-@given(problem=continuous_problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]))
+@given(problem=continuous_problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]))
 def test_labels_are_the_nearest_center(problem, algorithm):
     X, init, weight = problem
     km = fit(X, init, weight, algorithm=algorithm)
@@ -108,7 +108,7 @@ def test_labels_are_the_nearest_center(problem, algorithm):
 
 
 @SETTINGS
-@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]))
+@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]))
 def test_inertia_is_the_weighted_sum_of_squared_distances(problem, algorithm):
     X, init, weight = problem
     km = fit(X, init, weight, algorithm=algorithm)
@@ -132,7 +132,7 @@ def test_inertia_never_increases_with_more_iterations(problem):
 
 
 @SETTINGS
-@given(problem=problems(), algorithm=st.sampled_from(["hamerly", "elkan", "auto"]))
+@given(problem=problems(), algorithm=st.sampled_from(["hamerly", "elkan", "exponion", "auto"]))
 def test_every_algorithm_returns_what_lloyd_returns(problem, algorithm):
     X, init, weight = problem
     lloyd = fit(X, init, weight, algorithm="lloyd")
@@ -163,7 +163,7 @@ def test_reordering_the_rows_reorders_the_labels(problem, data):
 @given(
     problem=continuous_problems(),
     exponent=st.integers(-4, 4),
-    algorithm=st.sampled_from(["lloyd", "hamerly", "elkan"]),
+    algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]),
 )
 def test_scaling_by_a_power_of_two_scales_the_answer(problem, exponent, algorithm):
     """Multiplying by 2**p is exact in floating point, so nothing may change but the scale."""

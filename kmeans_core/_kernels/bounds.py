@@ -1,7 +1,9 @@
 """Exact accelerated assignment steps that skip distances with triangle-inequality bounds.
 
 Hamerly (2010) keeps, per point, an upper bound on the distance to its own center and one lower
-bound on the distance to every other center. Elkan (2003) keeps one lower bound per center. After
+bound on the distance to every other center. Elkan (2003) keeps one lower bound per center.
+Exponion (Newling and Fleuret, 2016) keeps Hamerly's two bounds, but when they fail it searches
+only the centers near the point's own center instead of all of them. After
 the centers move, the bounds are loosened by how far the centers moved; a point whose upper bound
 is below its lower bound (or below half the distance from its center to the nearest other
 center) cannot change label, and no distance is computed for it.
@@ -31,6 +33,9 @@ from kmeans_core._kernels.common import (
 
 #: A block whose points changed cluster more than once in this many is summed afresh.
 RESUM_EVERY = 8
+#: Exponion searches a ball only if it holds at most one center in this many; else it computes
+#: every distance, four centers at a time (cheaper per center than one by one).
+BALL_SEARCH_AT_MOST = 2
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
@@ -48,6 +53,23 @@ def _nearest_two(dist):
         elif d < second:
             second = d
     return best_j, best, second
+
+
+@numba.njit(inline="always")
+def _largest_two(shift):
+    """The largest shift, its center, and the second largest: the one lower bound of a point
+    loses the largest shift of the *other* centers."""
+    max1 = 0.0
+    max2 = 0.0
+    arg1 = -1
+    for j in range(shift.shape[0]):
+        if shift[j] > max1:
+            max2 = max1
+            max1 = shift[j]
+            arg1 = j
+        elif shift[j] > max2:
+            max2 = shift[j]
+    return max1, arg1, max2
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -79,18 +101,7 @@ def hamerly_assign(
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
-    # Largest and second largest shift: the lower bound of a point loses the largest shift of
-    # the *other* centers.
-    max1 = 0.0
-    max2 = 0.0
-    arg1 = -1
-    for j in range(n_clusters):
-        if shift[j] > max1:
-            max2 = max1
-            max1 = shift[j]
-            arg1 = j
-        elif shift[j] > max2:
-            max2 = shift[j]
+    max1, arg1, max2 = _largest_two(shift)
     changed = 0
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
@@ -205,6 +216,109 @@ def elkan_assign(
                         resum = True
                     else:
                         move_point(X, sample_weight, i, a_start, a, sums, weights, b)
+        if resum:
+            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        changed += block_changed
+    return changed
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def exponion_assign(
+    X,
+    sample_weight,
+    centers,
+    centers_t,
+    shift,
+    half_dist,
+    half_nearest,
+    neighbors,
+    neighbor_dist,
+    n_blocks,
+    labels,
+    upper,
+    lower,
+    sums,
+    weights,
+    first_block,
+    stop_block,
+):
+    """Hamerly's bounds with Exponion's search: ``neighbors[a]`` lists the other centers by
+    increasing distance from center ``a``, those distances in ``neighbor_dist[a]`` (k, k - 1).
+
+    A point whose bounds fail, at distance ``u`` from its center ``a``, can only be nearer to a
+    center within ``2u`` of ``a`` (triangle inequality). The search covers the ball of radius
+    ``R = 2u + s``, ``s`` the distance from ``a`` to its nearest other center, so that every
+    center left out is farther than ``R - u`` from the point: a lower bound that stays useful.
+    Other arguments and the return value are those of ``hamerly_assign``.
+    """
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    max1, arg1, max2 = _largest_two(shift)
+    changed = 0
+    dist = np.empty(n_clusters, dtype=X.dtype)
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        resum = labels[start] < 0  # the first call: no sums yet
+        max_moves = (stop - start) // RESUM_EVERY
+        block_changed = 0
+        for i in range(start, stop):
+            a = labels[i]
+            if a < 0:  # no bounds yet: every distance
+                dists_to_centers(X, i, centers, centers_t, dist)
+                best_j, best, second = _nearest_two(dist)
+                upper[i] = np.sqrt(best)
+                lower[i] = np.sqrt(second)
+                labels[i] = best_j
+                block_changed += 1
+                continue
+            upper[i] += shift[a]
+            lower[i] -= max2 if a == arg1 else max1
+            bound = max(half_nearest[a], lower[i])
+            if upper[i] < bound:
+                continue
+            best = sq_dist(X, i, centers, a)
+            u = np.sqrt(best)
+            upper[i] = u
+            if u < bound:
+                continue
+            radius = 2.0 * u + 2.0 * half_nearest[a]
+            n_near = np.searchsorted(neighbor_dist[a], radius, side="right")
+            if n_near * BALL_SEARCH_AT_MOST > n_clusters:
+                # The ball holds most centers: all distances at once are cheaper.
+                dists_to_centers(X, i, centers, centers_t, dist)
+                best_j, best, second = _nearest_two(dist)
+                upper[i] = np.sqrt(best)
+                lower[i] = np.sqrt(second)
+                if best_j != a:
+                    block_changed += 1
+                    labels[i] = best_j
+                    if not resum:
+                        if block_changed > max_moves:
+                            resum = True
+                        else:
+                            move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                continue
+            best_j = a
+            second = np.inf
+            for m in range(n_near):
+                j = neighbors[a, m]
+                d = sq_dist(X, i, centers, j)
+                if d < best or (d == best and j < best_j):
+                    second = best
+                    best = d
+                    best_j = j
+                elif d < second:
+                    second = d
+            upper[i] = np.sqrt(best)
+            lower[i] = min(np.sqrt(second), radius - u)
+            if best_j != a:
+                block_changed += 1
+                labels[i] = best_j
+                if not resum:
+                    if block_changed > max_moves:
+                        resum = True
+                    else:
+                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

@@ -57,3 +57,25 @@ def average_and_shift(centers_new, weight_in_clusters, centers_old, shift):
         shift[j] = np.sqrt(acc)
         total += acc
     return total
+
+
+@numba.njit(nogil=True, cache=True, fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
+def center_geometry(centers, half_dist, half_nearest):
+    """Half the distance between every pair of centers into ``half_dist`` (k, k), and from
+    each to its nearest other one into ``half_nearest`` (k,) (0 when there is one center);
+    the bound-keeping algorithms compare their bounds with these."""
+    n_clusters, n_features = centers.shape
+    for a in range(n_clusters):
+        half_dist[a, a] = 0.0
+        for b in range(a + 1, n_clusters):
+            acc = 0.0
+            for f in range(n_features):
+                diff = centers[a, f] - centers[b, f]
+                acc += diff * diff
+            half_dist[a, b] = half_dist[b, a] = 0.5 * np.sqrt(acc)
+    for a in range(n_clusters):
+        nearest = np.inf if n_clusters > 1 else 0.0
+        for b in range(n_clusters):
+            if b != a and half_dist[a, b] < nearest:
+                nearest = half_dist[a, b]
+        half_nearest[a] = nearest
