@@ -32,6 +32,9 @@ from hypothesis.extra.numpy import arrays
 
 from kmeans_core import KMeans
 
+#: Every algorithm by name (Lloyd first).
+EXACT_ALGORITHMS = ["lloyd", "hamerly", "elkan", "exponion"]
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -87,7 +90,7 @@ def squared_distances(X, centers):
 
 
 @SETTINGS
-@given(problem=continuous_problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]))
+@given(problem=continuous_problems(), algorithm=st.sampled_from(EXACT_ALGORITHMS))
 def test_labels_are_the_nearest_center(problem, algorithm):
     X, init, weight = problem
     km = fit(X, init, weight, algorithm=algorithm)
@@ -108,7 +111,7 @@ def test_labels_are_the_nearest_center(problem, algorithm):
 
 
 @SETTINGS
-@given(problem=problems(), algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]))
+@given(problem=problems(), algorithm=st.sampled_from(EXACT_ALGORITHMS))
 def test_inertia_is_the_weighted_sum_of_squared_distances(problem, algorithm):
     X, init, weight = problem
     km = fit(X, init, weight, algorithm=algorithm)
@@ -132,7 +135,7 @@ def test_inertia_never_increases_with_more_iterations(problem):
 
 
 @SETTINGS
-@given(problem=problems(), algorithm=st.sampled_from(["hamerly", "elkan", "exponion", "auto"]))
+@given(problem=problems(), algorithm=st.sampled_from([*EXACT_ALGORITHMS[1:], "auto"]))
 def test_every_algorithm_returns_what_lloyd_returns(problem, algorithm):
     X, init, weight = problem
     lloyd = fit(X, init, weight, algorithm="lloyd")
@@ -163,7 +166,7 @@ def test_reordering_the_rows_reorders_the_labels(problem, data):
 @given(
     problem=continuous_problems(),
     exponent=st.integers(-4, 4),
-    algorithm=st.sampled_from(["lloyd", "hamerly", "elkan", "exponion"]),
+    algorithm=st.sampled_from(EXACT_ALGORITHMS),
 )
 def test_scaling_by_a_power_of_two_scales_the_answer(problem, exponent, algorithm):
     """Multiplying by 2**p is exact in floating point, so nothing may change but the scale."""
