@@ -113,6 +113,56 @@ def _dists_along_features(X, i, centers, out):
         j += 1
 
 
+@numba.njit(inline="always", fastmath=FASTMATH)
+def nearest_center(X, i, centers, centers_t, dist):
+    """Index of the center nearest to row ``i`` of ``X`` (the first one on exact ties), and its
+    squared distance: ``argmin_first`` of ``dists_to_centers``, which it equals.
+
+    With many features the running minimum is kept while the distances are made, four centers
+    at a time, instead of storing them all and reading them back (``dist`` is then unused).
+    """
+    if centers_t is not None:
+        _dists_along_centers(X, i, centers_t, dist)
+        return argmin_first(dist)
+    n_clusters, n_features = centers.shape
+    x = X[i]
+    best = np.inf
+    best_j = 0
+    j = 0
+    while j + 4 <= n_clusters:
+        c0 = centers[j]
+        c1 = centers[j + 1]
+        c2 = centers[j + 2]
+        c3 = centers[j + 3]
+        a0 = a1 = a2 = a3 = x[0] - x[0]  # zeros of X's dtype
+        for f in range(n_features):
+            xf = x[f]
+            t0 = xf - c0[f]
+            t1 = xf - c1[f]
+            t2 = xf - c2[f]
+            t3 = xf - c3[f]
+            a0 += t0 * t0
+            a1 += t1 * t1
+            a2 += t2 * t2
+            a3 += t3 * t3
+        # In index order, strict comparisons: the first of equal distances wins.
+        if a0 < best:
+            best, best_j = a0, j
+        if a1 < best:
+            best, best_j = a1, j + 1
+        if a2 < best:
+            best, best_j = a2, j + 2
+        if a3 < best:
+            best, best_j = a3, j + 3
+        j += 4
+    while j < n_clusters:
+        d = sq_dist(X, i, centers, j)
+        if d < best:
+            best, best_j = d, j
+        j += 1
+    return best_j, best
+
+
 @numba.njit(inline="always")
 def argmin_first(values):
     """Index of the smallest value (the first one on exact ties), and that value."""
@@ -168,8 +218,7 @@ def assign_labels(X, centers, centers_t, n_blocks, labels, first_block, stop_blo
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
-            dists_to_centers(X, i, centers, centers_t, dist)
-            labels[i] = argmin_first(dist)[0]
+            labels[i] = nearest_center(X, i, centers, centers_t, dist)[0]
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)

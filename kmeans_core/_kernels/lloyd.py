@@ -3,7 +3,7 @@
 import numba
 import numpy as np
 
-from kmeans_core._kernels.common import FASTMATH, argmin_first, block_bounds, dists_to_centers
+from kmeans_core._kernels.common import FASTMATH, block_bounds, nearest_center
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -26,8 +26,7 @@ def lloyd_assign_and_sum(
         weights[b, :] = 0
         block_changed = 0
         for i in range(start, stop):
-            dists_to_centers(X, i, centers, centers_t, dist)
-            best_j = argmin_first(dist)[0]
+            best_j = nearest_center(X, i, centers, centers_t, dist)[0]
             if labels[i] != best_j:
                 block_changed += 1
             labels[i] = best_j
