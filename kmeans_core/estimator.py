@@ -11,6 +11,7 @@ from kmeans_core._kernels.common import (
     all_distances,
     assign_labels,
     n_blocks_for,
+    padded_to_tiles,
     transposed_if_few_features,
 )
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
@@ -293,10 +294,14 @@ class KMeans:
         return self.fit(X, sample_weight=sample_weight).labels_
 
     # ----------------------------------------------------------------- predict
-    def _centers_for_kernels(self):
-        """The centers as the distance kernels take them: (centers, centers_t)."""
+    def _centers_for_kernels(self, padded=False):
+        """The centers as the distance kernels take them: (centers, centers_t); ``padded`` for
+        the kernels that only look for the nearest center (see ``padded_to_tiles``)."""
         centers = np.ascontiguousarray(self.cluster_centers_)
-        return centers, transposed_if_few_features(centers)
+        centers_t = transposed_if_few_features(centers)
+        if padded and centers_t is None:
+            centers = padded_to_tiles(centers)
+        return centers, centers_t
 
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
@@ -308,7 +313,7 @@ class KMeans:
             n_blocks,
             self.n_threads,
             X,
-            *self._centers_for_kernels(),
+            *self._centers_for_kernels(padded=True),
             n_blocks,
             labels,
         )

@@ -14,7 +14,8 @@ def lloyd_assign_and_sum(
 
     Writes ``labels`` (nearest center, the first one on exact ties) and, per row block, the
     weighted sums of the points of each cluster into ``sums`` (n_blocks, k, d) and their weights
-    into ``weights`` (n_blocks, k). ``centers_t`` is ``transposed_if_few_features(centers)``.
+    into ``weights`` (n_blocks, k). ``centers_t`` is ``transposed_if_few_features(centers)``;
+    with many features ``centers`` may be ``padded_to_tiles(centers)``.
     Returns the number of labels that changed.
     """
     n_samples, n_features = X.shape
