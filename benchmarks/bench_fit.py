@@ -37,7 +37,7 @@ TOL = 1e-4
 DATA_SEED = 20_261_123
 INIT_SEED = 0
 INERTIA_RTOL = 1e-9
-OUR_ALGORITHMS = ("lloyd", "hamerly", "exponion", "elkan")
+OUR_ALGORITHMS = ("lloyd", "hamerly", "exponion", "yinyang", "elkan")
 SHORT_ROUND_S = 3.0  # a case whose first round of every peer takes less than this ...
 SHORT_CASE_REPEATS = 7  # ... gets at least this many rounds
 LOADED_MACHINE = 2.5  # 1-minute load average above which a case's times are flagged
@@ -224,6 +224,8 @@ def build_peers(n_threads, extras=True):
         notes.append(f"faiss-cpu skipped: {error}")
     peers.append(Peer("ours_elkan", "ours elkan", _ours("elkan", "float64", n_threads), True))
     peers.append(Peer("ours_exponion", "ours exponion", _ours("exponion", "float64", n_threads),
+                      True))
+    peers.append(Peer("ours_yinyang", "ours yinyang", _ours("yinyang", "float64", n_threads),
                       True))
     try:
         with warnings.catch_warnings():
@@ -480,8 +482,9 @@ def to_markdown(report):
                  f"inertia to 1e-9): {'yes' if summary['all_agree_with_sklearn'] else 'NO'}.")
 
     lines += ["", "Per algorithm (float64, median s) — the figures behind the `auto` rule:", "",
-              "| case n×d×k | iters | ours lloyd | ours hamerly | ours exponion | ours elkan | "
-              "fastest | auto picked | sklearn elkan |", "|---|---|---|---|---|---|---|---|---|"]
+              "| case n×d×k | iters | ours lloyd | ours hamerly | ours exponion | ours yinyang | "
+              "ours elkan | fastest | auto picked | sklearn elkan |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         p = r["peers"]
         cells = [_s(p[f"ours_{a}"]["median_s"]) if f"ours_{a}" in p else "-"

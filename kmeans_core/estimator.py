@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from kmeans_core._kernels.common import (
+    FEW_FEATURES,
     all_distances,
     assign_labels,
     n_blocks_for,
@@ -27,12 +28,14 @@ from kmeans_core.exponion import ExponionAssigner
 from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
 from kmeans_core.lloyd import LloydAssigner
+from kmeans_core.yinyang import YinyangAssigner
 
 ALGORITHMS = {
     "lloyd": LloydAssigner,
     "hamerly": HamerlyAssigner,
     "elkan": ElkanAssigner,
     "exponion": ExponionAssigner,
+    "yinyang": YinyangAssigner,
 }
 
 
@@ -43,21 +46,24 @@ class ConvergenceWarning(UserWarning):
 
 def choose_algorithm(n_samples, n_features, n_clusters):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
-    (2 threads, whole fits; seconds as Lloyd / Hamerly / Exponion / Elkan where measured).
+    (``python -m benchmarks.compare fit``, 2 threads, whole fits; seconds as Lloyd / Hamerly /
+    Exponion / Yinyang / Elkan where measured).
 
-    - many clusters in fewer than 32 features: Exponion, whose searches look only at the
-      centers near a point's own (300k x 3 x 128: 1.87 / 0.73 / 0.37-0.43; 100k x 16 x 128:
-      2.51 / 1.20 / 1.28);
+    - many clusters in few features: Exponion, whose searches look only at the centers near a
+      point's own (300k x 3 x 128: 1.81 / 0.74 / 0.41 / 0.61 / 2.03);
+    - many clusters in more features: Yinyang, which searches only the groups of centers that
+      can hold a nearer one (100k x 16 x 128: 2.40 / 1.16 / 1.25 / 0.97 / 1.66);
     - a few dozen clusters in fewer than 32 features: Hamerly's two bounds per point prune most
-      distances (300k x 16 x 20: 0.78 / 0.52 / 0.57-0.63; 100k x 3 x 20: 0.13 / 0.10 / 0.12);
+      distances (300k x 16 x 20: 0.74 / 0.53 / 0.55 / 0.79 / 0.65; 100k x 3 x 20: 0.14 / 0.10 /
+      0.12 / 0.16 / 0.22);
     - otherwise Lloyd: with few clusters the bounds fail too often to pay for themselves, and
-      with many features the four-centers-at-a-time kernel is as fast as any pruning in the
-      early iterations (1M x 16 x 3: 1.33 / 1.45; 100k x 64 x 8: 0.32 / 0.34 / - / 0.44;
-      1M x 64 x 128, 10 iterations: 10.3 / 11.0 / - / 12.5). Elkan is never picked: its n x k
-      bounds cost more than they save on these shapes.
+      with many features the four-centers-at-a-time kernel beats any pruning in the early
+      iterations (1M x 16 x 3: 1.23 / 1.44 / 1.42 / - / 1.57; 100k x 64 x 8: 0.32 / 0.38 /
+      0.41 / - / 0.37; 1M x 64 x 128, 10 iterations: 9.3 / 11.3 / 11.2 / 20.7 / 12.5). Elkan
+      is never picked: its n x k bounds cost more than they save on these shapes.
     """
     if n_features < 32 and n_clusters >= 64:
-        return "exponion"
+        return "exponion" if n_features <= FEW_FEATURES else "yinyang"
     if n_features < 32 and n_clusters >= 16:
         return "hamerly"
     return "lloyd"
@@ -81,9 +87,9 @@ class KMeans:
     tol : float, default=1e-4
         Convergence tolerance on the sum of squared center shifts, relative to the mean variance
         of the features.
-    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion"}, default="auto"
-        "lloyd" computes every distance; "hamerly", "elkan" and "exponion" skip the distances
-        that triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
+    algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion", "yinyang"}, default="auto"
+        "lloyd" computes every distance; the others skip the distances that
+        triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
         "auto" picks the fastest for the data's shape (see ``choose_algorithm``).
     random_state : None, int, numpy RandomState or Generator, default=None
         Source of randomness for the initial centers. An int gives the same initial centers as

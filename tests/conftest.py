@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 #: Every algorithm KMeans accepts; each must return what "lloyd" returns.
-ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "auto")
+ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "yinyang", "auto")
 
 
 def _blobs(rng, n, d, k, spread, scale=10.0):

@@ -72,7 +72,7 @@ def test_bad_X_is_rejected_with_a_clear_message(X, error, match):
         ({"init": 3}, TypeError, "init must be"),
         ({"init": np.array([[np.nan] * 3, [0.0] * 3])}, ValueError, "NaN"),
         ({"algorithm": "full"}, ValueError, "Unknown algorithm 'full'"),
-        ({"algorithm": "yinyang"}, ValueError, "Unknown algorithm"),
+        ({"algorithm": "minibatch"}, ValueError, "Unknown algorithm"),
         ({"tol": -1e-3}, ValueError, "tol must be"),
         ({"tol": float("nan")}, ValueError, "tol must be"),
         ({"tol": "small"}, TypeError, "tol must be a number"),

@@ -33,7 +33,7 @@ from hypothesis.extra.numpy import arrays
 from kmeans_core import KMeans
 
 #: Every algorithm by name (Lloyd first).
-EXACT_ALGORITHMS = ["lloyd", "hamerly", "elkan", "exponion"]
+EXACT_ALGORITHMS = ["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -323,3 +323,124 @@ def exponion_assign(
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
     return changed
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def yinyang_assign(
+    X,
+    sample_weight,
+    centers,
+    centers_t,
+    shift,
+    group_of,
+    members,
+    group_start,
+    n_blocks,
+    labels,
+    upper,
+    lower,
+    sums,
+    weights,
+    first_block,
+    stop_block,
+):
+    """Yinyang's assignment step: one lower bound per point and *group* of centers.
+
+    The centers are split into groups once; ``group_of[j]`` is the group of center ``j`` and
+    ``members[group_start[g]:group_start[g + 1]]`` the centers of group ``g``. ``lower[i, g]``
+    bounds from below the distance from point ``i`` to every center of group ``g`` but its own.
+    After the centers move, a group's bounds lose the largest move in the group. A point is
+    skipped when its upper bound is below every group bound; otherwise only the groups whose
+    bound is not above the upper bound are searched. Other arguments and the return value are
+    those of ``hamerly_assign``.
+    """
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    n_groups = group_start.shape[0] - 1
+    group_shift = np.zeros(n_groups, dtype=X.dtype)
+    for j in range(n_clusters):
+        group_shift[group_of[j]] = max(group_shift[group_of[j]], shift[j])
+    dist = np.empty(n_clusters, dtype=X.dtype)
+    first = np.empty(n_groups, dtype=X.dtype)  # smallest distance in each searched group
+    second = np.empty(n_groups, dtype=X.dtype)  # the second smallest
+    searched = np.zeros(n_groups, dtype=np.bool_)
+    changed = 0
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        resum = labels[start] < 0  # the first call: no sums yet
+        max_moves = (stop - start) // RESUM_EVERY
+        block_changed = 0
+        for i in range(start, stop):
+            a = labels[i]
+            if a < 0:  # no bounds yet: every distance
+                dists_to_centers(X, i, centers, centers_t, dist)
+                best_j, best = argmin_first(dist)
+                for g in range(n_groups):
+                    lowest = np.inf
+                    for m in range(group_start[g], group_start[g + 1]):
+                        j = members[m]
+                        if j != best_j and dist[j] < lowest:
+                            lowest = dist[j]
+                    lower[i, g] = np.sqrt(lowest)
+                upper[i] = np.sqrt(best)
+                labels[i] = best_j
+                block_changed += 1
+                continue
+            u = upper[i] + shift[a]
+            global_lower = np.inf
+            for g in range(n_groups):
+                lower[i, g] -= group_shift[g]
+                global_lower = min(global_lower, lower[i, g])
+            upper[i] = u
+            if u < global_lower:
+                continue
+            u_sq = sq_dist(X, i, centers, a)
+            u = np.sqrt(u_sq)
+            upper[i] = u
+            if u < global_lower:
+                continue
+            # Search the groups whose bound does not rule them out; a tie is won by the
+            # smaller index, as in Lloyd's argmin.
+            best = u_sq
+            best_j = a
+            for g in range(n_groups):
+                searched[g] = lower[i, g] <= u
+                if not searched[g]:
+                    continue
+                f1 = np.inf
+                f2 = np.inf
+                for m in range(group_start[g], group_start[g + 1]):
+                    j = members[m]
+                    d = u_sq if j == a else sq_dist(X, i, centers, j)
+                    if d < f1:
+                        f2 = f1
+                        f1 = d
+                    elif d < f2:
+                        f2 = d
+                    if d < best or (d == best and j < best_j):
+                        best = d
+                        best_j = j
+                first[g] = f1
+                second[g] = f2
+            # New group bounds: the nearest center of a searched group that is not the new
+            # center (its second nearest if the new center is in it).
+            for g in range(n_groups):
+                if searched[g]:
+                    own_group = g == group_of[best_j]
+                    lower[i, g] = np.sqrt(second[g] if own_group else first[g])
+            if best_j != a:
+                # The old center is now one of the others of its group.
+                g = group_of[a]
+                lower[i, g] = min(lower[i, g], u)
+                upper[i] = np.sqrt(best)
+                block_changed += 1
+                labels[i] = best_j
+                if not resum:
+                    if block_changed > max_moves:
+                        resum = True
+                    else:
+                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+        if resum:
+            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        changed += block_changed
+    return changed
