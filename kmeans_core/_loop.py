@@ -55,7 +55,7 @@ class Assigner:
 
 
 class BoundsAssigner(Assigner):
-    """Base of the algorithms that keep triangle-inequality bounds (Hamerly, Elkan, Exponion).
+    """Base of the algorithms that keep triangle-inequality bounds (all but Lloyd).
 
     Subclasses set ``lower_shape`` and ``kernel``, a bounds kernel called as
     ``kernel(X, sample_weight, centers, centers_t, shift, *geometry, n_blocks, labels, upper,

@@ -3,16 +3,17 @@
 Hamerly (2010) keeps, per point, an upper bound on the distance to its own center and one lower
 bound on the distance to every other center. Elkan (2003) keeps one lower bound per center.
 Exponion (Newling and Fleuret, 2016) keeps Hamerly's two bounds, but when they fail it searches
-only the centers near the point's own center instead of all of them. After
-the centers move, the bounds are loosened by how far the centers moved; a point whose upper bound
-is below its lower bound (or below half the distance from its center to the nearest other
-center) cannot change label, and no distance is computed for it.
+only the centers near the point's own center instead of all of them. Yinyang (Ding et al., 2015)
+keeps one lower bound per group of centers. After the centers move, the bounds are loosened by
+how far the centers moved; a point whose upper bound is below its lower bound (or below half the
+distance from its center to the nearest other center) cannot change label, and no distance is
+computed for it.
 
-Both return exactly the labels Lloyd's brute force would give: every skip test is strict, so a
+All return exactly the labels Lloyd's brute force would give: every skip test is strict, so a
 point is only skipped when its center is the unique nearest one, and whenever distances are
 computed the same squared distances are compared the same way (first index wins exact ties).
 
-Both also keep the per-block cluster sums that the center update needs: a point that changes
+All also keep the per-block cluster sums that the center update needs: a point that changes
 cluster is moved from one sum to the other, so the points that were skipped are never read. A
 block is summed afresh on the first call, and whenever more than one point in ``RESUM_EVERY``
 changed cluster (then a fresh sum costs no more, and it keeps rounding from piling up).
