@@ -195,12 +195,21 @@ def block_bounds(b, n_blocks, n_samples):
     return b * n_samples // n_blocks, (b + 1) * n_samples // n_blocks
 
 
+@numba.njit(inline="always")
+def zero_block_sums(sums, weights, b):
+    """Zero block ``b``'s sums and weights (plain loops: slice assignment compiles several times
+    slower, and every kernel would pay for it on a cold start)."""
+    for j in range(sums.shape[1]):
+        weights[b, j] = 0
+        for f in range(sums.shape[2]):
+            sums[b, j, f] = 0
+
+
 @numba.njit(inline="always", fastmath=FASTMATH)
 def sum_block(X, sample_weight, labels, start, stop, sums, weights, b):
     """Weighted sums of the points of each cluster over rows ``[start, stop)``, written into
     ``sums[b]`` (n_clusters, n_features) and ``weights[b]`` (n_clusters,)."""
-    sums[b, :, :] = 0
-    weights[b, :] = 0
+    zero_block_sums(sums, weights, b)
     for i in range(start, stop):
         j = labels[i]
         w = sample_weight[i]
@@ -267,7 +276,8 @@ def column_sums(X, n_blocks, out, first_block, stop_block):
     n_samples, n_features = X.shape
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        out[b, :] = 0.0
+        for f in range(n_features):
+            out[b, f] = 0.0
         for i in range(start, stop):
             for f in range(n_features):
                 out[b, f] += X[i, f]
@@ -280,7 +290,8 @@ def subtract_and_square_sums(X, mean, n_blocks, X_centered, out, first_block, st
     n_samples, n_features = X.shape
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        out[b, :] = 0.0
+        for f in range(n_features):
+            out[b, f] = 0.0
         for i in range(start, stop):
             for f in range(n_features):
                 v = X[i, f] - mean[f]

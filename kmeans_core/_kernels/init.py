@@ -20,7 +20,8 @@ def candidate_distances(
     n_candidates = candidates.shape[0]
     centers = np.empty((n_candidates, X.shape[1]), dtype=X.dtype)
     for c in range(n_candidates):
-        centers[c, :] = X[candidates[c], :]
+        for f in range(X.shape[1]):  # a loop: slice assignment compiles far slower
+            centers[c, f] = X[candidates[c], f]
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for c in range(n_candidates):

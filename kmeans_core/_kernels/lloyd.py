@@ -3,7 +3,7 @@
 import numba
 import numpy as np
 
-from kmeans_core._kernels.common import FASTMATH, block_bounds, nearest_center
+from kmeans_core._kernels.common import FASTMATH, block_bounds, nearest_center, zero_block_sums
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -23,8 +23,7 @@ def lloyd_assign_and_sum(
     dist = np.empty(centers.shape[0], dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        sums[b, :, :] = 0
-        weights[b, :] = 0
+        zero_block_sums(sums, weights, b)
         block_changed = 0
         for i in range(start, stop):
             best_j = nearest_center(X, i, centers, centers_t, dist)[0]

@@ -11,8 +11,10 @@ def add_block_sums(sums, weights, centers_new, weight_in_clusters):
     into ``centers_new`` (k, d) and ``weight_in_clusters`` (k,); return how many clusters have
     no weight. No fast-math here: the additions must happen in exactly this order."""
     n_blocks, n_clusters, n_features = sums.shape
-    centers_new[:, :] = sums[0]
-    weight_in_clusters[:] = weights[0]
+    for j in range(n_clusters):  # plain loops: slice assignment compiles several times slower
+        weight_in_clusters[j] = weights[0, j]
+        for f in range(n_features):
+            centers_new[j, f] = sums[0, j, f]
     for b in range(1, n_blocks):
         for j in range(n_clusters):
             weight_in_clusters[j] += weights[b, j]
@@ -37,7 +39,9 @@ def average_and_shift(centers_new, weight_in_clusters, centers_old, shift):
     """
     n_clusters, n_features = centers_new.shape
     heaviest = np.argmax(weight_in_clusters)
-    heaviest_sum = centers_new[heaviest].copy()
+    heaviest_sum = np.empty(n_features, dtype=centers_new.dtype)
+    for f in range(n_features):
+        heaviest_sum[f] = centers_new[heaviest, f]
     for j in range(n_clusters):
         w = weight_in_clusters[j]
         if w > 0:
@@ -46,8 +50,9 @@ def average_and_shift(centers_new, weight_in_clusters, centers_old, shift):
                 centers_new[j, f] *= scale
     for j in range(n_clusters):
         if weight_in_clusters[j] <= 0:
-            source = heaviest_sum if j < heaviest else centers_new[heaviest]
-            centers_new[j, :] = source
+            for f in range(n_features):
+                source = heaviest_sum[f] if j < heaviest else centers_new[heaviest, f]
+                centers_new[j, f] = source
     total = 0.0
     for j in range(n_clusters):
         acc = 0.0
