@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kmeans_core._kernels.common import n_blocks_for
+from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
 from kmeans_core._kernels.init import candidate_distances
 from kmeans_core._parallel import run_blocks
 from kmeans_core._validation import (
@@ -28,13 +28,15 @@ def _candidate_pots(X, sample_weight, candidates, closest_dist_sq, n_blocks, out
     """Fill ``out[c] = min(closest_dist_sq, |X - X[candidates[c]]|^2)`` and return the weighted
     potential of each candidate, the blocks added in order."""
     partial = np.zeros((n_blocks, candidates.shape[0]), dtype=np.float64)
+    rows = np.ascontiguousarray(X[candidates])
     run_blocks(
         candidate_distances,
         n_blocks,
         n_threads,
         X,
         sample_weight,
-        candidates,
+        rows,
+        transposed_if_few_features(rows),
         closest_dist_sq,
         n_blocks,
         out,
