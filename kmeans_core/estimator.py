@@ -56,17 +56,21 @@ def choose_algorithm(n_samples, n_features, n_clusters):
     - a few dozen clusters in fewer than 32 features: Hamerly's two bounds per point prune most
       distances (300k x 16 x 20: 0.74 / 0.53 / 0.55 / 0.79 / 0.65; 100k x 3 x 20: 0.14 / 0.10 /
       0.12 / 0.16 / 0.22);
+    - a few dozen clusters in 32 features or more: Elkan, whose bound per center saves the
+      expensive distances (10k x 64 x 20: 0.053 / 0.052 / 0.057 / 0.070 / 0.045; 100k x 64 x 20:
+      0.40 / 0.40 / - / 0.57 / 0.35; 30k x 48 x 40: 0.38 / 0.34 / - / 0.45 / 0.26);
     - otherwise Lloyd: with few clusters the bounds fail too often to pay for themselves, and
-      with many features the four-centers-at-a-time kernel beats any pruning in the early
-      iterations (1M x 16 x 3: 1.23 / 1.44 / 1.42 / - / 1.57; 100k x 64 x 8: 0.32 / 0.38 /
-      0.41 / - / 0.37; 1M x 64 x 128, 10 iterations: 9.3 / 11.3 / 11.2 / 20.7 / 12.5). Elkan
-      is never picked: its n x k bounds cost more than they save on these shapes.
+      with many features and clusters the four-centers-at-a-time kernel beats any pruning in
+      the early iterations (1M x 16 x 3: 1.23 / 1.44 / 1.42 / - / 1.57; 100k x 64 x 8: 0.32 /
+      0.38 / 0.41 / - / 0.37; 1M x 64 x 128, 10 iterations: 9.3 / 11.3 / 11.2 / 20.7 / 12.5).
     """
-    if n_features < 32 and n_clusters >= 64:
+    if n_clusters < 16:
+        return "lloyd"
+    if n_features < 32:
+        if n_clusters < 64:
+            return "hamerly"
         return "exponion" if n_features <= FEW_FEATURES else "yinyang"
-    if n_features < 32 and n_clusters >= 16:
-        return "hamerly"
-    return "lloyd"
+    return "elkan" if n_clusters < 64 else "lloyd"
 
 
 class KMeans:
