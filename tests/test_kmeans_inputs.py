@@ -171,3 +171,26 @@ def test_a_settled_fit_gives_no_warning():
 
 def test_convergence_warning_is_a_user_warning():
     assert issubclass(ConvergenceWarning, UserWarning)
+
+
+@pytest.mark.parametrize(
+    ("n_features", "n_clusters", "expected"),
+    [
+        (2, 8, "lloyd"),
+        (64, 8, "lloyd"),
+        (3, 20, "hamerly"),
+        (16, 63, "hamerly"),
+        (64, 20, "elkan"),
+        (3, 128, "exponion"),
+        (16, 128, "yinyang"),
+        (64, 128, "lloyd"),
+    ],
+)
+def test_auto_picks_the_measured_fastest_algorithm(n_features, n_clusters, expected):
+    """The rule of ``choose_algorithm``, shape by shape, and what the fit reports it ran."""
+    X = np.random.default_rng(0).normal(size=(300, n_features))
+    km = KMeans(n_clusters, random_state=0, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km.fit(X)
+    assert km.algorithm_ == expected
