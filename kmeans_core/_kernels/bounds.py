@@ -24,6 +24,7 @@ import numpy as np
 
 from kmeans_core._kernels.common import (
     FASTMATH,
+    RESUM_EVERY,
     argmin_first,
     block_bounds,
     dists_to_centers,
@@ -32,8 +33,6 @@ from kmeans_core._kernels.common import (
     sum_block,
 )
 
-#: A block whose points changed cluster more than once in this many is summed afresh.
-RESUM_EVERY = 8
 #: Exponion searches a ball only if it holds at most one center in this many; else it computes
 #: every distance, four centers at a time (cheaper per center than one by one).
 BALL_SEARCH_AT_MOST = 2

@@ -19,6 +19,10 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 MAX_BLOCKS = 64
 #: Fewest rows per block, so that small inputs are not split into needless pieces.
 MIN_BLOCK_ROWS = 512
+#: The assignment kernels keep the cluster sums by moving the points that changed cluster; a
+#: block in which more than one point in this many changed is summed afresh instead (no
+#: dearer then, and it keeps rounding from piling up).
+RESUM_EVERY = 8
 
 
 def n_blocks_for(n_samples):

@@ -1,9 +1,16 @@
-"""Lloyd's iteration: assign every point to its nearest center and sum the clusters, in one pass."""
+"""Lloyd's iteration: assign every point to its nearest center and keep the cluster sums."""
 
 import numba
 import numpy as np
 
-from kmeans_core._kernels.common import FASTMATH, block_bounds, nearest_center, zero_block_sums
+from kmeans_core._kernels.common import (
+    FASTMATH,
+    RESUM_EVERY,
+    block_bounds,
+    move_point,
+    nearest_center,
+    sum_block,
+)
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -12,27 +19,34 @@ def lloyd_assign_and_sum(
 ):
     """One Lloyd pass over the data.
 
-    Writes ``labels`` (nearest center, the first one on exact ties) and, per row block, the
-    weighted sums of the points of each cluster into ``sums`` (n_blocks, k, d) and their weights
-    into ``weights`` (n_blocks, k). ``centers_t`` is ``transposed_if_few_features(centers)``;
-    with many features ``centers`` may be ``padded_to_tiles(centers)``.
-    Returns the number of labels that changed.
+    Writes ``labels`` (nearest center, the first one on exact ties) and keeps, per row block,
+    the weighted sums of the points of each cluster in ``sums`` (n_blocks, k, d) and their
+    weights in ``weights`` (n_blocks, k): like the bounds kernels, it moves only the points that
+    changed cluster from one sum to the other, and sums a block afresh on the first call
+    (``labels`` all -1) or when more than one point in ``RESUM_EVERY`` changed.
+    ``centers_t`` is ``transposed_if_few_features(centers)``; with many features ``centers``
+    may be ``padded_to_tiles(centers)``. Returns the number of labels that changed.
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     changed = 0
     dist = np.empty(centers.shape[0], dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        zero_block_sums(sums, weights, b)
+        resum = labels[start] < 0  # the first call: no sums yet
+        max_moves = (stop - start) // RESUM_EVERY
         block_changed = 0
         for i in range(start, stop):
             best_j = nearest_center(X, i, centers, centers_t, dist)[0]
-            if labels[i] != best_j:
+            a = labels[i]
+            if a != best_j:
                 block_changed += 1
-            labels[i] = best_j
-            w = sample_weight[i]
-            weights[b, best_j] += w
-            for f in range(n_features):
-                sums[b, best_j, f] += X[i, f] * w
+                labels[i] = best_j
+                if not resum:
+                    if block_changed > max_moves:
+                        resum = True
+                    else:
+                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+        if resum:
+            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
     return changed
