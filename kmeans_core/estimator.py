@@ -50,19 +50,19 @@ def choose_algorithm(n_samples, n_features, n_clusters):
     Exponion / Yinyang / Elkan where measured).
 
     - many clusters in few features: Exponion, whose searches look only at the centers near a
-      point's own (300k x 3 x 128: 1.81 / 0.74 / 0.41 / 0.61 / 2.03);
+      point's own (300k x 3 x 128: 1.81 / 0.71 / 0.42 / 0.60 / 2.20);
     - many clusters in more features: Yinyang, which searches only the groups of centers that
-      can hold a nearer one (100k x 16 x 128: 2.40 / 1.16 / 1.25 / 0.97 / 1.66);
+      can hold a nearer one (100k x 16 x 128: 2.21 / 1.15 / 1.23 / 0.99 / 1.76);
     - a few dozen clusters in fewer than 32 features: Hamerly's two bounds per point prune most
-      distances (300k x 16 x 20: 0.74 / 0.53 / 0.55 / 0.79 / 0.65; 100k x 3 x 20: 0.14 / 0.10 /
-      0.12 / 0.16 / 0.22);
+      distances (300k x 16 x 20: 0.64 / 0.53 / 0.56 / 0.82 / 0.71; 100k x 3 x 20: 0.12 / 0.10 /
+      0.11 / 0.14 / 0.23);
     - a few dozen clusters in 32 features or more: Elkan, whose bound per center saves the
-      expensive distances (10k x 64 x 20: 0.053 / 0.052 / 0.057 / 0.070 / 0.045; 100k x 64 x 20:
-      0.40 / 0.40 / - / 0.57 / 0.35; 30k x 48 x 40: 0.38 / 0.34 / - / 0.45 / 0.26);
+      expensive distances (10k x 64 x 20: 0.052 / 0.055 / 0.061 / 0.074 / 0.048; 100k x 64 x 20:
+      0.37 / 0.43 / - / 0.59 / 0.37; 30k x 48 x 40: 0.38 / 0.36 / - / 0.46 / 0.28);
     - otherwise Lloyd: with few clusters the bounds fail too often to pay for themselves, and
       with many features and clusters the four-centers-at-a-time kernel beats any pruning in
-      the early iterations (1M x 16 x 3: 1.23 / 1.44 / 1.42 / - / 1.57; 100k x 64 x 8: 0.32 /
-      0.38 / 0.41 / - / 0.37; 1M x 64 x 128, 10 iterations: 9.3 / 11.3 / 11.2 / 20.7 / 12.5).
+      the early iterations (1M x 16 x 3: 0.70 / 1.28 / 1.33 / 1.31 / 1.43; 100k x 64 x 8: 0.26 /
+      0.36 / 0.35 / 0.45 / 0.35; 1M x 64 x 128, 10 iterations: 8.9 / 10.8 / 10.4 / 19.1 / 11.6).
     """
     if n_clusters < 16:
         return "lloyd"
