@@ -28,7 +28,7 @@ from kmeans_core._kernels.common import (
     argmin_first,
     block_bounds,
     dists_to_centers,
-    move_point,
+    record_move,
     sq_dist,
     sum_block,
 )
@@ -125,13 +125,20 @@ def hamerly_assign(
             upper[i] = np.sqrt(best)
             lower[i] = np.sqrt(second)
             if best_j != a:
-                block_changed += 1
                 labels[i] = best_j
-                if not resum:
-                    if block_changed > max_moves:
-                        resum = True
-                    else:
-                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                block_changed, resum = record_move(
+                    X,
+                    sample_weight,
+                    i,
+                    a,
+                    best_j,
+                    sums,
+                    weights,
+                    b,
+                    block_changed,
+                    max_moves,
+                    resum,
+                )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -210,12 +217,19 @@ def elkan_assign(
             upper[i] = u
             if a != a_start:
                 labels[i] = a
-                block_changed += 1
-                if not resum:
-                    if block_changed > max_moves:
-                        resum = True
-                    else:
-                        move_point(X, sample_weight, i, a_start, a, sums, weights, b)
+                block_changed, resum = record_move(
+                    X,
+                    sample_weight,
+                    i,
+                    a_start,
+                    a,
+                    sums,
+                    weights,
+                    b,
+                    block_changed,
+                    max_moves,
+                    resum,
+                )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -290,13 +304,20 @@ def exponion_assign(
                 upper[i] = np.sqrt(best)
                 lower[i] = np.sqrt(second)
                 if best_j != a:
-                    block_changed += 1
                     labels[i] = best_j
-                    if not resum:
-                        if block_changed > max_moves:
-                            resum = True
-                        else:
-                            move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                    block_changed, resum = record_move(
+                        X,
+                        sample_weight,
+                        i,
+                        a,
+                        best_j,
+                        sums,
+                        weights,
+                        b,
+                        block_changed,
+                        max_moves,
+                        resum,
+                    )
                 continue
             best_j = a
             second = np.inf
@@ -312,13 +333,20 @@ def exponion_assign(
             upper[i] = np.sqrt(best)
             lower[i] = min(np.sqrt(second), radius - u)
             if best_j != a:
-                block_changed += 1
                 labels[i] = best_j
-                if not resum:
-                    if block_changed > max_moves:
-                        resum = True
-                    else:
-                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                block_changed, resum = record_move(
+                    X,
+                    sample_weight,
+                    i,
+                    a,
+                    best_j,
+                    sums,
+                    weights,
+                    b,
+                    block_changed,
+                    max_moves,
+                    resum,
+                )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -433,13 +461,20 @@ def yinyang_assign(
                 g = group_of[a]
                 lower[i, g] = min(lower[i, g], u)
                 upper[i] = np.sqrt(best)
-                block_changed += 1
                 labels[i] = best_j
-                if not resum:
-                    if block_changed > max_moves:
-                        resum = True
-                    else:
-                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                block_changed, resum = record_move(
+                    X,
+                    sample_weight,
+                    i,
+                    a,
+                    best_j,
+                    sums,
+                    weights,
+                    b,
+                    block_changed,
+                    max_moves,
+                    resum,
+                )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

@@ -98,28 +98,36 @@ def _dists_along_centers(X, i, centers_t, out):
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
+def _four_distances(x, centers, j):
+    """Squared distances from the row ``x`` to centers ``j`` to ``j + 3``: one loop over the
+    features, vectorised, reading ``x`` once for the four (four accumulators keep the FMA units
+    busy)."""
+    c0 = centers[j]
+    c1 = centers[j + 1]
+    c2 = centers[j + 2]
+    c3 = centers[j + 3]
+    a0 = a1 = a2 = a3 = x[0] - x[0]  # zeros of X's dtype
+    for f in range(x.shape[0]):
+        xf = x[f]
+        t0 = xf - c0[f]
+        t1 = xf - c1[f]
+        t2 = xf - c2[f]
+        t3 = xf - c3[f]
+        a0 += t0 * t0
+        a1 += t1 * t1
+        a2 += t2 * t2
+        a3 += t3 * t3
+    return a0, a1, a2, a3
+
+
+@numba.njit(inline="always", fastmath=FASTMATH)
 def _dists_along_features(X, i, centers, out):
-    """Many features: four centers at a time, each loop over the features vectorised, with the
-    point's row read once for the four (four accumulators keep the FMA units busy)."""
-    n_clusters, n_features = centers.shape
+    """Many features: four centers at a time (``_four_distances``)."""
+    n_clusters = centers.shape[0]
     x = X[i]
     j = 0
     while j + 4 <= n_clusters:
-        c0 = centers[j]
-        c1 = centers[j + 1]
-        c2 = centers[j + 2]
-        c3 = centers[j + 3]
-        a0 = a1 = a2 = a3 = x[0] - x[0]  # zeros of X's dtype
-        for f in range(n_features):
-            xf = x[f]
-            t0 = xf - c0[f]
-            t1 = xf - c1[f]
-            t2 = xf - c2[f]
-            t3 = xf - c3[f]
-            a0 += t0 * t0
-            a1 += t1 * t1
-            a2 += t2 * t2
-            a3 += t3 * t3
+        a0, a1, a2, a3 = _four_distances(x, centers, j)
         out[j] = a0
         out[j + 1] = a1
         out[j + 2] = a2
@@ -142,27 +150,13 @@ def nearest_center(X, i, centers, centers_t, dist):
     if centers_t is not None:
         _dists_along_centers(X, i, centers_t, dist)
         return argmin_first(dist)
-    n_clusters, n_features = centers.shape
+    n_clusters = centers.shape[0]
     x = X[i]
     best = np.inf
     best_j = 0
     j = 0
     while j + 4 <= n_clusters:
-        c0 = centers[j]
-        c1 = centers[j + 1]
-        c2 = centers[j + 2]
-        c3 = centers[j + 3]
-        a0 = a1 = a2 = a3 = x[0] - x[0]  # zeros of X's dtype
-        for f in range(n_features):
-            xf = x[f]
-            t0 = xf - c0[f]
-            t1 = xf - c1[f]
-            t2 = xf - c2[f]
-            t3 = xf - c3[f]
-            a0 += t0 * t0
-            a1 += t1 * t1
-            a2 += t2 * t2
-            a3 += t3 * t3
+        a0, a1, a2, a3 = _four_distances(x, centers, j)
         # In index order, strict comparisons: the first of equal distances wins.
         if a0 < best:
             best, best_j = a0, j
@@ -220,6 +214,20 @@ def sum_block(X, sample_weight, labels, start, stop, sums, weights, b):
         weights[b, j] += w
         for f in range(X.shape[1]):
             sums[b, j, f] += X[i, f] * w
+
+
+@numba.njit(inline="always", fastmath=FASTMATH)
+def record_move(X, sample_weight, i, old, new, sums, weights, b, n_moved, max_moves, resum):
+    """Count row ``i`` moving from cluster ``old`` to ``new`` in block ``b``, and move it in the
+    block's sums, unless the block is to be summed afresh (``resum``), which it becomes once
+    more than ``max_moves`` points moved. Returns the new ``(n_moved, resum)``."""
+    n_moved += 1
+    if not resum:
+        if n_moved > max_moves:
+            resum = True
+        else:
+            move_point(X, sample_weight, i, old, new, sums, weights, b)
+    return n_moved, resum
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)

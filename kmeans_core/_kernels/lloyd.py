@@ -7,8 +7,8 @@ from kmeans_core._kernels.common import (
     FASTMATH,
     RESUM_EVERY,
     block_bounds,
-    move_point,
     nearest_center,
+    record_move,
     sum_block,
 )
 
@@ -39,13 +39,20 @@ def lloyd_assign_and_sum(
             best_j = nearest_center(X, i, centers, centers_t, dist)[0]
             a = labels[i]
             if a != best_j:
-                block_changed += 1
                 labels[i] = best_j
-                if not resum:
-                    if block_changed > max_moves:
-                        resum = True
-                    else:
-                        move_point(X, sample_weight, i, a, best_j, sums, weights, b)
+                block_changed, resum = record_move(
+                    X,
+                    sample_weight,
+                    i,
+                    a,
+                    best_j,
+                    sums,
+                    weights,
+                    b,
+                    block_changed,
+                    max_moves,
+                    resum,
+                )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
