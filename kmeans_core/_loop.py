@@ -32,8 +32,10 @@ class Assigner:
     ``assign(centers, labels, sums, weights)`` writes the nearest center of every point into
     ``labels``, leaves in ``sums`` (n_blocks, n_clusters, n_features) and ``weights``
     (n_blocks, n_clusters) the weighted sums of each cluster's points per row block, and returns
-    how many labels changed. ``centers_moved(centers_new, shift)`` lets bound-keeping
-    algorithms update their bounds.
+    how many labels changed. The kernels keep the sums up to date by moving the points that
+    changed cluster, so a run passes the same arrays every time, with ``labels`` all -1 at
+    first. ``centers_moved(centers_new, shift)`` lets bound-keeping algorithms update their
+    bounds.
     """
 
     def __init__(self, X, sample_weight, n_clusters, n_threads):
