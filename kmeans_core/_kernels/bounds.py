@@ -277,61 +277,41 @@ def exponion_assign(
         block_changed = 0
         for i in range(start, stop):
             a = labels[i]
-            if a < 0:  # no bounds yet: every distance
-                dists_to_centers(X, i, centers, centers_t, dist)
-                best_j, best, second = _nearest_two(dist)
-                upper[i] = np.sqrt(best)
-                lower[i] = np.sqrt(second)
-                labels[i] = best_j
-                block_changed += 1
-                continue
-            upper[i] += shift[a]
-            lower[i] -= max2 if a == arg1 else max1
-            bound = max(half_nearest[a], lower[i])
-            if upper[i] < bound:
-                continue
-            best = sq_dist(X, i, centers, a)
-            u = np.sqrt(best)
-            upper[i] = u
-            if u < bound:
-                continue
-            radius = 2.0 * u + 2.0 * half_nearest[a]
-            n_near = np.searchsorted(neighbor_dist[a], radius, side="right")
+            n_near = n_clusters  # no bounds yet: every distance
+            if a >= 0:
+                upper[i] += shift[a]
+                lower[i] -= max2 if a == arg1 else max1
+                bound = max(half_nearest[a], lower[i])
+                if upper[i] < bound:
+                    continue
+                best = sq_dist(X, i, centers, a)
+                u = np.sqrt(best)
+                upper[i] = u
+                if u < bound:
+                    continue
+                radius = 2.0 * u + 2.0 * half_nearest[a]
+                n_near = np.searchsorted(neighbor_dist[a], radius, side="right")
             if n_near * BALL_SEARCH_AT_MOST > n_clusters:
-                # The ball holds most centers: all distances at once are cheaper.
+                # No bounds yet, or the ball holds most centers: all distances at once are
+                # cheaper (four centers at a time).
                 dists_to_centers(X, i, centers, centers_t, dist)
                 best_j, best, second = _nearest_two(dist)
-                upper[i] = np.sqrt(best)
-                lower[i] = np.sqrt(second)
-                if best_j != a:
-                    labels[i] = best_j
-                    block_changed, resum = record_move(
-                        X,
-                        sample_weight,
-                        i,
-                        a,
-                        best_j,
-                        sums,
-                        weights,
-                        b,
-                        block_changed,
-                        max_moves,
-                        resum,
-                    )
-                continue
-            best_j = a
-            second = np.inf
-            for m in range(n_near):
-                j = neighbors[a, m]
-                d = sq_dist(X, i, centers, j)
-                if d < best or (d == best and j < best_j):
-                    second = best
-                    best = d
-                    best_j = j
-                elif d < second:
-                    second = d
+                new_lower = np.sqrt(second)
+            else:
+                best_j = a
+                second = np.inf
+                for m in range(n_near):
+                    j = neighbors[a, m]
+                    d = sq_dist(X, i, centers, j)
+                    if d < best or (d == best and j < best_j):
+                        second = best
+                        best = d
+                        best_j = j
+                    elif d < second:
+                        second = d
+                new_lower = min(np.sqrt(second), radius - u)
             upper[i] = np.sqrt(best)
-            lower[i] = min(np.sqrt(second), radius - u)
+            lower[i] = new_lower
             if best_j != a:
                 labels[i] = best_j
                 block_changed, resum = record_move(
