@@ -10,9 +10,7 @@ import numpy as np
 from kmeans_core._kernels.common import (
     FEW_FEATURES,
     all_distances,
-    assign_labels,
     n_blocks_for,
-    padded_to_tiles,
     transposed_if_few_features,
 )
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
@@ -27,7 +25,7 @@ from kmeans_core.elkan import ElkanAssigner
 from kmeans_core.exponion import ExponionAssigner
 from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
-from kmeans_core.lloyd import LloydAssigner
+from kmeans_core.lloyd import LloydAssigner, nearest_centers
 from kmeans_core.yinyang import YinyangAssigner
 
 ALGORITHMS = {
@@ -304,30 +302,15 @@ class KMeans:
         return self.fit(X, sample_weight=sample_weight).labels_
 
     # ----------------------------------------------------------------- predict
-    def _centers_for_kernels(self, padded=False):
-        """The centers as the distance kernels take them: (centers, centers_t); ``padded`` for
-        the kernels that only look for the nearest center (see ``padded_to_tiles``)."""
+    def _centers_for_kernels(self):
+        """The centers as ``all_distances`` takes them: (centers, centers_t)."""
         centers = np.ascontiguousarray(self.cluster_centers_)
-        centers_t = transposed_if_few_features(centers)
-        if padded and centers_t is None:
-            centers = padded_to_tiles(centers)
-        return centers, centers_t
+        return centers, transposed_if_few_features(centers)
 
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
         X = self._check_test_data(X)
-        labels = np.empty(X.shape[0], dtype=np.int32)
-        n_blocks = n_blocks_for(X.shape[0])
-        run_blocks(
-            assign_labels,
-            n_blocks,
-            self.n_threads,
-            X,
-            *self._centers_for_kernels(padded=True),
-            n_blocks,
-            labels,
-        )
-        return labels
+        return nearest_centers(X, np.ascontiguousarray(self.cluster_centers_), self.n_threads)
 
     def transform(self, X):
         """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""

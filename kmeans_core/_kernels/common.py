@@ -187,10 +187,19 @@ def argmin_first(values):
     return best_j, best
 
 
+#: Every block starts at a multiple of this many rows, so that blocks hold whole tiles of
+#: eight points (``tiles.TILE``).
+BLOCK_ALIGN = 8
+
+
 @numba.njit(inline="always")
 def block_bounds(b, n_blocks, n_samples):
-    """First and one-past-last row of block ``b``."""
-    return b * n_samples // n_blocks, (b + 1) * n_samples // n_blocks
+    """First and one-past-last row of block ``b`` (blocks have at least ``MIN_BLOCK_ROWS`` rows
+    when there are several, so aligning their starts never empties one)."""
+    start = b * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
+    if b == n_blocks - 1:
+        return start, n_samples
+    return start, (b + 1) * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
 
 
 @numba.njit(inline="always")
@@ -244,7 +253,8 @@ def move_point(X, sample_weight, i, old, new, sums, weights, b):
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def assign_labels(X, centers, centers_t, n_blocks, labels, first_block, stop_block):
-    """Nearest center of every point (the first one on exact ties), with no center update.
+    """Nearest center of every point (the first one on exact ties), with no center update: the
+    same distances as ``lloyd.lloyd_assign_and_sum``.
 
     ``centers_t`` is ``transposed_if_few_features(centers)``.
     """

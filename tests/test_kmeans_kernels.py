@@ -1,0 +1,59 @@
+"""The distance kernels against NumPy: row blocks, tiles of eight points, nearest centers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kmeans_core import KMeans
+from kmeans_core._kernels.common import BLOCK_ALIGN, n_blocks_for
+from kmeans_core._kernels.common import block_bounds as _block_bounds
+from kmeans_core.lloyd import TILES_BELOW_FEATURES, nearest_centers, tiles_of
+
+block_bounds = _block_bounds.py_func
+
+
+@pytest.mark.parametrize("n_samples", [1, 7, 511, 1024, 1031, 40_003, 1_000_000])
+def test_blocks_cover_the_rows_in_order_and_start_on_whole_tiles(n_samples):
+    n_blocks = n_blocks_for(n_samples)
+    bounds = [block_bounds(b, n_blocks, n_samples) for b in range(n_blocks)]
+    assert bounds[0][0] == 0
+    assert bounds[-1][1] == n_samples
+    for b in range(n_blocks - 1):
+        assert bounds[b][1] == bounds[b + 1][0]
+    for start, stop in bounds:
+        assert start % BLOCK_ALIGN == 0
+        assert stop > start
+
+
+@pytest.mark.parametrize("n_samples", [1, 8, 13, 2051])
+def test_tiles_hold_the_rows_and_zeros_past_the_end(n_samples):
+    X = np.random.default_rng(n_samples).normal(size=(n_samples, 5))
+    X_tiles = tiles_of(X, n_blocks_for(n_samples), 2)
+    rows = X_tiles.transpose(0, 2, 1).reshape(-1, 5)
+    np.testing.assert_array_equal(rows[:n_samples], X)
+    assert not rows[n_samples:].any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_clusters", [1, 2, 3, 7, 20])
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8, 17, TILES_BELOW_FEATURES - 1, 40])
+def test_nearest_centers_are_numpys_argmin(n_features, n_clusters, dtype):
+    rng = np.random.default_rng(n_features * 100 + n_clusters)
+    X = rng.normal(size=(1037, n_features)).astype(dtype)
+    centers = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    expected = ((X[:, None, :].astype(np.float64) - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+    np.testing.assert_array_equal(nearest_centers(X, centers, n_threads=2), expected)
+
+
+def test_exact_ties_go_to_the_first_center():
+    X = np.zeros((19, 3))
+    centers = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [-1.0, 0, 0]])
+    assert not nearest_centers(X, centers, n_threads=1).any()
+
+
+@pytest.mark.parametrize("n_features", [TILES_BELOW_FEATURES - 1, TILES_BELOW_FEATURES])
+def test_predict_gives_the_labels_of_the_fit_on_either_side_of_the_tiles(n_features):
+    X = np.random.default_rng(5).normal(size=(3001, n_features))
+    km = KMeans(9, algorithm="lloyd", random_state=0).fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
