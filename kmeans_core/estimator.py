@@ -14,7 +14,7 @@ from kmeans_core._kernels.common import (
     transposed_if_few_features,
 )
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
-from kmeans_core._parallel import available_cores, run_blocks
+from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
     check_array,
     check_n_clusters,
@@ -97,7 +97,9 @@ class KMeans:
         Source of randomness for the initial centers. An int gives the same initial centers as
         scikit-learn with that int.
     n_threads : int, default=None
-        Number of threads; None uses all cores. The result does not depend on it.
+        Most threads to use; None means all cores. Small problems (under about a million
+        point-center-feature triples per iteration) run on one thread, which is faster there.
+        The result does not depend on it.
 
     Attributes
     ----------
@@ -235,7 +237,7 @@ class KMeans:
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters)
-        n_threads = self.n_threads or available_cores()
+        n_threads = self._threads_for(X)
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative
         # to the mean variance of the features.
@@ -302,6 +304,12 @@ class KMeans:
         return self.fit(X, sample_weight=sample_weight).labels_
 
     # ----------------------------------------------------------------- predict
+    def _threads_for(self, X):
+        """Threads for one pass of distances from ``X`` to the centers (``threads_for``; one
+        distance costs about n_features + 2 units)."""
+        n_samples, n_features = X.shape
+        return threads_for(n_samples * self.n_clusters * (n_features + 2), self.n_threads)
+
     def _centers_for_kernels(self):
         """The centers as ``all_distances`` takes them: (centers, centers_t)."""
         centers = np.ascontiguousarray(self.cluster_centers_)
@@ -310,7 +318,8 @@ class KMeans:
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
         X = self._check_test_data(X)
-        return nearest_centers(X, np.ascontiguousarray(self.cluster_centers_), self.n_threads)
+        centers = np.ascontiguousarray(self.cluster_centers_)
+        return nearest_centers(X, centers, self._threads_for(X))
 
     def transform(self, X):
         """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""
@@ -318,7 +327,13 @@ class KMeans:
         out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
         n_blocks = n_blocks_for(X.shape[0])
         run_blocks(
-            all_distances, n_blocks, self.n_threads, X, *self._centers_for_kernels(), n_blocks, out
+            all_distances,
+            n_blocks,
+            self._threads_for(X),
+            X,
+            *self._centers_for_kernels(),
+            n_blocks,
+            out,
         )
         return np.sqrt(out, out=out)
 
@@ -331,7 +346,7 @@ class KMeans:
         X = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = self.predict(X)
-        return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self.n_threads)
+        return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self._threads_for(X))
 
     def __repr__(self):
         params = []
