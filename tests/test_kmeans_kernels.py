@@ -8,7 +8,8 @@ import pytest
 from kmeans_core import KMeans
 from kmeans_core._kernels.common import BLOCK_ALIGN, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
-from kmeans_core.lloyd import TILES_BELOW_FEATURES, nearest_centers, tiles_of
+from kmeans_core._loop import TILES_BELOW_FEATURES, tiles_of
+from kmeans_core.lloyd import nearest_centers
 
 block_bounds = _block_bounds.py_func
 

@@ -32,6 +32,11 @@ from kmeans_core._kernels.common import (
     sq_dist,
     sum_block,
 )
+from kmeans_core._kernels.tiles import TILE, nearest_two_centers
+
+#: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
+#: them fail the first bounds test.
+TILE_SEARCH_FROM = 2
 
 #: Exponion searches a ball only if it holds at most one center in this many; else it computes
 #: every distance, four centers at a time (cheaper per center than one by one).
@@ -75,6 +80,7 @@ def _largest_two(shift):
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def hamerly_assign(
     X,
+    X_tiles,
     sample_weight,
     centers,
     centers_t,
@@ -95,6 +101,11 @@ def hamerly_assign(
     ``centers_t`` is ``transposed_if_few_features(centers)``, for the full searches.
     ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
+    The points go by tiles of eight. ``X_tiles`` is None or ``X`` copied by
+    ``tiles.to_tiles``: then a tile where at least ``TILE_SEARCH_FROM`` points fail the first
+    bounds test has the distances from all its points to all centers computed at once, eight
+    points at a time (which tightens every bound of the tile).
+
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
     of each cluster per block. Returns the number of labels that changed.
@@ -109,36 +120,73 @@ def hamerly_assign(
         resum = labels[start] < 0  # the first call: no sums yet
         max_moves = (stop - start) // RESUM_EVERY
         block_changed = 0
-        for i in range(start, stop):
-            a = labels[i]
-            if a >= 0:
+        for t in range(start // TILE, (stop + TILE - 1) // TILE):
+            tile_start = t * TILE
+            tile_stop = min(tile_start + TILE, stop)
+            # Loosen the bounds by the moves of the centers; count the points they fail.
+            n_failed = 0
+            for i in range(tile_start, tile_stop):
+                a = labels[i]
+                if a < 0:
+                    n_failed += 1
+                    continue
                 upper[i] += shift[a]
                 lower[i] -= max2 if a == arg1 else max1
-                bound = max(half_nearest[a], lower[i])
-                if upper[i] < bound:
-                    continue
-                upper[i] = np.sqrt(sq_dist(X, i, centers, a))
-                if upper[i] < bound:
-                    continue
-            dists_to_centers(X, i, centers, centers_t, dist)
-            best_j, best, second = _nearest_two(dist)
-            upper[i] = np.sqrt(best)
-            lower[i] = np.sqrt(second)
-            if best_j != a:
-                labels[i] = best_j
-                block_changed, resum = record_move(
-                    X,
-                    sample_weight,
-                    i,
-                    a,
-                    best_j,
-                    sums,
-                    weights,
-                    b,
-                    block_changed,
-                    max_moves,
-                    resum,
-                )
+                if upper[i] >= max(half_nearest[a], lower[i]):
+                    n_failed += 1
+            if n_failed == 0:
+                continue
+            if X_tiles is not None and n_clusters > 1 and n_failed >= TILE_SEARCH_FROM:
+                nearest, best, second = nearest_two_centers(X_tiles[t], centers)
+                for i in range(tile_start, tile_stop):
+                    p = i - tile_start
+                    upper[i] = np.sqrt(best[p])
+                    lower[i] = np.sqrt(second[p])
+                    a = labels[i]
+                    if nearest[p] != a:
+                        labels[i] = nearest[p]
+                        block_changed, resum = record_move(
+                            X,
+                            sample_weight,
+                            i,
+                            a,
+                            nearest[p],
+                            sums,
+                            weights,
+                            b,
+                            block_changed,
+                            max_moves,
+                            resum,
+                        )
+                continue
+            for i in range(tile_start, tile_stop):
+                a = labels[i]
+                if a >= 0:
+                    bound = max(half_nearest[a], lower[i])
+                    if upper[i] < bound:
+                        continue
+                    upper[i] = np.sqrt(sq_dist(X, i, centers, a))
+                    if upper[i] < bound:
+                        continue
+                dists_to_centers(X, i, centers, centers_t, dist)
+                best_j, best_sq, second_sq = _nearest_two(dist)
+                upper[i] = np.sqrt(best_sq)
+                lower[i] = np.sqrt(second_sq)
+                if best_j != a:
+                    labels[i] = best_j
+                    block_changed, resum = record_move(
+                        X,
+                        sample_weight,
+                        i,
+                        a,
+                        best_j,
+                        sums,
+                        weights,
+                        b,
+                        block_changed,
+                        max_moves,
+                        resum,
+                    )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

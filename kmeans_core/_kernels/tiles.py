@@ -10,8 +10,8 @@ k=8: 0.70 ns against 1.9 ns; d=8, k=8: 1.9 against 3.4 ns; d=16, k=128: 3.3 agai
 d=64, k=128: 12.6 against 11.8 ns.
 
 Two centers go through the loop over the features together (four vectors of partial sums,
-enough to hide the latency of the additions; four centers spill); the centers are padded with
-rows of +inf to an even count (``padded_to_pairs``), and an infinite center is never nearest.
+enough to hide the latency of the additions; four centers spill), and the last one alone when
+their number is odd.
 
 The eight lanes are eight scalar variables that LLVM's SLP vectorizer turns into vectors.
 numba turns that vectorizer off by default (numba PR #8852, 2023, after miscompilations with
@@ -24,7 +24,6 @@ loop over the features instead, with gathers, three times slower.
 import contextlib
 
 import numba
-import numpy as np
 from numba.core import config as numba_config
 
 from kmeans_core._kernels.common import RESUM_EVERY, block_bounds, record_move, sum_block
@@ -46,16 +45,6 @@ def slp_vectorizer():
         yield
     finally:
         numba_config.SLP_VECTORIZE = saved
-
-
-def padded_to_pairs(centers):
-    """``centers`` with a row of +inf added if their number is odd."""
-    n_clusters, n_features = centers.shape
-    if n_clusters % 2 == 0:
-        return centers
-    padded = np.full((n_clusters + 1, n_features), np.inf, dtype=centers.dtype)
-    padded[:n_clusters] = centers
-    return padded
 
 
 @numba.njit(nogil=True, cache=True)
@@ -103,6 +92,16 @@ def _plus_squares(acc, xt, f, c):
 
 
 @numba.njit(inline="always", fastmath=TILE_FASTMATH)
+def _one_center(xt, centers, j):
+    """Squared distances from the tile's eight points to center ``j``."""
+    c = centers[j]
+    acc = _squares(xt, 0, c[0])
+    for f in range(1, xt.shape[0]):
+        acc = _plus_squares(acc, xt, f, c[f])
+    return acc
+
+
+@numba.njit(inline="always", fastmath=TILE_FASTMATH)
 def _two_centers(xt, centers, j):
     """Squared distances from the tile's eight points to centers ``j`` and ``j + 1``."""
     c0 = centers[j]
@@ -144,17 +143,74 @@ def _nearer(dist, j, best, best_j):
 
 
 @numba.njit(inline="always", fastmath=TILE_FASTMATH)
+def _second(dist, best, second):
+    """Lane by lane, the second smallest distance once ``dist`` is seen (``best`` is the
+    smallest before it): min(second, max(best, dist))."""
+    return (
+        min(second[0], max(best[0], dist[0])),
+        min(second[1], max(best[1], dist[1])),
+        min(second[2], max(best[2], dist[2])),
+        min(second[3], max(best[3], dist[3])),
+        min(second[4], max(best[4], dist[4])),
+        min(second[5], max(best[5], dist[5])),
+        min(second[6], max(best[6], dist[6])),
+        min(second[7], max(best[7], dist[7])),
+    )
+
+
+@numba.njit(inline="always", fastmath=TILE_FASTMATH)
 def nearest_centers(xt, centers):
     """Index of the nearest center of each of the tile's eight points (the first one on exact
-    ties); ``centers`` is ``padded_to_pairs(centers)``."""
-    best, second = _two_centers(xt, centers, 0)
+    ties)."""
+    n_clusters = centers.shape[0]
     best_j = (0, 0, 0, 0, 0, 0, 0, 0)
-    best, best_j = _nearer(second, 1, best, best_j)
-    for j in range(2, centers.shape[0], 2):
+    if n_clusters == 1:
+        return best_j
+    best, a1 = _two_centers(xt, centers, 0)
+    best, best_j = _nearer(a1, 1, best, best_j)
+    for j in range(2, n_clusters - 1, 2):
         a0, a1 = _two_centers(xt, centers, j)
         best, best_j = _nearer(a0, j, best, best_j)
         best, best_j = _nearer(a1, j + 1, best, best_j)
+    if n_clusters % 2:
+        j = n_clusters - 1
+        best, best_j = _nearer(_one_center(xt, centers, j), j, best, best_j)
     return best_j
+
+
+@numba.njit(fastmath=TILE_FASTMATH)
+def nearest_two_centers(xt, centers):
+    """For each of the tile's eight points: the index of the nearest center (the first one on
+    exact ties), its squared distance, and the second smallest squared distance. Needs two
+    centers or more.
+
+    Not inlined, so that it keeps its own fast-math flags inside kernels compiled with
+    ``common.FASTMATH`` (the bounds kernels)."""
+    n_clusters = centers.shape[0]
+    a0, a1 = _two_centers(xt, centers, 0)
+    best, best_j = _nearer(a1, 1, a0, (0, 0, 0, 0, 0, 0, 0, 0))
+    second = (  # the larger of the two
+        max(a0[0], a1[0]),
+        max(a0[1], a1[1]),
+        max(a0[2], a1[2]),
+        max(a0[3], a1[3]),
+        max(a0[4], a1[4]),
+        max(a0[5], a1[5]),
+        max(a0[6], a1[6]),
+        max(a0[7], a1[7]),
+    )
+    for j in range(2, n_clusters - 1, 2):
+        a0, a1 = _two_centers(xt, centers, j)
+        second = _second(a0, best, second)
+        best, best_j = _nearer(a0, j, best, best_j)
+        second = _second(a1, best, second)
+        best, best_j = _nearer(a1, j + 1, best, best_j)
+    if n_clusters % 2:
+        j = n_clusters - 1
+        a0 = _one_center(xt, centers, j)
+        second = _second(a0, best, second)
+        best, best_j = _nearer(a0, j, best, best_j)
+    return best_j, best, second
 
 
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
@@ -168,7 +224,7 @@ def lloyd_assign_and_sum(
     weights in ``weights`` (n_blocks, k): like the bounds kernels, it moves only the points that
     changed cluster from one sum to the other, and sums a block afresh on the first call
     (``labels`` all -1) or when more than one point in ``RESUM_EVERY`` changed.
-    ``X_tiles`` is ``X`` copied by ``to_tiles``; ``centers`` is ``padded_to_pairs(centers)``.
+    ``X_tiles`` is ``X`` copied by ``to_tiles``;
     Returns the number of labels that changed.
     """
     n_samples = X.shape[0]
