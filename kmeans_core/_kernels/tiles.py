@@ -1,13 +1,13 @@
-"""Nearest centers of eight points at a time: Lloyd's brute force and ``predict``.
+"""Nearest centers of eight points at a time: Lloyd's brute force, ``predict``, and the tiles
+that Hamerly's bounds leave mostly unresolved.
 
 The rows are first copied into tiles of eight, ``X_tiles[t, f, p] = X[8 t + p, f]``, so that
 feature ``f`` of eight points is one contiguous vector. The squared distances from the eight
 points to a center then build up lane by lane as the loop runs over the features, and are
 compared lane by lane with the eight running minima: no sum across a vector for every (point,
 center) pair, which is what the row-by-row loop of ``common._four_distances`` spends most of
-its time on when there are few features. Measured per (point, center) pair on one core: d=2,
-k=8: 0.70 ns against 1.9 ns; d=8, k=8: 1.9 against 3.4 ns; d=16, k=128: 3.3 against 4.5 ns;
-d=64, k=128: 12.6 against 11.8 ns.
+its time on when there are few features. Per (point, center) pair on one core, tiles against
+rows: see ``_loop.TILES_BELOW_FEATURES``.
 
 Two centers go through the loop over the features together (four vectors of partial sums,
 enough to hide the latency of the additions; four centers spill), and the last one alone when
@@ -19,6 +19,11 @@ the LLVM of the time), so the kernels here are compiled with it on (``slp_vector
 parity test with scikit-learn checks what it produced. The distances are summed feature by
 feature in order, without reassociation (``TILE_FASTMATH``): otherwise LLVM vectorises the
 loop over the features instead, with gathers, three times slower.
+
+Compile time: numba inlines ``inline="always"`` functions in its own IR, slowly for code made
+of 8-tuples (9-10 s per kernel when every helper here was inlined that way, 2-5 s now); the
+innermost helpers are left to LLVM's inliner, and the lanes' indices are picked by arithmetic
+rather than ``if``.
 """
 
 import contextlib
@@ -61,7 +66,7 @@ def to_tiles(X, n_blocks, X_tiles, first_block, stop_block):
                     X_tiles[t, f, p] = X[i, f] if i < n_samples else 0
 
 
-@numba.njit(inline="always", fastmath=TILE_FASTMATH)
+@numba.njit(fastmath=TILE_FASTMATH)
 def _squares(xt, f, c):
     """Squared differences between feature ``f`` of the tile's eight points and ``c``."""
     t0 = xt[f, 0] - c
@@ -75,7 +80,7 @@ def _squares(xt, f, c):
     return (t0 * t0, t1 * t1, t2 * t2, t3 * t3, t4 * t4, t5 * t5, t6 * t6, t7 * t7)
 
 
-@numba.njit(inline="always", fastmath=TILE_FASTMATH)
+@numba.njit(fastmath=TILE_FASTMATH)
 def _plus_squares(acc, xt, f, c):
     """``acc`` plus ``_squares(xt, f, c)``, lane by lane."""
     s = _squares(xt, f, c)
@@ -91,7 +96,7 @@ def _plus_squares(acc, xt, f, c):
     )
 
 
-@numba.njit(inline="always", fastmath=TILE_FASTMATH)
+@numba.njit(fastmath=TILE_FASTMATH)
 def _one_center(xt, centers, j):
     """Squared distances from the tile's eight points to center ``j``."""
     c = centers[j]
@@ -101,7 +106,7 @@ def _one_center(xt, centers, j):
     return acc
 
 
-@numba.njit(inline="always", fastmath=TILE_FASTMATH)
+@numba.njit(fastmath=TILE_FASTMATH)
 def _two_centers(xt, centers, j):
     """Squared distances from the tile's eight points to centers ``j`` and ``j + 1``."""
     c0 = centers[j]
@@ -117,7 +122,8 @@ def _two_centers(xt, centers, j):
 @numba.njit(inline="always", fastmath=TILE_FASTMATH)
 def _nearer(dist, j, best, best_j):
     """Lane by lane, center ``j`` where it is strictly nearer than the best so far (so the
-    first of equal distances stays)."""
+    first of equal distances stays). (The index is picked by arithmetic, not ``if``: branches
+    make numba's compilation of these tuples several times slower.)"""
     return (
         (
             min(dist[0], best[0]),
@@ -130,14 +136,14 @@ def _nearer(dist, j, best, best_j):
             min(dist[7], best[7]),
         ),
         (
-            j if dist[0] < best[0] else best_j[0],
-            j if dist[1] < best[1] else best_j[1],
-            j if dist[2] < best[2] else best_j[2],
-            j if dist[3] < best[3] else best_j[3],
-            j if dist[4] < best[4] else best_j[4],
-            j if dist[5] < best[5] else best_j[5],
-            j if dist[6] < best[6] else best_j[6],
-            j if dist[7] < best[7] else best_j[7],
+            best_j[0] + (j - best_j[0]) * (dist[0] < best[0]),
+            best_j[1] + (j - best_j[1]) * (dist[1] < best[1]),
+            best_j[2] + (j - best_j[2]) * (dist[2] < best[2]),
+            best_j[3] + (j - best_j[3]) * (dist[3] < best[3]),
+            best_j[4] + (j - best_j[4]) * (dist[4] < best[4]),
+            best_j[5] + (j - best_j[5]) * (dist[5] < best[5]),
+            best_j[6] + (j - best_j[6]) * (dist[6] < best[6]),
+            best_j[7] + (j - best_j[7]) * (dist[7] < best[7]),
         ),
     )
 
