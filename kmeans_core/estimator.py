@@ -48,25 +48,30 @@ def choose_algorithm(n_samples, n_features, n_clusters):
     Exponion / Yinyang / Elkan where measured).
 
     - many clusters in few features: Exponion, whose searches look only at the centers near a
-      point's own (300k x 3 x 128: 1.81 / 0.71 / 0.42 / 0.60 / 2.20);
+      point's own (300k x 3 x 128: 0.88 / 0.68 / 0.43 / 0.62 / 2.10);
     - many clusters in more features: Yinyang, which searches only the groups of centers that
-      can hold a nearer one (100k x 16 x 128: 2.21 / 1.15 / 1.23 / 0.99 / 1.76);
-    - a few dozen clusters in fewer than 32 features: Hamerly's two bounds per point prune most
-      distances (300k x 16 x 20: 0.64 / 0.53 / 0.56 / 0.82 / 0.71; 100k x 3 x 20: 0.12 / 0.10 /
-      0.11 / 0.14 / 0.23);
+      can hold a nearer one (100k x 16 x 128: 1.60 / 1.04 / 1.24 / 1.01 / 1.58);
+    - a few dozen clusters in 5 to 31 features, or 32 to 63 clusters in fewer: Hamerly's two
+      bounds per point prune most distances (300k x 16 x 20: 0.57 / 0.48 / 0.56 / 0.84 / 0.67;
+      300k x 8 x 24: 2.38 / 2.00 / 2.22 / 2.74 / 4.45; 200k x 4 x 48: 0.82 / 0.76 / 0.83 / 0.96
+      / 2.21);
     - a few dozen clusters in 32 features or more: Elkan, whose bound per center saves the
-      expensive distances (10k x 64 x 20: 0.052 / 0.055 / 0.061 / 0.074 / 0.048; 100k x 64 x 20:
-      0.37 / 0.43 / - / 0.59 / 0.37; 30k x 48 x 40: 0.38 / 0.36 / - / 0.46 / 0.28);
-    - otherwise Lloyd: with few clusters the bounds fail too often to pay for themselves, and
-      with many features and clusters the four-centers-at-a-time kernel beats any pruning in
-      the early iterations (1M x 16 x 3: 0.70 / 1.28 / 1.33 / 1.31 / 1.43; 100k x 64 x 8: 0.26 /
-      0.36 / 0.35 / 0.45 / 0.35; 1M x 64 x 128, 10 iterations: 8.9 / 10.8 / 10.4 / 19.1 / 11.6).
+      expensive distances (10k x 64 x 20: 0.062 / 0.066 / 0.070 / 0.082 / 0.057; 100k x 64 x
+      20: 0.37 / 0.43 / - / 0.59 / 0.37; 30k x 48 x 40: 0.38 / 0.36 / - / 0.46 / 0.28);
+    - otherwise Lloyd: with few clusters, or up to 31 in at most 4 features, the bounds fail too
+      often to pay for themselves against eight-points-at-a-time distances (1M x 16 x 3: 0.86 /
+      1.45 / 1.45 / 1.36 / 1.51; 1M x 2 x 20: 0.32 / 0.49 / 0.43 / 0.55 / 1.02; 100k x 3 x 16:
+      0.064 / 0.090 / 0.111 / 0.141 / 0.206); with many features and clusters the
+      four-centers-at-a-time kernel beats any pruning in the early iterations (100k x 64 x 8:
+      0.26 / 0.37 / 0.41 / 0.46 / 0.34; 1M x 64 x 128, 10 iterations: 9.7 / 11.2 / 11.3 / 20.5 /
+      12.7).
     """
     if n_clusters < 16:
         return "lloyd"
     if n_features < 32:
         if n_clusters < 64:
-            return "hamerly"
+            few_clusters_in_few_features = n_clusters < 32 and n_features <= FEW_FEATURES
+            return "lloyd" if few_clusters_in_few_features else "hamerly"
         return "exponion" if n_features <= FEW_FEATURES else "yinyang"
     return "elkan" if n_clusters < 64 else "lloyd"
 

@@ -178,7 +178,10 @@ def test_convergence_warning_is_a_user_warning():
     [
         (2, 8, "lloyd"),
         (64, 8, "lloyd"),
-        (3, 20, "hamerly"),
+        (3, 20, "lloyd"),
+        (4, 31, "lloyd"),
+        (4, 32, "hamerly"),
+        (5, 20, "hamerly"),
         (16, 63, "hamerly"),
         (64, 20, "elkan"),
         (3, 128, "exponion"),
