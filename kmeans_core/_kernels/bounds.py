@@ -28,7 +28,7 @@ from kmeans_core._kernels.common import (
     argmin_first,
     block_bounds,
     dists_to_centers,
-    record_move,
+    move_or_resum,
     sq_dist,
     sum_block,
 )
@@ -145,19 +145,20 @@ def hamerly_assign(
                     a = labels[i]
                     if nearest[p] != a:
                         labels[i] = nearest[p]
-                        block_changed, resum = record_move(
-                            X,
-                            sample_weight,
-                            i,
-                            a,
-                            nearest[p],
-                            sums,
-                            weights,
-                            b,
-                            block_changed,
-                            max_moves,
-                            resum,
-                        )
+                        block_changed += 1
+                        if not resum:
+                            resum = move_or_resum(
+                                X,
+                                sample_weight,
+                                i,
+                                a,
+                                nearest[p],
+                                sums,
+                                weights,
+                                b,
+                                block_changed,
+                                max_moves,
+                            )
                 continue
             for i in range(tile_start, tile_stop):
                 a = labels[i]
@@ -174,19 +175,20 @@ def hamerly_assign(
                 lower[i] = np.sqrt(second_sq)
                 if best_j != a:
                     labels[i] = best_j
-                    block_changed, resum = record_move(
-                        X,
-                        sample_weight,
-                        i,
-                        a,
-                        best_j,
-                        sums,
-                        weights,
-                        b,
-                        block_changed,
-                        max_moves,
-                        resum,
-                    )
+                    block_changed += 1
+                    if not resum:
+                        resum = move_or_resum(
+                            X,
+                            sample_weight,
+                            i,
+                            a,
+                            best_j,
+                            sums,
+                            weights,
+                            b,
+                            block_changed,
+                            max_moves,
+                        )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -265,19 +267,11 @@ def elkan_assign(
             upper[i] = u
             if a != a_start:
                 labels[i] = a
-                block_changed, resum = record_move(
-                    X,
-                    sample_weight,
-                    i,
-                    a_start,
-                    a,
-                    sums,
-                    weights,
-                    b,
-                    block_changed,
-                    max_moves,
-                    resum,
-                )
+                block_changed += 1
+                if not resum:
+                    resum = move_or_resum(
+                        X, sample_weight, i, a_start, a, sums, weights, b, block_changed, max_moves
+                    )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -362,19 +356,11 @@ def exponion_assign(
             lower[i] = new_lower
             if best_j != a:
                 labels[i] = best_j
-                block_changed, resum = record_move(
-                    X,
-                    sample_weight,
-                    i,
-                    a,
-                    best_j,
-                    sums,
-                    weights,
-                    b,
-                    block_changed,
-                    max_moves,
-                    resum,
-                )
+                block_changed += 1
+                if not resum:
+                    resum = move_or_resum(
+                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
+                    )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
@@ -490,19 +476,11 @@ def yinyang_assign(
                 lower[i, g] = min(lower[i, g], u)
                 upper[i] = np.sqrt(best)
                 labels[i] = best_j
-                block_changed, resum = record_move(
-                    X,
-                    sample_weight,
-                    i,
-                    a,
-                    best_j,
-                    sums,
-                    weights,
-                    b,
-                    block_changed,
-                    max_moves,
-                    resum,
-                )
+                block_changed += 1
+                if not resum:
+                    resum = move_or_resum(
+                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
+                    )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

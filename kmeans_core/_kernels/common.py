@@ -226,17 +226,22 @@ def sum_block(X, sample_weight, labels, start, stop, sums, weights, b):
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)
-def record_move(X, sample_weight, i, old, new, sums, weights, b, n_moved, max_moves, resum):
-    """Count row ``i`` moving from cluster ``old`` to ``new`` in block ``b``, and move it in the
-    block's sums, unless the block is to be summed afresh (``resum``), which it becomes once
-    more than ``max_moves`` points moved. Returns the new ``(n_moved, resum)``."""
-    n_moved += 1
-    if not resum:
-        if n_moved > max_moves:
-            resum = True
-        else:
-            move_point(X, sample_weight, i, old, new, sums, weights, b)
-    return n_moved, resum
+def move_or_resum(X, sample_weight, i, old, new, sums, weights, b, n_moved, max_moves):
+    """Move row ``i`` from cluster ``old`` to ``new`` in block ``b``'s sums, the ``n_moved``-th
+    point of the block to change cluster; or, once more than ``max_moves`` did, return True:
+    the block is then summed afresh. The kernels call it as
+
+        n_moved += 1
+        if not resum:
+            resum = move_or_resum(...)
+
+    (counting outside: a call on every change, even one that does nothing once ``resum`` is
+    set, made the first pass of a 1M x 16 x 3 Lloyd fit three times slower, 107 against 33 ms).
+    """
+    if n_moved > max_moves:
+        return True
+    move_point(X, sample_weight, i, old, new, sums, weights, b)
+    return False
 
 
 @numba.njit(inline="always", fastmath=FASTMATH)

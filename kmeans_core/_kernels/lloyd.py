@@ -7,8 +7,8 @@ from kmeans_core._kernels.common import (
     FASTMATH,
     RESUM_EVERY,
     block_bounds,
+    move_or_resum,
     nearest_center,
-    record_move,
     sum_block,
 )
 
@@ -40,19 +40,11 @@ def lloyd_assign_and_sum(
             a = labels[i]
             if a != best_j:
                 labels[i] = best_j
-                block_changed, resum = record_move(
-                    X,
-                    sample_weight,
-                    i,
-                    a,
-                    best_j,
-                    sums,
-                    weights,
-                    b,
-                    block_changed,
-                    max_moves,
-                    resum,
-                )
+                block_changed += 1
+                if not resum:
+                    resum = move_or_resum(
+                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
+                    )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

@@ -31,7 +31,7 @@ import contextlib
 import numba
 from numba.core import config as numba_config
 
-from kmeans_core._kernels.common import RESUM_EVERY, block_bounds, record_move, sum_block
+from kmeans_core._kernels.common import RESUM_EVERY, block_bounds, move_or_resum, sum_block
 
 #: Points per tile. ``common.block_bounds`` starts every block at a multiple of it.
 TILE = 8
@@ -248,19 +248,11 @@ def lloyd_assign_and_sum(
                 new = nearest[p]
                 if a != new:
                     labels[i] = new
-                    block_changed, resum = record_move(
-                        X,
-                        sample_weight,
-                        i,
-                        a,
-                        new,
-                        sums,
-                        weights,
-                        b,
-                        block_changed,
-                        max_moves,
-                        resum,
-                    )
+                    block_changed += 1
+                    if not resum:
+                        resum = move_or_resum(
+                            X, sample_weight, i, a, new, sums, weights, b, block_changed, max_moves
+                        )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed
