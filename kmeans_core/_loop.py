@@ -34,17 +34,21 @@ from kmeans_core._parallel import run_blocks
 TILES_BELOW_FEATURES = 32
 
 
-def uses_tiles(n_features):
-    """Whether the data get a copy in tiles for this many features."""
+def tiles_pay_off(n_features):
+    """Whether the algorithms that can work from tiles get a copy of the data in tiles."""
     return n_features < TILES_BELOW_FEATURES
 
 
 def tiles_of(X, n_blocks, n_threads):
     """``X`` copied into tiles of eight rows (``kmeans_core._kernels.tiles``)."""
     n_samples, n_features = X.shape
-    X_tiles = np.empty((-(-n_samples // TILE), n_features, TILE), dtype=X.dtype)
+    X_tiles = _empty_tiles(n_samples, n_features, X.dtype)
     run_blocks(to_tiles, n_blocks, n_threads, X, n_blocks, X_tiles)
     return X_tiles
+
+
+def _empty_tiles(n_samples, n_features, dtype):
+    return np.empty((-(-n_samples // TILE), n_features, TILE), dtype=dtype)
 
 
 class Assigner:
@@ -59,8 +63,13 @@ class Assigner:
     bounds.
     """
 
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
+    #: Whether the kernels can work from a copy of the data in tiles (``_kernels/tiles.py``);
+    #: the fit then passes one as ``X_tiles`` when ``tiles_pay_off``.
+    takes_tiles = False
+
+    def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         self.X = X
+        self.X_tiles = X_tiles
         self.sample_weight = sample_weight
         self.n_clusters = n_clusters
         self.n_blocks = n_blocks_for(X.shape[0])
@@ -96,8 +105,8 @@ class BoundsAssigner(Assigner):
 
     kernel = None
 
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
-        super().__init__(X, sample_weight, n_clusters, n_threads)
+    def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
+        super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.upper = np.zeros(X.shape[0], dtype=X.dtype)
         self.lower = np.zeros(self.lower_shape(X.shape[0], n_clusters), dtype=X.dtype)
         self.shift = np.zeros(n_clusters, dtype=X.dtype)
@@ -212,11 +221,12 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
     return labels, inertia, centers, n_iter, converged
 
 
-def center_data(X, n_threads=None):
+def center_data(X, n_threads=None, tiles=False):
     """Subtract the column means from ``X`` (as scikit-learn does before it clusters).
 
-    Returns the centered copy, the means, and the mean of the column variances (which scales
-    ``tol``); two passes over ``X`` on ``n_threads`` threads, deterministic for any count.
+    Returns the centered copy, the means, the mean of the column variances (which scales
+    ``tol``), and if ``tiles`` the centered copy in tiles too (else None); two passes over
+    ``X`` on ``n_threads`` threads, deterministic for any count.
     """
     n_samples, n_features = X.shape
     n_blocks = n_blocks_for(n_samples)
@@ -224,11 +234,20 @@ def center_data(X, n_threads=None):
     run_blocks(column_sums, n_blocks, n_threads, X, n_blocks, partial)
     mean = (partial.sum(axis=0) / n_samples).astype(X.dtype)
     X_centered = np.empty_like(X, order="C")
+    X_tiles = _empty_tiles(n_samples if tiles else 0, n_features, X.dtype)
     run_blocks(
-        subtract_and_square_sums, n_blocks, n_threads, X, mean, n_blocks, X_centered, partial
+        subtract_and_square_sums,
+        n_blocks,
+        n_threads,
+        X,
+        mean,
+        n_blocks,
+        X_centered,
+        X_tiles,
+        partial,
     )
     mean_variance = float(partial.sum(axis=0).mean() / n_samples)
-    return X_centered, mean, mean_variance
+    return X_centered, mean, mean_variance, X_tiles if tiles else None
 
 
 def inertia_of(X, sample_weight, centers, labels, n_threads=None):

@@ -13,7 +13,7 @@ from kmeans_core._kernels.common import (
     n_blocks_for,
     transposed_if_few_features,
 )
-from kmeans_core._loop import center_data, inertia_of, run_kmeans
+from kmeans_core._loop import center_data, inertia_of, run_kmeans, tiles_pay_off
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
     check_array,
@@ -246,7 +246,10 @@ class KMeans:
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative
         # to the mean variance of the features.
-        X, X_mean, mean_variance = center_data(X, n_threads)
+        assigner_class = ALGORITHMS[algorithm]
+        X, X_mean, mean_variance, X_tiles = center_data(
+            X, n_threads, tiles=assigner_class.takes_tiles and tiles_pay_off(n_features)
+        )
         tol = mean_variance * self.tol
         if not isinstance(init, str):
             init = init - X_mean
@@ -261,7 +264,7 @@ class KMeans:
                 centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
             else:
                 centers_init = init
-            assigner = ALGORITHMS[algorithm](X, sample_weight, self.n_clusters, n_threads)
+            assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
             labels, inertia, centers, n_iter, converged = run_kmeans(
                 assigner, centers_init, max_iter=self.max_iter, tol=tol
             )

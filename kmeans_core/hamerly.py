@@ -6,15 +6,12 @@ copy of the data in tiles (``_kernels/tiles.py``).
 """
 
 from kmeans_core._kernels.bounds import hamerly_assign
-from kmeans_core._loop import BoundsAssigner, tiles_of, uses_tiles
+from kmeans_core._loop import BoundsAssigner
 
 
 class HamerlyAssigner(BoundsAssigner):
     kernel = hamerly_assign
-
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
-        super().__init__(X, sample_weight, n_clusters, n_threads)
-        self.X_tiles = tiles_of(X, self.n_blocks, n_threads) if uses_tiles(X.shape[1]) else None
+    takes_tiles = True
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):

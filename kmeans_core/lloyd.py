@@ -11,17 +11,15 @@ import numpy as np
 from kmeans_core._kernels import lloyd as row_kernels
 from kmeans_core._kernels import tiles as tile_kernels
 from kmeans_core._kernels.common import assign_labels, n_blocks_for, padded_to_tiles
-from kmeans_core._loop import Assigner, tiles_of, uses_tiles
+from kmeans_core._loop import Assigner, tiles_of, tiles_pay_off
 from kmeans_core._parallel import run_blocks
 
 
 class LloydAssigner(Assigner):
     """Brute force: n * k distances per iteration, with the cluster sums in the same pass. With
-    few features it keeps a copy of the data in tiles (as much memory again as X)."""
+    few features it works from a copy of the data in tiles (as much memory again as X)."""
 
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
-        super().__init__(X, sample_weight, n_clusters, n_threads)
-        self.X_tiles = tiles_of(X, self.n_blocks, n_threads) if uses_tiles(X.shape[1]) else None
+    takes_tiles = True
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights)
@@ -39,7 +37,7 @@ def nearest_centers(X, centers, n_threads):
     same distances as a Lloyd fit."""
     labels = np.empty(X.shape[0], dtype=np.int32)
     n_blocks = n_blocks_for(X.shape[0])
-    if uses_tiles(X.shape[1]):
+    if tiles_pay_off(X.shape[1]):
         X_tiles = tiles_of(X, n_blocks, n_threads)
         with tile_kernels.slp_vectorizer():
             run_blocks(

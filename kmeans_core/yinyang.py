@@ -42,8 +42,8 @@ def group_centers(centers, n_groups):
 class YinyangAssigner(BoundsAssigner):
     kernel = yinyang_assign
 
-    def __init__(self, X, sample_weight, n_clusters, n_threads):
-        super().__init__(X, sample_weight, n_clusters, n_threads)
+    def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
+        super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.groups = None
 
     @staticmethod

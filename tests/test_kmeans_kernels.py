@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kmeans_core import KMeans
-from kmeans_core._kernels.common import BLOCK_ALIGN, n_blocks_for
+from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
 from kmeans_core._loop import TILES_BELOW_FEATURES, tiles_of
 from kmeans_core.lloyd import nearest_centers
@@ -23,7 +23,7 @@ def test_blocks_cover_the_rows_in_order_and_start_on_whole_tiles(n_samples):
     for b in range(n_blocks - 1):
         assert bounds[b][1] == bounds[b + 1][0]
     for start, stop in bounds:
-        assert start % BLOCK_ALIGN == 0
+        assert start % TILE == 0
         assert stop > start
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from kmeans_core._kernels.common import (
     FASTMATH,
     RESUM_EVERY,
+    TILE,
     argmin_first,
     block_bounds,
     dists_to_centers,
@@ -32,7 +33,7 @@ from kmeans_core._kernels.common import (
     sq_dist,
     sum_block,
 )
-from kmeans_core._kernels.tiles import TILE, nearest_two_centers
+from kmeans_core._kernels.tiles import nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
 #: them fail the first bounds test.

@@ -187,19 +187,19 @@ def argmin_first(values):
     return best_j, best
 
 
-#: Every block starts at a multiple of this many rows, so that blocks hold whole tiles of
-#: eight points (``tiles.TILE``).
-BLOCK_ALIGN = 8
+#: Points per tile (``tiles.py``): every block starts at a multiple of this many rows, so that
+#: blocks hold whole tiles.
+TILE = 8
 
 
 @numba.njit(inline="always")
 def block_bounds(b, n_blocks, n_samples):
     """First and one-past-last row of block ``b`` (blocks have at least ``MIN_BLOCK_ROWS`` rows
     when there are several, so aligning their starts never empties one)."""
-    start = b * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
+    start = b * n_samples // n_blocks // TILE * TILE
     if b == n_blocks - 1:
         return start, n_samples
-    return start, (b + 1) * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
+    return start, (b + 1) * n_samples // n_blocks // TILE * TILE
 
 
 @numba.njit(inline="always")
@@ -310,10 +310,24 @@ def column_sums(X, n_blocks, out, first_block, stop_block):
                 out[b, f] += X[i, f]
 
 
+@numba.njit(inline="always")
+def copy_to_tiles(X, X_tiles, start, stop):
+    """Copy rows ``[start, stop)`` of ``X`` (``start`` a multiple of ``TILE``) into ``X_tiles``
+    (ceil(n / TILE), n_features, TILE), ``X_tiles[t, f, p] = X[TILE t + p, f]``; the lanes past
+    the last row of ``X`` are zeros."""
+    n_samples, n_features = X.shape
+    for t in range(start // TILE, (stop + TILE - 1) // TILE):
+        for p in range(TILE):
+            i = t * TILE + p
+            for f in range(n_features):
+                X_tiles[t, f, p] = X[i, f] if i < n_samples else 0
+
+
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
-def subtract_and_square_sums(X, mean, n_blocks, X_centered, out, first_block, stop_block):
+def subtract_and_square_sums(X, mean, n_blocks, X_centered, X_tiles, out, first_block, stop_block):
     """``X_centered = X - mean``, and per-block sums of its squares, in float64, into ``out``
-    (n_blocks, n_features): one pass for both."""
+    (n_blocks, n_features): one pass for both. Unless ``X_tiles`` is empty, ``X_centered`` is
+    also copied into it by tiles (``copy_to_tiles``), block by block while the block is hot."""
     n_samples, n_features = X.shape
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
@@ -324,3 +338,5 @@ def subtract_and_square_sums(X, mean, n_blocks, X_centered, out, first_block, st
                 v = X[i, f] - mean[f]
                 X_centered[i, f] = v
                 out[b, f] += v * v
+        if X_tiles.shape[0] > 0:
+            copy_to_tiles(X_centered, X_tiles, start, stop)
