@@ -316,11 +316,16 @@ def copy_to_tiles(X, X_tiles, start, stop):
     (ceil(n / TILE), n_features, TILE), ``X_tiles[t, f, p] = X[TILE t + p, f]``; the lanes past
     the last row of ``X`` are zeros."""
     n_samples, n_features = X.shape
-    for t in range(start // TILE, (stop + TILE - 1) // TILE):
-        for p in range(TILE):
-            i = t * TILE + p
+    for i in range(start, stop):
+        t = i // TILE
+        p = i - t * TILE
+        for f in range(n_features):
+            X_tiles[t, f, p] = X[i, f]
+    last = n_samples // TILE
+    if stop == n_samples and last < X_tiles.shape[0]:
+        for p in range(n_samples - last * TILE, TILE):
             for f in range(n_features):
-                X_tiles[t, f, p] = X[i, f] if i < n_samples else 0
+                X_tiles[last, f, p] = 0
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)

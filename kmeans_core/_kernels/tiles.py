@@ -10,8 +10,8 @@ its time on when there are few features. Per (point, center) pair on one core, t
 rows: see ``_loop.TILES_BELOW_FEATURES``.
 
 Two centers go through the loop over the features together (four vectors of partial sums,
-enough to hide the latency of the additions; four centers spill), and the last one alone when
-their number is odd.
+enough to hide the latency of the additions; four centers spill); with an odd number of
+centers the last one is paired with itself.
 
 The eight lanes are eight scalar variables that LLVM's SLP vectorizer turns into vectors.
 numba turns that vectorizer off by default (numba PR #8852, 2023, after miscompilations with
@@ -66,8 +66,9 @@ def to_tiles(X, n_blocks, X_tiles, first_block, stop_block):
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
-def _squares(xt, f, c):
-    """Squared differences between feature ``f`` of the tile's eight points and ``c``."""
+def _plus_squares(acc, xt, f, c):
+    """``acc`` plus the squared differences between feature ``f`` of the tile's eight points
+    and ``c``, lane by lane."""
     t0 = xt[f, 0] - c
     t1 = xt[f, 1] - c
     t2 = xt[f, 2] - c
@@ -76,43 +77,26 @@ def _squares(xt, f, c):
     t5 = xt[f, 5] - c
     t6 = xt[f, 6] - c
     t7 = xt[f, 7] - c
-    return (t0 * t0, t1 * t1, t2 * t2, t3 * t3, t4 * t4, t5 * t5, t6 * t6, t7 * t7)
-
-
-@numba.njit(fastmath=TILE_FASTMATH)
-def _plus_squares(acc, xt, f, c):
-    """``acc`` plus ``_squares(xt, f, c)``, lane by lane."""
-    s = _squares(xt, f, c)
     return (
-        acc[0] + s[0],
-        acc[1] + s[1],
-        acc[2] + s[2],
-        acc[3] + s[3],
-        acc[4] + s[4],
-        acc[5] + s[5],
-        acc[6] + s[6],
-        acc[7] + s[7],
+        acc[0] + t0 * t0,
+        acc[1] + t1 * t1,
+        acc[2] + t2 * t2,
+        acc[3] + t3 * t3,
+        acc[4] + t4 * t4,
+        acc[5] + t5 * t5,
+        acc[6] + t6 * t6,
+        acc[7] + t7 * t7,
     )
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
-def _one_center(xt, centers, j):
-    """Squared distances from the tile's eight points to center ``j``."""
-    c = centers[j]
-    acc = _squares(xt, 0, c[0])
-    for f in range(1, xt.shape[0]):
-        acc = _plus_squares(acc, xt, f, c[f])
-    return acc
-
-
-@numba.njit(fastmath=TILE_FASTMATH)
-def _two_centers(xt, centers, j):
-    """Squared distances from the tile's eight points to centers ``j`` and ``j + 1``."""
-    c0 = centers[j]
-    c1 = centers[j + 1]
-    a0 = _squares(xt, 0, c0[0])
-    a1 = _squares(xt, 0, c1[0])
-    for f in range(1, xt.shape[0]):
+def _two_centers(xt, centers, j0, j1):
+    """Squared distances from the tile's eight points to centers ``j0`` and ``j1``."""
+    c0 = centers[j0]
+    c1 = centers[j1]
+    zero = xt[0, 0] - xt[0, 0]
+    a0 = a1 = (zero, zero, zero, zero, zero, zero, zero, zero)
+    for f in range(xt.shape[0]):
         a0 = _plus_squares(a0, xt, f, c0[f])
         a1 = _plus_squares(a1, xt, f, c1[f])
     return a0, a1
@@ -171,15 +155,15 @@ def nearest_centers(xt, centers):
     best_j = (0, 0, 0, 0, 0, 0, 0, 0)
     if n_clusters == 1:
         return best_j
-    best, a1 = _two_centers(xt, centers, 0)
+    best, a1 = _two_centers(xt, centers, 0, 1)
     best, best_j = _nearer(a1, 1, best, best_j)
-    for j in range(2, n_clusters - 1, 2):
-        a0, a1 = _two_centers(xt, centers, j)
+    for j in range(2, n_clusters, 2):
+        # With an odd count the last center is paired with itself (one center costs as much
+        # as two: the loop is bound by the latency of the additions).
+        a0, a1 = _two_centers(xt, centers, j, min(j + 1, n_clusters - 1))
         best, best_j = _nearer(a0, j, best, best_j)
-        best, best_j = _nearer(a1, j + 1, best, best_j)
-    if n_clusters % 2:
-        j = n_clusters - 1
-        best, best_j = _nearer(_one_center(xt, centers, j), j, best, best_j)
+        if j + 1 < n_clusters:
+            best, best_j = _nearer(a1, j + 1, best, best_j)
     return best_j
 
 
@@ -192,7 +176,7 @@ def nearest_two_centers(xt, centers):
     Not inlined, so that it keeps its own fast-math flags inside kernels compiled with
     ``common.FASTMATH`` (the bounds kernels)."""
     n_clusters = centers.shape[0]
-    a0, a1 = _two_centers(xt, centers, 0)
+    a0, a1 = _two_centers(xt, centers, 0, 1)
     best, best_j = _nearer(a1, 1, a0, (0, 0, 0, 0, 0, 0, 0, 0))
     second = (  # the larger of the two
         max(a0[0], a1[0]),
@@ -204,17 +188,13 @@ def nearest_two_centers(xt, centers):
         max(a0[6], a1[6]),
         max(a0[7], a1[7]),
     )
-    for j in range(2, n_clusters - 1, 2):
-        a0, a1 = _two_centers(xt, centers, j)
+    for j in range(2, n_clusters, 2):
+        a0, a1 = _two_centers(xt, centers, j, min(j + 1, n_clusters - 1))
         second = _second(a0, best, second)
         best, best_j = _nearer(a0, j, best, best_j)
-        second = _second(a1, best, second)
-        best, best_j = _nearer(a1, j + 1, best, best_j)
-    if n_clusters % 2:
-        j = n_clusters - 1
-        a0 = _one_center(xt, centers, j)
-        second = _second(a0, best, second)
-        best, best_j = _nearer(a0, j, best, best_j)
+        if j + 1 < n_clusters:
+            second = _second(a1, best, second)
+            best, best_j = _nearer(a1, j + 1, best, best_j)
     return best_j, best, second
 
 
