@@ -15,6 +15,7 @@ BENCHMARKS = {
     "metrics": ("benchmarks.bench_metrics", "clustering metrics and PCA against scikit-learn"),
     "segment": ("benchmarks.bench_segment", "the whole `segment run` pipeline"),
     "cold": ("benchmarks.cold_start", "cold start (empty numba cache) and warm start"),
+    "kernels": ("benchmarks.bench_kernels", "nearest-center kernels: tiles against rows"),
 }
 
 

@@ -28,9 +28,10 @@ from kmeans_core._parallel import run_blocks
 
 #: Below this many features the kernels that look for the nearest center of every point work
 #: eight points at a time from a copy of the data in tiles (``_kernels/tiles.py``). Per (point,
-#: center) pair on one core, tiles against rows: d=2, k=8 1.05 against 1.96 ns; d=8, k=8 2.3
-#: against 3.6; d=16, k=20 3.6 against 4.7; d=16, k=3 5.4 against 7.2; d=24, k=20 5.1 against
-#: 5.9; d=32 level; d=64, k=8 16.1 against 12.3.
+#: center) pair on one core, tiles against rows (``python -m benchmarks.compare kernels``):
+#: d=2, k=8 1.0 against 2.0 ns; d=8, k=8 2.3 against 3.6; d=16, k=20 3.7 against 4.7; d=24,
+#: k=20 5.3 against 6.0; d=32, k=20 7.2 against 7.6 but k=3 12.4 against 10.9; d=64, k=8 16.0
+#: against 12.4.
 TILES_BELOW_FEATURES = 32
 
 
