@@ -41,10 +41,14 @@ def group_centers(centers, n_groups):
 
 class YinyangAssigner(BoundsAssigner):
     kernel = yinyang_assign
+    takes_tiles = True
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.groups = None
+
+    def data(self):
+        return self.X, self.X_tiles, self.sample_weight
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):

@@ -33,13 +33,18 @@ from kmeans_core._kernels.common import (
     sq_dist,
     sum_block,
 )
-from kmeans_core._kernels.tiles import nearest_two_centers
+from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
 #: them fail the first bounds test (whole fits, 2 threads, with 2 / 1 / 4 / 6 / point by point
 #: only: 300k x 16 x 20 0.48 / 0.52 / 0.55 / 0.54 / 0.58 s; 1M x 2 x 20 0.50 / 0.53 / - / 0.52
 #: / 0.53 s; 100k x 3 x 20 0.09 / 0.10 / - / 0.13 / 0.13 s).
 TILE_SEARCH_FROM = 2
+
+#: The same for Yinyang, whose failing points search only some groups of centers: only tiles
+#: where all eight fail (100k x 16 x 128, whole fits: 0.86 s with 8 or 7, 0.90 with 6, 1.39
+#: with 2, 0.97 point by point only).
+YINYANG_TILE_SEARCH_FROM = 8
 
 #: Exponion searches a ball only if it holds at most one center in this many; else it computes
 #: every distance, four centers at a time (cheaper per center than one by one).
@@ -105,9 +110,9 @@ def hamerly_assign(
     ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
     The points go by tiles of eight. ``X_tiles`` is None or ``X`` copied into tiles
-    (``common.copy_to_tiles``): then a tile where at least ``TILE_SEARCH_FROM`` points fail the first
-    bounds test has the distances from all its points to all centers computed at once, eight
-    points at a time (which tightens every bound of the tile).
+    (``common.copy_to_tiles``): then a tile where at least ``TILE_SEARCH_FROM`` points fail
+    the first bounds test has the distances from all its points to all centers computed at
+    once, eight points at a time (which tightens every bound of the tile).
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
@@ -370,9 +375,27 @@ def exponion_assign(
     return changed
 
 
+@numba.njit(inline="always", fastmath=FASTMATH)
+def _yinyang_bounds(dist, i, members, group_start, upper, lower):
+    """From every squared distance of point ``i`` (``dist``): its nearest center (the first on
+    ties), which it returns, its upper bound and its bound for every group (the nearest center
+    of the group but the point's own)."""
+    best_j, best = argmin_first(dist)
+    for g in range(group_start.shape[0] - 1):
+        lowest = np.inf
+        for m in range(group_start[g], group_start[g + 1]):
+            j = members[m]
+            if j != best_j and dist[j] < lowest:
+                lowest = dist[j]
+        lower[i, g] = np.sqrt(lowest)
+    upper[i] = np.sqrt(best)
+    return best_j
+
+
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def yinyang_assign(
     X,
+    X_tiles,
     sample_weight,
     centers,
     centers_t,
@@ -396,8 +419,12 @@ def yinyang_assign(
     bounds from below the distance from point ``i`` to every center of group ``g`` but its own.
     After the centers move, a group's bounds lose the largest move in the group. A point is
     skipped when its upper bound is below every group bound; otherwise only the groups whose
-    bound is not above the upper bound are searched. Other arguments and the return value are
-    those of ``hamerly_assign``.
+    bound is not above the upper bound are searched.
+
+    The points go by tiles of eight. With ``X_tiles`` (None or the data in tiles, as in
+    ``hamerly_assign``), a tile where at least ``YINYANG_TILE_SEARCH_FROM`` points fail the
+    first test has all its distances computed at once, eight points at a time, and every bound
+    of the tile made exact. Other arguments and the return value are those of ``hamerly_assign``.
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
@@ -406,6 +433,8 @@ def yinyang_assign(
     for j in range(n_clusters):
         group_shift[group_of[j]] = max(group_shift[group_of[j]], shift[j])
     dist = np.empty(n_clusters, dtype=X.dtype)
+    tile_dist = np.empty((TILE, n_clusters), dtype=X.dtype)
+    global_lower = np.empty(TILE, dtype=X.dtype)  # each point's smallest group bound
     first = np.empty(n_groups, dtype=X.dtype)  # smallest distance in each searched group
     second = np.empty(n_groups, dtype=X.dtype)  # the second smallest
     searched = np.zeros(n_groups, dtype=np.bool_)
@@ -415,75 +444,114 @@ def yinyang_assign(
         resum = labels[start] < 0  # the first call: no sums yet
         max_moves = (stop - start) // RESUM_EVERY
         block_changed = 0
-        for i in range(start, stop):
-            a = labels[i]
-            if a < 0:  # no bounds yet: every distance
-                dists_to_centers(X, i, centers, centers_t, dist)
-                best_j, best = argmin_first(dist)
+        for t in range(start // TILE, (stop + TILE - 1) // TILE):
+            tile_start = t * TILE
+            tile_stop = min(tile_start + TILE, stop)
+            # Loosen the bounds by the moves of the centers; count the points they fail.
+            n_failed = 0
+            for i in range(tile_start, tile_stop):
+                a = labels[i]
+                if a < 0:  # no bounds yet
+                    n_failed += 1
+                    continue
+                upper[i] += shift[a]
+                lowest = np.inf
                 for g in range(n_groups):
-                    lowest = np.inf
+                    lower[i, g] -= group_shift[g]
+                    lowest = min(lowest, lower[i, g])
+                global_lower[i - tile_start] = lowest
+                if upper[i] >= lowest:
+                    n_failed += 1
+            if n_failed == 0:
+                continue
+            if X_tiles is not None and n_failed >= YINYANG_TILE_SEARCH_FROM:
+                distances_to_all(X_tiles[t], centers, tile_dist)
+                for i in range(tile_start, tile_stop):
+                    a = labels[i]
+                    best_j = _yinyang_bounds(
+                        tile_dist[i - tile_start], i, members, group_start, upper, lower
+                    )
+                    if best_j != a:
+                        labels[i] = best_j
+                        block_changed += 1
+                        if not resum and a >= 0:
+                            resum = move_or_resum(
+                                X,
+                                sample_weight,
+                                i,
+                                a,
+                                best_j,
+                                sums,
+                                weights,
+                                b,
+                                block_changed,
+                                max_moves,
+                            )
+                continue
+            for i in range(tile_start, tile_stop):
+                a = labels[i]
+                if a < 0:  # no bounds yet: every distance
+                    dists_to_centers(X, i, centers, centers_t, dist)
+                    labels[i] = _yinyang_bounds(dist, i, members, group_start, upper, lower)
+                    block_changed += 1
+                    continue
+                u = upper[i]
+                if u < global_lower[i - tile_start]:
+                    continue
+                u_sq = sq_dist(X, i, centers, a)
+                u = np.sqrt(u_sq)
+                upper[i] = u
+                if u < global_lower[i - tile_start]:
+                    continue
+                # Search the groups whose bound does not rule them out; a tie is won by the
+                # smaller index, as in Lloyd's argmin.
+                best = u_sq
+                best_j = a
+                for g in range(n_groups):
+                    searched[g] = lower[i, g] <= u
+                    if not searched[g]:
+                        continue
+                    f1 = np.inf
+                    f2 = np.inf
                     for m in range(group_start[g], group_start[g + 1]):
                         j = members[m]
-                        if j != best_j and dist[j] < lowest:
-                            lowest = dist[j]
-                    lower[i, g] = np.sqrt(lowest)
-                upper[i] = np.sqrt(best)
-                labels[i] = best_j
-                block_changed += 1
-                continue
-            u = upper[i] + shift[a]
-            global_lower = np.inf
-            for g in range(n_groups):
-                lower[i, g] -= group_shift[g]
-                global_lower = min(global_lower, lower[i, g])
-            upper[i] = u
-            if u < global_lower:
-                continue
-            u_sq = sq_dist(X, i, centers, a)
-            u = np.sqrt(u_sq)
-            upper[i] = u
-            if u < global_lower:
-                continue
-            # Search the groups whose bound does not rule them out; a tie is won by the
-            # smaller index, as in Lloyd's argmin.
-            best = u_sq
-            best_j = a
-            for g in range(n_groups):
-                searched[g] = lower[i, g] <= u
-                if not searched[g]:
-                    continue
-                f1 = np.inf
-                f2 = np.inf
-                for m in range(group_start[g], group_start[g + 1]):
-                    j = members[m]
-                    d = u_sq if j == a else sq_dist(X, i, centers, j)
-                    if d < f1:
-                        f2 = f1
-                        f1 = d
-                    elif d < f2:
-                        f2 = d
-                    if d < best or (d == best and j < best_j):
-                        best = d
-                        best_j = j
-                first[g] = f1
-                second[g] = f2
-            # New group bounds: the nearest center of a searched group that is not the new
-            # center (its second nearest if the new center is in it).
-            for g in range(n_groups):
-                if searched[g]:
-                    own_group = g == group_of[best_j]
-                    lower[i, g] = np.sqrt(second[g] if own_group else first[g])
-            if best_j != a:
-                # The old center is now one of the others of its group.
-                g = group_of[a]
-                lower[i, g] = min(lower[i, g], u)
-                upper[i] = np.sqrt(best)
-                labels[i] = best_j
-                block_changed += 1
-                if not resum:
-                    resum = move_or_resum(
-                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
-                    )
+                        d = u_sq if j == a else sq_dist(X, i, centers, j)
+                        if d < f1:
+                            f2 = f1
+                            f1 = d
+                        elif d < f2:
+                            f2 = d
+                        if d < best or (d == best and j < best_j):
+                            best = d
+                            best_j = j
+                    first[g] = f1
+                    second[g] = f2
+                # New group bounds: the nearest center of a searched group that is not the new
+                # center (its second nearest if the new center is in it).
+                for g in range(n_groups):
+                    if searched[g]:
+                        own_group = g == group_of[best_j]
+                        lower[i, g] = np.sqrt(second[g] if own_group else first[g])
+                if best_j != a:
+                    # The old center is now one of the others of its group.
+                    g = group_of[a]
+                    lower[i, g] = min(lower[i, g], u)
+                    upper[i] = np.sqrt(best)
+                    labels[i] = best_j
+                    block_changed += 1
+                    if not resum:
+                        resum = move_or_resum(
+                            X,
+                            sample_weight,
+                            i,
+                            a,
+                            best_j,
+                            sums,
+                            weights,
+                            b,
+                            block_changed,
+                            max_moves,
+                        )
         if resum:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         changed += block_changed

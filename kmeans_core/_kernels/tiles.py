@@ -198,6 +198,20 @@ def nearest_two_centers(xt, centers):
     return best_j, best, second
 
 
+@numba.njit(fastmath=TILE_FASTMATH)
+def distances_to_all(xt, centers, out):
+    """``out[p, j]``: the squared distance from the tile's point ``p`` to center ``j``, for the
+    eight points and every center (``out`` is (TILE, n_clusters))."""
+    n_clusters = centers.shape[0]
+    for j in range(0, n_clusters, 2):
+        a0, a1 = _two_centers(xt, centers, j, min(j + 1, n_clusters - 1))
+        for p in range(TILE):
+            out[p, j] = a0[p]
+        if j + 1 < n_clusters:
+            for p in range(TILE):
+                out[p, j + 1] = a1[p]
+
+
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
 def lloyd_assign_and_sum(
     X, X_tiles, sample_weight, centers, n_blocks, labels, sums, weights, first_block, stop_block
