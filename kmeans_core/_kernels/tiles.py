@@ -1,5 +1,5 @@
 """Nearest centers of eight points at a time: Lloyd's brute force, ``predict``, and the tiles
-that Hamerly's bounds leave mostly unresolved.
+that Hamerly's or Yinyang's bounds leave mostly unresolved.
 
 The rows are first copied into tiles of eight, ``X_tiles[t, f, p] = X[8 t + p, f]``, so that
 feature ``f`` of eight points is one contiguous vector. The squared distances from the eight
