@@ -75,6 +75,9 @@ class Assigner:
         self.n_clusters = n_clusters
         self.n_blocks = n_blocks_for(X.shape[0])
         self.n_threads = n_threads
+        # How many points of each block changed cluster in the last pass: it tells the kernels
+        # whether to sum the block afresh in the next (``_kernels.common.sums_afresh``).
+        self.block_changes = np.zeros(self.n_blocks, dtype=np.int64)
 
     def run(self, kernel, *args):
         """Run a block kernel over all blocks on ``n_threads`` threads; results in block order.
@@ -98,9 +101,9 @@ class BoundsAssigner(Assigner):
 
     Subclasses set ``lower_shape`` and ``kernel``, a bounds kernel called as
     ``kernel(*data, centers, centers_t, shift, *geometry, n_blocks, labels, upper, lower, sums,
-    weights, first_block, stop_block)`` where ``data`` and ``geometry`` are what ``self.data()``
-    and ``self.geometry(centers)`` return; the moves of the centers
-    since the last assignment are summed in ``shift`` so the kernel can loosen the bounds by
+    weights, block_changes, first_block, stop_block)`` where ``data`` and ``geometry`` are what
+    ``self.data()`` and ``self.geometry(centers)`` return; the moves of the centers since the
+    last assignment are summed in ``shift`` so the kernel can loosen the bounds by
     them. The kernel updates the cluster sums only for the points that changed cluster.
     """
 
@@ -138,6 +141,7 @@ class BoundsAssigner(Assigner):
             self.lower,
             sums,
             weights,
+            self.block_changes,
         )
         self.shift[:] = 0  # the bounds now account for every move so far
         return sum(changes)

@@ -22,7 +22,7 @@ class LloydAssigner(Assigner):
     takes_tiles = True
 
     def assign(self, centers, labels, sums, weights):
-        common = (self.n_blocks, labels, sums, weights)
+        common = (self.n_blocks, labels, sums, weights, self.block_changes)
         if self.X_tiles is None:
             kernel = row_kernels.lloyd_assign_and_sum
             args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)

@@ -14,9 +14,9 @@ point is only skipped when its center is the unique nearest one, and whenever di
 computed the same squared distances are compared the same way (first index wins exact ties).
 
 All also keep the per-block cluster sums that the center update needs: a point that changes
-cluster is moved from one sum to the other, so the points that were skipped are never read. A
-block is summed afresh on the first call, and whenever more than one point in ``RESUM_EVERY``
-changed cluster (then a fresh sum costs no more, and it keeps rounding from piling up).
+cluster is moved from one sum to the other while its row (or tile) is in cache, so the points
+that were skipped are never read. A block is summed afresh, after the pass, on the first call
+and after a pass in which many of its points changed cluster (``common.sums_afresh``).
 """
 
 import numba
@@ -24,14 +24,14 @@ import numpy as np
 
 from kmeans_core._kernels.common import (
     FASTMATH,
-    RESUM_EVERY,
     TILE,
     argmin_first,
     block_bounds,
     dists_to_centers,
-    move_or_resum,
+    move_point,
     sq_dist,
     sum_block,
+    sums_afresh,
 )
 from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
 
@@ -101,6 +101,7 @@ def hamerly_assign(
     lower,
     sums,
     weights,
+    block_changes,
     first_block,
     stop_block,
 ):
@@ -125,8 +126,7 @@ def hamerly_assign(
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
             tile_start = t * TILE
@@ -145,7 +145,8 @@ def hamerly_assign(
             if n_failed == 0:
                 continue
             if X_tiles is not None and n_clusters > 1 and n_failed >= TILE_SEARCH_FROM:
-                nearest, best, second = nearest_two_centers(X_tiles[t], centers)
+                xt = X_tiles[t]
+                nearest, best, second = nearest_two_centers(xt, centers)
                 for i in range(tile_start, tile_stop):
                     p = i - tile_start
                     upper[i] = np.sqrt(best[p])
@@ -154,19 +155,8 @@ def hamerly_assign(
                     if nearest[p] != a:
                         labels[i] = nearest[p]
                         block_changed += 1
-                        if not resum:
-                            resum = move_or_resum(
-                                X,
-                                sample_weight,
-                                i,
-                                a,
-                                nearest[p],
-                                sums,
-                                weights,
-                                b,
-                                block_changed,
-                                max_moves,
-                            )
+                        if not fresh:
+                            move_point(xt[:, p], sample_weight[i], a, nearest[p], sums, weights, b)
                 continue
             for i in range(tile_start, tile_stop):
                 a = labels[i]
@@ -184,21 +174,11 @@ def hamerly_assign(
                 if best_j != a:
                     labels[i] = best_j
                     block_changed += 1
-                    if not resum:
-                        resum = move_or_resum(
-                            X,
-                            sample_weight,
-                            i,
-                            a,
-                            best_j,
-                            sums,
-                            weights,
-                            b,
-                            block_changed,
-                            max_moves,
-                        )
-        if resum:
+                    if not fresh:
+                        move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed
 
@@ -218,6 +198,7 @@ def elkan_assign(
     lower,
     sums,
     weights,
+    block_changes,
     first_block,
     stop_block,
 ):
@@ -234,8 +215,7 @@ def elkan_assign(
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for i in range(start, stop):
             a = labels[i]
@@ -276,12 +256,11 @@ def elkan_assign(
             if a != a_start:
                 labels[i] = a
                 block_changed += 1
-                if not resum:
-                    resum = move_or_resum(
-                        X, sample_weight, i, a_start, a, sums, weights, b, block_changed, max_moves
-                    )
-        if resum:
+                if not fresh:
+                    move_point(X[i], sample_weight[i], a_start, a, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed
 
@@ -303,6 +282,7 @@ def exponion_assign(
     lower,
     sums,
     weights,
+    block_changes,
     first_block,
     stop_block,
 ):
@@ -322,8 +302,7 @@ def exponion_assign(
     dist = np.empty(n_clusters, dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for i in range(start, stop):
             a = labels[i]
@@ -365,12 +344,11 @@ def exponion_assign(
             if best_j != a:
                 labels[i] = best_j
                 block_changed += 1
-                if not resum:
-                    resum = move_or_resum(
-                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
-                    )
-        if resum:
+                if not fresh:
+                    move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed
 
@@ -409,6 +387,7 @@ def yinyang_assign(
     lower,
     sums,
     weights,
+    block_changes,
     first_block,
     stop_block,
 ):
@@ -441,8 +420,7 @@ def yinyang_assign(
     changed = 0
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
             tile_start = t * TILE
@@ -465,7 +443,8 @@ def yinyang_assign(
             if n_failed == 0:
                 continue
             if X_tiles is not None and n_failed >= YINYANG_TILE_SEARCH_FROM:
-                distances_to_all(X_tiles[t], centers, tile_dist)
+                xt = X_tiles[t]
+                distances_to_all(xt, centers, tile_dist)
                 for i in range(tile_start, tile_stop):
                     a = labels[i]
                     best_j = _yinyang_bounds(
@@ -474,18 +453,9 @@ def yinyang_assign(
                     if best_j != a:
                         labels[i] = best_j
                         block_changed += 1
-                        if not resum and a >= 0:
-                            resum = move_or_resum(
-                                X,
-                                sample_weight,
-                                i,
-                                a,
-                                best_j,
-                                sums,
-                                weights,
-                                b,
-                                block_changed,
-                                max_moves,
+                        if not fresh:
+                            move_point(
+                                xt[:, i - tile_start], sample_weight[i], a, best_j, sums, weights, b
                             )
                 continue
             for i in range(tile_start, tile_stop):
@@ -539,20 +509,10 @@ def yinyang_assign(
                     upper[i] = np.sqrt(best)
                     labels[i] = best_j
                     block_changed += 1
-                    if not resum:
-                        resum = move_or_resum(
-                            X,
-                            sample_weight,
-                            i,
-                            a,
-                            best_j,
-                            sums,
-                            weights,
-                            b,
-                            block_changed,
-                            max_moves,
-                        )
-        if resum:
+                    if not fresh:
+                        move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed

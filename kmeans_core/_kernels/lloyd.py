@@ -5,25 +5,35 @@ import numpy as np
 
 from kmeans_core._kernels.common import (
     FASTMATH,
-    RESUM_EVERY,
     block_bounds,
-    move_or_resum,
+    move_point,
     nearest_center,
     sum_block,
+    sums_afresh,
 )
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def lloyd_assign_and_sum(
-    X, sample_weight, centers, centers_t, n_blocks, labels, sums, weights, first_block, stop_block
+    X,
+    sample_weight,
+    centers,
+    centers_t,
+    n_blocks,
+    labels,
+    sums,
+    weights,
+    block_changes,
+    first_block,
+    stop_block,
 ):
-    """One Lloyd pass over the data.
+    """One Lloyd pass over the data, row by row.
 
     Writes ``labels`` (nearest center, the first one on exact ties) and keeps, per row block,
     the weighted sums of the points of each cluster in ``sums`` (n_blocks, k, d) and their
-    weights in ``weights`` (n_blocks, k): like the bounds kernels, it moves only the points that
-    changed cluster from one sum to the other, and sums a block afresh on the first call
-    (``labels`` all -1) or when more than one point in ``RESUM_EVERY`` changed.
+    weights in ``weights`` (n_blocks, k): moving the points that changed cluster from one sum
+    to the other, or afresh (``common.sums_afresh``); ``block_changes`` keeps how many points of
+    each block changed.
     ``centers_t`` is ``transposed_if_few_features(centers)``; with many features ``centers``
     may be ``padded_to_tiles(centers)``. Returns the number of labels that changed.
     """
@@ -32,8 +42,7 @@ def lloyd_assign_and_sum(
     dist = np.empty(centers.shape[0], dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for i in range(start, stop):
             best_j = nearest_center(X, i, centers, centers_t, dist)[0]
@@ -41,11 +50,10 @@ def lloyd_assign_and_sum(
             if a != best_j:
                 labels[i] = best_j
                 block_changed += 1
-                if not resum:
-                    resum = move_or_resum(
-                        X, sample_weight, i, a, best_j, sums, weights, b, block_changed, max_moves
-                    )
-        if resum:
+                if not fresh:
+                    move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed

@@ -33,12 +33,12 @@ import numba
 from numba.core import config as numba_config
 
 from kmeans_core._kernels.common import (
-    RESUM_EVERY,
     TILE,
     block_bounds,
     copy_to_tiles,
-    move_or_resum,
+    move_point,
     sum_block,
+    sums_afresh,
 )
 
 #: Multiply-adds may be fused; nothing else is reordered (see the module docstring).
@@ -214,27 +214,36 @@ def distances_to_all(xt, centers, out):
 
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
 def lloyd_assign_and_sum(
-    X, X_tiles, sample_weight, centers, n_blocks, labels, sums, weights, first_block, stop_block
+    X,
+    X_tiles,
+    sample_weight,
+    centers,
+    n_blocks,
+    labels,
+    sums,
+    weights,
+    block_changes,
+    first_block,
+    stop_block,
 ):
-    """One Lloyd pass over the data, eight points at a time.
+    """One Lloyd pass over the data in tiles (``to_tiles``), eight points at a time.
 
     Writes ``labels`` (nearest center, the first one on exact ties) and keeps, per row block,
     the weighted sums of the points of each cluster in ``sums`` (n_blocks, k, d) and their
-    weights in ``weights`` (n_blocks, k): like the bounds kernels, it moves only the points that
-    changed cluster from one sum to the other, and sums a block afresh on the first call
-    (``labels`` all -1) or when more than one point in ``RESUM_EVERY`` changed.
-    ``X_tiles`` is ``X`` copied by ``to_tiles``;
-    Returns the number of labels that changed.
+    weights in ``weights`` (n_blocks, k): moving the points that changed cluster from one sum
+    to the other, read from the tile, or afresh from ``X`` (``common.sums_afresh``);
+    ``block_changes`` keeps how many points of each block changed. Returns the number of labels
+    that changed.
     """
-    n_samples = X.shape[0]
+    n_samples = labels.shape[0]
     changed = 0
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
-        resum = labels[start] < 0  # the first call: no sums yet
-        max_moves = (stop - start) // RESUM_EVERY
+        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
-            nearest = nearest_centers(X_tiles[t], centers)
+            xt = X_tiles[t]
+            nearest = nearest_centers(xt, centers)
             for p in range(min(TILE, stop - t * TILE)):
                 i = t * TILE + p
                 a = labels[i]
@@ -242,12 +251,11 @@ def lloyd_assign_and_sum(
                 if a != new:
                     labels[i] = new
                     block_changed += 1
-                    if not resum:
-                        resum = move_or_resum(
-                            X, sample_weight, i, a, new, sums, weights, b, block_changed, max_moves
-                        )
-        if resum:
+                    if not fresh:
+                        move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
+        if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
+        block_changes[b] = block_changed
         changed += block_changed
     return changed
 
