@@ -64,9 +64,11 @@ class Assigner:
     bounds.
     """
 
-    #: Whether the kernels can work from a copy of the data in tiles (``_kernels/tiles.py``);
-    #: the fit then passes one as ``X_tiles`` when ``tiles_pay_off``.
-    takes_tiles = False
+    @staticmethod
+    def wants_tiles(n_features, n_clusters):
+        """Whether the kernels work from a copy of the data in tiles (``_kernels/tiles.py``) for
+        this shape; the fit then passes one as ``X_tiles``."""
+        return False
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         self.X = X

@@ -13,7 +13,7 @@ from kmeans_core._kernels.common import (
     n_blocks_for,
     transposed_if_few_features,
 )
-from kmeans_core._loop import center_data, inertia_of, run_kmeans, tiles_pay_off
+from kmeans_core._loop import center_data, inertia_of, run_kmeans
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
     check_array,
@@ -248,7 +248,7 @@ class KMeans:
         # to the mean variance of the features.
         assigner_class = ALGORITHMS[algorithm]
         X, X_mean, mean_variance, X_tiles = center_data(
-            X, n_threads, tiles=assigner_class.takes_tiles and tiles_pay_off(n_features)
+            X, n_threads, tiles=assigner_class.wants_tiles(n_features, self.n_clusters)
         )
         tol = mean_variance * self.tol
         if not isinstance(init, str):

@@ -6,12 +6,15 @@ copy of the data in tiles (``_kernels/tiles.py``).
 """
 
 from kmeans_core._kernels.bounds import hamerly_assign
-from kmeans_core._loop import BoundsAssigner
+from kmeans_core._loop import BoundsAssigner, tiles_pay_off
 
 
 class HamerlyAssigner(BoundsAssigner):
     kernel = hamerly_assign
-    takes_tiles = True
+
+    @staticmethod
+    def wants_tiles(n_features, n_clusters):
+        return tiles_pay_off(n_features)
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):

@@ -1,34 +1,71 @@
 """Lloyd's algorithm: every iteration computes the distance from every point to every center.
 
-Below ``_loop.TILES_BELOW_FEATURES`` features the distances are made eight points at a time
-from a copy of the data in tiles (``_kernels/tiles.py``); from it, one point and four centers
-at a time from the rows (``_kernels/lloyd.py``). ``predict`` follows the same rule, so it gives the
-labels of the fit.
+Three kernels, picked by the shape of the problem (``kernel_for``), all with the labels of the
+direct distances: with at least ``PRODUCTS_FROM`` features and clusters, certified dot products
+eight points and four centers at a time (``_kernels/products.py``); otherwise, below
+``_loop.TILES_BELOW_FEATURES`` features, direct distances eight points at a time
+(``_kernels/tiles.py``); from it, one point and four centers at a time from the rows
+(``_kernels/lloyd.py``). The first two read a copy of the data in tiles. ``predict`` follows the
+same rule, so it gives the labels of the fit.
 """
 
 import numpy as np
 
 from kmeans_core._kernels import lloyd as row_kernels
+from kmeans_core._kernels import products as product_kernels
 from kmeans_core._kernels import tiles as tile_kernels
 from kmeans_core._kernels.common import assign_labels, n_blocks_for, padded_to_tiles
 from kmeans_core._loop import Assigner, tiles_of, tiles_pay_off
 from kmeans_core._parallel import run_blocks
 
+#: From this many features and clusters on, the distances come from dot products. Per (point,
+#: center) pair on one core, products / direct (tiles below 32 features, rows from 32;
+#: ``python -m benchmarks.compare kernels``): d=16, k=8 4.1 / 4.0 ns, k=20 3.1 / 3.7, k=128
+#: 2.4 / 3.5; d=32, k=8 7.4 / 7.7, k=20 5.3 / 7.4; d=64, k=8 14.3 / 12.6, k=20 10.1 / 12.2,
+#: k=128 8.0 / 12.2; d=8, k=20 2.2 / 2.2.
+PRODUCTS_FROM = 16
+
+
+def kernel_for(n_features, n_clusters):
+    """Which kernel finds the nearest centers: "products", "tiles" or "rows"."""
+    if n_features >= PRODUCTS_FROM and n_clusters >= PRODUCTS_FROM:
+        return "products"
+    return "tiles" if tiles_pay_off(n_features) else "rows"
+
 
 class LloydAssigner(Assigner):
     """Brute force: n * k distances per iteration, with the cluster sums in the same pass. With
-    few features it works from a copy of the data in tiles (as much memory again as X)."""
+    few features, or many features and clusters, it works from a copy of the data in tiles (as
+    much memory again as X)."""
 
-    takes_tiles = True
+    @staticmethod
+    def wants_tiles(n_features, n_clusters):
+        return kernel_for(n_features, n_clusters) != "rows"
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
-        if self.X_tiles is None:
-            kernel = row_kernels.lloyd_assign_and_sum
-            args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)
-        else:
+        kernel = kernel_for(*centers.shape[::-1])
+        if kernel == "products":
+            centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
+            return sum(
+                self.run(
+                    product_kernels.lloyd_assign_and_sum,
+                    self.X,
+                    self.X_tiles,
+                    self.sample_weight,
+                    centers_m2,
+                    norms,
+                    max_norm,
+                    centers_pad,
+                    *common,
+                )
+            )
+        if kernel == "tiles":
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
+        else:
+            kernel = row_kernels.lloyd_assign_and_sum
+            args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)
         return sum(self.run(kernel, *args))
 
 
@@ -37,7 +74,21 @@ def nearest_centers(X, centers, n_threads):
     same distances as a Lloyd fit."""
     labels = np.empty(X.shape[0], dtype=np.int32)
     n_blocks = n_blocks_for(X.shape[0])
-    if tiles_pay_off(X.shape[1]):
+    kernel = kernel_for(*centers.shape[::-1])
+    if kernel == "products":
+        X_tiles = tiles_of(X, n_blocks, n_threads)
+        with tile_kernels.slp_vectorizer():
+            run_blocks(
+                product_kernels.assign_labels,
+                n_blocks,
+                n_threads,
+                X,
+                X_tiles,
+                *product_kernels.products_of(centers),
+                n_blocks,
+                labels,
+            )
+    elif kernel == "tiles":
         X_tiles = tiles_of(X, n_blocks, n_threads)
         with tile_kernels.slp_vectorizer():
             run_blocks(

@@ -9,7 +9,7 @@ group: a failed point searches only the groups that can hold a nearer center.
 import numpy as np
 
 from kmeans_core._kernels.bounds import yinyang_assign
-from kmeans_core._loop import BoundsAssigner
+from kmeans_core._loop import BoundsAssigner, tiles_pay_off
 
 #: About this many centers to a group, as in the paper.
 CENTERS_PER_GROUP = 10
@@ -41,7 +41,10 @@ def group_centers(centers, n_groups):
 
 class YinyangAssigner(BoundsAssigner):
     kernel = yinyang_assign
-    takes_tiles = True
+
+    @staticmethod
+    def wants_tiles(n_features, n_clusters):
+        return tiles_pay_off(n_features)
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)

@@ -53,6 +53,9 @@ def _build(name):
     elif name == "k128_d3":
         # Many clusters in few dimensions: Exponion searches small balls of centers here.
         X, k = _blobs(rng, 10_000, 3, 128, spread=1.0), 128
+    elif name == "d20_k24":
+        # Enough features and clusters for Lloyd's dot-product kernel, clusters overlapping.
+        X, k = _blobs(rng, 4000, 20, 24, spread=5.0), 24
     elif name == "weighted":
         X, k = _blobs(rng, 3000, 8, 12, spread=3.0), 12
         weight = rng.uniform(0.1, 5.0, size=X.shape[0])
@@ -79,6 +82,7 @@ _SEEDS = {
             "large_k50",
             "weighted",
             "k128_d3",
+            "d20_k24",
         ]
     )
 }

@@ -1,4 +1,5 @@
-"""The distance kernels against NumPy: row blocks, tiles of eight points, nearest centers."""
+"""The distance kernels against NumPy: row blocks, tiles of eight points, nearest centers (direct
+distances, and dot products with their certificate)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from kmeans_core import KMeans
 from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
 from kmeans_core._loop import TILES_BELOW_FEATURES, tiles_of
-from kmeans_core.lloyd import nearest_centers
+from kmeans_core.lloyd import PRODUCTS_FROM, kernel_for, nearest_centers
 
 block_bounds = _block_bounds.py_func
 
@@ -37,7 +38,7 @@ def test_tiles_hold_the_rows_and_zeros_past_the_end(n_samples):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_clusters", [1, 2, 3, 7, 20])
+@pytest.mark.parametrize("n_clusters", [1, 2, 3, 7, 20, PRODUCTS_FROM + 1])
 @pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8, 17, TILES_BELOW_FEATURES - 1, 40])
 def test_nearest_centers_are_numpys_argmin(n_features, n_clusters, dtype):
     rng = np.random.default_rng(n_features * 100 + n_clusters)
@@ -53,8 +54,39 @@ def test_exact_ties_go_to_the_first_center():
     assert not nearest_centers(X, centers, n_threads=1).any()
 
 
-@pytest.mark.parametrize("n_features", [TILES_BELOW_FEATURES - 1, TILES_BELOW_FEATURES])
-def test_predict_gives_the_labels_of_the_fit_on_either_side_of_the_tiles(n_features):
+@pytest.mark.parametrize(
+    ("n_features", "n_clusters"),
+    [
+        (TILES_BELOW_FEATURES - 1, 9),  # tiles
+        (TILES_BELOW_FEATURES, 9),  # rows
+        (TILES_BELOW_FEATURES, PRODUCTS_FROM),  # dot products
+        (PRODUCTS_FROM, PRODUCTS_FROM - 1),  # tiles
+    ],
+)
+def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(n_features, n_clusters):
     X = np.random.default_rng(5).normal(size=(3001, n_features))
-    km = KMeans(9, algorithm="lloyd", random_state=0).fit(X)
+    km = KMeans(n_clusters, algorithm="lloyd", random_state=0).fit(X)
     np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+def test_exact_ties_go_to_the_first_center_with_dot_products():
+    n_features = PRODUCTS_FROM
+    unit = np.eye(n_features)
+    centers = np.concatenate([unit, -unit])  # all at distance 1 from the origin
+    assert kernel_for(n_features, centers.shape[0]) == "products"
+    X = np.zeros((21, n_features))
+    assert not nearest_centers(X, centers, n_threads=1).any()
+
+
+def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
+    # Far from the origin |x|^2 dwarfs the gaps between distances: |c|^2 - 2 x.c alone gets
+    # some labels wrong, so the certificate must send those points to the direct distances.
+    rng = np.random.default_rng(3)
+    n_features, n_clusters = PRODUCTS_FROM, 24
+    centers = rng.normal(size=(n_clusters, n_features)) + 1e6
+    X = rng.normal(size=(4000, n_features)) + 1e6
+    assert kernel_for(n_features, n_clusters) == "products"
+    direct = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+    products = ((centers**2).sum(axis=1)[None] - 2 * X @ centers.T).argmin(axis=1)
+    assert (products != direct).any()  # else this test would not test the fallback
+    np.testing.assert_array_equal(nearest_centers(X, centers, n_threads=2), direct)
