@@ -42,29 +42,36 @@ class ConvergenceWarning(UserWarning):
     points for the number of clusters."""
 
 
-def choose_algorithm(n_samples, n_features, n_clusters):
+#: Runs capped below this many iterations use Lloyd where Elkan would otherwise win: the bounds
+#: pay back their costly first passes only over tens of iterations (100k x 64 x 128, Lloyd /
+#: Elkan: 10 iterations 0.64 / 1.19 s, 20 iterations 1.19 / 1.66 s, to convergence (62) 3.30 /
+#: 2.59 s).
+BOUNDS_PAY_BACK_ITERATIONS = 30
+
+
+def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
     (``python -m benchmarks.compare fit``, 2 threads, whole fits; seconds as Lloyd / Hamerly /
     Exponion / Yinyang / Elkan where measured).
 
     - many clusters in few features: Exponion, whose searches look only at the centers near a
       point's own (300k x 3 x 128: 0.88 / 0.68 / 0.43 / 0.62 / 2.10);
-    - many clusters in more features: Yinyang, which searches only the groups of centers that
-      can hold a nearer one (100k x 16 x 128: 1.60 / 1.04 / 1.24 / 1.01 / 1.58);
+    - many clusters in 5 to 31 features: Yinyang, which searches only the groups of centers
+      that can hold a nearer one (100k x 16 x 128: 1.19 / 1.02 / - / 0.82 / 1.72);
     - a few dozen clusters in 5 to 31 features, or 32 to 63 clusters in fewer: Hamerly's two
-      bounds per point prune most distances (300k x 16 x 20: 0.57 / 0.48 / 0.56 / 0.84 / 0.67;
+      bounds per point prune most distances (300k x 16 x 20: 0.53 / 0.44 / - / 0.77 / 0.68;
       300k x 8 x 24: 2.38 / 2.00 / 2.22 / 2.74 / 4.45; 200k x 4 x 48: 0.82 / 0.76 / 0.83 / 0.96
       / 2.21);
-    - a few dozen clusters in 32 features or more: Elkan, whose bound per center saves the
-      expensive distances (10k x 64 x 20: 0.062 / 0.066 / 0.070 / 0.082 / 0.057; 100k x 64 x
-      20: 0.37 / 0.43 / - / 0.59 / 0.37; 30k x 48 x 40: 0.38 / 0.36 / - / 0.46 / 0.28);
+    - 32 clusters or more in 32 features or more: Elkan, whose bound per center saves the
+      expensive distances (30k x 48 x 40: 0.285 / 0.369 / - / - / 0.278; 100k x 32 x 60: 1.51
+      / - / - / 1.33 / 1.27; 100k x 64 x 128: 3.30 / - / - / 4.75 / 2.59), unless ``max_iter``
+      is below ``BOUNDS_PAY_BACK_ITERATIONS``;
     - otherwise Lloyd: with few clusters, or up to 31 in at most 4 features, the bounds fail too
       often to pay for themselves against eight-points-at-a-time distances (1M x 16 x 3: 0.86 /
       1.45 / 1.45 / 1.36 / 1.51; 1M x 2 x 20: 0.32 / 0.49 / 0.43 / 0.55 / 1.02; 100k x 3 x 16:
-      0.064 / 0.090 / 0.111 / 0.141 / 0.206); with many features and clusters the
-      four-centers-at-a-time kernel beats any pruning in the early iterations (100k x 64 x 8:
-      0.26 / 0.37 / 0.41 / 0.46 / 0.34; 1M x 64 x 128, 10 iterations: 9.7 / 11.2 / 11.3 / 20.5 /
-      12.7).
+      0.064 / 0.090 / 0.111 / 0.141 / 0.206); with many features, its dot products beat the
+      bounds' early passes (100k x 64 x 8: 0.26 / 0.37 / 0.41 / 0.46 / 0.34; 10k x 64 x 20:
+      0.043 / 0.053 / - / 0.074 / 0.047; 100k x 64 x 20: 0.353 / 0.432 / - / - / 0.393).
     """
     if n_clusters < 16:
         return "lloyd"
@@ -73,7 +80,9 @@ def choose_algorithm(n_samples, n_features, n_clusters):
             few_clusters_in_few_features = n_clusters < 32 and n_features <= FEW_FEATURES
             return "lloyd" if few_clusters_in_few_features else "hamerly"
         return "exponion" if n_features <= FEW_FEATURES else "yinyang"
-    return "elkan" if n_clusters < 64 else "lloyd"
+    if n_clusters < 32 or max_iter < BOUNDS_PAY_BACK_ITERATIONS:
+        return "lloyd"
+    return "elkan"
 
 
 class KMeans:
@@ -241,7 +250,7 @@ class KMeans:
 
         algorithm = self.algorithm
         if algorithm == "auto":
-            algorithm = choose_algorithm(n_samples, n_features, self.n_clusters)
+            algorithm = choose_algorithm(n_samples, n_features, self.n_clusters, self.max_iter)
         n_threads = self._threads_for(X)
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative

@@ -174,25 +174,27 @@ def test_convergence_warning_is_a_user_warning():
 
 
 @pytest.mark.parametrize(
-    ("n_features", "n_clusters", "expected"),
+    ("n_features", "n_clusters", "max_iter", "expected"),
     [
-        (2, 8, "lloyd"),
-        (64, 8, "lloyd"),
-        (3, 20, "lloyd"),
-        (4, 31, "lloyd"),
-        (4, 32, "hamerly"),
-        (5, 20, "hamerly"),
-        (16, 63, "hamerly"),
-        (64, 20, "elkan"),
-        (3, 128, "exponion"),
-        (16, 128, "yinyang"),
-        (64, 128, "lloyd"),
+        (2, 8, 300, "lloyd"),
+        (64, 8, 300, "lloyd"),
+        (3, 20, 300, "lloyd"),
+        (4, 31, 300, "lloyd"),
+        (4, 32, 300, "hamerly"),
+        (5, 20, 300, "hamerly"),
+        (16, 63, 300, "hamerly"),
+        (64, 20, 300, "lloyd"),
+        (32, 32, 300, "elkan"),
+        (3, 128, 300, "exponion"),
+        (16, 128, 300, "yinyang"),
+        (64, 128, 300, "elkan"),
+        (64, 128, 10, "lloyd"),
     ],
 )
-def test_auto_picks_the_measured_fastest_algorithm(n_features, n_clusters, expected):
+def test_auto_picks_the_measured_fastest_algorithm(n_features, n_clusters, max_iter, expected):
     """The rule of ``choose_algorithm``, shape by shape, and what the fit reports it ran."""
     X = np.random.default_rng(0).normal(size=(300, n_features))
-    km = KMeans(n_clusters, random_state=0, max_iter=2)
+    km = KMeans(n_clusters, random_state=0, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         km.fit(X)
