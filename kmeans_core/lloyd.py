@@ -1,8 +1,8 @@
 """Lloyd's algorithm: every iteration computes the distance from every point to every center.
 
 Three kernels, picked by the shape of the problem (``kernel_for``), all with the labels of the
-direct distances: with at least ``PRODUCTS_FROM`` features and clusters, certified dot products
-eight points and four centers at a time (``_kernels/products.py``); otherwise, below
+direct distances: with at least ``_loop.PRODUCTS_FROM`` features and clusters, certified dot
+products eight points and four centers at a time (``_kernels/products.py``); otherwise, below
 ``_loop.TILES_BELOW_FEATURES`` features, direct distances eight points at a time
 (``_kernels/tiles.py``); from it, one point and four centers at a time from the rows
 (``_kernels/lloyd.py``). The first two read a copy of the data in tiles. ``predict`` follows the
@@ -15,20 +15,13 @@ from kmeans_core._kernels import lloyd as row_kernels
 from kmeans_core._kernels import products as product_kernels
 from kmeans_core._kernels import tiles as tile_kernels
 from kmeans_core._kernels.common import assign_labels, n_blocks_for, padded_to_tiles
-from kmeans_core._loop import Assigner, tiles_of, tiles_pay_off
+from kmeans_core._loop import Assigner, products_pay_off, tiles_of, tiles_pay_off
 from kmeans_core._parallel import run_blocks
-
-#: From this many features and clusters on, the distances come from dot products. Per (point,
-#: center) pair on one core, products / direct (tiles below 32 features, rows from 32;
-#: ``python -m benchmarks.compare kernels``): d=16, k=8 4.1 / 4.0 ns, k=20 3.1 / 3.7, k=128
-#: 2.4 / 3.5; d=32, k=8 7.4 / 7.7, k=20 5.3 / 7.4; d=64, k=8 14.3 / 12.6, k=20 10.1 / 12.2,
-#: k=128 8.0 / 12.2; d=8, k=20 2.2 / 2.2.
-PRODUCTS_FROM = 16
 
 
 def kernel_for(n_features, n_clusters):
     """Which kernel finds the nearest centers: "products", "tiles" or "rows"."""
-    if n_features >= PRODUCTS_FROM and n_clusters >= PRODUCTS_FROM:
+    if products_pay_off(n_features, n_clusters):
         return "products"
     return "tiles" if tiles_pay_off(n_features) else "rows"
 

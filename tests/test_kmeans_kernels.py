@@ -9,8 +9,8 @@ import pytest
 from kmeans_core import KMeans
 from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
-from kmeans_core._loop import TILES_BELOW_FEATURES, tiles_of
-from kmeans_core.lloyd import PRODUCTS_FROM, kernel_for, nearest_centers
+from kmeans_core._loop import PRODUCTS_FROM, TILES_BELOW_FEATURES, tiles_of
+from kmeans_core.lloyd import kernel_for, nearest_centers
 
 block_bounds = _block_bounds.py_func
 
