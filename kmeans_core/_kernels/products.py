@@ -36,11 +36,17 @@ from kmeans_core._kernels.tiles import TILE_FASTMATH, _nearer, _plus_squares, _s
 
 
 def products_of(centers):
-    """What the kernels take of the centers: ``-2 * centers``, the squared norm of every center,
-    the largest of them, and the centers padded for the direct fallback
-    (``common.padded_to_tiles``)."""
+    """What the kernels take of the centers: ``-2 * centers`` in groups of four, interleaved so
+    that feature ``f`` of a group's four centers is contiguous (``(ceil(k / 4), d, 4)``; the
+    padding is never used), the squared norm of every center, the largest of them, and the
+    centers padded for the direct fallback (``common.padded_to_tiles``)."""
+    n_clusters, n_features = centers.shape
     norms = np.einsum("ij,ij->i", centers, centers)
-    return -2.0 * centers, norms, norms.max(), padded_to_tiles(centers)
+    padded = padded_to_tiles(centers)
+    grouped = np.zeros((padded.shape[0], n_features), dtype=centers.dtype)
+    grouped[:n_clusters] = -2.0 * centers
+    grouped = np.ascontiguousarray(grouped.reshape(-1, 4, n_features).transpose(0, 2, 1))
+    return grouped, norms, norms.max(), padded
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
@@ -59,25 +65,24 @@ def _plus_products(acc, xt, f, c):
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
-def _four_centers(xt, centers_m2, norms, j0, j1, j2, j3):
-    """``|c|^2 - 2 x.c`` for the tile's eight points and centers ``j0`` to ``j3``."""
-    c0 = centers_m2[j0]
-    c1 = centers_m2[j1]
-    c2 = centers_m2[j2]
-    c3 = centers_m2[j3]
+def _four_centers(xt, group, norms, j0):
+    """``|c|^2 - 2 x.c`` for the tile's eight points and the four centers of ``group``
+    (``products_of``), centers ``j0`` to ``j0 + 3`` (past the last center, the last one's
+    norm again: those values are not kept)."""
+    last = norms.shape[0] - 1
     n0 = norms[j0]
-    n1 = norms[j1]
-    n2 = norms[j2]
-    n3 = norms[j3]
+    n1 = norms[min(j0 + 1, last)]
+    n2 = norms[min(j0 + 2, last)]
+    n3 = norms[min(j0 + 3, last)]
     a0 = (n0, n0, n0, n0, n0, n0, n0, n0)
     a1 = (n1, n1, n1, n1, n1, n1, n1, n1)
     a2 = (n2, n2, n2, n2, n2, n2, n2, n2)
     a3 = (n3, n3, n3, n3, n3, n3, n3, n3)
     for f in range(xt.shape[0]):
-        a0 = _plus_products(a0, xt, f, c0[f])
-        a1 = _plus_products(a1, xt, f, c1[f])
-        a2 = _plus_products(a2, xt, f, c2[f])
-        a3 = _plus_products(a3, xt, f, c3[f])
+        a0 = _plus_products(a0, xt, f, group[f, 0])
+        a1 = _plus_products(a1, xt, f, group[f, 1])
+        a2 = _plus_products(a2, xt, f, group[f, 2])
+        a3 = _plus_products(a3, xt, f, group[f, 3])
     return a0, a1, a2, a3
 
 
@@ -93,16 +98,12 @@ def _keep(values, j, best, best_j, second):
 def _nearest_by_products(xt, centers_m2, norms):
     """For each of the tile's eight points: the center with the smallest ``|c|^2 - 2 x.c``
     (the first on ties), that value and the second smallest."""
-    n_clusters = centers_m2.shape[0]
-    last = n_clusters - 1
+    n_clusters = norms.shape[0]
     inf = np.inf
     best = second = (inf, inf, inf, inf, inf, inf, inf, inf)
     best_j = (0, 0, 0, 0, 0, 0, 0, 0)
     for j in range(0, n_clusters, 4):
-        # Past the last center, the last one again (its values are not kept).
-        a0, a1, a2, a3 = _four_centers(
-            xt, centers_m2, norms, j, min(j + 1, last), min(j + 2, last), min(j + 3, last)
-        )
+        a0, a1, a2, a3 = _four_centers(xt, centers_m2[j // 4], norms, j)
         best, best_j, second = _keep(a0, j, best, best_j, second)
         if j + 1 < n_clusters:
             best, best_j, second = _keep(a1, j + 1, best, best_j, second)
