@@ -198,18 +198,30 @@ def nearest_two_centers(xt, centers):
     return best_j, best, second
 
 
+@numba.njit(inline="always")
+def _store(out, j, values):
+    """``out[j, p] = values[p]`` for the eight lanes (one contiguous row: constant indices, so
+    that the stores are vectorised; a loop over the lanes made single stores)."""
+    out[j, 0] = values[0]
+    out[j, 1] = values[1]
+    out[j, 2] = values[2]
+    out[j, 3] = values[3]
+    out[j, 4] = values[4]
+    out[j, 5] = values[5]
+    out[j, 6] = values[6]
+    out[j, 7] = values[7]
+
+
 @numba.njit(fastmath=TILE_FASTMATH)
 def distances_to_all(xt, centers, out):
-    """``out[p, j]``: the squared distance from the tile's point ``p`` to center ``j``, for the
-    eight points and every center (``out`` is (TILE, n_clusters))."""
+    """``out[j, p]``: the squared distance from the tile's point ``p`` to center ``j``, for the
+    eight points and every center (``out`` is (n_clusters, TILE))."""
     n_clusters = centers.shape[0]
     for j in range(0, n_clusters, 2):
         a0, a1 = _two_centers(xt, centers, j, min(j + 1, n_clusters - 1))
-        for p in range(TILE):
-            out[p, j] = a0[p]
+        _store(out, j, a0)
         if j + 1 < n_clusters:
-            for p in range(TILE):
-                out[p, j + 1] = a1[p]
+            _store(out, j + 1, a1)
 
 
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
