@@ -138,8 +138,7 @@ def hamerly_assign(
                     continue
                 upper[i] += shift[a]
                 lower[i] -= max2 if a == arg1 else max1
-                if upper[i] >= max(half_nearest[a], lower[i]):
-                    n_failed += 1
+                n_failed += upper[i] >= max(half_nearest[a], lower[i])  # no branch
             if n_failed == 0:
                 continue
             if X_tiles is not None and n_clusters > 1 and n_failed >= TILE_SEARCH_FROM:
@@ -436,8 +435,7 @@ def yinyang_assign(
                     lower[i, g] -= group_shift[g]
                     lowest = min(lowest, lower[i, g])
                 global_lower[i - tile_start] = lowest
-                if upper[i] >= lowest:
-                    n_failed += 1
+                n_failed += upper[i] >= lowest  # no branch
             if n_failed == 0:
                 continue
             if X_tiles is not None and n_failed >= YINYANG_TILE_SEARCH_FROM:
