@@ -8,6 +8,7 @@ on the data, and every block writes its own outputs, so results do not depend on
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,15 +51,21 @@ def _get_pool(n_workers):
     return _pool
 
 
+@functools.lru_cache(maxsize=64)
+def _block_ranges(n_blocks, n_threads):
+    """``n_threads`` contiguous ranges ``(first_block, stop_block)`` covering the blocks."""
+    return tuple(
+        (t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads) for t in range(n_threads)
+    )
+
+
 def run_blocks(kernel, n_blocks, n_threads, *args):
     """Call ``kernel(*args, first_block, stop_block)`` over ``n_threads`` contiguous ranges of
     blocks at once; return the results in range order."""
     n_threads = max(1, min(n_threads or available_cores(), n_blocks))
-    ranges = [
-        (t * n_blocks // n_threads, (t + 1) * n_blocks // n_threads) for t in range(n_threads)
-    ]
     if n_threads == 1:
         return [kernel(*args, 0, n_blocks)]
+    ranges = _block_ranges(n_blocks, n_threads)
     futures = [_get_pool(n_threads - 1).submit(kernel, *args, *r) for r in ranges[1:]]
     first = kernel(*args, *ranges[0])  # the calling thread takes the first range
     return [first] + [f.result() for f in futures]

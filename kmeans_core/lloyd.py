@@ -35,27 +35,20 @@ class LloydAssigner(Assigner):
     def wants_tiles(n_features, n_clusters):
         return kernel_for(n_features, n_clusters) != "rows"
 
+    def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
+        super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
+        self.kernel = kernel_for(X.shape[1], n_clusters)
+
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
-        kernel = kernel_for(*centers.shape[::-1])
-        if kernel == "products":
-            centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
-            return sum(
-                self.run(
-                    product_kernels.lloyd_assign_and_sum,
-                    self.X,
-                    self.X_tiles,
-                    self.sample_weight,
-                    centers_m2,
-                    norms,
-                    max_norm,
-                    centers_pad,
-                    *common,
-                )
-            )
-        if kernel == "tiles":
+        if self.kernel == "tiles":
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
+        elif self.kernel == "products":
+            kernel = product_kernels.lloyd_assign_and_sum
+            centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
+            args = (self.X, self.X_tiles, self.sample_weight, centers_m2, norms, max_norm)
+            args = (*args, centers_pad, *common)
         else:
             kernel = row_kernels.lloyd_assign_and_sum
             args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)
