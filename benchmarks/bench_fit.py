@@ -152,11 +152,23 @@ def _ours(algorithm, dtype, n_threads):
 
     def fit(X64, X32, init64, init32, case, max_iter, n_iter_hint):
         X, init = (X32, init32) if dtype == "float32" else (X64, init64)
-        model = KMeans(case.n_clusters, init=init, n_init=1, max_iter=max_iter, tol=TOL,
-                       algorithm=algorithm, n_threads=n_threads)
+        model = KMeans(
+            case.n_clusters,
+            init=init,
+            n_init=1,
+            max_iter=max_iter,
+            tol=TOL,
+            algorithm=algorithm,
+            n_threads=n_threads,
+        )
         seconds, km = _timed(lambda: model.fit(X))
-        return Run(seconds, int(km.n_iter_), float(km.inertia_), km.labels_,
-                   getattr(km, "algorithm_", algorithm))
+        return Run(
+            seconds,
+            int(km.n_iter_),
+            float(km.inertia_),
+            km.labels_,
+            getattr(km, "algorithm_", algorithm),
+        )
 
     return fit
 
@@ -166,8 +178,9 @@ def _sklearn(algorithm, n_threads):
     from threadpoolctl import threadpool_limits
 
     def fit(X64, X32, init64, init32, case, max_iter, n_iter_hint):
-        model = KMeans(case.n_clusters, init=init64, n_init=1, max_iter=max_iter, tol=TOL,
-                       algorithm=algorithm)
+        model = KMeans(
+            case.n_clusters, init=init64, n_init=1, max_iter=max_iter, tol=TOL, algorithm=algorithm
+        )
         with threadpool_limits(limits=n_threads):
             seconds, km = _timed(lambda: model.fit(X64))
         return Run(seconds, int(km.n_iter_), float(km.inertia_), km.labels_, algorithm)
@@ -182,8 +195,9 @@ def _sklearnex(n_threads):
     daal4py.daalinit(n_threads)  # oneDAL threads through TBB, which threadpoolctl cannot limit
 
     def fit(X64, X32, init64, init32, case, max_iter, n_iter_hint):
-        model = KMeans(case.n_clusters, init=init64, n_init=1, max_iter=max_iter, tol=TOL,
-                       algorithm="lloyd")
+        model = KMeans(
+            case.n_clusters, init=init64, n_init=1, max_iter=max_iter, tol=TOL, algorithm="lloyd"
+        )
         seconds, km = _timed(lambda: model.fit(X64))
         return Run(seconds, int(km.n_iter_), float(km.inertia_), km.labels_, "lloyd")
 
@@ -199,9 +213,17 @@ def _faiss(n_threads):
         n, d = X32.shape
         k = case.n_clusters
         # faiss subsamples to max_points_per_centroid * k points unless told to use them all.
-        model = faiss.Kmeans(d, k, niter=n_iter_hint, nredo=1, spherical=False, verbose=False,
-                             max_points_per_centroid=n // k + 1, min_points_per_centroid=1,
-                             seed=INIT_SEED)
+        model = faiss.Kmeans(
+            d,
+            k,
+            niter=n_iter_hint,
+            nredo=1,
+            spherical=False,
+            verbose=False,
+            max_points_per_centroid=n // k + 1,
+            min_points_per_centroid=1,
+            seed=INIT_SEED,
+        )
         seconds, _ = _timed(lambda: model.train(X32, init_centroids=init32))
         return Run(seconds, len(model.obj), float(model.obj[-1]), None, "lloyd")
 
@@ -211,30 +233,35 @@ def _faiss(n_threads):
 def build_peers(n_threads, extras=True):
     """The peers to time, in the order they alternate within a round (ours, theirs, ...)."""
     notes = []
-    peers = [Peer("ours_auto", "ours auto", _ours("auto", "float64", n_threads), True),
-             Peer("sklearn_lloyd", "sklearn lloyd", _sklearn("lloyd", n_threads), False)]
+    peers = [
+        Peer("ours_auto", "ours auto", _ours("auto", "float64", n_threads), True),
+        Peer("sklearn_lloyd", "sklearn lloyd", _sklearn("lloyd", n_threads), False),
+    ]
     if not extras:
         return peers, notes
-    peers += [Peer("ours_lloyd", "ours lloyd", _ours("lloyd", "float64", n_threads), True),
-              Peer("sklearn_elkan", "sklearn elkan", _sklearn("elkan", n_threads), False),
-              Peer("ours_hamerly", "ours hamerly", _ours("hamerly", "float64", n_threads), True)]
+    peers += [
+        Peer("ours_lloyd", "ours lloyd", _ours("lloyd", "float64", n_threads), True),
+        Peer("sklearn_elkan", "sklearn elkan", _sklearn("elkan", n_threads), False),
+        Peer("ours_hamerly", "ours hamerly", _ours("hamerly", "float64", n_threads), True),
+    ]
     try:
         peers.append(Peer("faiss", "faiss-cpu (float32)", _faiss(n_threads), False))
     except ImportError as error:
         notes.append(f"faiss-cpu skipped: {error}")
     peers.append(Peer("ours_elkan", "ours elkan", _ours("elkan", "float64", n_threads), True))
-    peers.append(Peer("ours_exponion", "ours exponion", _ours("exponion", "float64", n_threads),
-                      True))
-    peers.append(Peer("ours_yinyang", "ours yinyang", _ours("yinyang", "float64", n_threads),
-                      True))
+    peers.append(
+        Peer("ours_exponion", "ours exponion", _ours("exponion", "float64", n_threads), True)
+    )
+    peers.append(Peer("ours_yinyang", "ours yinyang", _ours("yinyang", "float64", n_threads), True))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             peers.append(Peer("sklearnex", "sklearnex lloyd", _sklearnex(n_threads), False))
     except Exception as error:  # noqa: BLE001 - any failure to import means "not available"
         notes.append(f"scikit-learn-intelex skipped: {type(error).__name__}: {error}")
-    peers.append(Peer("ours_auto_f32", "ours auto float32",
-                      _ours("auto", "float32", n_threads), True))
+    peers.append(
+        Peer("ours_auto_f32", "ours auto float32", _ours("auto", "float32", n_threads), True)
+    )
     return peers, notes
 
 
@@ -302,8 +329,10 @@ def run_case(case: Case, peers, repeats: int, log=print, short_case_repeats=SHOR
             if round_index > 0:
                 run.labels = None
             peer.runs.append(run)
-            log(f"  {case.name} round {round_index + 1}/{n_repeats} {peer.label:<20} "
-                f"{run.seconds:8.3f} s  {run.n_iter:4d} it")
+            log(
+                f"  {case.name} round {round_index + 1}/{n_repeats} {peer.label:<20} "
+                f"{run.seconds:8.3f} s  {run.n_iter:4d} it"
+            )
         # Short cases are the noisiest on a shared machine and cost little: more rounds.
         if round_index == 0 and time.perf_counter() - round_start < SHORT_ROUND_S:
             n_repeats = max(n_repeats, short_case_repeats)
@@ -311,9 +340,15 @@ def run_case(case: Case, peers, repeats: int, log=print, short_case_repeats=SHOR
 
     reference = next(p for p in peers if p.key == "sklearn_lloyd").runs[0]
     result = {
-        "case": case.name, "n_samples": case.n_samples, "n_features": case.n_features,
-        "n_clusters": case.n_clusters, "overlap": case.overlap, "cluster_std": cluster_std,
-        "max_iter": case.max_iter, "capped": case.max_iter < 300, "repeats": n_repeats,
+        "case": case.name,
+        "n_samples": case.n_samples,
+        "n_features": case.n_features,
+        "n_clusters": case.n_clusters,
+        "overlap": case.overlap,
+        "cluster_std": cluster_std,
+        "max_iter": case.max_iter,
+        "capped": case.max_iter < 300,
+        "repeats": n_repeats,
         "peers": {},
     }
     for peer in peers:
@@ -321,8 +356,12 @@ def run_case(case: Case, peers, repeats: int, log=print, short_case_repeats=SHOR
         times = [r.seconds for r in peer.runs]
         median = statistics.median(times)
         entry = {
-            "label": peer.label, "times_s": times, "median_s": median, "n_iter": first.n_iter,
-            "per_iter_s": median / max(first.n_iter, 1), "inertia": first.inertia,
+            "label": peer.label,
+            "times_s": times,
+            "median_s": median,
+            "n_iter": first.n_iter,
+            "per_iter_s": median / max(first.n_iter, 1),
+            "inertia": first.inertia,
             "algorithm": first.algorithm,
             "inertia_rel_diff_vs_sklearn": _rel(first.inertia, reference.inertia),
         }
@@ -354,9 +393,9 @@ def _add_ratios(result):
         result["ratio_faiss_total"] = faiss_run["median_s"] / ours["median_s"]
         if "ours_auto_f32" in peers:
             result["ratio_faiss_per_iter_f32"] = (
-                faiss_run["per_iter_s"] / peers["ours_auto_f32"]["per_iter_s"])
-    algorithms = {a: peers[f"ours_{a}"]["median_s"] for a in OUR_ALGORITHMS
-                  if f"ours_{a}" in peers}
+                faiss_run["per_iter_s"] / peers["ours_auto_f32"]["per_iter_s"]
+            )
+    algorithms = {a: peers[f"ours_{a}"]["median_s"] for a in OUR_ALGORITHMS if f"ours_{a}" in peers}
     if algorithms:
         result["fastest_ours"] = min(algorithms, key=algorithms.get)
 
@@ -368,18 +407,26 @@ def geometric_mean(values):
 
 def summarize(results):
     """Geometric means of the ratios and the cases that miss the targets."""
-    summary = {"geomean_ratio_sklearn": geometric_mean([r["ratio_sklearn"] for r in results]),
-               "cases_below_1_5x_sklearn": [r["case"] for r in results
-                                            if r["ratio_sklearn"] < 1.5]}
-    for key in ("ratio_sklearnex", "ratio_sklearn_elkan", "ratio_faiss_per_iter",
-                "ratio_faiss_total", "ratio_faiss_per_iter_f32"):
+    summary = {
+        "geomean_ratio_sklearn": geometric_mean([r["ratio_sklearn"] for r in results]),
+        "cases_below_1_5x_sklearn": [r["case"] for r in results if r["ratio_sklearn"] < 1.5],
+    }
+    for key in (
+        "ratio_sklearnex",
+        "ratio_sklearn_elkan",
+        "ratio_faiss_per_iter",
+        "ratio_faiss_total",
+        "ratio_faiss_per_iter_f32",
+    ):
         values = [r[key] for r in results if key in r]
         if values:
             summary[f"geomean_{key}"] = geometric_mean(values)
-            summary[f"cases_slower_than_peer_{key}"] = [r["case"] for r in results
-                                                        if r.get(key, 2.0) < 1.0]
+            summary[f"cases_slower_than_peer_{key}"] = [
+                r["case"] for r in results if r.get(key, 2.0) < 1.0
+            ]
     summary["all_agree_with_sklearn"] = all(
-        p.get("agrees_with_sklearn", True) for r in results for p in r["peers"].values())
+        p.get("agrees_with_sklearn", True) for r in results for p in r["peers"].values()
+    )
     return summary
 
 
@@ -387,13 +434,22 @@ def summarize(results):
 def machine_info(n_threads):
     import numba
 
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "processor": _cpu_model(), "cpu_count": os.cpu_count(), "threads": n_threads,
-            "numpy": np.__version__, "numba": numba.__version__,
-            "engine_commit": _engine_commit()}
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "threads": n_threads,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "engine_commit": _engine_commit(),
+    }
     # Distribution versions: sklearnex's __version__ is a placeholder (2199.9.9).
-    for key, distribution in (("sklearn", "scikit-learn"), ("faiss", "faiss-cpu"),
-                              ("sklearnex", "scikit-learn-intelex")):
+    for key, distribution in (
+        ("sklearn", "scikit-learn"),
+        ("faiss", "faiss-cpu"),
+        ("sklearnex", "scikit-learn-intelex"),
+    ):
         try:
             info[key] = importlib.metadata.version(distribution)
         except importlib.metadata.PackageNotFoundError:
@@ -407,10 +463,20 @@ def _engine_commit():
 
     root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "kmeans_core"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "kmeans_core"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + (" (kmeans_core modified)" if dirty else "")
@@ -437,26 +503,35 @@ def _x(value):
 def to_markdown(report):
     """The results as Markdown tables (what README.md shows)."""
     results, summary = report["cases"], report["summary"]
-    lines = [f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} cores,"
-             f" {report['machine']['threads']} threads for every peer, engine at commit "
-             f"{report['machine'].get('engine_commit')}. Times are medians of "
-             f"{report['settings']['repeats']} alternated repeats ({SHORT_CASE_REPEATS} for "
-             f"cases whose first round takes under {SHORT_ROUND_S:.0f} s; fewer where noted), "
-             "seconds.",
-             ""]
-    lines += ["| case n×d×k | iters sklearn / ours | ours auto (s) [algorithm] | sklearn lloyd (s)"
-              " | **sklearn / ours** | inertia 1e-9 + labels equal | sklearnex (s) | "
-              "sklearnex / ours | faiss s/iter | ours s/iter (f64 / f32) | faiss / ours per iter "
-              "(f64 / f32) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {report['machine']['processor']}, {report['machine']['cpu_count']} cores,"
+        f" {report['machine']['threads']} threads for every peer, engine at commit "
+        f"{report['machine'].get('engine_commit')}. Times are medians of "
+        f"{report['settings']['repeats']} alternated repeats ({SHORT_CASE_REPEATS} for "
+        f"cases whose first round takes under {SHORT_ROUND_S:.0f} s; fewer where noted), "
+        "seconds.",
+        "",
+    ]
+    lines += [
+        "| case n×d×k | iters sklearn / ours | ours auto (s) [algorithm] | sklearn lloyd (s)"
+        " | **sklearn / ours** | inertia 1e-9 + labels equal | sklearnex (s) | "
+        "sklearnex / ours | faiss s/iter | ours s/iter (f64 / f32) | faiss / ours per iter "
+        "(f64 / f32) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         p = r["peers"]
         ours, sk = p["ours_auto"], p["sklearn_lloyd"]
         ex, fa, f32 = p.get("sklearnex"), p.get("faiss"), p.get("ours_auto_f32")
         note = f" (max_iter={r['max_iter']}, {r['repeats']} rep.)" if r["capped"] else ""
-        agree = "yes" if ours.get("agrees_with_sklearn") else (
-            f"no (rel {ours['inertia_rel_diff_vs_sklearn']:.1e}, "
-            f"labels {'=' if ours.get('labels_equal_sklearn') else '≠'})")
+        agree = (
+            "yes"
+            if ours.get("agrees_with_sklearn")
+            else (
+                f"no (rel {ours['inertia_rel_diff_vs_sklearn']:.1e}, "
+                f"labels {'=' if ours.get('labels_equal_sklearn') else '≠'})"
+            )
+        )
         if max(r.get("load_average_1min", [0.0])) > LOADED_MACHINE:
             note += " ⚠"
         lines.append(
@@ -465,40 +540,65 @@ def to_markdown(report):
             f"{agree} | {_s(ex['median_s']) if ex else '-'} | {_x(r.get('ratio_sklearnex'))} | "
             f"{_s(fa['per_iter_s'] * 1000) + ' ms' if fa else '-'} | "
             f"{_s(ours['per_iter_s'] * 1000)} / {_s(f32['per_iter_s'] * 1000) if f32 else '-'} ms"
-            f" | {_x(r.get('ratio_faiss_per_iter'))} / {_x(r.get('ratio_faiss_per_iter_f32'))} |")
+            f" | {_x(r.get('ratio_faiss_per_iter'))} / {_x(r.get('ratio_faiss_per_iter_f32'))} |"
+        )
     if any(max(r.get("load_average_1min", [0.0])) > LOADED_MACHINE for r in results):
-        lines += ["", f"⚠ the 1-minute load average exceeded {LOADED_MACHINE:g} (other "
-                  "processes were running) during this case: its times are less reliable."]
-    lines += ["", f"Geometric mean of sklearn / ours: **{_x(summary['geomean_ratio_sklearn'])}**;"
-              f" cases below 1.5x: {', '.join(summary['cases_below_1_5x_sklearn']) or 'none'}."]
-    for key, name in (("ratio_sklearnex", "sklearnex / ours"),
-                      ("ratio_faiss_per_iter", "faiss / ours per iteration (ours float64)"),
-                      ("ratio_faiss_per_iter_f32", "faiss / ours per iteration (ours float32)")):
+        lines += [
+            "",
+            f"⚠ the 1-minute load average exceeded {LOADED_MACHINE:g} (other "
+            "processes were running) during this case: its times are less reliable.",
+        ]
+    lines += [
+        "",
+        f"Geometric mean of sklearn / ours: **{_x(summary['geomean_ratio_sklearn'])}**;"
+        f" cases below 1.5x: {', '.join(summary['cases_below_1_5x_sklearn']) or 'none'}.",
+    ]
+    for key, name in (
+        ("ratio_sklearnex", "sklearnex / ours"),
+        ("ratio_faiss_per_iter", "faiss / ours per iteration (ours float64)"),
+        ("ratio_faiss_per_iter_f32", "faiss / ours per iteration (ours float32)"),
+    ):
         if f"geomean_{key}" in summary:
             slower = summary[f"cases_slower_than_peer_{key}"]
-            lines.append(f"Geometric mean of {name}: {_x(summary[f'geomean_{key}'])}; cases "
-                         f"where ours is slower: {', '.join(slower) or 'none'}.")
-    lines.append(f"Every algorithm of ours agrees with sklearn's Lloyd (labels, iterations, "
-                 f"inertia to 1e-9): {'yes' if summary['all_agree_with_sklearn'] else 'NO'}.")
+            lines.append(
+                f"Geometric mean of {name}: {_x(summary[f'geomean_{key}'])}; cases "
+                f"where ours is slower: {', '.join(slower) or 'none'}."
+            )
+    lines.append(
+        f"Every algorithm of ours agrees with sklearn's Lloyd (labels, iterations, "
+        f"inertia to 1e-9): {'yes' if summary['all_agree_with_sklearn'] else 'NO'}."
+    )
 
-    lines += ["", "Per algorithm (float64, median s) — the figures behind the `auto` rule:", "",
-              "| case n×d×k | iters | ours lloyd | ours hamerly | ours exponion | ours yinyang | "
-              "ours elkan | fastest | auto picked | sklearn elkan |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Per algorithm (float64, median s) — the figures behind the `auto` rule:",
+        "",
+        "| case n×d×k | iters | ours lloyd | ours hamerly | ours exponion | ours yinyang | "
+        "ours elkan | fastest | auto picked | sklearn elkan |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         p = r["peers"]
-        cells = [_s(p[f"ours_{a}"]["median_s"]) if f"ours_{a}" in p else "-"
-                 for a in OUR_ALGORITHMS]
+        cells = [
+            _s(p[f"ours_{a}"]["median_s"]) if f"ours_{a}" in p else "-" for a in OUR_ALGORITHMS
+        ]
         ske = p.get("sklearn_elkan")
-        lines.append(f"| {r['case']} | {p['sklearn_lloyd']['n_iter']} | {' | '.join(cells)} | "
-                     f"{r.get('fastest_ours', '-')} | {p['ours_auto']['algorithm']} | "
-                     f"{_s(ske['median_s']) if ske else '-'} |")
+        lines.append(
+            f"| {r['case']} | {p['sklearn_lloyd']['n_iter']} | {' | '.join(cells)} | "
+            f"{r.get('fastest_ours', '-')} | {p['ours_auto']['algorithm']} | "
+            f"{_s(ske['median_s']) if ske else '-'} |"
+        )
 
     first = report.get("first_calls", {})
     if first:
-        lines += ["", "First call in the process (3000×4, k=5; numba compile or cache load), "
-                  "never counted in the medians:", "", "| what | first call (s) | second (s) |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            "First call in the process (3000×4, k=5; numba compile or cache load), "
+            "never counted in the medians:",
+            "",
+            "| what | first call (s) | second (s) |",
+            "|---|---|---|",
+        ]
         for key, value in first.items():
             lines.append(f"| {key} | {_s(value['first_s'])} | {_s(value.get('second_s'))} |")
     if report.get("notes"):
@@ -516,20 +616,34 @@ def write_report(report, stem):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.compare fit",
-        description="Time KMeans.fit against scikit-learn, scikit-learn-intelex and faiss-cpu.")
-    parser.add_argument("--quick", action="store_true",
-                        help="a tiny subset that checks the harness in under a minute")
-    parser.add_argument("--cases", nargs="+", metavar="NAME",
-                        help=f"cases by name, e.g. {CASES[1].name}; all: "
-                             f"{' '.join(c.name for c in CASES)}")
+        description="Time KMeans.fit against scikit-learn, scikit-learn-intelex and faiss-cpu.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tiny subset that checks the harness in under a minute",
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        metavar="NAME",
+        help=f"cases by name, e.g. {CASES[1].name}; all: {' '.join(c.name for c in CASES)}",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="repeats per peer (default 3)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="threads for every peer (default: all cores)")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="only ours auto against sklearn lloyd")
-    parser.add_argument("--output", default=None,
-                        help="results file stem in benchmarks/results (default fit, or "
-                             "fit_quick with --quick)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="threads for every peer (default: all cores)",
+    )
+    parser.add_argument(
+        "--no-extras", action="store_true", help="only ours auto against sklearn lloyd"
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="results file stem in benchmarks/results (default fit, or fit_quick with --quick)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be at least 1.")
@@ -545,8 +659,10 @@ def select_cases(args):
     by_name = {c.name.lower(): c for c in QUICK_CASES + CASES}
     unknown = [name for name in args.cases if name.lower() not in by_name]
     if unknown:
-        raise SystemExit(f"Unknown case(s) {', '.join(unknown)}; choose among "
-                         f"{', '.join(c.name for c in CASES)}.")
+        raise SystemExit(
+            f"Unknown case(s) {', '.join(unknown)}; choose among "
+            f"{', '.join(c.name for c in CASES)}."
+        )
     return [by_name[name.lower()] for name in args.cases]
 
 
@@ -564,16 +680,31 @@ def main(argv=None) -> int:
     log(f"peers: {', '.join(p.label for p in peers)}")
     first_calls = time_first_calls(peers)
     log("first calls: " + ", ".join(f"{k} {v['first_s']:.2f}s" for k, v in first_calls.items()))
-    report = {"machine": machine_info(args.threads),
-              "settings": {"tol": TOL, "repeats": repeats, "init": "kmeans_core.kmeans_plusplus"
-                           f" (random_state={INIT_SEED}), same array for every peer",
-                           "n_init": 1, "data_seed": DATA_SEED, "quick": args.quick},
-              "first_calls": first_calls, "notes": notes, "cases": []}
+    report = {
+        "machine": machine_info(args.threads),
+        "settings": {
+            "tol": TOL,
+            "repeats": repeats,
+            "init": "kmeans_core.kmeans_plusplus"
+            f" (random_state={INIT_SEED}), same array for every peer",
+            "n_init": 1,
+            "data_seed": DATA_SEED,
+            "quick": args.quick,
+        },
+        "first_calls": first_calls,
+        "notes": notes,
+        "cases": [],
+    }
     for case in cases:
         log(f"case {case.name} (max_iter={case.max_iter})")
         load_before = os.getloadavg()[0]
-        result = run_case(case, peers, repeats, log=log,
-                          short_case_repeats=repeats if args.quick else SHORT_CASE_REPEATS)
+        result = run_case(
+            case,
+            peers,
+            repeats,
+            log=log,
+            short_case_repeats=repeats if args.quick else SHORT_CASE_REPEATS,
+        )
         # Other processes on the machine slow every peer, OpenMP ones most: keep the load.
         result["load_average_1min"] = [load_before, os.getloadavg()[0]]
         report["cases"].append(result)
@@ -581,8 +712,10 @@ def main(argv=None) -> int:
         report["elapsed_s"] = time.perf_counter() - started
         write_report(report, stem)  # after every case, so a partial run still leaves results
         ours = result["peers"]["ours_auto"]
-        log(f"  -> sklearn/ours {result['ratio_sklearn']:.2f}x, auto={ours['algorithm']}, "
-            f"agrees={ours.get('agrees_with_sklearn')}")
+        log(
+            f"  -> sklearn/ours {result['ratio_sklearn']:.2f}x, auto={ours['algorithm']}, "
+            f"agrees={ours.get('agrees_with_sklearn')}"
+        )
     log(to_markdown(report))
     log(f"elapsed {time.perf_counter() - started:.0f} s; wrote {RESULTS_DIR / stem}.json/.md")
     return 0

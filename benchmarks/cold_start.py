@@ -63,8 +63,14 @@ def run_fresh_process(cache_dir: str) -> dict:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     launched = time.time()
     start = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     total = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(f"the fresh process failed:\n{completed.stderr.strip()}")
@@ -83,9 +89,11 @@ def _median(runs, key):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.compare cold",
-        description="Cold start (empty numba cache) and warm start of the first KMeans fit.")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="cold and warm processes each (default 3)")
+        description="Cold start (empty numba cache) and warm start of the first KMeans fit.",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="cold and warm processes each (default 3)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1.")
@@ -104,12 +112,20 @@ def main(argv=None) -> int:
             seconds = warm[-1]["interpreter_start_to_fit_end_s"]
             print(f"warm {index + 1}: {seconds:.2f} s", flush=True)
 
-    keys = ("interpreter_start_to_fit_end_s", "python_startup_s", "numpy_import_s",
-            "kmeans_core_import_s", "first_fit_s", "second_fit_s")
-    report = {"what": "fresh process: import kmeans_core, KMeans(n_clusters=8, random_state=0)"
-                      ".fit(X), X 10k x 8 float64 blobs; all cores",
-              "cold": {"median": {k: _median(cold, k) for k in keys}, "runs": cold},
-              "warm": {"median": {k: _median(warm, k) for k in keys}, "runs": warm}}
+    keys = (
+        "interpreter_start_to_fit_end_s",
+        "python_startup_s",
+        "numpy_import_s",
+        "kmeans_core_import_s",
+        "first_fit_s",
+        "second_fit_s",
+    )
+    report = {
+        "what": "fresh process: import kmeans_core, KMeans(n_clusters=8, random_state=0)"
+        ".fit(X), X 10k x 8 float64 blobs; all cores",
+        "cold": {"median": {k: _median(cold, k) for k in keys}, "runs": cold},
+        "warm": {"median": {k: _median(warm, k) for k in keys}, "runs": warm},
+    }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "cold_start.json").write_text(json.dumps(report, indent=1) + "\n")
 

@@ -41,16 +41,19 @@ def main(argv=None) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in BENCHMARKS:
-        print(f"Unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}.",
-              file=sys.stderr)
+        print(
+            f"Unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}.", file=sys.stderr
+        )
         return 2
     module_name = BENCHMARKS[name][0]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name == module_name:
-            print(f"The {name!r} benchmark is not available yet: {module_name} does not exist.",
-                  file=sys.stderr)
+            print(
+                f"The {name!r} benchmark is not available yet: {module_name} does not exist.",
+                file=sys.stderr,
+            )
         else:
             print(f"The {name!r} benchmark cannot run: {error}.", file=sys.stderr)
         return 2

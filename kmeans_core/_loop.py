@@ -40,18 +40,20 @@ def tiles_pay_off(n_features):
     return n_features < TILES_BELOW_FEATURES
 
 
-#: From this many features and clusters on, the nearest centers come from certified dot
+#: From this many features and clusters on, Lloyd's nearest centers come from certified dot
 #: products (``_kernels/products.py``) rather than from direct distances. Per (point, center)
-#: pair on one core, products / direct (tiles below 32 features, rows from 32;
-#: ``python -m benchmarks.compare kernels``): d=16, k=8 4.1 / 4.0 ns, k=20 3.1 / 3.7, k=128
-#: 2.4 / 3.5; d=32, k=8 7.4 / 7.7, k=20 5.3 / 7.4; d=64, k=8 14.3 / 12.6, k=20 10.1 / 12.2,
-#: k=128 8.0 / 12.2; d=8, k=20 2.2 / 2.2.
-PRODUCTS_FROM = 16
+#: pair on one core, tiles / products / rows (``python -m benchmarks.compare kernels``): d=8,
+#: k=8 2.25 / 2.53 / 3.60 ns, k=20 2.15 / 1.87 / 3.28, k=128 2.06 / 1.47 / 3.18; d=16, k=8
+#: 3.79 / 3.59 / 4.92, k=20 3.67 / 2.80 / 4.66; d=64, k=8 16.6 / 13.4 / 12.6, k=20 14.4 /
+#: 9.9 / 12.4, k=128 13.1 / 7.7 / 12.4; with 3 centers products never win (d=2 1.65 / 3.17 /
+#: 3.85, d=64 26.2 / 25.6 / 20.9).
+PRODUCTS_FROM_FEATURES = 8
+PRODUCTS_FROM_CLUSTERS = 16
 
 
 def products_pay_off(n_features, n_clusters):
     """Whether Lloyd's nearest centers come from dot products rather than direct distances."""
-    return n_features >= PRODUCTS_FROM and n_clusters >= PRODUCTS_FROM
+    return n_features >= PRODUCTS_FROM_FEATURES and n_clusters >= PRODUCTS_FROM_CLUSTERS
 
 
 def tiles_of(X, n_blocks, n_threads):

@@ -1,8 +1,8 @@
 """Lloyd's algorithm: every iteration computes the distance from every point to every center.
 
 Three kernels, picked by the shape of the problem (``kernel_for``), all with the labels of the
-direct distances: with at least ``_loop.PRODUCTS_FROM`` features and clusters, certified dot
-products eight points and four centers at a time (``_kernels/products.py``); otherwise, below
+direct distances: with enough features and clusters (``_loop.products_pay_off``), certified
+dot products eight points and four centers at a time (``_kernels/products.py``); otherwise, below
 ``_loop.TILES_BELOW_FEATURES`` features, direct distances eight points at a time
 (``_kernels/tiles.py``); from it, one point and four centers at a time from the rows
 (``_kernels/lloyd.py``). The first two read a copy of the data in tiles. ``predict`` follows the

@@ -9,7 +9,12 @@ import pytest
 from kmeans_core import KMeans
 from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
-from kmeans_core._loop import PRODUCTS_FROM, TILES_BELOW_FEATURES, tiles_of
+from kmeans_core._loop import (
+    PRODUCTS_FROM_CLUSTERS,
+    PRODUCTS_FROM_FEATURES,
+    TILES_BELOW_FEATURES,
+    tiles_of,
+)
 from kmeans_core.lloyd import kernel_for, nearest_centers
 
 block_bounds = _block_bounds.py_func
@@ -38,7 +43,7 @@ def test_tiles_hold_the_rows_and_zeros_past_the_end(n_samples):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_clusters", [1, 2, 3, 7, 20, PRODUCTS_FROM + 1])
+@pytest.mark.parametrize("n_clusters", [1, 2, 3, 7, 20, PRODUCTS_FROM_CLUSTERS + 1])
 @pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8, 17, TILES_BELOW_FEATURES - 1, 40])
 def test_nearest_centers_are_numpys_argmin(n_features, n_clusters, dtype):
     rng = np.random.default_rng(n_features * 100 + n_clusters)
@@ -59,8 +64,9 @@ def test_exact_ties_go_to_the_first_center():
     [
         (TILES_BELOW_FEATURES - 1, 9),  # tiles
         (TILES_BELOW_FEATURES, 9),  # rows
-        (TILES_BELOW_FEATURES, PRODUCTS_FROM),  # dot products
-        (PRODUCTS_FROM, PRODUCTS_FROM - 1),  # tiles
+        (TILES_BELOW_FEATURES, PRODUCTS_FROM_CLUSTERS),  # dot products
+        (PRODUCTS_FROM_FEATURES, PRODUCTS_FROM_CLUSTERS - 1),  # tiles
+        (PRODUCTS_FROM_FEATURES - 1, PRODUCTS_FROM_CLUSTERS),  # tiles
     ],
 )
 def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(n_features, n_clusters):
@@ -70,7 +76,7 @@ def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(n_features, n_
 
 
 def test_exact_ties_go_to_the_first_center_with_dot_products():
-    n_features = PRODUCTS_FROM
+    n_features = PRODUCTS_FROM_FEATURES
     unit = np.eye(n_features)
     centers = np.concatenate([unit, -unit])  # all at distance 1 from the origin
     assert kernel_for(n_features, centers.shape[0]) == "products"
@@ -82,7 +88,7 @@ def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
     # Far from the origin |x|^2 dwarfs the gaps between distances: |c|^2 - 2 x.c alone gets
     # some labels wrong, so the certificate must send those points to the direct distances.
     rng = np.random.default_rng(3)
-    n_features, n_clusters = PRODUCTS_FROM, 24
+    n_features, n_clusters = PRODUCTS_FROM_FEATURES, 24
     centers = rng.normal(size=(n_clusters, n_features)) + 1e6
     X = rng.normal(size=(4000, n_features)) + 1e6
     assert kernel_for(n_features, n_clusters) == "products"
