@@ -4,16 +4,17 @@ certificate: Lloyd's brute force and ``predict`` with many features and clusters
 The squared distance ``|x - c|^2`` is ``|x|^2 + (|c|^2 - 2 x.c)``, and only the part in
 parentheses depends on the center: one multiply-add per feature instead of a subtraction and a
 multiply-add, as in a matrix product. With the data in tiles (``tiles.py``; ``X_tiles[t, f, p]
-= X[8 t + p, f]``) and the centers multiplied by -2, the eight points of a tile and four
-centers make eight vectors of partial sums, enough to keep both multiply-add units busy; per
-(point, center) pair on one core (``python -m benchmarks.compare kernels``): d=64, k=128 8.0
-ns against 12.2 for the direct distances; d=32, k=20 5.3 against 7.4; d=16, k=128 2.4 against
-3.5 (tiles).
+= X[8 t + p, f]``) and the centers multiplied by -2 and interleaved four by four, the eight
+points of a tile and four centers make eight vectors of partial sums, enough to keep both
+multiply-add units busy. Per (point, center) pair on one core (``python -m benchmarks.compare
+kernels``), against the direct distances of the tiles and of the rows: d=64, k=128 7.7 ns
+against 13.1 and 12.4; d=32, k=20 5.3 against 7.3 and 7.5; d=16, k=128 2.3 against 3.5 and
+4.6; with three centers they lose (``_loop.products_pay_off``).
 
 Rounding: these values differ from the direct distances by far more than the direct
 distances' own rounding when ``|x|^2`` is large. So they only pick a point's center when the
 gap between its smallest and second smallest value is certified: larger than twice the worst
-rounding of both ways of computing (``tolerance``, below). Then the point's nearest center is
+rounding of both ways of computing (``tolerance_for``, below). Then the point's nearest center is
 the same whichever way it is computed. Otherwise (on random data, no point in 100,000 in
 float64; about one in 1,000 in float32) the distances are computed directly, one point at a
 time, exactly as the row kernel (``common.nearest_center``) does: the labels are always those
