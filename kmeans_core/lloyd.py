@@ -38,6 +38,8 @@ class LloydAssigner(Assigner):
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.kernel = kernel_for(X.shape[1], n_clusters)
+        if self.kernel == "products":
+            self.X_sq_norms = product_kernels.squared_norms(X_tiles)
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
@@ -47,8 +49,8 @@ class LloydAssigner(Assigner):
         elif self.kernel == "products":
             kernel = product_kernels.lloyd_assign_and_sum
             centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
-            args = (self.X, self.X_tiles, self.sample_weight, centers_m2, norms, max_norm)
-            args = (*args, centers_pad, *common)
+            args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight)
+            args = (*args, centers_m2, norms, max_norm, centers_pad, *common)
         else:
             kernel = row_kernels.lloyd_assign_and_sum
             args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)
@@ -70,6 +72,7 @@ def nearest_centers(X, centers, n_threads):
                 n_threads,
                 X,
                 X_tiles,
+                product_kernels.squared_norms(X_tiles),
                 *product_kernels.products_of(centers),
                 n_blocks,
                 labels,
