@@ -39,7 +39,7 @@ class LloydAssigner(Assigner):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.kernel = kernel_for(X.shape[1], n_clusters)
         if self.kernel == "products":
-            self.X_sq_norms = product_kernels.squared_norms(X_tiles)
+            self.X_sq_norms = product_kernels.squared_norms(X)
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
@@ -72,7 +72,7 @@ def nearest_centers(X, centers, n_threads):
                 n_threads,
                 X,
                 X_tiles,
-                product_kernels.squared_norms(X_tiles),
+                product_kernels.squared_norms(X),
                 *product_kernels.products_of(centers),
                 n_blocks,
                 labels,
