@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kmeans_core import KMeans
+from kmeans_core import KMeans, reference
 from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
 from kmeans_core._loop import (
@@ -96,3 +96,22 @@ def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
     products = ((centers**2).sum(axis=1)[None] - 2 * X @ centers.T).argmin(axis=1)
     assert (products != direct).any()  # else this test would not test the fallback
     np.testing.assert_array_equal(nearest_centers(X, centers, n_threads=2), direct)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_dot_products_fall_back_inside_a_fit_too(algorithm):
+    # A cluster far away puts the others far from the data's mean, where |c|^2 - 2 x.c alone
+    # gets labels wrong: Lloyd's passes and Hamerly's tile searches must go to the direct
+    # distances there, and give the textbook answer (reference.py: direct distances only).
+    rng = np.random.default_rng(7)
+    n_features, n_clusters = PRODUCTS_FROM_FEATURES * 2, PRODUCTS_FROM_CLUSTERS + 4
+    near = rng.normal(size=(n_clusters - 1, n_features))
+    X = near[rng.integers(0, n_clusters - 1, 3000)] + rng.normal(scale=0.8, size=(3000, n_features))
+    X = np.concatenate([X, 1e9 + rng.normal(size=(20, n_features))])
+    init = np.concatenate([X[: n_clusters - 1], X[-1:]])
+    assert kernel_for(n_features, n_clusters) == "products"
+    ours = KMeans(n_clusters, init=init, n_init=1, algorithm=algorithm).fit(X)
+    centers, labels, inertia, n_iter = reference.lloyd(X, init)
+    np.testing.assert_array_equal(ours.labels_, labels)
+    assert ours.n_iter_ == n_iter
+    np.testing.assert_allclose(ours.inertia_, inertia, rtol=1e-9)

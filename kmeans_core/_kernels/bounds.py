@@ -33,6 +33,7 @@ from kmeans_core._kernels.common import (
     sum_block,
     sums_afresh,
 )
+from kmeans_core._kernels.products import nearest_by_products, tolerance_for
 from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
@@ -93,6 +94,7 @@ def hamerly_assign(
     shift,
     half_dist,
     half_nearest,
+    products,
     n_blocks,
     labels,
     upper,
@@ -122,6 +124,7 @@ def hamerly_assign(
     max1, arg1, max2 = _largest_two(shift)
     changed = 0
     dist = np.empty(n_clusters, dtype=X.dtype)
+    tolerance = tolerance_for(X)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
@@ -143,17 +146,34 @@ def hamerly_assign(
                 continue
             if X_tiles is not None and n_clusters > 1 and n_failed >= TILE_SEARCH_FROM:
                 xt = X_tiles[t]
-                nearest, best, second = nearest_two_centers(xt, centers)
+                if products is None:
+                    nearest, best, second = nearest_two_centers(xt, centers)
+                else:
+                    centers_m2, norms, max_norm, X_sq_norms = products
+                    nearest, best, second = nearest_by_products(xt, centers_m2, norms)
+                    sq_norms = X_sq_norms[t]
                 for i in range(tile_start, tile_stop):
                     p = i - tile_start
-                    upper[i] = np.sqrt(best[p])
-                    lower[i] = np.sqrt(second[p])
+                    new = nearest[p]
+                    if products is None:
+                        upper[i] = np.sqrt(best[p])
+                        lower[i] = np.sqrt(second[p])
+                    else:
+                        widen = tolerance * (sq_norms[p] + max_norm)
+                        if second[p] - best[p] > widen:
+                            upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
+                            lower[i] = np.sqrt(max(second[p] + sq_norms[p] - widen, 0.0))
+                        else:  # too close to call from the products: direct distances
+                            dists_to_centers(X, i, centers, centers_t, dist)
+                            new, best_sq, second_sq = _nearest_two(dist)
+                            upper[i] = np.sqrt(best_sq)
+                            lower[i] = np.sqrt(second_sq)
                     a = labels[i]
-                    if nearest[p] != a:
-                        labels[i] = nearest[p]
+                    if new != a:
+                        labels[i] = new
                         block_changed += 1
                         if not fresh:
-                            move_point(xt[:, p], sample_weight[i], a, nearest[p], sums, weights, b)
+                            move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
                 continue
             for i in range(tile_start, tile_stop):
                 a = labels[i]

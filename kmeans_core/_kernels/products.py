@@ -96,9 +96,10 @@ def _keep(values, j, best, best_j, second):
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
-def _nearest_by_products(xt, centers_m2, norms):
+def nearest_by_products(xt, centers_m2, norms):
     """For each of the tile's eight points: the center with the smallest ``|c|^2 - 2 x.c``
-    (the first on ties), that value and the second smallest."""
+    (the first on ties), that value and the second smallest. (Not inlined: it keeps its own
+    fast-math flags inside the bounds kernels.)"""
     n_clusters = norms.shape[0]
     inf = np.inf
     best = second = (inf, inf, inf, inf, inf, inf, inf, inf)
@@ -178,7 +179,7 @@ def lloyd_assign_and_sum(
         block_changed = 0
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
             xt = X_tiles[t]
-            best_j, best, second = _nearest_by_products(xt, centers_m2, norms)
+            best_j, best, second = nearest_by_products(xt, centers_m2, norms)
             sq_norms = X_sq_norms[t]
             for p in range(min(TILE, stop - t * TILE)):
                 i = t * TILE + p
@@ -220,7 +221,7 @@ def assign_labels(
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
-            best_j, best, second = _nearest_by_products(X_tiles[t], centers_m2, norms)
+            best_j, best, second = nearest_by_products(X_tiles[t], centers_m2, norms)
             sq_norms = X_sq_norms[t]
             for p in range(min(TILE, stop - t * TILE)):
                 i = t * TILE + p
