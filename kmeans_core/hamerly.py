@@ -2,7 +2,8 @@
 
 Cheap bookkeeping (two numbers per point), so it wins when there are few features and clusters.
 With few features, the tiles of eight points where most bounds fail are searched at once from a
-copy of the data in tiles (``_kernels/tiles.py``).
+copy of the data in tiles (``_kernels/tiles.py``), by certified dot products when there are
+enough features and clusters (``_loop.products_pay_off``, as for Lloyd).
 """
 
 from kmeans_core._kernels.bounds import hamerly_assign

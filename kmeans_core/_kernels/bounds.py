@@ -113,7 +113,11 @@ def hamerly_assign(
     The points go by tiles of eight. ``X_tiles`` is None or ``X`` copied into tiles
     (``common.copy_to_tiles``): then a tile where at least ``TILE_SEARCH_FROM`` points fail
     the first bounds test has the distances from all its points to all centers computed at
-    once, eight points at a time (which tightens every bound of the tile).
+    once, eight points at a time (which tightens every bound of the tile). ``products`` is None
+    (direct distances, ``tiles.nearest_two_centers``) or ``(centers_m2, norms, max_norm,
+    X_sq_norms)`` (``products.products_of``, ``products.squared_norms``): certified dot
+    products, the bounds widened by their possible rounding, and direct distances for the
+    points they cannot decide.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
