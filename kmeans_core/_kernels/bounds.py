@@ -33,7 +33,7 @@ from kmeans_core._kernels.common import (
     sum_block,
     sums_afresh,
 )
-from kmeans_core._kernels.products import nearest_by_products, tolerance_for
+from kmeans_core._kernels.products import nearest_by_products, slack, tolerance_for
 from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
@@ -163,7 +163,7 @@ def hamerly_assign(
                         upper[i] = np.sqrt(best[p])
                         lower[i] = np.sqrt(second[p])
                     else:
-                        widen = tolerance * (sq_norms[p] + max_norm)
+                        widen = slack(sq_norms, p, max_norm, tolerance)
                         if second[p] - best[p] > widen:
                             upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
                             lower[i] = np.sqrt(max(second[p] + sq_norms[p] - widen, 0.0))

@@ -142,9 +142,16 @@ def squared_norms(X):
 
 
 @numba.njit(inline="always")
+def slack(sq_norms, p, max_norm, tolerance):
+    """How far lane ``p``'s values may be from exact, with room to spare (``tolerance_for``):
+    ``value + |x|^2 +- slack`` bound its squared distances."""
+    return tolerance * (sq_norms[p] + max_norm)
+
+
+@numba.njit(inline="always")
 def _certified(best, second, sq_norms, p, max_norm, tolerance):
     """Whether lane ``p``'s smallest value is certainly its nearest center's."""
-    return second[p] - best[p] > tolerance * (sq_norms[p] + max_norm)
+    return second[p] - best[p] > slack(sq_norms, p, max_norm, tolerance)
 
 
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
@@ -166,8 +173,8 @@ def lloyd_assign_and_sum(
     stop_block,
 ):
     """One Lloyd pass over the data in tiles, from dot products (``products_of(centers)`` gives
-    ``centers_m2``, ``norms``, ``max_norm`` and ``centers_pad``; ``squared_norms(X_tiles)``
-    gives ``X_sq_norms``). Keeps the cluster sums as
+    ``centers_m2``, ``norms``, ``max_norm`` and ``centers_pad``; ``squared_norms(X)`` gives
+    ``X_sq_norms``). Keeps the cluster sums as
     ``tiles.lloyd_assign_and_sum`` does; returns the number of labels that changed."""
     n_samples = X.shape[0]
     dist = np.empty(centers_pad.shape[0], dtype=X.dtype)
