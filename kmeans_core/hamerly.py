@@ -1,10 +1,11 @@
 """Hamerly's algorithm: one upper and one lower bound per point skip most distance computations.
 
 Cheap bookkeeping (two numbers per point), so it wins when there are few features and clusters.
-With few features, the tiles of eight points where most bounds fail are searched at once from a
-copy of the data in tiles (``_kernels/tiles.py``), by certified dot products when there are
-enough features and clusters (``_loop.products_pay_off``, as for Lloyd).
-"""
+The points whose bounds fail are searched eight at a time from a copy of the data in tiles
+(``_kernels/tiles.py``), a whole tile when most of its points fail, else gathered from several
+tiles: with fewer than 32 features by direct distances, and with enough features and clusters
+(``_loop.products_pay_off``, as for Lloyd, whatever the number of features) by certified dot
+products."""
 
 from kmeans_core._kernels.bounds import hamerly_assign
 from kmeans_core._kernels.products import products_of, squared_norms
@@ -16,7 +17,7 @@ class HamerlyAssigner(BoundsAssigner):
 
     @staticmethod
     def wants_tiles(n_features, n_clusters):
-        return tiles_pay_off(n_features)
+        return tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters)
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):

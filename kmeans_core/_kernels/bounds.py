@@ -37,10 +37,13 @@ from kmeans_core._kernels.products import nearest_by_products, slack, tolerance_
 from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
-#: them fail the first bounds test (whole fits, 2 threads, with 2 / 1 / 4 / 6 / point by point
-#: only: 300k x 16 x 20 0.48 / 0.52 / 0.55 / 0.54 / 0.58 s; 1M x 2 x 20 0.50 / 0.53 / - / 0.52
-#: / 0.53 s; 100k x 3 x 20 0.09 / 0.10 / - / 0.13 / 0.13 s).
-TILE_SEARCH_FROM = 2
+#: them fail the first bounds test; it gathers the failing points of the other tiles eight by
+#: eight. Whole fits, 2 threads, with 2 / 3 / 5: 300k x 16 x 20 0.41 / 0.40 / 0.38 s; 1M x 8 x 8
+#: 0.62 / 0.65 / 0.79; 1M x 2 x 20 0.42 / 0.37 / 0.37; 100k x 8 x 3 0.12 / 0.11 / 0.13. Before
+#: the gathering (whole tiles from 2 failing points, lone points searched alone), alternated with
+#: the gathering at 3: 300k x 16 x 20 0.45 and 0.41 against 0.38 and 0.40 s; 1M x 2 x 20 0.40
+#: and 0.45 against 0.37 and 0.41 s.
+TILE_SEARCH_FROM = 3
 
 #: The same for Yinyang, whose failing points search only some groups of centers: only tiles
 #: where all eight fail (100k x 16 x 128, whole fits: 0.86 s with 8 or 7, 0.90 with 6, 1.39
@@ -111,29 +114,39 @@ def hamerly_assign(
     ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
     The points go by tiles of eight. ``X_tiles`` is None or ``X`` copied into tiles
-    (``common.copy_to_tiles``): then a tile where at least ``TILE_SEARCH_FROM`` points fail
-    the first bounds test has the distances from all its points to all centers computed at
-    once, eight points at a time (which tightens every bound of the tile). ``products`` is None
-    (direct distances, ``tiles.nearest_two_centers``) or ``(centers_m2, norms, max_norm,
-    X_sq_norms)`` (``products.products_of``, ``products.squared_norms``): certified dot
-    products, the bounds widened by their possible rounding, and direct distances for the
-    points they cannot decide.
+    (``common.copy_to_tiles``). Then the distances from eight points to all centers are
+    computed at once: for a whole tile where at least ``TILE_SEARCH_FROM`` points fail the
+    first bounds test, else for the points whose bounds still fail once the distance to their
+    own center is known, gathered eight by eight (a block's last few are searched with stale
+    lanes, whose results are dropped). Without tiles, each such point computes its distances
+    alone. ``products`` is None (direct distances, ``tiles.nearest_two_centers``) or
+    ``(centers_m2, norms, max_norm, X_sq_norms)`` (``products.products_of``,
+    ``products.squared_norms``): certified dot products, the bounds widened by their possible
+    rounding, and direct distances for the points they cannot decide.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
     Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
     of each cluster per block. Returns the number of labels that changed.
     """
-    n_samples = X.shape[0]
+    n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
     max1, arg1, max2 = _largest_two(shift)
     changed = 0
     dist = np.empty(n_clusters, dtype=X.dtype)
     tolerance = tolerance_for(X)
+    by_tiles = X_tiles is not None and n_clusters > 1
+    # Up to two tiles of gathered points (a tile adds at most eight): their rows, their
+    # indices and their |x|^2.
+    gathered = np.zeros((2, n_features, TILE), dtype=X.dtype)
+    gathered_rows = np.zeros((2, TILE), dtype=np.int64)
+    gathered_sq_norms = np.zeros((2, TILE), dtype=X.dtype)
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
         fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
-        for t in range(start // TILE, (stop + TILE - 1) // TILE):
+        n_gathered = 0
+        last_tile = (stop - 1) // TILE
+        for t in range(start // TILE, last_tile + 1):
             tile_start = t * TILE
             tile_stop = min(tile_start + TILE, stop)
             # Loosen the bounds by the moves of the centers; count the points they fail.
@@ -146,24 +159,65 @@ def hamerly_assign(
                 upper[i] += shift[a]
                 lower[i] -= max2 if a == arg1 else max1
                 n_failed += upper[i] >= max(half_nearest[a], lower[i])  # no branch
-            if n_failed == 0:
-                continue
-            if X_tiles is not None and n_clusters > 1 and n_failed >= TILE_SEARCH_FROM:
-                xt = X_tiles[t]
+            # (At the block's last tile the gathered points go first: its sums end with it.)
+            whole = by_tiles and n_failed >= TILE_SEARCH_FROM
+            whole = whole and not (t == last_tile and n_gathered > 0)
+            for i in range(tile_start, tile_stop):
+                if n_failed == 0 or whole:
+                    break
+                a = labels[i]
+                if a >= 0:
+                    bound = max(half_nearest[a], lower[i])
+                    if upper[i] < bound:
+                        continue
+                    upper[i] = np.sqrt(sq_dist(X, i, centers, a))
+                    if upper[i] < bound:
+                        continue
+                if by_tiles:
+                    g, p = n_gathered // TILE, n_gathered % TILE
+                    for f in range(n_features):
+                        gathered[g, f, p] = X[i, f]
+                    gathered_rows[g, p] = i
+                    if products is not None:
+                        gathered_sq_norms[g, p] = products[3][t, i - tile_start]
+                    n_gathered += 1
+                    continue
+                dists_to_centers(X, i, centers, centers_t, dist)
+                best_j, best_sq, second_sq = _nearest_two(dist)
+                upper[i] = np.sqrt(best_sq)
+                lower[i] = np.sqrt(second_sq)
+                if best_j != a:
+                    labels[i] = best_j
+                    block_changed += 1
+                    if not fresh:
+                        move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+            n_searches = n_gathered // TILE
+            if whole:
+                n_searches = 1
+            elif t == last_tile:
+                n_searches = (n_gathered + TILE - 1) // TILE
+            for _ in range(n_searches):
+                # Eight points' distances to all centers at once: the tile's or the gathered.
+                if whole:
+                    xt = X_tiles[t]
+                    n_lanes = tile_stop - tile_start
+                    sq_norms = gathered_sq_norms[0] if products is None else products[3][t]
+                else:
+                    xt = gathered[0]
+                    n_lanes = min(n_gathered, TILE)
+                    sq_norms = gathered_sq_norms[0]
                 if products is None:
                     nearest, best, second = nearest_two_centers(xt, centers)
                 else:
-                    centers_m2, norms, max_norm, X_sq_norms = products
-                    nearest, best, second = nearest_by_products(xt, centers_m2, norms)
-                    sq_norms = X_sq_norms[t]
-                for i in range(tile_start, tile_stop):
-                    p = i - tile_start
+                    nearest, best, second = nearest_by_products(xt, products[0], products[1])
+                for p in range(n_lanes):
+                    i = tile_start + p if whole else gathered_rows[0, p]
                     new = nearest[p]
                     if products is None:
                         upper[i] = np.sqrt(best[p])
                         lower[i] = np.sqrt(second[p])
                     else:
-                        widen = slack(sq_norms, p, max_norm, tolerance)
+                        widen = slack(sq_norms, p, products[2], tolerance)
                         if second[p] - best[p] > widen:
                             upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
                             lower[i] = np.sqrt(max(second[p] + sq_norms[p] - widen, 0.0))
@@ -178,25 +232,12 @@ def hamerly_assign(
                         block_changed += 1
                         if not fresh:
                             move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
-                continue
-            for i in range(tile_start, tile_stop):
-                a = labels[i]
-                if a >= 0:
-                    bound = max(half_nearest[a], lower[i])
-                    if upper[i] < bound:
-                        continue
-                    upper[i] = np.sqrt(sq_dist(X, i, centers, a))
-                    if upper[i] < bound:
-                        continue
-                dists_to_centers(X, i, centers, centers_t, dist)
-                best_j, best_sq, second_sq = _nearest_two(dist)
-                upper[i] = np.sqrt(best_sq)
-                lower[i] = np.sqrt(second_sq)
-                if best_j != a:
-                    labels[i] = best_j
-                    block_changed += 1
-                    if not fresh:
-                        move_point(X[i], sample_weight[i], a, best_j, sums, weights, b)
+                if not whole:  # the second tile of gathered points becomes the first
+                    n_gathered -= n_lanes
+                    if n_gathered > 0:
+                        gathered[0] = gathered[1]
+                        gathered_rows[0] = gathered_rows[1]
+                        gathered_sq_norms[0] = gathered_sq_norms[1]
         if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         block_changes[b] = block_changed
