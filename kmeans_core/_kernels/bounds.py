@@ -33,8 +33,13 @@ from kmeans_core._kernels.common import (
     sum_block,
     sums_afresh,
 )
-from kmeans_core._kernels.products import nearest_by_products, slack, tolerance_for
-from kmeans_core._kernels.tiles import distances_to_all, nearest_two_centers
+from kmeans_core._kernels.products import (
+    nearest_by_products,
+    slack,
+    tolerance_for,
+    values_to_all,
+)
+from kmeans_core._kernels.tiles import TILE_FASTMATH, _second, distances_to_all, nearest_two_centers
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
 #: them fail the first bounds test; it gathers the failing points of the other tiles eight by
@@ -432,6 +437,29 @@ def _yinyang_bounds(dist, i, members, group_start, upper, lower):
     return best_j
 
 
+@numba.njit(fastmath=TILE_FASTMATH)
+def _group_minima(tile_dist, members, first, stop):
+    """For the eight lanes of ``tile_dist`` (n_clusters, TILE) at once, the smallest and second
+    smallest value over the centers ``members[first:stop]`` (eight lanes as in ``tiles``)."""
+    inf = np.inf
+    smallest = second = (inf, inf, inf, inf, inf, inf, inf, inf)
+    for m in range(first, stop):
+        row = tile_dist[members[m]]
+        values = (row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7])
+        second = _second(values, smallest, second)
+        smallest = (
+            min(smallest[0], values[0]),
+            min(smallest[1], values[1]),
+            min(smallest[2], values[2]),
+            min(smallest[3], values[3]),
+            min(smallest[4], values[4]),
+            min(smallest[5], values[5]),
+            min(smallest[6], values[6]),
+            min(smallest[7], values[7]),
+        )
+    return smallest, second
+
+
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def yinyang_assign(
     X,
@@ -443,6 +471,7 @@ def yinyang_assign(
     group_of,
     members,
     group_start,
+    products,
     n_blocks,
     labels,
     upper,
@@ -465,7 +494,10 @@ def yinyang_assign(
     The points go by tiles of eight. With ``X_tiles`` (None or the data in tiles, as in
     ``hamerly_assign``), a tile where at least ``YINYANG_TILE_SEARCH_FROM`` points fail the
     first test has all its distances computed at once, eight points at a time, and every bound
-    of the tile made exact. Other arguments and the return value are those of ``hamerly_assign``.
+    of the tile made exact: directly, or from certified dot products when ``products`` is
+    ``(centers_m2, norms, max_norm, X_sq_norms)`` (as in ``hamerly_assign``), the bounds
+    widened by their possible rounding. Other arguments and the return value are those of
+    ``hamerly_assign``.
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
@@ -475,10 +507,12 @@ def yinyang_assign(
         group_shift[group_of[j]] = max(group_shift[group_of[j]], shift[j])
     dist = np.empty(n_clusters, dtype=X.dtype)
     tile_dist = np.empty((n_clusters, TILE), dtype=X.dtype)
+    found = np.empty(TILE, dtype=np.int64)  # the nearest centers of a searched tile
     global_lower = np.empty(TILE, dtype=X.dtype)  # each point's smallest group bound
     first = np.empty(n_groups, dtype=X.dtype)  # smallest distance in each searched group
     second = np.empty(n_groups, dtype=X.dtype)  # the second smallest
     searched = np.zeros(n_groups, dtype=np.bool_)
+    tolerance = tolerance_for(X)
     changed = 0
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
@@ -505,19 +539,45 @@ def yinyang_assign(
                 continue
             if X_tiles is not None and n_failed >= YINYANG_TILE_SEARCH_FROM:
                 xt = X_tiles[t]
-                distances_to_all(xt, centers, tile_dist)
+                if products is None:
+                    distances_to_all(xt, centers, tile_dist)
+                    for i in range(tile_start, tile_stop):
+                        p = i - tile_start
+                        found[p] = _yinyang_bounds(
+                            tile_dist[:, p], i, members, group_start, upper, lower
+                        )
+                else:
+                    nearest, best, runner_up = values_to_all(
+                        xt, products[0], products[1], tile_dist
+                    )
+                    sq_norms = products[3][t]
+                    for g in range(n_groups):
+                        group_first, group_second = _group_minima(
+                            tile_dist, members, group_start[g], group_start[g + 1]
+                        )
+                        for p in range(tile_stop - tile_start):
+                            # The nearest center of the group but the point's own.
+                            own = g == group_of[nearest[p]]
+                            low = group_second[p] if own else group_first[p]
+                            widen = slack(sq_norms, p, products[2], tolerance)
+                            lower[tile_start + p, g] = np.sqrt(max(low + sq_norms[p] - widen, 0.0))
+                    for i in range(tile_start, tile_stop):
+                        p = i - tile_start
+                        widen = slack(sq_norms, p, products[2], tolerance)
+                        found[p] = nearest[p]
+                        upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
+                        if not runner_up[p] - best[p] > widen:
+                            # Too close to call from the products: directly.
+                            dists_to_centers(X, i, centers, centers_t, dist)
+                            found[p] = _yinyang_bounds(dist, i, members, group_start, upper, lower)
                 for i in range(tile_start, tile_stop):
                     a = labels[i]
-                    best_j = _yinyang_bounds(
-                        tile_dist[:, i - tile_start], i, members, group_start, upper, lower
-                    )
-                    if best_j != a:
-                        labels[i] = best_j
+                    p = i - tile_start
+                    if found[p] != a:
+                        labels[i] = found[p]
                         block_changed += 1
                         if not fresh:
-                            move_point(
-                                xt[:, i - tile_start], sample_weight[i], a, best_j, sums, weights, b
-                            )
+                            move_point(xt[:, p], sample_weight[i], a, found[p], sums, weights, b)
                 continue
             for i in range(tile_start, tile_stop):
                 a = labels[i]

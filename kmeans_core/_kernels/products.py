@@ -33,7 +33,7 @@ from kmeans_core._kernels.common import (
     sum_block,
     sums_afresh,
 )
-from kmeans_core._kernels.tiles import TILE_FASTMATH, _nearer, _second
+from kmeans_core._kernels.tiles import TILE_FASTMATH, _nearer, _second, _store
 
 
 def products_of(centers):
@@ -112,6 +112,32 @@ def nearest_by_products(xt, centers_m2, norms):
         if j + 2 < n_clusters:
             best, best_j, second = _keep(a2, j + 2, best, best_j, second)
         if j + 3 < n_clusters:
+            best, best_j, second = _keep(a3, j + 3, best, best_j, second)
+    return best_j, best, second
+
+
+@numba.njit(fastmath=TILE_FASTMATH)
+def values_to_all(xt, centers_m2, norms, out):
+    """``out[j, p] = |c_j|^2 - 2 x_p.c_j`` for the tile's eight points and every center
+    (``out`` is (n_clusters, TILE)): ``|x_p - c_j|^2`` less ``|x_p|^2``, for the bounds
+    kernels that keep a bound per group of centers. Returns what ``nearest_by_products``
+    does."""
+    n_clusters = norms.shape[0]
+    inf = np.inf
+    best = second = (inf, inf, inf, inf, inf, inf, inf, inf)
+    best_j = (0, 0, 0, 0, 0, 0, 0, 0)
+    for j in range(0, n_clusters, 4):
+        a0, a1, a2, a3 = _four_centers(xt, centers_m2[j // 4], norms, j)
+        _store(out, j, a0)
+        best, best_j, second = _keep(a0, j, best, best_j, second)
+        if j + 1 < n_clusters:
+            _store(out, j + 1, a1)
+            best, best_j, second = _keep(a1, j + 1, best, best_j, second)
+        if j + 2 < n_clusters:
+            _store(out, j + 2, a2)
+            best, best_j, second = _keep(a2, j + 2, best, best_j, second)
+        if j + 3 < n_clusters:
+            _store(out, j + 3, a3)
             best, best_j, second = _keep(a3, j + 3, best, best_j, second)
     return best_j, best, second
 
