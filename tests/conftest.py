@@ -56,6 +56,9 @@ def _build(name):
     elif name == "d20_k24":
         # Enough features and clusters for Lloyd's dot-product kernel, clusters overlapping.
         X, k = _blobs(rng, 4000, 20, 24, spread=5.0), 24
+    elif name == "d40_k6":
+        # Many features and few clusters: the bounds kernels work from the rows, without tiles.
+        X, k = _blobs(rng, 2000, 40, 6, spread=4.0), 6
     elif name == "weighted":
         X, k = _blobs(rng, 3000, 8, 12, spread=3.0), 12
         weight = rng.uniform(0.1, 5.0, size=X.shape[0])
@@ -83,6 +86,7 @@ _SEEDS = {
             "weighted",
             "k128_d3",
             "d20_k24",
+            "d40_k6",
         ]
     )
 }

@@ -203,14 +203,14 @@ def hamerly_assign(
                 n_searches = (n_gathered + TILE - 1) // TILE
             for _ in range(n_searches):
                 # Eight points' distances to all centers at once: the tile's or the gathered.
-                if whole:
+                xt = gathered[0]
+                n_lanes = min(n_gathered, TILE)
+                sq_norms = gathered_sq_norms[0]
+                if X_tiles is not None and whole:  # (tested apart: numba drops it without tiles)
                     xt = X_tiles[t]
                     n_lanes = tile_stop - tile_start
-                    sq_norms = gathered_sq_norms[0] if products is None else products[3][t]
-                else:
-                    xt = gathered[0]
-                    n_lanes = min(n_gathered, TILE)
-                    sq_norms = gathered_sq_norms[0]
+                    if products is not None:
+                        sq_norms = products[3][t]
                 if products is None:
                     nearest, best, second = nearest_two_centers(xt, centers)
                 else:
