@@ -42,47 +42,51 @@ class ConvergenceWarning(UserWarning):
     points for the number of clusters."""
 
 
-#: Runs capped below this many iterations use Lloyd where Elkan would otherwise win: the bounds
-#: pay back their costly first passes only over tens of iterations (100k x 64 x 128, Lloyd /
-#: Elkan: 10 iterations 0.64 / 1.19 s, 20 iterations 1.19 / 1.66 s, to convergence (62) 3.30 /
-#: 2.59 s).
+#: Runs capped below this many iterations use Lloyd where the bounds would otherwise win, with
+#: 32+ features: the bounds pay back their costly first passes only over tens of iterations
+#: (100k x 64 x 128, Lloyd / Hamerly / Yinyang: 10 iterations 0.62 / 0.65 / 0.80 s, 20
+#: iterations 1.15 / 1.19 / 1.41, 30 iterations 1.67 / 1.68 / 1.83, to convergence (62) 3.46 /
+#: 2.74 / 2.48).
 BOUNDS_PAY_BACK_ITERATIONS = 30
+
+#: From this many clusters on (with 5+ features), Yinyang's groups of centers beat Hamerly's
+#: single lower bound.
+YINYANG_FROM_CLUSTERS = 128
 
 
 def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
-    (``python -m benchmarks.compare fit``, 2 threads, whole fits; seconds as Lloyd / Hamerly /
-    Exponion / Yinyang / Elkan where measured).
+    (``KMeans.fit``, 2 threads, median of 3 whole fits of overlapping blobs; seconds as
+    Lloyd / Hamerly / Exponion / Yinyang / Elkan where measured).
 
-    - many clusters in few features: Exponion, whose searches look only at the centers near a
-      point's own (300k x 3 x 128: 0.88 / 0.68 / 0.43 / 0.62 / 2.10);
-    - many clusters in 5 to 31 features: Yinyang, which searches only the groups of centers
-      that can hold a nearer one (100k x 16 x 128: 1.19 / 1.02 / - / 0.82 / 1.72);
-    - a few dozen clusters in 5 to 31 features, or 32 to 63 clusters in fewer: Hamerly's two
-      bounds per point prune most distances (300k x 16 x 20: 0.53 / 0.44 / - / 0.77 / 0.68;
-      300k x 8 x 24: 2.38 / 2.00 / 2.22 / 2.74 / 4.45; 200k x 4 x 48: 0.82 / 0.76 / 0.83 / 0.96
-      / 2.21);
-    - 32 clusters or more in 32 features or more: Elkan, whose bound per center saves the
-      expensive distances (30k x 48 x 40: 0.285 / 0.369 / - / - / 0.278; 100k x 32 x 60: 1.51
-      / - / - / 1.33 / 1.27; 100k x 64 x 128: 3.30 / - / - / 4.75 / 2.59), unless ``max_iter``
-      is below ``BOUNDS_PAY_BACK_ITERATIONS``;
-    - otherwise Lloyd: with few clusters, or up to 31 in at most 4 features, the bounds fail too
-      often to pay for themselves against eight-points-at-a-time distances (1M x 16 x 3: 0.86 /
-      1.45 / 1.45 / 1.36 / 1.51; 1M x 2 x 20: 0.32 / 0.49 / 0.43 / 0.55 / 1.02; 100k x 3 x 16:
-      0.064 / 0.090 / 0.111 / 0.141 / 0.206); with many features, its dot products beat the
-      bounds' early passes (100k x 64 x 8: 0.26 / 0.37 / 0.41 / 0.46 / 0.34; 10k x 64 x 20:
-      0.043 / 0.053 / - / 0.074 / 0.047; 100k x 64 x 20: 0.353 / 0.432 / - / - / 0.393).
+    - fewer than 16 clusters: Lloyd, eight points at a time; the bounds fail for too many
+      points of overlapping clusters to pay for themselves (1M x 16 x 3: 0.86 / 1.45 / 1.45 /
+      1.36 / 1.51; 100k x 64 x 8: 0.26 / 0.30 / - / - / -);
+    - at most 4 features: Lloyd up to 31 clusters (1M x 2 x 20: 0.32 / 0.37 / 0.38 / 0.54 /
+      1.07; 100k x 3 x 16: 0.064 / 0.090 / 0.111 / 0.206 / 0.141), Hamerly up to 63 (200k x 4 x
+      48: 0.82 / 0.76 / 0.83 / 2.21 / 0.96), then Exponion, whose searches look only at the
+      centers near a point's own (300k x 3 x 128: 1.00 / 0.67 / 0.39 / 0.60 / 2.39);
+    - 5 features or more: Hamerly up to 127 clusters, its failing points searched eight at a
+      time by dot products (300k x 16 x 20: 0.41 / 0.40 / - / - / -; 100k x 16 x 64: - / 0.20
+      / - / 0.32 / -; 100k x 64 x 20: 0.71 / 0.53 / - / - / -; 100k x 64 x 32: 1.60 / 0.80 / -
+      / 0.91 / 1.06; 100k x 40 x 64: 0.50 / 0.43 / - / 0.59 / 0.63; 300k x 16 x 128: - / 1.77
+      / - / 1.85 / -), then Yinyang, which searches only the groups of centers that can hold a
+      nearer one (100k x 16 x 128: - / 0.61 / - / 0.53 / -; 100k x 32 x 128: - / 1.36 / - /
+      1.18 / 1.91; 100k x 16 x 256: - / 1.08 / - / 0.88 / -); with 32+ features, Lloyd if
+      ``max_iter`` is below ``BOUNDS_PAY_BACK_ITERATIONS``.
+
+    Elkan (a bound per center) is never the fastest since the other bounds kernels search by
+    dot products; it stays available by name.
     """
     if n_clusters < 16:
         return "lloyd"
-    if n_features < 32:
-        if n_clusters < 64:
-            few_clusters_in_few_features = n_clusters < 32 and n_features <= FEW_FEATURES
-            return "lloyd" if few_clusters_in_few_features else "hamerly"
-        return "exponion" if n_features <= FEW_FEATURES else "yinyang"
-    if n_clusters < 32 or max_iter < BOUNDS_PAY_BACK_ITERATIONS:
+    if n_features <= FEW_FEATURES:
+        if n_clusters < 32:
+            return "lloyd"
+        return "hamerly" if n_clusters < 64 else "exponion"
+    if n_features >= 32 and max_iter < BOUNDS_PAY_BACK_ITERATIONS:
         return "lloyd"
-    return "elkan"
+    return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 
 class KMeans:

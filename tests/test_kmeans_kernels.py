@@ -102,7 +102,8 @@ def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
 def test_dot_products_fall_back_inside_a_fit_too(algorithm):
     # A cluster far away puts the others far from the data's mean, where |c|^2 - 2 x.c alone
     # gets labels wrong: Lloyd's passes and Hamerly's and Yinyang's tile searches must go to
-    # the direct distances there, and give the textbook answer (reference.py: direct distances only).
+    # the direct distances there, and give the textbook answer (reference.py: direct distances
+    # only).
     rng = np.random.default_rng(7)
     n_features, n_clusters = PRODUCTS_FROM_FEATURES * 2, PRODUCTS_FROM_CLUSTERS + 4
     near = rng.normal(size=(n_clusters - 1, n_features))
