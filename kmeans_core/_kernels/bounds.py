@@ -11,7 +11,9 @@ computed for it.
 
 All return exactly the labels Lloyd's brute force would give: every skip test is strict, so a
 point is only skipped when its center is the unique nearest one, and whenever distances are
-computed the same squared distances are compared the same way (first index wins exact ties).
+computed the same squared distances are compared the same way (first index wins exact ties);
+where they come from dot products (``products.py``), only a certified nearest center is taken
+and the bounds are widened by the possible rounding.
 
 All also keep the per-block cluster sums that the center update needs: a point that changes
 cluster is moved from one sum to the other while its row (or tile) is in cache, so the points
