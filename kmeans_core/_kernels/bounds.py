@@ -23,6 +23,8 @@ and after a pass in which many of its points changed cluster (``common.sums_afre
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from kmeans_core._kernels.common import (
     FASTMATH,
@@ -92,6 +94,20 @@ def _largest_two(shift):
         elif shift[j] > max2:
             max2 = shift[j]
     return max1, arg1, max2
+
+
+def _search_tile(xt, centers, products):
+    """Nearest center, smallest and second smallest value for the eight lanes of the tile
+    ``xt``: ``tiles.nearest_two_centers`` without ``products``, else
+    ``products.nearest_by_products``. Chosen by the type of ``products`` when the kernel is
+    compiled (an ``if products is None`` in the kernel compiled both, seconds more)."""
+
+
+@overload(_search_tile)
+def _search_tile_for(xt, centers, products):
+    if isinstance(products, types.NoneType):
+        return lambda xt, centers, products: nearest_two_centers(xt, centers)
+    return lambda xt, centers, products: nearest_by_products(xt, products[0], products[1])
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -213,10 +229,7 @@ def hamerly_assign(
                     n_lanes = tile_stop - tile_start
                     if products is not None:
                         sq_norms = products[3][t]
-                if products is None:
-                    nearest, best, second = nearest_two_centers(xt, centers)
-                else:
-                    nearest, best, second = nearest_by_products(xt, products[0], products[1])
+                nearest, best, second = _search_tile(xt, centers, products)
                 for p in range(n_lanes):
                     i = tile_start + p if whole else gathered_rows[0, p]
                     new = nearest[p]
@@ -241,10 +254,13 @@ def hamerly_assign(
                             move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
                 if not whole:  # the second tile of gathered points becomes the first
                     n_gathered -= n_lanes
-                    if n_gathered > 0:
-                        gathered[0] = gathered[1]
-                        gathered_rows[0] = gathered_rows[1]
-                        gathered_sq_norms[0] = gathered_sq_norms[1]
+                    # (Element by element: numba compiles a slice assignment with seconds of
+                    # error-message code.)
+                    for p in range(n_gathered):
+                        for f in range(n_features):
+                            gathered[0, f, p] = gathered[1, f, p]
+                        gathered_rows[0, p] = gathered_rows[1, p]
+                        gathered_sq_norms[0, p] = gathered_sq_norms[1, p]
         if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         block_changes[b] = block_changed
