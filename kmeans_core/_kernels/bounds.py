@@ -182,7 +182,8 @@ def hamerly_assign(
                 upper[i] += shift[a]
                 lower[i] -= max2 if a == arg1 else max1
                 n_failed += upper[i] >= max(half_nearest[a], lower[i])  # no branch
-            # (At the block's last tile the gathered points go first: its sums end with it.)
+            # At the block's last tile, a tile's failing points join those waiting in the buffer
+            # rather than be searched whole: all must be settled before the block's sums are.
             whole = by_tiles and n_failed >= TILE_SEARCH_FROM
             whole = whole and not (t == last_tile and n_gathered > 0)
             for i in range(tile_start, tile_stop):
@@ -224,7 +225,7 @@ def hamerly_assign(
                 xt = gathered[0]
                 n_lanes = min(n_gathered, TILE)
                 sq_norms = gathered_sq_norms[0]
-                if X_tiles is not None and whole:  # (tested apart: numba drops it without tiles)
+                if X_tiles is not None and whole:  # X_tiles named: numba drops it when None
                     xt = X_tiles[t]
                     n_lanes = tile_stop - tile_start
                     if products is not None:
