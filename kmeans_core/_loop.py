@@ -22,6 +22,7 @@ from kmeans_core._kernels.common import (
     subtract_and_square_sums,
     transposed_if_few_features,
 )
+from kmeans_core._kernels.products import products_of, squared_norms
 from kmeans_core._kernels.tiles import TILE, slp_vectorizer, to_tiles
 from kmeans_core._kernels.update import add_block_sums, average_and_shift, center_geometry
 from kmeans_core._parallel import run_blocks
@@ -166,6 +167,33 @@ class BoundsAssigner(Assigner):
 
     def centers_moved(self, centers_new, shift):
         self.shift += shift
+
+
+class TileSearchAssigner(BoundsAssigner):
+    """Base of the bounds algorithms that search their failing points eight at a time from the
+    data in tiles (Hamerly, Yinyang): with tiles below 32 features, and by certified dot
+    products where they pay off (``products_pay_off``), whatever the number of features."""
+
+    @staticmethod
+    def wants_tiles(n_features, n_clusters):
+        return tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters)
+
+    def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
+        super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
+        self.X_sq_norms = None
+        if X_tiles is not None and products_pay_off(X.shape[1], n_clusters):
+            self.X_sq_norms = squared_norms(X)
+
+    def data(self):
+        return self.X, self.X_tiles, self.sample_weight
+
+    def products(self, centers):
+        """The kernels' ``products`` argument: None (direct distances) or ``(centers_m2, norms,
+        max_norm, X_sq_norms)`` (``_kernels/products.py``)."""
+        if self.X_sq_norms is None:
+            return None
+        centers_m2, norms, max_norm, _ = products_of(centers)
+        return centers_m2, norms, max_norm, self.X_sq_norms
 
 
 def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels):

@@ -9,8 +9,7 @@ group: a failed point searches only the groups that can hold a nearer center.
 import numpy as np
 
 from kmeans_core._kernels.bounds import yinyang_assign
-from kmeans_core._kernels.products import products_of, squared_norms
-from kmeans_core._loop import BoundsAssigner, products_pay_off, tiles_pay_off
+from kmeans_core._loop import TileSearchAssigner
 
 #: About this many centers to a group, as in the paper.
 CENTERS_PER_GROUP = 10
@@ -40,22 +39,12 @@ def group_centers(centers, n_groups):
     return group_of.astype(np.int64)
 
 
-class YinyangAssigner(BoundsAssigner):
+class YinyangAssigner(TileSearchAssigner):
     kernel = yinyang_assign
-
-    @staticmethod
-    def wants_tiles(n_features, n_clusters):
-        return tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters)
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.groups = None
-        self.X_sq_norms = None
-        if X_tiles is not None and products_pay_off(X.shape[1], n_clusters):
-            self.X_sq_norms = squared_norms(X)
-
-    def data(self):
-        return self.X, self.X_tiles, self.sample_weight
 
     @staticmethod
     def lower_shape(n_samples, n_clusters):
@@ -68,8 +57,4 @@ class YinyangAssigner(BoundsAssigner):
             counts = np.bincount(group_of, minlength=self.lower.shape[1])
             group_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
             self.groups = (group_of, members.astype(np.int64), group_start)
-        products = None
-        if self.X_sq_norms is not None:
-            centers_m2, norms, max_norm, _ = products_of(centers)
-            products = (centers_m2, norms, max_norm, self.X_sq_norms)
-        return *self.groups, products
+        return *self.groups, self.products(centers)
