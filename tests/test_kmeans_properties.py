@@ -5,7 +5,9 @@
 - the inertia never increases with more iterations from the same initial centers;
 - every algorithm returns what "lloyd" returns;
 - reordering the rows, or scaling the data by a power of two, changes nothing but the order
-  or the scale of the answer.
+  or the scale of the answer; relabelling the initial centers only relabels it, unless two
+  clusters are left empty in one iteration (they are re-seeded in the order of their labels, by
+  scikit-learn too: a case hypothesis found with 8 clusters of 166 points).
 
 The first and third hold on data without exact ties (continuous random data here), not on
 every input. scikit-learn's rule, which the engine follows, re-seeds an empty cluster with the
@@ -22,15 +24,17 @@ returned labels predate that move. scikit-learn's own answer then breaks both in
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kmeans_core import KMeans
+from kmeans_core import KMeans, _loop
 
 #: Every algorithm by name (Lloyd first).
 EXACT_ALGORITHMS = ["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
@@ -83,6 +87,21 @@ def fit(X, init, weight=None, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # max_iter reached, too few distinct points
         return KMeans(init.shape[0], init=init, **params).fit(X, sample_weight=weight)
+
+
+@contextlib.contextmanager
+def most_clusters_emptied_at_once():
+    """Record, in the list it yields, the most clusters that any iteration of the fits inside
+    left without weight (``_loop.relocate_empty_clusters`` then re-seeds them)."""
+    emptied = [0]
+    relocate = _loop.relocate_empty_clusters
+
+    def recording(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels):
+        emptied[0] = max(emptied[0], int((weight_in_clusters == 0).sum()))
+        relocate(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels)
+
+    with mock.patch.object(_loop, "relocate_empty_clusters", recording):
+        yield emptied
 
 
 def squared_distances(X, centers):
@@ -185,8 +204,12 @@ def test_scaling_by_a_power_of_two_scales_the_answer(problem, exponent, algorith
 def test_relabelling_the_initial_centers_relabels_the_result(problem):
     X, init, weight = problem
     order = np.arange(init.shape[0])[::-1]
-    km = fit(X, init, weight)
-    reordered = fit(X, init[order], weight)
+    with most_clusters_emptied_at_once() as emptied:
+        km = fit(X, init, weight)
+        reordered = fit(X, init[order], weight)
+    # Two clusters emptied in one iteration take the two farthest points in the order of
+    # their indices, which the relabelling reverses: scikit-learn's answer changes too.
+    assume(emptied[0] < 2)
     # Center j of the reordered run is center order[j] of the first run.
     np.testing.assert_array_equal(order[reordered.labels_], km.labels_)
     np.testing.assert_allclose(reordered.cluster_centers_, km.cluster_centers_[order], rtol=1e-9)
