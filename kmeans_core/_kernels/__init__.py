@@ -29,4 +29,15 @@ def _prefer_512_bit_vectors():
         _numba_config.CPU_FEATURES = features + ",-prefer-256-bit"
 
 
+def _has_32_vector_registers():
+    features = _numba_config.CPU_FEATURES
+    if features is None:
+        features = _host_cpu_features()
+    return "+avx512f" in features.split(",")
+
+
 _prefer_512_bit_vectors()
+
+#: Whether the compiled code has AVX-512's 32 vector registers (else 16): kernels that keep many
+#: vectors of partial sums size their groups by it (``products.GROUP``).
+WIDE_VECTORS = _has_32_vector_registers()

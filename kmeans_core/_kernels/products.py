@@ -1,15 +1,19 @@
-"""Nearest centers from dot products, eight points and four centers at a time, with a
+"""Nearest centers from dot products, eight points and four or eight centers at a time, with a
 certificate: Lloyd's brute force and ``predict`` with many features and clusters.
 
 The squared distance ``|x - c|^2`` is ``|x|^2 + (|c|^2 - 2 x.c)``, and only the part in
 parentheses depends on the center: one multiply-add per feature instead of a subtraction and a
-multiply-add, as in a matrix product. With the data in tiles (``tiles.py``; ``X_tiles[t, f, p]
-= X[8 t + p, f]``) and the centers multiplied by -2 and interleaved four by four, the eight
-points of a tile and four centers make eight vectors of partial sums, enough to keep both
-multiply-add units busy. Per (point, center) pair on one core (``python -m benchmarks.compare
-kernels``), against the direct distances of the tiles and of the rows: d=64, k=128 7.7 ns
-against 13.1 and 12.4; d=32, k=20 5.3 against 7.3 and 7.5; d=16, k=128 2.3 against 3.5 and
-4.6; with three centers they lose (``_loop.products_pay_off``).
+multiply-add, as in a matrix product. The data are in tiles (``tiles.py``; ``X_tiles[t, f, p]
+= X[8 t + p, f]``) and the centers multiplied by -2 and interleaved in groups of ``GROUP``, so
+the eight points of a tile and a group's centers make eight vectors of partial sums, enough to
+keep both multiply-add units busy: four centers with 256-bit vectors (two per tile, 16
+registers), eight with AVX-512 (one per tile, 32 registers; ``WIDE_VECTORS``). Eight centers
+with 16 registers spill (1.3-1.8x slower per pair); with 32 they take 0.55-0.85x the time of
+four (Emerald Rapids VM, d=8 to 64, k=20 and 128). Per (point, center) pair on one core
+(``python -m benchmarks.compare kernels``), against the direct distances of the tiles and of the
+rows, on a Zen 1 EPYC: d=64, k=128 7.7 ns against 13.1 and 12.4; d=32, k=20 5.3 against 7.3 and
+7.5; d=16, k=128 2.3 against 3.5 and 4.6; with three centers they lose
+(``_loop.products_pay_off``).
 
 Rounding: these values differ from the direct distances by far more than the direct
 distances' own rounding when ``|x|^2`` is large. So they only pick a point's center when the
@@ -24,6 +28,7 @@ of the direct distances.
 import numba
 import numpy as np
 
+from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
     TILE,
     block_bounds,
@@ -35,19 +40,21 @@ from kmeans_core._kernels.common import (
 )
 from kmeans_core._kernels.tiles import TILE_FASTMATH, _nearer, _second, _store
 
+#: Centers per group of the dot-product loop: eight with 32 vector registers, else four.
+GROUP = 8 if WIDE_VECTORS else 4
+
 
 def products_of(centers):
-    """What the kernels take of the centers: ``-2 * centers`` in groups of four, interleaved so
-    that feature ``f`` of a group's four centers is contiguous (``(ceil(k / 4), d, 4)``; the
-    padding is never used), the squared norm of every center, the largest of them, and the
-    centers padded for the direct fallback (``common.padded_to_tiles``)."""
+    """What the kernels take of the centers: ``-2 * centers`` in groups of ``GROUP``,
+    interleaved so that feature ``f`` of a group's centers is contiguous (``(ceil(k / GROUP),
+    d, GROUP)``; the padding is never used), the squared norm of every center, the largest of
+    them, and the centers padded for the direct fallback (``common.padded_to_tiles``)."""
     n_clusters, n_features = centers.shape
     norms = np.einsum("ij,ij->i", centers, centers)
-    padded = padded_to_tiles(centers)
-    grouped = np.zeros((padded.shape[0], n_features), dtype=centers.dtype)
+    grouped = np.zeros((-(-n_clusters // GROUP) * GROUP, n_features), dtype=centers.dtype)
     grouped[:n_clusters] = -2.0 * centers
-    grouped = np.ascontiguousarray(grouped.reshape(-1, 4, n_features).transpose(0, 2, 1))
-    return grouped, norms, norms.max(), padded
+    grouped = np.ascontiguousarray(grouped.reshape(-1, GROUP, n_features).transpose(0, 2, 1))
+    return grouped, norms, norms.max(), padded_to_tiles(centers)
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
@@ -65,26 +72,48 @@ def _plus_products(acc, xt, f, c):
     )
 
 
+@numba.njit(inline="always")
+def _start(norms, j):
+    """Eight lanes of center ``j``'s squared norm, or of the last center's past the end (those
+    values are never kept)."""
+    n = norms[min(j, norms.shape[0] - 1)]
+    return (n, n, n, n, n, n, n, n)
+
+
 @numba.njit(fastmath=TILE_FASTMATH)
 def _four_centers(xt, group, norms, j0):
     """``|c|^2 - 2 x.c`` for the tile's eight points and the four centers of ``group``
-    (``products_of``), centers ``j0`` to ``j0 + 3`` (past the last center, the last one's
-    norm again: those values are not kept)."""
-    last = norms.shape[0] - 1
-    n0 = norms[j0]
-    n1 = norms[min(j0 + 1, last)]
-    n2 = norms[min(j0 + 2, last)]
-    n3 = norms[min(j0 + 3, last)]
-    a0 = (n0, n0, n0, n0, n0, n0, n0, n0)
-    a1 = (n1, n1, n1, n1, n1, n1, n1, n1)
-    a2 = (n2, n2, n2, n2, n2, n2, n2, n2)
-    a3 = (n3, n3, n3, n3, n3, n3, n3, n3)
+    (``products_of``), centers ``j0`` to ``j0 + 3``."""
+    a0, a1 = _start(norms, j0), _start(norms, j0 + 1)
+    a2, a3 = _start(norms, j0 + 2), _start(norms, j0 + 3)
     for f in range(xt.shape[0]):
         a0 = _plus_products(a0, xt, f, group[f, 0])
         a1 = _plus_products(a1, xt, f, group[f, 1])
         a2 = _plus_products(a2, xt, f, group[f, 2])
         a3 = _plus_products(a3, xt, f, group[f, 3])
     return a0, a1, a2, a3
+
+
+@numba.njit(fastmath=TILE_FASTMATH)
+def _eight_centers(xt, group, norms, j0):
+    """The same for the eight centers ``j0`` to ``j0 + 7`` of ``group``."""
+    a0, a1 = _start(norms, j0), _start(norms, j0 + 1)
+    a2, a3 = _start(norms, j0 + 2), _start(norms, j0 + 3)
+    a4, a5 = _start(norms, j0 + 4), _start(norms, j0 + 5)
+    a6, a7 = _start(norms, j0 + 6), _start(norms, j0 + 7)
+    for f in range(xt.shape[0]):
+        a0 = _plus_products(a0, xt, f, group[f, 0])
+        a1 = _plus_products(a1, xt, f, group[f, 1])
+        a2 = _plus_products(a2, xt, f, group[f, 2])
+        a3 = _plus_products(a3, xt, f, group[f, 3])
+        a4 = _plus_products(a4, xt, f, group[f, 4])
+        a5 = _plus_products(a5, xt, f, group[f, 5])
+        a6 = _plus_products(a6, xt, f, group[f, 6])
+        a7 = _plus_products(a7, xt, f, group[f, 7])
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+_group_values = _eight_centers if GROUP == 8 else _four_centers
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
@@ -104,15 +133,11 @@ def nearest_by_products(xt, centers_m2, norms):
     inf = np.inf
     best = second = (inf, inf, inf, inf, inf, inf, inf, inf)
     best_j = (0, 0, 0, 0, 0, 0, 0, 0)
-    for j in range(0, n_clusters, 4):
-        a0, a1, a2, a3 = _four_centers(xt, centers_m2[j // 4], norms, j)
-        best, best_j, second = _keep(a0, j, best, best_j, second)
-        if j + 1 < n_clusters:
-            best, best_j, second = _keep(a1, j + 1, best, best_j, second)
-        if j + 2 < n_clusters:
-            best, best_j, second = _keep(a2, j + 2, best, best_j, second)
-        if j + 3 < n_clusters:
-            best, best_j, second = _keep(a3, j + 3, best, best_j, second)
+    for j in range(0, n_clusters, GROUP):
+        values = _group_values(xt, centers_m2[j // GROUP], norms, j)
+        for m in range(GROUP):  # unrolled by LLVM
+            if j + m < n_clusters:
+                best, best_j, second = _keep(values[m], j + m, best, best_j, second)
     return best_j, best, second
 
 
@@ -126,19 +151,12 @@ def values_to_all(xt, centers_m2, norms, out):
     inf = np.inf
     best = second = (inf, inf, inf, inf, inf, inf, inf, inf)
     best_j = (0, 0, 0, 0, 0, 0, 0, 0)
-    for j in range(0, n_clusters, 4):
-        a0, a1, a2, a3 = _four_centers(xt, centers_m2[j // 4], norms, j)
-        _store(out, j, a0)
-        best, best_j, second = _keep(a0, j, best, best_j, second)
-        if j + 1 < n_clusters:
-            _store(out, j + 1, a1)
-            best, best_j, second = _keep(a1, j + 1, best, best_j, second)
-        if j + 2 < n_clusters:
-            _store(out, j + 2, a2)
-            best, best_j, second = _keep(a2, j + 2, best, best_j, second)
-        if j + 3 < n_clusters:
-            _store(out, j + 3, a3)
-            best, best_j, second = _keep(a3, j + 3, best, best_j, second)
+    for j in range(0, n_clusters, GROUP):
+        values = _group_values(xt, centers_m2[j // GROUP], norms, j)
+        for m in range(GROUP):
+            if j + m < n_clusters:
+                _store(out, j + m, values[m])
+                best, best_j, second = _keep(values[m], j + m, best, best_j, second)
     return best_j, best, second
 
 
