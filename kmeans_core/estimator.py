@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
     FEW_FEATURES,
     all_distances,
@@ -50,14 +51,20 @@ class ConvergenceWarning(UserWarning):
 BOUNDS_PAY_BACK_ITERATIONS = 30
 
 #: From this many clusters on (with 5+ features), Yinyang's groups of centers beat Hamerly's
-#: single lower bound.
+#: single lower bound (with 256-bit vectors; see ``choose_algorithm`` for AVX-512).
 YINYANG_FROM_CLUSTERS = 128
 
+#: With AVX-512 (5+ features), Lloyd's dot products eight centers at a time beat Hamerly below
+#: this many clusters.
+LLOYD_BELOW_CLUSTERS_WIDE = 32
 
-def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300):
+
+def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vectors=WIDE_VECTORS):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
     (``KMeans.fit``, 2 threads, median of 3 whole fits of overlapping blobs; seconds as
-    Lloyd / Hamerly / Exponion / Yinyang / Elkan where measured).
+    Lloyd / Hamerly / Exponion / Yinyang / Elkan where measured). Measured on a Zen 1 EPYC
+    (256-bit vectors), and where they differ on an Emerald Rapids VM (AVX-512,
+    ``wide_vectors``).
 
     - fewer than 16 clusters: Lloyd, eight points at a time; the bounds fail for too many
       points of overlapping clusters to pay for themselves (1M x 16 x 3: 0.86 / 1.45 / 1.45 /
@@ -73,7 +80,14 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300):
       / - / 1.85 / -), then Yinyang, which searches only the groups of centers that can hold a
       nearer one (100k x 16 x 128: - / 0.61 / - / 0.53 / -; 100k x 32 x 128: - / 1.36 / - /
       1.18 / 1.91; 100k x 16 x 256: - / 1.08 / - / 0.88 / -); with 32+ features, Lloyd if
-      ``max_iter`` is below ``BOUNDS_PAY_BACK_ITERATIONS``.
+      ``max_iter`` is below ``BOUNDS_PAY_BACK_ITERATIONS``;
+    - with AVX-512, whose dot products go eight centers at a time (``_kernels/products.py``),
+      5 features or more: Lloyd up to 31 clusters, then Hamerly, and never Yinyang (Lloyd /
+      Hamerly / Yinyang, 100k points: d=8, k=20 0.17 / 0.21 / 0.40; d=16, k=20 0.047 / 0.061
+      / 0.11; d=32, k=20 0.14 / 0.17 / 0.22; d=64, k=20 0.21 / 0.22 / 0.25; d=16, k=32 0.125 /
+      0.125 / 0.23; d=8, k=64 0.18 / 0.12 / 0.18; d=64, k=32 0.86 / 0.55 / 0.67; d=16, k=128
+      0.54 / 0.37 / 0.44; d=32, k=128 0.93 / 0.71 / 0.87; d=16, k=256 0.60 / 0.57 / 0.71;
+      Lloyd won only 50k x 64 x 128: 0.65 / 0.72 / 0.84).
 
     Elkan (a bound per center) is never the fastest since the other bounds kernels search by
     dot products; it stays available by name.
@@ -86,6 +100,8 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300):
         return "hamerly" if n_clusters < 64 else "exponion"
     if n_features >= 32 and max_iter < BOUNDS_PAY_BACK_ITERATIONS:
         return "lloyd"
+    if wide_vectors:
+        return "lloyd" if n_clusters < LLOYD_BELOW_CLUSTERS_WIDE else "hamerly"
     return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from kmeans_core import KMeans, kmeans_plusplus
-from kmeans_core.estimator import ConvergenceWarning
+from kmeans_core._kernels import WIDE_VECTORS
+from kmeans_core.estimator import ConvergenceWarning, choose_algorithm
 
 rng = np.random.default_rng(0)
 X_GOOD = rng.normal(size=(40, 3))
@@ -174,29 +175,38 @@ def test_convergence_warning_is_a_user_warning():
 
 
 @pytest.mark.parametrize(
-    ("n_features", "n_clusters", "max_iter", "expected"),
+    ("n_features", "n_clusters", "max_iter", "expected", "expected_wide"),
     [
-        (2, 8, 300, "lloyd"),
-        (64, 8, 300, "lloyd"),
-        (3, 20, 300, "lloyd"),
-        (4, 31, 300, "lloyd"),
-        (4, 32, 300, "hamerly"),
-        (5, 20, 300, "hamerly"),
-        (16, 127, 300, "hamerly"),
-        (64, 20, 300, "hamerly"),
-        (64, 20, 29, "lloyd"),
-        (16, 20, 10, "hamerly"),
-        (3, 128, 300, "exponion"),
-        (16, 128, 300, "yinyang"),
-        (64, 128, 300, "yinyang"),
-        (64, 128, 10, "lloyd"),
+        (2, 8, 300, "lloyd", "lloyd"),
+        (64, 8, 300, "lloyd", "lloyd"),
+        (3, 20, 300, "lloyd", "lloyd"),
+        (4, 31, 300, "lloyd", "lloyd"),
+        (4, 32, 300, "hamerly", "hamerly"),
+        (5, 20, 300, "hamerly", "lloyd"),
+        (16, 31, 300, "hamerly", "lloyd"),
+        (16, 32, 300, "hamerly", "hamerly"),
+        (16, 127, 300, "hamerly", "hamerly"),
+        (64, 20, 300, "hamerly", "lloyd"),
+        (64, 20, 29, "lloyd", "lloyd"),
+        (16, 20, 10, "hamerly", "lloyd"),
+        (3, 128, 300, "exponion", "exponion"),
+        (16, 128, 300, "yinyang", "hamerly"),
+        (64, 128, 300, "yinyang", "hamerly"),
+        (64, 128, 10, "lloyd", "lloyd"),
     ],
 )
-def test_auto_picks_the_measured_fastest_algorithm(n_features, n_clusters, max_iter, expected):
-    """The rule of ``choose_algorithm``, shape by shape, and what the fit reports it ran."""
+def test_auto_picks_the_measured_fastest_algorithm(
+    n_features, n_clusters, max_iter, expected, expected_wide
+):
+    """The rule of ``choose_algorithm``, shape by shape, with 256-bit and 512-bit vectors, and
+    what a fit on this machine reports it ran."""
+    assert choose_algorithm(1000, n_features, n_clusters, max_iter, wide_vectors=False) == expected
+    assert choose_algorithm(1000, n_features, n_clusters, max_iter, wide_vectors=True) == (
+        expected_wide
+    )
     X = np.random.default_rng(0).normal(size=(300, n_features))
     km = KMeans(n_clusters, random_state=0, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         km.fit(X)
-    assert km.algorithm_ == expected
+    assert km.algorithm_ == (expected_wide if WIDE_VECTORS else expected)
