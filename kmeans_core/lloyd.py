@@ -48,6 +48,8 @@ class LloydAssigner(Assigner):
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
         elif self.kernel == "products":
             kernel = product_kernels.lloyd_assign_and_sum
+            if product_kernels.two_tiles_pay_off(*centers.shape[::-1]):
+                kernel = product_kernels.lloyd_assign_and_sum_two_tiles
             centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
             args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight)
             args = (*args, centers_m2, norms, max_norm, centers_pad, *common)

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from kmeans_core import KMeans, reference
+from kmeans_core._kernels import products as products_kernels
 from kmeans_core._kernels.common import TILE, n_blocks_for
 from kmeans_core._kernels.common import block_bounds as _block_bounds
+from kmeans_core._kernels.tiles import slp_vectorizer
 from kmeans_core._loop import (
     PRODUCTS_FROM_CLUSTERS,
     PRODUCTS_FROM_FEATURES,
@@ -116,3 +118,45 @@ def test_dot_products_fall_back_inside_a_fit_too(algorithm):
     np.testing.assert_array_equal(ours.labels_, labels)
     assert ours.n_iter_ == n_iter
     np.testing.assert_allclose(ours.inertia_, inertia, rtol=1e-9)
+
+
+@pytest.mark.skipif(
+    not products_kernels.two_tiles_pay_off(64, 128),
+    reason="Lloyd searches two tiles at a time only with AVX-512's groups of eight centers",
+)
+@pytest.mark.parametrize("n_samples", [1030, 1031, 4003, 4104])
+def test_two_tiles_at_a_time_give_the_labels_and_sums_of_one(n_samples):
+    # Blocks with an odd number of tiles, a last tile short of eight points, and data far from
+    # the origin so that some points fall back to direct distances. Two passes: the first sums
+    # the blocks afresh, the second, after the centers moved a little, moves the points.
+    rng = np.random.default_rng(n_samples)
+    n_features, n_clusters = 16, 70  # 70 = 8 groups of eight, the last one short
+    centers = rng.normal(size=(n_clusters, n_features)) + 1e6  # a third of the points fall back
+    X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
+    weight = rng.uniform(0.5, 2.0, n_samples)
+    n_blocks = n_blocks_for(n_samples)
+    X_tiles = tiles_of(X, n_blocks, 1)
+    sq_norms = products_kernels.squared_norms(X)
+    shift = rng.normal(scale=0.3, size=centers.shape)
+    results = []
+    for kernel in (
+        products_kernels.lloyd_assign_and_sum,
+        products_kernels.lloyd_assign_and_sum_two_tiles,
+    ):
+        labels = np.full(n_samples, -1, dtype=np.int32)
+        sums = np.zeros((n_blocks, n_clusters, n_features))
+        weights = np.zeros((n_blocks, n_clusters))
+        changes = np.zeros(n_blocks, dtype=np.int64)
+        data = (X, X_tiles, sq_norms, weight)
+        state = (n_blocks, labels, sums, weights, changes, 0, n_blocks)
+        with slp_vectorizer():
+            for moved in (centers, centers + shift):
+                n_changed = kernel(*data, *products_kernels.products_of(moved), *state)
+        direct = ((X[:, None, :] - moved[None]) ** 2).sum(axis=2).argmin(axis=1)
+        np.testing.assert_array_equal(labels, direct)
+        results.append((labels, sums, weights, n_changed))
+    one, two = results
+    np.testing.assert_array_equal(two[0], one[0])
+    np.testing.assert_array_equal(two[1], one[1])
+    np.testing.assert_array_equal(two[2], one[2])
+    assert two[3] == one[3] > 0
