@@ -2,11 +2,11 @@
 
 Three kernels, picked by the shape of the problem (``kernel_for``), all with the labels of the
 direct distances: with enough features and clusters (``_loop.products_pay_off``), certified
-dot products eight points and four centers at a time (``_kernels/products.py``); otherwise, below
-``_loop.TILES_BELOW_FEATURES`` features, direct distances eight points at a time
-(``_kernels/tiles.py``); from it, one point and four centers at a time from the rows
-(``_kernels/lloyd.py``). The first two read a copy of the data in tiles. ``predict`` follows the
-same rule, so it gives the labels of the fit.
+dot products, eight points and four or eight centers at a time, one or two tiles at once
+(``_kernels/products.py``); otherwise, below ``_loop.TILES_BELOW_FEATURES`` features, direct
+distances eight points at a time (``_kernels/tiles.py``); from it, one point and four centers
+at a time from the rows (``_kernels/lloyd.py``). The first two read a copy of the data in
+tiles. ``predict`` follows the same rule, so it gives the labels of the fit.
 """
 
 import numpy as np
@@ -40,6 +40,9 @@ class LloydAssigner(Assigner):
         self.kernel = kernel_for(X.shape[1], n_clusters)
         if self.kernel == "products":
             self.X_sq_norms = product_kernels.squared_norms(X)
+            self.products_kernel = product_kernels.lloyd_assign_and_sum
+            if product_kernels.two_tiles_pay_off(X.shape[1], n_clusters):
+                self.products_kernel = product_kernels.lloyd_assign_and_sum_two_tiles
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
@@ -47,9 +50,7 @@ class LloydAssigner(Assigner):
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
         elif self.kernel == "products":
-            kernel = product_kernels.lloyd_assign_and_sum
-            if product_kernels.two_tiles_pay_off(*centers.shape[::-1]):
-                kernel = product_kernels.lloyd_assign_and_sum_two_tiles
+            kernel = self.products_kernel
             centers_m2, norms, max_norm, centers_pad = product_kernels.products_of(centers)
             args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight)
             args = (*args, centers_m2, norms, max_norm, centers_pad, *common)
