@@ -23,6 +23,7 @@ from kmeans_core._kernels.common import (
     transposed_if_few_features,
 )
 from kmeans_core._kernels.products import products_of, squared_norms
+from kmeans_core._kernels.screen import LANES as SCREEN_LANES
 from kmeans_core._kernels.tiles import TILE, slp_vectorizer, to_tiles
 from kmeans_core._kernels.update import add_block_sums, average_and_shift, center_geometry
 from kmeans_core._parallel import run_blocks
@@ -57,16 +58,23 @@ def products_pay_off(n_features, n_clusters):
     return n_features >= PRODUCTS_FROM_FEATURES and n_clusters >= PRODUCTS_FROM_CLUSTERS
 
 
-def tiles_of(X, n_blocks, n_threads):
-    """``X`` copied into tiles of eight rows (``kmeans_core._kernels.tiles``)."""
+#: The copies of the data in tiles that the kernels read: in the data's precision, eight rows a
+#: tile (``_kernels/tiles.py``), or in float32, sixteen rows a tile (``_kernels/screen.py``).
+DATA_TILES = "data"
+SCREEN_TILES = "screen"
+
+
+def tiles_of(X, n_blocks, n_threads, tile_format=DATA_TILES):
+    """``X`` copied into tiles of ``tile_format``."""
     n_samples, n_features = X.shape
-    X_tiles = _empty_tiles(n_samples, n_features, X.dtype)
+    X_tiles = _empty_tiles(n_samples, n_features, X.dtype, tile_format)
     run_blocks(to_tiles, n_blocks, n_threads, X, n_blocks, X_tiles)
     return X_tiles
 
 
-def _empty_tiles(n_samples, n_features, dtype):
-    return np.empty((-(-n_samples // TILE), n_features, TILE), dtype=dtype)
+def _empty_tiles(n_samples, n_features, dtype, tile_format):
+    dtype, width = (np.float32, SCREEN_LANES) if tile_format == SCREEN_TILES else (dtype, TILE)
+    return np.empty((-(-n_samples // width), n_features, width), dtype=dtype)
 
 
 class Assigner:
@@ -82,10 +90,10 @@ class Assigner:
     """
 
     @staticmethod
-    def wants_tiles(n_features, n_clusters):
-        """Whether the kernels work from a copy of the data in tiles (``_kernels/tiles.py``) for
-        this shape; the fit then passes one as ``X_tiles``."""
-        return False
+    def tile_format(n_features, n_clusters):
+        """The copy of the data in tiles that the kernels read for this shape (``DATA_TILES``
+        or ``SCREEN_TILES``), or None; the fit then passes one as ``X_tiles``."""
+        return None
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         self.X = X
@@ -175,8 +183,10 @@ class TileSearchAssigner(BoundsAssigner):
     products where they pay off (``products_pay_off``), whatever the number of features."""
 
     @staticmethod
-    def wants_tiles(n_features, n_clusters):
-        return tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters)
+    def tile_format(n_features, n_clusters):
+        if tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters):
+            return DATA_TILES
+        return None
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
@@ -272,12 +282,12 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
     return labels, inertia, centers, n_iter, converged
 
 
-def center_data(X, n_threads=None, tiles=False):
+def center_data(X, n_threads=None, tile_format=None):
     """Subtract the column means from ``X`` (as scikit-learn does before it clusters).
 
     Returns the centered copy, the means, the mean of the column variances (which scales
-    ``tol``), and if ``tiles`` the centered copy in tiles too (else None); two passes over
-    ``X`` on ``n_threads`` threads, deterministic for any count.
+    ``tol``), and with a ``tile_format`` the centered copy in those tiles too (else None); two
+    passes over ``X`` on ``n_threads`` threads, deterministic for any count.
     """
     n_samples, n_features = X.shape
     n_blocks = n_blocks_for(n_samples)
@@ -285,7 +295,7 @@ def center_data(X, n_threads=None, tiles=False):
     run_blocks(column_sums, n_blocks, n_threads, X, n_blocks, partial)
     mean = (partial.sum(axis=0) / n_samples).astype(X.dtype)
     X_centered = np.empty_like(X, order="C")
-    X_tiles = _empty_tiles(n_samples if tiles else 0, n_features, X.dtype)
+    X_tiles = _empty_tiles(n_samples if tile_format else 0, n_features, X.dtype, tile_format)
     run_blocks(
         subtract_and_square_sums,
         n_blocks,
@@ -298,7 +308,7 @@ def center_data(X, n_threads=None, tiles=False):
         partial,
     )
     mean_variance = float(partial.sum(axis=0).mean() / n_samples)
-    return X_centered, mean, mean_variance, X_tiles if tiles else None
+    return X_centered, mean, mean_variance, X_tiles if tile_format else None
 
 
 def inertia_of(X, sample_weight, centers, labels, n_threads=None):

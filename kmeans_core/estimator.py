@@ -54,10 +54,6 @@ BOUNDS_PAY_BACK_ITERATIONS = 30
 #: single lower bound (with 256-bit vectors; see ``choose_algorithm`` for AVX-512).
 YINYANG_FROM_CLUSTERS = 128
 
-#: With AVX-512 (5+ features), Lloyd's dot products eight centers at a time beat Hamerly below
-#: this many clusters.
-LLOYD_BELOW_CLUSTERS_WIDE = 32
-
 
 def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vectors=WIDE_VECTORS):
     """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
@@ -81,18 +77,22 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
       nearer one (100k x 16 x 128: - / 0.61 / - / 0.53 / -; 100k x 32 x 128: - / 1.36 / - /
       1.18 / 1.91; 100k x 16 x 256: - / 1.08 / - / 0.88 / -); with 32+ features, Lloyd if
       ``max_iter`` is below ``BOUNDS_PAY_BACK_ITERATIONS``;
-    - with AVX-512, whose dot products go eight centers at a time (``_kernels/products.py``),
-      5 features or more: Lloyd up to 31 clusters, then Hamerly, and never Yinyang (Lloyd /
-      Hamerly / Yinyang, 100k points: d=8, k=20 0.17 / 0.21 / 0.40; d=16, k=20 0.047 / 0.061
-      / 0.11; d=32, k=20 0.14 / 0.17 / 0.22; d=64, k=20 0.21 / 0.22 / 0.25; d=16, k=32 0.125 /
-      0.125 / 0.23; d=8, k=64 0.18 / 0.12 / 0.18; d=64, k=32 0.86 / 0.55 / 0.67; d=16, k=128
-      0.54 / 0.37 / 0.44; d=32, k=128 0.93 / 0.71 / 0.87; d=16, k=256 0.60 / 0.57 / 0.71;
-      Lloyd won only 50k x 64 x 128: 0.65 / 0.72 / 0.84).
+    - with AVX-512: Lloyd, whatever the shape. It screens in float32, sixteen points at a time
+      (``_kernels/screen.py``), which the bounds' searches do not (Lloyd / Hamerly / Exponion
+      / Yinyang, 100k points, overlap 0.5 unless said, 2 threads, median of 3, Emerald Rapids
+      VM): d=8, k=64 0.116 / 0.124 / 0.279 / -; d=64, k=32 0.44 / 0.64 / 0.82 / -; d=16,
+      k=128 0.42 / 0.39 / 1.23 / - (the benchmark's case 0.35 / 0.42 / 1.21 / -); d=32, k=128
+      0.56 / 0.80 / 2.11 / -; d=16, k=256 0.34 / 0.59 / 2.30 / -; d=8, k=512 0.76 / 0.80 /
+      3.52 / -; d=64, k=512 11.1 / 20.4 / 68.6 / -; d=16, k=1024 2.03 / 3.66 / 20.0 / 2.67;
+      200k x 4 x 48 0.051 / 0.053 / 0.067 / -; 300k x 3 x 128 (overlap 0.75) 0.37 / 0.42 /
+      0.42 / -; d=2, k=1024 0.21 / 0.30 / 1.60 / 0.53. The bounds won only on well-separated
+      clusters (d=16, k=256, overlap 0.3: 0.30 / 0.20 / 0.71 / -; d=3, k=128: 0.049 / 0.043 /
+      0.059 / -), which the shape does not tell.
 
     Elkan (a bound per center) is never the fastest since the other bounds kernels search by
     dot products; it stays available by name.
     """
-    if n_clusters < 16:
+    if n_clusters < 16 or wide_vectors:
         return "lloyd"
     if n_features <= FEW_FEATURES:
         if n_clusters < 32:
@@ -100,8 +100,6 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
         return "hamerly" if n_clusters < 64 else "exponion"
     if n_features >= 32 and max_iter < BOUNDS_PAY_BACK_ITERATIONS:
         return "lloyd"
-    if wide_vectors:
-        return "lloyd" if n_clusters < LLOYD_BELOW_CLUSTERS_WIDE else "hamerly"
     return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 
@@ -277,7 +275,7 @@ class KMeans:
         # to the mean variance of the features.
         assigner_class = ALGORITHMS[algorithm]
         X, X_mean, mean_variance, X_tiles = center_data(
-            X, n_threads, tiles=assigner_class.wants_tiles(n_features, self.n_clusters)
+            X, n_threads, assigner_class.tile_format(n_features, self.n_clusters)
         )
         tol = mean_variance * self.tol
         if not isinstance(init, str):

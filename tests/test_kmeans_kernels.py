@@ -1,5 +1,6 @@
 """The distance kernels against NumPy: row blocks, tiles of eight points, nearest centers (direct
-distances, and dot products with their certificate)."""
+distances, and dot products with their certificate), the float32 screen against the float64
+kernels."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import pytest
 
 from kmeans_core import KMeans, reference
 from kmeans_core._kernels import products as products_kernels
-from kmeans_core._kernels.common import TILE, n_blocks_for
+from kmeans_core._kernels import screen as screen_kernels
+from kmeans_core._kernels.common import BLOCK_ALIGN, TILE, n_blocks_for, padded_to_tiles
 from kmeans_core._kernels.common import block_bounds as _block_bounds
 from kmeans_core._kernels.tiles import slp_vectorizer
 from kmeans_core._loop import (
     PRODUCTS_FROM_CLUSTERS,
     PRODUCTS_FROM_FEATURES,
+    SCREEN_TILES,
     TILES_BELOW_FEATURES,
     tiles_of,
 )
@@ -31,7 +34,8 @@ def test_blocks_cover_the_rows_in_order_and_start_on_whole_tiles(n_samples):
     for b in range(n_blocks - 1):
         assert bounds[b][1] == bounds[b + 1][0]
     for start, stop in bounds:
-        assert start % TILE == 0
+        assert start % BLOCK_ALIGN == 0
+        assert BLOCK_ALIGN % TILE == 0 and BLOCK_ALIGN % screen_kernels.LANES == 0
         assert stop > start
 
 
@@ -41,6 +45,16 @@ def test_tiles_hold_the_rows_and_zeros_past_the_end(n_samples):
     X_tiles = tiles_of(X, n_blocks_for(n_samples), 2)
     rows = X_tiles.transpose(0, 2, 1).reshape(-1, 5)
     np.testing.assert_array_equal(rows[:n_samples], X)
+    assert not rows[n_samples:].any()
+
+
+@pytest.mark.parametrize("n_samples", [1, 16, 29, 2051])
+def test_screen_tiles_hold_the_rows_in_float32_and_zeros_past_the_end(n_samples):
+    X = np.random.default_rng(n_samples).normal(size=(n_samples, 5))
+    X_tiles = tiles_of(X, n_blocks_for(n_samples), 2, SCREEN_TILES)
+    assert X_tiles.dtype == np.float32 and X_tiles.shape[2] == screen_kernels.LANES
+    rows = X_tiles.transpose(0, 2, 1).reshape(-1, 5)
+    np.testing.assert_array_equal(rows[:n_samples], X.astype(np.float32))
     assert not rows[n_samples:].any()
 
 
@@ -69,6 +83,8 @@ def test_exact_ties_go_to_the_first_center():
         (TILES_BELOW_FEATURES, PRODUCTS_FROM_CLUSTERS),  # dot products
         (PRODUCTS_FROM_FEATURES, PRODUCTS_FROM_CLUSTERS - 1),  # tiles
         (PRODUCTS_FROM_FEATURES - 1, PRODUCTS_FROM_CLUSTERS),  # tiles
+        (16, 3),  # screened distances, with AVX-512
+        (64, 8),  # screened products, with AVX-512
     ],
 )
 def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(n_features, n_clusters):
@@ -81,7 +97,7 @@ def test_exact_ties_go_to_the_first_center_with_dot_products():
     n_features = PRODUCTS_FROM_FEATURES
     unit = np.eye(n_features)
     centers = np.concatenate([unit, -unit])  # all at distance 1 from the origin
-    assert kernel_for(n_features, centers.shape[0]) == "products"
+    assert kernel_for(n_features, centers.shape[0], screened=False) == "products"
     X = np.zeros((21, n_features))
     assert not nearest_centers(X, centers, n_threads=1).any()
 
@@ -93,7 +109,7 @@ def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
     n_features, n_clusters = PRODUCTS_FROM_FEATURES, 24
     centers = rng.normal(size=(n_clusters, n_features)) + 1e6
     X = rng.normal(size=(4000, n_features)) + 1e6
-    assert kernel_for(n_features, n_clusters) == "products"
+    assert kernel_for(n_features, n_clusters, screened=False) == "products"
     direct = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
     products = ((centers**2).sum(axis=1)[None] - 2 * X @ centers.T).argmin(axis=1)
     assert (products != direct).any()  # else this test would not test the fallback
@@ -112,7 +128,7 @@ def test_dot_products_fall_back_inside_a_fit_too(algorithm):
     X = near[rng.integers(0, n_clusters - 1, 3000)] + rng.normal(scale=0.8, size=(3000, n_features))
     X = np.concatenate([X, 1e9 + rng.normal(size=(20, n_features))])
     init = np.concatenate([X[: n_clusters - 1], X[-1:]])
-    assert kernel_for(n_features, n_clusters) == "products"
+    assert kernel_for(n_features, n_clusters) in ("products", "screened products")
     ours = KMeans(n_clusters, init=init, n_init=1, algorithm=algorithm).fit(X)
     centers, labels, inertia, n_iter = reference.lloyd(X, init)
     np.testing.assert_array_equal(ours.labels_, labels)
@@ -120,43 +136,96 @@ def test_dot_products_fall_back_inside_a_fit_too(algorithm):
     np.testing.assert_allclose(ours.inertia_, inertia, rtol=1e-9)
 
 
-@pytest.mark.skipif(
-    not products_kernels.two_tiles_pay_off(64, 128),
-    reason="Lloyd searches two tiles at a time only with AVX-512's groups of eight centers",
-)
+def _pass_twice(kernel, centers_args, X, X_tiles, sq_norms, weight, centers, moved):
+    """Two Lloyd passes of a kernel: the first sums the blocks afresh, the second, after the
+    centers moved a little, moves the points that changed cluster."""
+    n_samples, n_features = X.shape
+    n_blocks = n_blocks_for(n_samples)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    sums = np.zeros((n_blocks, centers.shape[0], n_features))
+    weights = np.zeros((n_blocks, centers.shape[0]))
+    changes = np.zeros(n_blocks, dtype=np.int64)
+    state = (n_blocks, labels, sums, weights, changes, 0, n_blocks)
+    with slp_vectorizer():
+        for c in (centers, moved):
+            n_changed = kernel(X, X_tiles, sq_norms, weight, *centers_args(c), *state)
+    return labels, sums, weights, n_changed
+
+
+def _screened(products):
+    def centers_args(centers):
+        centers32, centers_m2, norms, max_norm = screen_kernels.screened_centers(centers)
+        return (
+            centers32,
+            centers_m2 if products else None,
+            norms,
+            max_norm,
+            padded_to_tiles(centers),
+        )
+
+    return centers_args
+
+
+@pytest.mark.parametrize("products", [False, True], ids=["distances", "products"])
 @pytest.mark.parametrize("n_samples", [1030, 1031, 4003, 4104])
-def test_two_tiles_at_a_time_give_the_labels_and_sums_of_one(n_samples):
-    # Blocks with an odd number of tiles, a last tile short of eight points, and data far from
-    # the origin so that some points fall back to direct distances. Two passes: the first sums
-    # the blocks afresh, the second, after the centers moved a little, moves the points.
+def test_the_float32_screen_gives_the_labels_and_sums_of_float64(n_samples, products):
+    # Blocks whose last tile is short of sixteen points, and data off the origin so that the
+    # float32 values cannot tell many points' nearest center apart: those must fall back to
+    # the direct float64 distances. Same labels as NumPy's float64 argmin, and bit for bit the
+    # sums of the float64 dot-product kernel (the same points moved in the same order).
     rng = np.random.default_rng(n_samples)
-    n_features, n_clusters = 16, 70  # 70 = 8 groups of eight, the last one short
-    centers = rng.normal(size=(n_clusters, n_features)) + 1e6  # a third of the points fall back
+    n_features, n_clusters = 16, 21
+    centers = rng.normal(size=(n_clusters, n_features)) + 60.0
     X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
     weight = rng.uniform(0.5, 2.0, n_samples)
+    moved = centers + rng.normal(scale=0.05, size=centers.shape)
+    squared = ((X[:, None, :] - moved[None]) ** 2).sum(axis=2)
+    nearest_two = np.sort(squared, axis=1)[:, :2]
+    tolerance = products_kernels.tolerance_for.py_func(X.astype(np.float32))
+    slack = tolerance * ((X**2).sum(axis=1) + (moved**2).sum(axis=1).max())
+    falling_back = np.mean(nearest_two[:, 1] - nearest_two[:, 0] <= slack)
+    assert 0.05 < falling_back < 0.95  # else the test would not test both ways
+
     n_blocks = n_blocks_for(n_samples)
-    X_tiles = tiles_of(X, n_blocks, 1)
-    sq_norms = products_kernels.squared_norms(X)
-    shift = rng.normal(scale=0.3, size=centers.shape)
-    results = []
-    for kernel in (
+    screened = _pass_twice(
+        screen_kernels.lloyd_assign_and_sum,
+        _screened(products),
+        X,
+        tiles_of(X, n_blocks, 1, SCREEN_TILES),
+        products_kernels.squared_norms(X, screen_kernels.LANES, np.float32),
+        weight,
+        centers,
+        moved,
+    )
+    float64 = _pass_twice(
         products_kernels.lloyd_assign_and_sum,
-        products_kernels.lloyd_assign_and_sum_two_tiles,
-    ):
-        labels = np.full(n_samples, -1, dtype=np.int32)
-        sums = np.zeros((n_blocks, n_clusters, n_features))
-        weights = np.zeros((n_blocks, n_clusters))
-        changes = np.zeros(n_blocks, dtype=np.int64)
-        data = (X, X_tiles, sq_norms, weight)
-        state = (n_blocks, labels, sums, weights, changes, 0, n_blocks)
-        with slp_vectorizer():
-            for moved in (centers, centers + shift):
-                n_changed = kernel(*data, *products_kernels.products_of(moved), *state)
-        direct = ((X[:, None, :] - moved[None]) ** 2).sum(axis=2).argmin(axis=1)
-        np.testing.assert_array_equal(labels, direct)
-        results.append((labels, sums, weights, n_changed))
-    one, two = results
-    np.testing.assert_array_equal(two[0], one[0])
-    np.testing.assert_array_equal(two[1], one[1])
-    np.testing.assert_array_equal(two[2], one[2])
-    assert two[3] == one[3] > 0
+        lambda c: products_kernels.products_of(c),
+        X,
+        tiles_of(X, n_blocks, 1),
+        products_kernels.squared_norms(X),
+        weight,
+        centers,
+        moved,
+    )
+    np.testing.assert_array_equal(screened[0], squared.argmin(axis=1))
+    for ours, theirs in zip(screened, float64, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("products", [False, True], ids=["distances", "products"])
+def test_exact_ties_go_to_the_first_center_when_screened(products):
+    n_features = 8
+    unit = np.eye(n_features)
+    centers = np.concatenate([unit, -unit])  # all at distance 1 from the origin
+    X = np.zeros((37, n_features))
+    labels, *_ = _pass_twice(
+        screen_kernels.lloyd_assign_and_sum,
+        _screened(products),
+        X,
+        tiles_of(X, 1, 1, SCREEN_TILES),
+        products_kernels.squared_norms(X, screen_kernels.LANES, np.float32),
+        np.ones(37),
+        centers,
+        centers,
+    )
+    assert not labels.any()

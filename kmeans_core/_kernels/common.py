@@ -187,19 +187,20 @@ def argmin_first(values):
     return best_j, best
 
 
-#: Points per tile (``tiles.py``): every block starts at a multiple of this many rows, so that
-#: blocks hold whole tiles.
+#: Points per tile (``tiles.py``; the float32 tiles of ``screen.py`` hold twice as many).
 TILE = 8
+#: Every block starts at a multiple of this many rows, so that blocks hold whole tiles.
+BLOCK_ALIGN = 16
 
 
 @numba.njit(inline="always")
 def block_bounds(b, n_blocks, n_samples):
     """First and one-past-last row of block ``b`` (blocks have at least ``MIN_BLOCK_ROWS`` rows
     when there are several, so aligning their starts never empties one)."""
-    start = b * n_samples // n_blocks // TILE * TILE
+    start = b * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
     if b == n_blocks - 1:
         return start, n_samples
-    return start, (b + 1) * n_samples // n_blocks // TILE * TILE
+    return start, (b + 1) * n_samples // n_blocks // BLOCK_ALIGN * BLOCK_ALIGN
 
 
 @numba.njit(inline="always")
@@ -320,18 +321,19 @@ def column_sums(X, n_blocks, out, first_block, stop_block):
 
 @numba.njit(inline="always")
 def copy_to_tiles(X, X_tiles, start, stop):
-    """Copy rows ``[start, stop)`` of ``X`` (``start`` a multiple of ``TILE``) into ``X_tiles``
-    (ceil(n / TILE), n_features, TILE), ``X_tiles[t, f, p] = X[TILE t + p, f]``; the lanes past
-    the last row of ``X`` are zeros."""
+    """Copy rows ``[start, stop)`` of ``X`` (``start`` a multiple of the tiles' width ``w``)
+    into ``X_tiles`` (ceil(n / w), n_features, w), ``X_tiles[t, f, p] = X[w t + p, f]``, in
+    ``X_tiles``'s precision; the lanes past the last row of ``X`` are zeros."""
     n_samples, n_features = X.shape
+    width = X_tiles.shape[2]
     for i in range(start, stop):
-        t = i // TILE
-        p = i - t * TILE
+        t = i // width
+        p = i - t * width
         for f in range(n_features):
             X_tiles[t, f, p] = X[i, f]
-    last = n_samples // TILE
+    last = n_samples // width
     if stop == n_samples and last < X_tiles.shape[0]:
-        for p in range(n_samples - last * TILE, TILE):
+        for p in range(n_samples - last * width, width):
             for f in range(n_features):
                 X_tiles[last, f, p] = 0
 

@@ -160,58 +160,6 @@ def values_to_all(xt, centers_m2, norms, out):
     return best_j, best, second
 
 
-@numba.njit(fastmath=TILE_FASTMATH)
-def _eight_centers_two_tiles(xa, xb, group, norms, j0):
-    """``_eight_centers`` for two tiles at once: each center's feature is loaded once for both
-    (16 multiply-adds for 10 loads instead of 8 for 9)."""
-    a0, a1 = _start(norms, j0), _start(norms, j0 + 1)
-    a2, a3 = _start(norms, j0 + 2), _start(norms, j0 + 3)
-    a4, a5 = _start(norms, j0 + 4), _start(norms, j0 + 5)
-    a6, a7 = _start(norms, j0 + 6), _start(norms, j0 + 7)
-    b0, b1, b2, b3, b4, b5, b6, b7 = a0, a1, a2, a3, a4, a5, a6, a7
-    for f in range(xa.shape[0]):
-        g = group[f]
-        a0, b0 = _plus_products(a0, xa, f, g[0]), _plus_products(b0, xb, f, g[0])
-        a1, b1 = _plus_products(a1, xa, f, g[1]), _plus_products(b1, xb, f, g[1])
-        a2, b2 = _plus_products(a2, xa, f, g[2]), _plus_products(b2, xb, f, g[2])
-        a3, b3 = _plus_products(a3, xa, f, g[3]), _plus_products(b3, xb, f, g[3])
-        a4, b4 = _plus_products(a4, xa, f, g[4]), _plus_products(b4, xb, f, g[4])
-        a5, b5 = _plus_products(a5, xa, f, g[5]), _plus_products(b5, xb, f, g[5])
-        a6, b6 = _plus_products(a6, xa, f, g[6]), _plus_products(b6, xb, f, g[6])
-        a7, b7 = _plus_products(a7, xa, f, g[7]), _plus_products(b7, xb, f, g[7])
-    return (a0, a1, a2, a3, a4, a5, a6, a7), (b0, b1, b2, b3, b4, b5, b6, b7)
-
-
-@numba.njit(fastmath=TILE_FASTMATH)
-def nearest_in_two_tiles(xa, xb, centers_m2, norms):
-    """``nearest_by_products`` of the tiles ``xa`` and ``xb``, as a pair, both going through
-    the loop over the features together; centers in groups of eight (``GROUP`` with AVX-512)."""
-    n_clusters = norms.shape[0]
-    inf = np.inf
-    best_a = second_a = best_b = second_b = (inf, inf, inf, inf, inf, inf, inf, inf)
-    best_ja = best_jb = (0, 0, 0, 0, 0, 0, 0, 0)
-    for j in range(0, n_clusters, 8):
-        values_a, values_b = _eight_centers_two_tiles(xa, xb, centers_m2[j // 8], norms, j)
-        for m in range(8):
-            if j + m < n_clusters:
-                best_a, best_ja, second_a = _keep(values_a[m], j + m, best_a, best_ja, second_a)
-                best_b, best_jb, second_b = _keep(values_b[m], j + m, best_b, best_jb, second_b)
-    return (best_ja, best_a, second_a), (best_jb, best_b, second_b)
-
-
-#: With AVX-512, from this much work per tile (features x clusters) on, Lloyd searches two tiles
-#: at a time (``lloyd_assign_and_sum_two_tiles``). Per (point, center) pair of a pass on one
-#: core, two tiles against one (Emerald Rapids VM): d=8, k=128 0.89x; d=16, k=128 0.89x; d=64,
-#: k=20 0.91x, k=128 0.82x; but d=16, k=20 1.11x and d=32, k=20 1.06x, where the pair's
-#: bookkeeping costs more than the loads it saves.
-TWO_TILES_FROM_WORK = 1024
-
-
-def two_tiles_pay_off(n_features, n_clusters):
-    """Whether Lloyd's dot products go two tiles at a time for this shape."""
-    return GROUP == 8 and n_features * n_clusters >= TWO_TILES_FROM_WORK
-
-
 @numba.njit(inline="always")
 def tolerance_for(X):
     """Twice the worst rounding of both ways of comparing two centers for one point, per unit
@@ -226,15 +174,15 @@ def tolerance_for(X):
     return 10.0 * (2 * X.shape[1] + 3) * np.finfo(X.dtype).eps
 
 
-def squared_norms(X):
-    """``|x|^2`` of every row of ``X``, laid out like its tiles: ``(n_tiles, TILE)``, zeros past
-    the last row. Once per fit: computed in the kernels for every tile of every pass, the sum's
-    chain of additions cost 8% of a pass at 64 features and 20 clusters. (Any order of
-    summation is within ``tolerance_for``.)"""
-    n_tiles = -(-X.shape[0] // TILE)
-    out = np.zeros(n_tiles * TILE, dtype=X.dtype)
+def squared_norms(X, width=TILE, dtype=None):
+    """``|x|^2`` of every row of ``X``, laid out like its tiles of ``width`` points: ``(n_tiles,
+    width)``, in ``dtype`` (default ``X``'s), zeros past the last row. Once per fit: computed in
+    the kernels for every tile of every pass, the sum's chain of additions cost 8% of a pass at
+    64 features and 20 clusters. (Any order of summation is within ``tolerance_for``.)"""
+    n_tiles = -(-X.shape[0] // width)
+    out = np.zeros(n_tiles * width, dtype=X.dtype)
     np.einsum("ij,ij->i", X, X, out=out[: X.shape[0]])
-    return out.reshape(n_tiles, TILE)
+    return out.reshape(n_tiles, width).astype(dtype or X.dtype, copy=False)
 
 
 @numba.njit(inline="always")
@@ -295,62 +243,6 @@ def lloyd_assign_and_sum(
                     block_changed += 1
                     if not fresh:
                         move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
-        if fresh:
-            sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
-        block_changes[b] = block_changed
-        changed += block_changed
-    return changed
-
-
-@numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
-def lloyd_assign_and_sum_two_tiles(
-    X,
-    X_tiles,
-    X_sq_norms,
-    sample_weight,
-    centers_m2,
-    norms,
-    max_norm,
-    centers_pad,
-    n_blocks,
-    labels,
-    sums,
-    weights,
-    block_changes,
-    first_block,
-    stop_block,
-):
-    """``lloyd_assign_and_sum`` searching two tiles at a time (``nearest_in_two_tiles``; a
-    block's odd last tile is paired with itself and taken once). A kernel of its own: the
-    pair's bookkeeping made the one-tile loop slower where it does not pay
-    (``two_tiles_pay_off``)."""
-    n_samples = X.shape[0]
-    dist = np.empty(centers_pad.shape[0], dtype=X.dtype)
-    tolerance = tolerance_for(X)
-    changed = 0
-    for b in range(first_block, stop_block):
-        start, stop = block_bounds(b, n_blocks, n_samples)
-        fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
-        block_changed = 0
-        stop_tile = (stop + TILE - 1) // TILE
-        for t0 in range(start // TILE, stop_tile, 2):
-            t1 = min(t0 + 1, stop_tile - 1)
-            pair = nearest_in_two_tiles(X_tiles[t0], X_tiles[t1], centers_m2, norms)
-            for t in range(t0, t1 + 1):
-                best_j, best, second = pair[t - t0]
-                xt = X_tiles[t]
-                sq_norms = X_sq_norms[t]
-                for p in range(min(TILE, stop - t * TILE)):
-                    i = t * TILE + p
-                    new = best_j[p]
-                    if not _certified(best, second, sq_norms, p, max_norm, tolerance):
-                        new = nearest_center(X, i, centers_pad, None, dist)[0]
-                    a = labels[i]
-                    if a != new:
-                        labels[i] = new
-                        block_changed += 1
-                        if not fresh:
-                            move_point(xt[:, p], sample_weight[i], a, new, sums, weights, b)
         if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         block_changes[b] = block_changed
