@@ -283,7 +283,9 @@ def lloyd_assign_and_sum(
     n_samples = X.shape[0]
     dist = np.empty(centers.shape[0], dtype=X.dtype)
     tolerance = tolerance_for(X_tiles)  # of float32 data (see the module docstring)
-    moved, moved_from = _move_lists(n_blocks, n_samples, first_block, stop_block)
+    moved, moved_from, rows, row_weights = _move_room(
+        X, sample_weight, n_blocks, first_block, stop_block
+    )
     changed = 0
     for b in range(first_block, stop_block):
         start, stop = block_bounds(b, n_blocks, n_samples)
@@ -292,18 +294,25 @@ def lloyd_assign_and_sum(
         for t in range(start // LANES, (stop + LANES - 1) // LANES):
             best_j, best, second = nearest_two(X_tiles[t], centers32, centers_m2, norms)
             sq_norms = X_sq_norms[t]
-            if t * LANES + LANES <= stop and _settled(
-                best_j,
-                best,
-                second,
-                labels[t * LANES : t * LANES + LANES],
-                sq_norms,
-                max_norm,
-                tolerance,
-            ):
-                continue
-            for p in range(min(LANES, stop - t * LANES)):
-                i = t * LANES + p
+            first = t * LANES
+            n_lanes = min(LANES, stop - first)
+            unsettled = -1  # every lane of a last tile short of sixteen points
+            if n_lanes == LANES:
+                unsettled = _unsettled(
+                    best_j,
+                    best,
+                    second,
+                    labels[first : first + LANES],
+                    sq_norms,
+                    max_norm,
+                    tolerance,
+                )
+                if unsettled == 0:
+                    continue
+            for p in range(n_lanes):
+                if not (unsettled >> p) & 1:
+                    continue
+                i = first + p
                 new = best_j[p]
                 if second[p] - best[p] <= tolerance * (sq_norms[p] + max_norm):
                     new = nearest_center(X, i, centers, None, dist)[0]
@@ -316,64 +325,90 @@ def lloyd_assign_and_sum(
         if fresh:
             sum_block(X, sample_weight, labels, start, stop, sums, weights, b)
         else:
-            # After the block: the rows are not in cache (only their float32 copy is), and
-            # fetched one after the other their reads overlap (at 5% of the points moving, a
-            # move in the loop above cost ~100 ns).
-            for m in range(block_changed):
-                i = moved[m]
-                move_point(X[i], sample_weight[i], moved_from[m], labels[i], sums, weights, b)
+            _move(
+                X,
+                sample_weight,
+                labels,
+                moved,
+                moved_from,
+                block_changed,
+                rows,
+                row_weights,
+                sums,
+                weights,
+                b,
+            )
         block_changes[b] = block_changed
         changed += block_changed
     return changed
 
 
 @numba.njit(fastmath=TILE_FASTMATH)
-def _settled(best_j, best, second, labels, sq_norms, max_norm, tolerance):
-    """Whether all sixteen points of a whole tile are certified and keep their labels: then
-    nothing is left to do for the tile (the usual case once few points move). Lane by lane,
-    without branches."""
+def _unsettled(best_j, best, second, labels, sq_norms, max_norm, tolerance):
+    """Bit ``p`` set for each point ``p`` of a whole tile that is not certified or changes its
+    label: the others need nothing more (most points, once few move). Without branches."""
     return (
-        True
-        & (second[0] - best[0] > tolerance * (sq_norms[0] + max_norm))
-        & (best_j[0] == labels[0])
-        & (second[1] - best[1] > tolerance * (sq_norms[1] + max_norm))
-        & (best_j[1] == labels[1])
-        & (second[2] - best[2] > tolerance * (sq_norms[2] + max_norm))
-        & (best_j[2] == labels[2])
-        & (second[3] - best[3] > tolerance * (sq_norms[3] + max_norm))
-        & (best_j[3] == labels[3])
-        & (second[4] - best[4] > tolerance * (sq_norms[4] + max_norm))
-        & (best_j[4] == labels[4])
-        & (second[5] - best[5] > tolerance * (sq_norms[5] + max_norm))
-        & (best_j[5] == labels[5])
-        & (second[6] - best[6] > tolerance * (sq_norms[6] + max_norm))
-        & (best_j[6] == labels[6])
-        & (second[7] - best[7] > tolerance * (sq_norms[7] + max_norm))
-        & (best_j[7] == labels[7])
-        & (second[8] - best[8] > tolerance * (sq_norms[8] + max_norm))
-        & (best_j[8] == labels[8])
-        & (second[9] - best[9] > tolerance * (sq_norms[9] + max_norm))
-        & (best_j[9] == labels[9])
-        & (second[10] - best[10] > tolerance * (sq_norms[10] + max_norm))
-        & (best_j[10] == labels[10])
-        & (second[11] - best[11] > tolerance * (sq_norms[11] + max_norm))
-        & (best_j[11] == labels[11])
-        & (second[12] - best[12] > tolerance * (sq_norms[12] + max_norm))
-        & (best_j[12] == labels[12])
-        & (second[13] - best[13] > tolerance * (sq_norms[13] + max_norm))
-        & (best_j[13] == labels[13])
-        & (second[14] - best[14] > tolerance * (sq_norms[14] + max_norm))
-        & (best_j[14] == labels[14])
-        & (second[15] - best[15] > tolerance * (sq_norms[15] + max_norm))
-        & (best_j[15] == labels[15])
+        0
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 0)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 1)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 2)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 3)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 4)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 5)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 6)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 7)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 8)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 9)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 10)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 11)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 12)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 13)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 14)
+        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 15)
     )
 
 
+@numba.njit(fastmath=TILE_FASTMATH)
+def _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, p):
+    """Bit ``p`` of ``_unsettled``."""
+    uncertified = second[p] - best[p] <= tolerance * (sq_norms[p] + max_norm)
+    return (uncertified | (best_j[p] != labels[p])) << p
+
+
+#: Moved points copied at a time before they move (``_move``).
+MOVE_CHUNK = 256
+
+
+@numba.njit(inline="always", fastmath=TILE_FASTMATH)
+def _move(
+    X, sample_weight, labels, moved, moved_from, n_moved, rows, row_weights, sums, weights, b
+):
+    """Move the points ``moved[:n_moved]`` from their clusters ``moved_from`` to their labels in
+    block ``b``'s sums. Their rows are not in cache (only their float32 copy was read), so they
+    are first copied ``MOVE_CHUNK`` at a time, reads that overlap; read in the moves, each read
+    waited for the sums of the move before (1M x 8, 8 clusters: 100 ns a move, 50 this way).
+    ``rows`` and ``row_weights`` are room for the copies (``_move_room``)."""
+    for m0 in range(0, n_moved, MOVE_CHUNK):
+        m1 = min(m0 + MOVE_CHUNK, n_moved)
+        for m in range(m0, m1):
+            i = moved[m]
+            row_weights[m - m0] = sample_weight[i]
+            for f in range(X.shape[1]):
+                rows[m - m0, f] = X[i, f]
+        for m in range(m0, m1):
+            new = labels[moved[m]]
+            move_point(rows[m - m0], row_weights[m - m0], moved_from[m], new, sums, weights, b)
+
+
 @numba.njit(inline="always")
-def _move_lists(n_blocks, n_samples, first_block, stop_block):
-    """Room for the rows that change cluster in any one of the blocks, and their old clusters."""
+def _move_room(X, sample_weight, n_blocks, first_block, stop_block):
+    """Room for the rows that change cluster in any one of the blocks and their old clusters,
+    and for ``MOVE_CHUNK`` copies of rows and weights (``_move``)."""
     most = 0
     for b in range(first_block, stop_block):
-        start, stop = block_bounds(b, n_blocks, n_samples)
+        start, stop = block_bounds(b, n_blocks, X.shape[0])
         most = max(most, stop - start)
-    return np.empty(most, dtype=np.int64), np.empty(most, dtype=np.int32)
+    moved = np.empty(most, dtype=np.int64)
+    moved_from = np.empty(most, dtype=np.int32)
+    rows = np.empty((MOVE_CHUNK, X.shape[1]), dtype=X.dtype)
+    return moved, moved_from, rows, np.empty(MOVE_CHUNK, dtype=sample_weight.dtype)
