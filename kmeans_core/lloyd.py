@@ -83,11 +83,10 @@ class LloydAssigner(Assigner):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
         if self.kernel.startswith("screened"):
             kernel = screen_kernels.lloyd_assign_and_sum
-            centers32, centers_m2, norms, max_norm = screen_kernels.screened_centers(centers)
-            if self.kernel == "screened distances":
-                centers_m2 = None
-            args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight, centers32)
-            args = (*args, centers_m2, norms, max_norm, padded_to_tiles(centers), *common)
+            products = self.kernel == "screened products"
+            screened = screen_kernels.screened_centers(centers, products)
+            args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight, *screened)
+            args = (*args, padded_to_tiles(centers), *common)
         elif self.kernel == "tiles":
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)

@@ -154,14 +154,7 @@ def _pass_twice(kernel, centers_args, X, X_tiles, sq_norms, weight, centers, mov
 
 def _screened(products):
     def centers_args(centers):
-        centers32, centers_m2, norms, max_norm = screen_kernels.screened_centers(centers)
-        return (
-            centers32,
-            centers_m2 if products else None,
-            norms,
-            max_norm,
-            padded_to_tiles(centers),
-        )
+        return *screen_kernels.screened_centers(centers, products), padded_to_tiles(centers)
 
     return centers_args
 

@@ -47,15 +47,18 @@ LANES = 16
 GROUP = 8
 
 
-def screened_centers(centers):
+def screened_centers(centers, products):
     """What the kernels take of the centers: the centers in float32 (direct distances);
-    ``-2 * centers`` in float32 in groups of eight, interleaved (``products.products_of``);
-    and the float32 squared norms of the centers and the largest of them, in float64."""
+    ``-2 * centers`` in float32 in groups of eight, interleaved (``products.products_of``), or
+    None without ``products``; the float32 squared norms of the centers, and the largest of them
+    in float64. (Only what is needed: small fits pay for this every iteration.)"""
     n_clusters, n_features = centers.shape
     norms = np.einsum("ij,ij->i", centers, centers)
-    grouped = np.zeros((-(-n_clusters // GROUP) * GROUP, n_features), dtype=np.float32)
-    grouped[:n_clusters] = -2.0 * centers
-    grouped = np.ascontiguousarray(grouped.reshape(-1, GROUP, n_features).transpose(0, 2, 1))
+    grouped = None
+    if products:
+        grouped = np.zeros((-(-n_clusters // GROUP) * GROUP, n_features), dtype=np.float32)
+        np.multiply(centers, -2.0, out=grouped[:n_clusters], casting="same_kind")
+        grouped = np.ascontiguousarray(grouped.reshape(-1, GROUP, n_features).transpose(0, 2, 1))
     return centers.astype(np.float32), grouped, norms.astype(np.float32), float(norms.max())
 
 
