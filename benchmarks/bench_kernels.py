@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from kmeans_core._kernels import common, products, tiles
-from kmeans_core._loop import tiles_of
+from kmeans_core._loop import squared_norms, tiles_of
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -50,7 +50,7 @@ def measure(n_features, n_clusters, repeats=5, seed=0):
     rows = _best_of(repeats, common.assign_labels, X, row_centers, centers_t, 1, rows_labels, 0, 1)
     X_tiles = tiles_of(X, 1, 1)
     product_labels = np.empty(n_samples, dtype=np.int32)
-    sq_norms = products.squared_norms(X)
+    sq_norms = squared_norms(X)
     product_args = (X, X_tiles, sq_norms, *products.products_of(centers), 1, product_labels, 0, 1)
     with tiles.slp_vectorizer():
         tile = _best_of(repeats, tiles.assign_labels, X_tiles, centers, 1, tile_labels, 0, 1)

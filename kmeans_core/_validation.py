@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 
-def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1):
+def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, finite=True):
     """Return ``X`` as a C-contiguous 2-D float array, or raise a clear error.
 
     Parameters
@@ -23,6 +23,9 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1):
         Accepted float dtypes; anything else is converted to the first one.
     min_samples : int
         Fewest rows accepted.
+    finite : bool
+        Whether to check here that every value is finite (``check_finite``); a caller that
+        passes over the data anyway may check a result of that pass instead.
 
     Returns
     -------
@@ -59,12 +62,18 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1):
         )
     if arr.shape[1] < 1:
         raise ValueError(f"{name} has no features (shape {arr.shape}).")
+    if finite:
+        check_finite(arr, name=name)
+    return arr
+
+
+def check_finite(arr, *, name="X"):
+    """Raise a clear error if ``arr`` holds NaN or infinity."""
     if not np.isfinite(arr).all():
         kind = "NaN" if np.isnan(arr).any() else "infinity"
         raise ValueError(
             f"{name} contains {kind}; impute or drop the missing/infinite values first."
         )
-    return arr
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):

@@ -260,7 +260,7 @@ class KMeans:
         -------
         self : KMeans
         """
-        X = check_array(X)
+        X = check_array(X, finite=False)  # checked from the column sums (``center_data``)
         init, n_init = self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)

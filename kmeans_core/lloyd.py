@@ -25,6 +25,7 @@ from kmeans_core._loop import (
     SCREEN_TILES,
     Assigner,
     products_pay_off,
+    squared_norms,
     tiles_of,
     tiles_pay_off,
 )
@@ -75,9 +76,9 @@ class LloydAssigner(Assigner):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
         self.kernel = kernel_for(X.shape[1], n_clusters)
         if self.kernel == "products":
-            self.X_sq_norms = product_kernels.squared_norms(X)
+            self.X_sq_norms = squared_norms(X, n_threads=n_threads)
         elif self.kernel.startswith("screened"):
-            self.X_sq_norms = product_kernels.squared_norms(X, screen_kernels.LANES, np.float32)
+            self.X_sq_norms = squared_norms(X, screen_kernels.LANES, np.float32, n_threads)
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
@@ -116,7 +117,7 @@ def nearest_centers(X, centers, n_threads):
                 n_threads,
                 X,
                 X_tiles,
-                product_kernels.squared_norms(X),
+                squared_norms(X, n_threads=n_threads),
                 *product_kernels.products_of(centers),
                 n_blocks,
                 labels,

@@ -144,7 +144,7 @@ def hamerly_assign(
     lanes, whose results are dropped). Without tiles, each such point computes its distances
     alone. ``products`` is None (direct distances, ``tiles.nearest_two_centers``) or
     ``(centers_m2, norms, max_norm, X_sq_norms)`` (``products.products_of``,
-    ``products.squared_norms``): certified dot products, the bounds widened by their possible
+    ``_loop.squared_norms``): certified dot products, the bounds widened by their possible
     rounding, and direct distances for the points they cannot decide.
 
     ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.

@@ -307,6 +307,20 @@ def all_distances(X, centers, centers_t, n_blocks, out, first_block, stop_block)
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
+def row_squared_norms(X, n_blocks, out, first_block, stop_block):
+    """``|x|^2`` of every row of ``X``, summed in float64, into ``out[:n_samples]`` (in
+    ``out``'s precision)."""
+    n_samples, n_features = X.shape
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
+        for i in range(start, stop):
+            acc = 0.0
+            for f in range(n_features):
+                acc += np.float64(X[i, f]) * X[i, f]
+            out[i] = acc
+
+
+@numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
 def column_sums(X, n_blocks, out, first_block, stop_block):
     """Per-block sums of every column of ``X``, in float64, into ``out`` (n_blocks, n_features)."""
     n_samples, n_features = X.shape

@@ -174,17 +174,6 @@ def tolerance_for(X):
     return 10.0 * (2 * X.shape[1] + 3) * np.finfo(X.dtype).eps
 
 
-def squared_norms(X, width=TILE, dtype=None):
-    """``|x|^2`` of every row of ``X``, laid out like its tiles of ``width`` points: ``(n_tiles,
-    width)``, in ``dtype`` (default ``X``'s), zeros past the last row. Once per fit: computed in
-    the kernels for every tile of every pass, the sum's chain of additions cost 8% of a pass at
-    64 features and 20 clusters. (Any order of summation is within ``tolerance_for``.)"""
-    n_tiles = -(-X.shape[0] // width)
-    out = np.zeros(n_tiles * width, dtype=X.dtype)
-    np.einsum("ij,ij->i", X, X, out=out[: X.shape[0]])
-    return out.reshape(n_tiles, width).astype(dtype or X.dtype, copy=False)
-
-
 @numba.njit(inline="always")
 def slack(sq_norms, p, max_norm, tolerance):
     """How far lane ``p``'s values may be from exact, with room to spare (``tolerance_for``):
@@ -217,7 +206,7 @@ def lloyd_assign_and_sum(
     stop_block,
 ):
     """One Lloyd pass over the data in tiles, from dot products (``products_of(centers)`` gives
-    ``centers_m2``, ``norms``, ``max_norm`` and ``centers_pad``; ``squared_norms(X)`` gives
+    ``centers_m2``, ``norms``, ``max_norm`` and ``centers_pad``; ``_loop.squared_norms(X)`` gives
     ``X_sq_norms``). Keeps the cluster sums as
     ``tiles.lloyd_assign_and_sum`` does; returns the number of labels that changed."""
     n_samples = X.shape[0]
