@@ -224,6 +224,22 @@ def distances_to_all(xt, centers, out):
             _store(out, j + 1, a1)
 
 
+@numba.njit(fastmath=TILE_FASTMATH)
+def _unchanged(nearest, labels):
+    """Whether the tile's eight points keep their labels (without branches)."""
+    return (
+        True
+        & (nearest[0] == labels[0])
+        & (nearest[1] == labels[1])
+        & (nearest[2] == labels[2])
+        & (nearest[3] == labels[3])
+        & (nearest[4] == labels[4])
+        & (nearest[5] == labels[5])
+        & (nearest[6] == labels[6])
+        & (nearest[7] == labels[7])
+    )
+
+
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
 def lloyd_assign_and_sum(
     X,
@@ -256,8 +272,12 @@ def lloyd_assign_and_sum(
         for t in range(start // TILE, (stop + TILE - 1) // TILE):
             xt = X_tiles[t]
             nearest = nearest_centers(xt, centers)
-            for p in range(min(TILE, stop - t * TILE)):
-                i = t * TILE + p
+            first = t * TILE
+            n_lanes = min(TILE, stop - first)
+            if n_lanes == TILE and _unchanged(nearest, labels[first : first + TILE]):
+                continue  # the usual case once few points move: one test for the tile
+            for p in range(n_lanes):
+                i = first + p
                 a = labels[i]
                 new = nearest[p]
                 if a != new:
