@@ -106,7 +106,7 @@ class Assigner:
     """
 
     @staticmethod
-    def tile_format(n_features, n_clusters):
+    def tile_format(n_samples, n_features, n_clusters):
         """The copy of the data in tiles that the kernels read for this shape (``DATA_TILES``
         or ``SCREEN_TILES``), or None; the fit then passes one as ``X_tiles``."""
         return None
@@ -199,7 +199,7 @@ class TileSearchAssigner(BoundsAssigner):
     products where they pay off (``products_pay_off``), whatever the number of features."""
 
     @staticmethod
-    def tile_format(n_features, n_clusters):
+    def tile_format(n_samples, n_features, n_clusters):
         if tiles_pay_off(n_features) or products_pay_off(n_features, n_clusters):
             return DATA_TILES
         return None

@@ -275,7 +275,7 @@ class KMeans:
         # to the mean variance of the features.
         assigner_class = ALGORITHMS[algorithm]
         X, X_mean, mean_variance, X_tiles = center_data(
-            X, n_threads, assigner_class.tile_format(n_features, self.n_clusters)
+            X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
         )
         tol = mean_variance * self.tol
         if not isinstance(init, str):

@@ -45,16 +45,22 @@ SCREEN_FROM_WORK = 40
 #: module docstring of ``_kernels/screen.py``: at k=128 products take half the time for
 #: d=2 to 64; at d=16, k=3 1.12x the time, 1M x 16 x 3 whole fits 696 against 604 ms).
 SCREEN_PRODUCTS_FROM_WORK = 128
+#: ... and by direct distances only from this many points: below, the float64 tiles' passes are
+#: as fast and numba compiles them in 4 s less (10k x 8 x 8: 3.9 ms against 4.3; 100k x 3 x 20
+#: 45 against 41 ms).
+SCREEN_DISTANCES_FROM_SAMPLES = 50_000
 
 
-def kernel_for(n_features, n_clusters, screened=WIDE_VECTORS):
-    """Which kernel finds the nearest centers: "screened products", "screened distances"
-    (with ``screened``), "products", "tiles" or "rows"."""
+def kernel_for(n_features, n_clusters, screened=WIDE_VECTORS, n_samples=None):
+    """Which kernel finds the nearest centers of ``n_samples`` points (None: many):
+    "screened products", "screened distances" (with ``screened``), "products", "tiles" or
+    "rows"."""
     work = n_features * n_clusters
     if screened and work >= SCREEN_FROM_WORK:
         if work >= SCREEN_PRODUCTS_FROM_WORK:
             return "screened products"
-        return "screened distances"
+        if n_samples is None or n_samples >= SCREEN_DISTANCES_FROM_SAMPLES:
+            return "screened distances"
     if products_pay_off(n_features, n_clusters):
         return "products"
     return "tiles" if tiles_pay_off(n_features) else "rows"
@@ -66,15 +72,15 @@ class LloydAssigner(Assigner):
     much memory again as X, half as much screened in float32)."""
 
     @staticmethod
-    def tile_format(n_features, n_clusters):
-        kernel = kernel_for(n_features, n_clusters)
+    def tile_format(n_samples, n_features, n_clusters):
+        kernel = kernel_for(n_features, n_clusters, n_samples=n_samples)
         if kernel.startswith("screened"):
             return SCREEN_TILES
         return None if kernel == "rows" else DATA_TILES
 
     def __init__(self, X, sample_weight, n_clusters, n_threads, X_tiles=None):
         super().__init__(X, sample_weight, n_clusters, n_threads, X_tiles)
-        self.kernel = kernel_for(X.shape[1], n_clusters)
+        self.kernel = kernel_for(X.shape[1], n_clusters, n_samples=X.shape[0])
         if self.kernel == "products":
             self.X_sq_norms = squared_norms(X, n_threads=n_threads)
         elif self.kernel.startswith("screened"):

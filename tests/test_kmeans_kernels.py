@@ -21,7 +21,7 @@ from kmeans_core._loop import (
     squared_norms,
     tiles_of,
 )
-from kmeans_core.lloyd import kernel_for, nearest_centers
+from kmeans_core.lloyd import SCREEN_DISTANCES_FROM_SAMPLES, kernel_for, nearest_centers
 
 block_bounds = _block_bounds.py_func
 
@@ -77,19 +77,21 @@ def test_exact_ties_go_to_the_first_center():
 
 
 @pytest.mark.parametrize(
-    ("n_features", "n_clusters"),
+    ("n_samples", "n_features", "n_clusters"),
     [
-        (TILES_BELOW_FEATURES - 1, 9),  # tiles
-        (TILES_BELOW_FEATURES, 9),  # rows
-        (TILES_BELOW_FEATURES, PRODUCTS_FROM_CLUSTERS),  # dot products
-        (PRODUCTS_FROM_FEATURES, PRODUCTS_FROM_CLUSTERS - 1),  # tiles
-        (PRODUCTS_FROM_FEATURES - 1, PRODUCTS_FROM_CLUSTERS),  # tiles
-        (16, 3),  # screened distances, with AVX-512
-        (64, 8),  # screened products, with AVX-512
+        # Without AVX-512 / with it:
+        (3001, TILES_BELOW_FEATURES - 1, 9),  # tiles / screened products
+        (3001, TILES_BELOW_FEATURES, 9),  # rows / screened products
+        (3001, TILES_BELOW_FEATURES, PRODUCTS_FROM_CLUSTERS),  # dot products / screened
+        (3001, PRODUCTS_FROM_FEATURES, PRODUCTS_FROM_CLUSTERS - 1),  # tiles / tiles
+        (3001, PRODUCTS_FROM_FEATURES - 1, PRODUCTS_FROM_CLUSTERS),  # tiles / tiles
+        (SCREEN_DISTANCES_FROM_SAMPLES, 16, 3),  # tiles / screened distances
     ],
 )
-def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(n_features, n_clusters):
-    X = np.random.default_rng(5).normal(size=(3001, n_features))
+def test_predict_gives_the_labels_of_the_fit_whichever_the_kernel(
+    n_samples, n_features, n_clusters
+):
+    X = np.random.default_rng(5).normal(size=(n_samples, n_features))
     km = KMeans(n_clusters, algorithm="lloyd", random_state=0).fit(X)
     np.testing.assert_array_equal(km.predict(X), km.labels_)
 

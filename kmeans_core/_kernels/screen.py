@@ -371,33 +371,64 @@ def lloyd_assign_and_sum(
 @numba.njit(fastmath=TILE_FASTMATH)
 def _unsettled(best_j, best, second, labels, sq_norms, max_norm, tolerance):
     """Bit ``p`` set for each point ``p`` of a whole tile that is not certified or changes its
-    label: the others need nothing more (most points, once few move). Without branches."""
+    label: the others need nothing more (most points, once few move). Lane by lane with
+    constant indices and no branches (a helper taking the lane as an argument compiled in
+    4.5 s, this in 0.7)."""
+    gap = (
+        second[0] - best[0],
+        second[1] - best[1],
+        second[2] - best[2],
+        second[3] - best[3],
+        second[4] - best[4],
+        second[5] - best[5],
+        second[6] - best[6],
+        second[7] - best[7],
+        second[8] - best[8],
+        second[9] - best[9],
+        second[10] - best[10],
+        second[11] - best[11],
+        second[12] - best[12],
+        second[13] - best[13],
+        second[14] - best[14],
+        second[15] - best[15],
+    )
+    slack = (
+        tolerance * (sq_norms[0] + max_norm),
+        tolerance * (sq_norms[1] + max_norm),
+        tolerance * (sq_norms[2] + max_norm),
+        tolerance * (sq_norms[3] + max_norm),
+        tolerance * (sq_norms[4] + max_norm),
+        tolerance * (sq_norms[5] + max_norm),
+        tolerance * (sq_norms[6] + max_norm),
+        tolerance * (sq_norms[7] + max_norm),
+        tolerance * (sq_norms[8] + max_norm),
+        tolerance * (sq_norms[9] + max_norm),
+        tolerance * (sq_norms[10] + max_norm),
+        tolerance * (sq_norms[11] + max_norm),
+        tolerance * (sq_norms[12] + max_norm),
+        tolerance * (sq_norms[13] + max_norm),
+        tolerance * (sq_norms[14] + max_norm),
+        tolerance * (sq_norms[15] + max_norm),
+    )
     return (
         0
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 0)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 1)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 2)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 3)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 4)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 5)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 6)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 7)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 8)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 9)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 10)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 11)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 12)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 13)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 14)
-        | _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, 15)
+        | (((gap[0] <= slack[0]) | (best_j[0] != labels[0])) << 0)
+        | (((gap[1] <= slack[1]) | (best_j[1] != labels[1])) << 1)
+        | (((gap[2] <= slack[2]) | (best_j[2] != labels[2])) << 2)
+        | (((gap[3] <= slack[3]) | (best_j[3] != labels[3])) << 3)
+        | (((gap[4] <= slack[4]) | (best_j[4] != labels[4])) << 4)
+        | (((gap[5] <= slack[5]) | (best_j[5] != labels[5])) << 5)
+        | (((gap[6] <= slack[6]) | (best_j[6] != labels[6])) << 6)
+        | (((gap[7] <= slack[7]) | (best_j[7] != labels[7])) << 7)
+        | (((gap[8] <= slack[8]) | (best_j[8] != labels[8])) << 8)
+        | (((gap[9] <= slack[9]) | (best_j[9] != labels[9])) << 9)
+        | (((gap[10] <= slack[10]) | (best_j[10] != labels[10])) << 10)
+        | (((gap[11] <= slack[11]) | (best_j[11] != labels[11])) << 11)
+        | (((gap[12] <= slack[12]) | (best_j[12] != labels[12])) << 12)
+        | (((gap[13] <= slack[13]) | (best_j[13] != labels[13])) << 13)
+        | (((gap[14] <= slack[14]) | (best_j[14] != labels[14])) << 14)
+        | (((gap[15] <= slack[15]) | (best_j[15] != labels[15])) << 15)
     )
-
-
-@numba.njit(fastmath=TILE_FASTMATH)
-def _unsettled_lane(best_j, best, second, labels, sq_norms, max_norm, tolerance, p):
-    """Bit ``p`` of ``_unsettled``."""
-    uncertified = second[p] - best[p] <= tolerance * (sq_norms[p] + max_norm)
-    return (uncertified | (best_j[p] != labels[p])) << p
 
 
 #: Moved points copied at a time before they move (``_move``).
