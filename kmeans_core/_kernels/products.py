@@ -187,6 +187,51 @@ def _certified(best, second, sq_norms, p, max_norm, tolerance):
     return second[p] - best[p] > slack(sq_norms, p, max_norm, tolerance)
 
 
+@numba.njit(fastmath=TILE_FASTMATH)
+def _settled(best_j, best, second, labels, sq_norms, max_norm, tolerance):
+    """Whether the tile's eight points are all certified and keep their labels (lane by lane
+    with constant indices, without branches: ``screen._unsettled`` has the figures)."""
+    gap = (
+        second[0] - best[0],
+        second[1] - best[1],
+        second[2] - best[2],
+        second[3] - best[3],
+        second[4] - best[4],
+        second[5] - best[5],
+        second[6] - best[6],
+        second[7] - best[7],
+    )
+    slack = (
+        tolerance * (sq_norms[0] + max_norm),
+        tolerance * (sq_norms[1] + max_norm),
+        tolerance * (sq_norms[2] + max_norm),
+        tolerance * (sq_norms[3] + max_norm),
+        tolerance * (sq_norms[4] + max_norm),
+        tolerance * (sq_norms[5] + max_norm),
+        tolerance * (sq_norms[6] + max_norm),
+        tolerance * (sq_norms[7] + max_norm),
+    )
+    return (
+        True
+        & (gap[0] > slack[0])
+        & (best_j[0] == labels[0])
+        & (gap[1] > slack[1])
+        & (best_j[1] == labels[1])
+        & (gap[2] > slack[2])
+        & (best_j[2] == labels[2])
+        & (gap[3] > slack[3])
+        & (best_j[3] == labels[3])
+        & (gap[4] > slack[4])
+        & (best_j[4] == labels[4])
+        & (gap[5] > slack[5])
+        & (best_j[5] == labels[5])
+        & (gap[6] > slack[6])
+        & (best_j[6] == labels[6])
+        & (gap[7] > slack[7])
+        & (best_j[7] == labels[7])
+    )
+
+
 @numba.njit(nogil=True, fastmath=TILE_FASTMATH, cache=True)
 def lloyd_assign_and_sum(
     X,
@@ -221,8 +266,14 @@ def lloyd_assign_and_sum(
             xt = X_tiles[t]
             best_j, best, second = nearest_by_products(xt, centers_m2, norms)
             sq_norms = X_sq_norms[t]
-            for p in range(min(TILE, stop - t * TILE)):
-                i = t * TILE + p
+            first = t * TILE
+            n_lanes = min(TILE, stop - first)
+            if n_lanes == TILE and _settled(
+                best_j, best, second, labels[first : first + TILE], sq_norms, max_norm, tolerance
+            ):
+                continue  # the usual case once few points move: one test for the tile
+            for p in range(n_lanes):
+                i = first + p
                 new = best_j[p]
                 if not _certified(best, second, sq_norms, p, max_norm, tolerance):
                     new = nearest_center(X, i, centers_pad, None, dist)[0]
