@@ -1,5 +1,7 @@
 """Nearest centers from dot products, eight points and four or eight centers at a time, with a
-certificate: Lloyd's brute force and ``predict`` with many features and clusters.
+certificate, in the data's precision: ``predict``, Hamerly's and Yinyang's searches, and Lloyd's
+brute force without AVX-512 (with it, Lloyd screens in float32 instead: ``screen.py``), with
+many features and clusters.
 
 The squared distance ``|x - c|^2`` is ``|x|^2 + (|c|^2 - 2 x.c)``, and only the part in
 parentheses depends on the center: one multiply-add per feature instead of a subtraction and a
