@@ -49,6 +49,11 @@ SCREEN_PRODUCTS_FROM_WORK = 128
 #: as fast and numba compiles them in 4 s less (10k x 8 x 8: 3.9 ms against 4.3; 100k x 3 x 20
 #: 45 against 41 ms).
 SCREEN_DISTANCES_FROM_SAMPLES = 50_000
+#: A fit leaves the screen for the float64 kernels after a pass in which more than one point in
+#: this many fell back to direct distances: 200k x 16 x 20 with 500 points 10^3 away from the
+#: others, whole fits 91 ms screened throughout against 34 ms in float64; leaving after the
+#: first pass, 68 ms against 44 (another run).
+LEAVE_THE_SCREEN_FROM = 32
 
 
 def kernel_for(n_features, n_clusters, screened=WIDE_VECTORS, n_samples=None):
@@ -85,6 +90,7 @@ class LloydAssigner(Assigner):
             self.X_sq_norms = squared_norms(X, n_threads=n_threads)
         elif self.kernel.startswith("screened"):
             self.X_sq_norms = squared_norms(X, screen_kernels.LANES, np.float32, n_threads)
+            self.block_fallbacks = np.zeros(self.n_blocks, dtype=np.int64)
 
     def assign(self, centers, labels, sums, weights):
         common = (self.n_blocks, labels, sums, weights, self.block_changes)
@@ -93,7 +99,11 @@ class LloydAssigner(Assigner):
             products = self.kernel == "screened products"
             screened = screen_kernels.screened_centers(centers, products)
             args = (self.X, self.X_tiles, self.X_sq_norms, self.sample_weight, *screened)
-            args = (*args, padded_to_tiles(centers), *common)
+            args = (*args, padded_to_tiles(centers), self.block_fallbacks, *common)
+            changed = sum(self.run(kernel, *args))
+            if self.block_fallbacks.sum() * LEAVE_THE_SCREEN_FROM > self.X.shape[0]:
+                self._leave_the_screen()
+            return changed
         elif self.kernel == "tiles":
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
@@ -106,6 +116,18 @@ class LloydAssigner(Assigner):
             kernel = row_kernels.lloyd_assign_and_sum
             args = (self.X, self.sample_weight, padded_to_tiles(centers), None, *common)
         return sum(self.run(kernel, *args))
+
+    def _leave_the_screen(self):
+        """Go on with the float64 kernel of the same shape: the screen's certificate fails for
+        too many points, as when a cluster lies far from the others (its centers' norms widen
+        every point's margin). The labels are the same either way."""
+        n_samples, n_features = self.X.shape
+        self.kernel = kernel_for(n_features, self.n_clusters, screened=False)
+        self.X_tiles = None
+        if self.kernel != "rows":
+            self.X_tiles = tiles_of(self.X, self.n_blocks, self.n_threads)
+        if self.kernel == "products":
+            self.X_sq_norms = squared_norms(self.X, n_threads=self.n_threads)
 
 
 def nearest_centers(X, centers, n_threads):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans as SklearnKMeans
 
 from kmeans_core import KMeans, reference
 from kmeans_core._kernels import products as products_kernels
@@ -18,10 +19,17 @@ from kmeans_core._loop import (
     PRODUCTS_FROM_FEATURES,
     SCREEN_TILES,
     TILES_BELOW_FEATURES,
+    center_data,
+    run_kmeans,
     squared_norms,
     tiles_of,
 )
-from kmeans_core.lloyd import SCREEN_DISTANCES_FROM_SAMPLES, kernel_for, nearest_centers
+from kmeans_core.lloyd import (
+    SCREEN_DISTANCES_FROM_SAMPLES,
+    LloydAssigner,
+    kernel_for,
+    nearest_centers,
+)
 
 block_bounds = _block_bounds.py_func
 
@@ -155,9 +163,10 @@ def _pass_twice(kernel, centers_args, X, X_tiles, sq_norms, weight, centers, mov
     return labels, sums, weights, n_changed
 
 
-def _screened(products):
+def _screened(products, n_samples):
     def centers_args(centers):
-        return *screen_kernels.screened_centers(centers, products), padded_to_tiles(centers)
+        screened = screen_kernels.screened_centers(centers, products)
+        return *screened, padded_to_tiles(centers), np.zeros(n_blocks_for(n_samples), np.int64)
 
     return centers_args
 
@@ -185,7 +194,7 @@ def test_the_float32_screen_gives_the_labels_and_sums_of_float64(n_samples, prod
     n_blocks = n_blocks_for(n_samples)
     screened = _pass_twice(
         screen_kernels.lloyd_assign_and_sum,
-        _screened(products),
+        _screened(products, n_samples),
         X,
         tiles_of(X, n_blocks, 1, SCREEN_TILES),
         squared_norms(X, screen_kernels.LANES, np.float32),
@@ -216,7 +225,7 @@ def test_exact_ties_go_to_the_first_center_when_screened(products):
     X = np.zeros((37, n_features))
     labels, *_ = _pass_twice(
         screen_kernels.lloyd_assign_and_sum,
-        _screened(products),
+        _screened(products, 37),
         X,
         tiles_of(X, 1, 1, SCREEN_TILES),
         squared_norms(X, screen_kernels.LANES, np.float32),
@@ -225,3 +234,26 @@ def test_exact_ties_go_to_the_first_center_when_screened(products):
         centers,
     )
     assert not labels.any()
+
+
+def test_lloyd_leaves_the_screen_when_too_many_points_fall_back():
+    # A small cluster far from the others: its center's norm widens every point's margin, so
+    # the screen can certify almost nothing and the fit goes on with the float64 kernel, with
+    # scikit-learn's labels and iterations all the same.
+    n_samples, n_features, n_clusters = 60_000, 16, 20
+    if not kernel_for(n_features, n_clusters, n_samples=n_samples).startswith("screened"):
+        pytest.skip("Lloyd screens in float32 only with AVX-512")
+    rng = np.random.default_rng(11)
+    near = rng.normal(size=(n_clusters, n_features)) * 3
+    X = near[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
+    X[:300] += 1e4
+    init = np.concatenate([X[300 : 300 + n_clusters - 1], X[:1]])
+    X_centered, mean, mean_variance, X_tiles = center_data(X, 2, SCREEN_TILES)
+    assigner = LloydAssigner(X_centered, np.ones(n_samples), n_clusters, 2, X_tiles)
+    labels, _, _, n_iter, _ = run_kmeans(
+        assigner, init - mean, max_iter=300, tol=1e-4 * mean_variance
+    )
+    assert assigner.kernel == kernel_for(n_features, n_clusters, screened=False)
+    theirs = SklearnKMeans(n_clusters, init=init, n_init=1, algorithm="lloyd").fit(X)
+    np.testing.assert_array_equal(labels, theirs.labels_)
+    assert n_iter == theirs.n_iter_

@@ -291,6 +291,7 @@ def lloyd_assign_and_sum(
     norms,
     max_norm,
     centers,
+    block_fallbacks,
     n_blocks,
     labels,
     sums,
@@ -304,7 +305,9 @@ def lloyd_assign_and_sum(
     ``centers32``, ``centers_m2`` (None: direct distances), ``norms`` and ``max_norm`` come from
     ``screened_centers``, ``centers`` are the centers in the data's precision
     (``common.padded_to_tiles``). Keeps the cluster sums as ``tiles.lloyd_assign_and_sum``
-    does, reading the moved points from ``X``; returns the number of labels that changed."""
+    does, reading the moved points from ``X``; writes in ``block_fallbacks`` (n_blocks,) how
+    many points of each block the screen could not certify; returns the number of labels that
+    changed."""
     n_samples = X.shape[0]
     dist = np.empty(centers.shape[0], dtype=X.dtype)
     tolerance = tolerance_for(X_tiles)  # of float32 data (see the module docstring)
@@ -316,6 +319,7 @@ def lloyd_assign_and_sum(
         start, stop = block_bounds(b, n_blocks, n_samples)
         fresh = sums_afresh(labels, start, stop, block_changes, sums, weights, b)
         block_changed = 0
+        fallbacks = 0
         for t in range(start // LANES, (stop + LANES - 1) // LANES):
             best_j, best, second = nearest_two(X_tiles[t], centers32, centers_m2, norms)
             sq_norms = X_sq_norms[t]
@@ -341,6 +345,7 @@ def lloyd_assign_and_sum(
                 new = best_j[p]
                 if second[p] - best[p] <= tolerance * (sq_norms[p] + max_norm):
                     new = nearest_center(X, i, centers, None, dist)[0]
+                    fallbacks += 1
                 a = labels[i]
                 if a != new:
                     labels[i] = new
@@ -364,6 +369,7 @@ def lloyd_assign_and_sum(
                 b,
             )
         block_changes[b] = block_changed
+        block_fallbacks[b] = fallbacks
         changed += block_changed
     return changed
 
