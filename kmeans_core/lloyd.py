@@ -104,7 +104,7 @@ class LloydAssigner(Assigner):
             if self.block_fallbacks.sum() * LEAVE_THE_SCREEN_FROM > self.X.shape[0]:
                 self._leave_the_screen()
             return changed
-        elif self.kernel == "tiles":
+        if self.kernel == "tiles":
             kernel = tile_kernels.lloyd_assign_and_sum
             args = (self.X, self.X_tiles, self.sample_weight, centers, *common)
         elif self.kernel == "products":
