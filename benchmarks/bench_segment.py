@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "benchmarks" / "README.md"
-MALL = ROOT.parent / "shared" / "data" / "mall_customers.csv"
+MALL = ROOT / "data" / "mall_customers.csv"
 SECTION = "## segment run"
 
 

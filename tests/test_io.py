@@ -22,7 +22,7 @@ from segmentation.io import (
     write_text_atomic,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 ROWS = [
     ("0001", "Male", 19, 15.5, 39),
@@ -133,7 +133,7 @@ def test_parquet_round_trip_by_extension_and_by_magic(tmp_path):
 def test_mall_customers_ids_keep_their_zero_padding():
     path = DATA / "mall_customers.csv"
     if not path.exists():
-        pytest.skip(f"real data not available at {path}")
+        pytest.fail(f"real data not available at {path}")
     df = read_table(path)
     assert len(df) == 200
     assert df["CustomerID"].iloc[0] == "0001"

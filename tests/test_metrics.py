@@ -27,7 +27,7 @@ from kmeans_core.metrics import (
     silhouette_score,
 )
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def _blobs(rng, n, d, k, spread):
@@ -161,7 +161,7 @@ def test_real_data_a1_ground_truth_partition():
     points = DATA_DIR / "franti" / "a1.txt"
     partition = DATA_DIR / "franti" / "labels" / "a1-ga.txt"
     if not (points.exists() and partition.exists()):
-        pytest.skip(f"real data not found under {DATA_DIR} (franti/a1.txt, labels/a1-ga.txt)")
+        pytest.fail(f"real data not found under {DATA_DIR} (franti/a1.txt, labels/a1-ga.txt)")
     X = np.loadtxt(points)
     labels = np.loadtxt(partition, skiprows=4, dtype=np.int64)
     assert X.shape == (3000, 2) and labels.shape == (3000,)

@@ -23,7 +23,7 @@ from segmentation.preprocess import (
     is_id_name,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _customers(n: int = 30, seed: int = 0) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def _customers(n: int = 30, seed: int = 0) -> pd.DataFrame:
 def _real(name: str) -> pd.DataFrame:
     path = DATA / name
     if not path.exists():
-        pytest.skip(f"real data not available at {path}")
+        pytest.fail(f"real data not available at {path}")
     return read_table(path)
 
 

@@ -12,7 +12,7 @@ from segmentation.errors import SegmentationError
 from segmentation.io import read_table, write_csv_atomic
 from segmentation.rfm import transactions_to_rfm
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _transactions() -> pd.DataFrame:
@@ -120,7 +120,7 @@ def test_nothing_left_is_refused():
 def test_online_retail_gives_4338_customers():
     path = DATA / "online_retail.parquet"
     if not path.exists():
-        pytest.skip(f"real data not available at {path}")
+        pytest.fail(f"real data not available at {path}")
     df = read_table(path)
     rfm, log = transactions_to_rfm(df)
     assert len(rfm) == 4338
