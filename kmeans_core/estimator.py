@@ -27,6 +27,7 @@ from kmeans_core.exponion import ExponionAssigner
 from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
 from kmeans_core.lloyd import LloydAssigner, nearest_centers
+from kmeans_core.refine import default_max_swaps, swap_refine
 from kmeans_core.yinyang import YinyangAssigner
 
 ALGORITHMS = {
@@ -132,6 +133,15 @@ class KMeans:
         Most threads to use; None means all cores. Small problems (under about a million
         point-center-feature triples per iteration) run on one thread, which is faster there.
         The result does not depend on it.
+    refine : {None, "swap"}, default=None
+        None: the best of the ``n_init`` runs, as scikit-learn returns it. "swap": then a local
+        search out of poor local minima (``kmeans_core.refine``): one center at a time is
+        swapped for a data point where the clustering is poor, Lloyd runs again, and the swap
+        is kept if the inertia falls. The result is a Lloyd fixed point with an inertia at most
+        that of the same fit without it.
+    max_swaps : int, default=None
+        With ``refine="swap"``, the most swaps tried; None means ``50 * n_clusters``. The
+        search stops earlier after ``2 * n_clusters`` swaps in a row that were not kept.
 
     Attributes
     ----------
@@ -144,6 +154,8 @@ class KMeans:
     n_features_in_ : int
     algorithm_ : str
         The algorithm that ran (what "auto" resolved to).
+    n_swaps_tried_, n_swaps_kept_ : int
+        With ``refine="swap"``, how many swaps were tried and how many kept (else 0).
     """
 
     def __init__(
@@ -157,6 +169,8 @@ class KMeans:
         algorithm="auto",
         random_state=None,
         n_threads=None,
+        refine=None,
+        max_swaps=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -166,6 +180,8 @@ class KMeans:
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_threads = n_threads
+        self.refine = refine
+        self.max_swaps = max_swaps
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, X):
@@ -189,6 +205,14 @@ class KMeans:
             or self.n_threads < 1
         ):
             raise ValueError(f"n_threads must be a positive int or None, got {self.n_threads!r}.")
+        if self.refine not in (None, "swap"):
+            raise ValueError(f"Unknown refine {self.refine!r}; choose None or 'swap'.")
+        if self.max_swaps is not None and (
+            isinstance(self.max_swaps, bool)
+            or not isinstance(self.max_swaps, numbers.Integral)
+            or self.max_swaps < 0
+        ):
+            raise ValueError(f"max_swaps must be an int >= 0 or None, got {self.max_swaps!r}.")
 
         init = self.init
         if isinstance(init, str):
@@ -302,7 +326,22 @@ class KMeans:
             ):
                 best = (labels, inertia, centers, n_iter, converged)
 
+        n_tried = n_kept = 0
+        if self.refine == "swap":
+            max_swaps = self.max_swaps
+            if max_swaps is None:
+                max_swaps = default_max_swaps(self.n_clusters)
+            best, n_tried, n_kept = swap_refine(
+                lambda: assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles),
+                best[2],
+                max_iter=self.max_iter,
+                max_swaps=max_swaps,
+                random_state=random_state,
+            )
+
         labels, inertia, centers, n_iter, converged = best
+        self.n_swaps_tried_ = n_tried
+        self.n_swaps_kept_ = n_kept
         self.cluster_centers_ = centers + X_mean
         self.labels_ = labels
         self.inertia_ = inertia

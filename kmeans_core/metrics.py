@@ -33,6 +33,7 @@ SIL_BLOCK_POINTS_PER_CLUSTER = 100
 
 __all__ = [
     "calinski_harabasz_score",
+    "centroid_index",
     "davies_bouldin_score",
     "inertia",
     "silhouette_samples",
@@ -167,6 +168,46 @@ def inertia(X, labels, centers, sample_weight=None):
     n_chunks = _mk.n_chunks_for(X.shape[0])
     sums = _mk.centroid_distance_chunks(X, lab, centers, weights, n_chunks)
     return float(_in_chunk_order(sums[:, :, 0]).sum())
+
+
+def centroid_index(centers_a, centers_b):
+    """Centroid Index (Fränti, Rezaei & Zhao 2014): how many clusters two solutions disagree on.
+
+    Each centroid of one set is mapped to its nearest centroid of the other; a centroid of the
+    other set that nothing maps to is an *orphan*. The index is the larger orphan count of the
+    two directions: 0 when both solutions have the same cluster structure (each centroid the
+    nearest of exactly one of the other's). A typical failure of K-Means, two centers in one
+    true cluster and one center over two others, counts 1.
+
+    Parameters
+    ----------
+    centers_a : array-like of shape (n_clusters_a, n_features)
+    centers_b : array-like of shape (n_clusters_b, n_features)
+
+    Returns
+    -------
+    int
+        In ``0 .. max(n_clusters_a, n_clusters_b) - 1``; 0 for the same centers in any order.
+    """
+    a = np.asarray(check_array(centers_a, name="centers_a"), dtype=np.float64)
+    b = np.asarray(check_array(centers_b, name="centers_b"), dtype=np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"centers_a have {a.shape[1]} features but centers_b have {b.shape[1]}; "
+            "compare centers of the same space."
+        )
+    return max(_orphans(a, b), _orphans(b, a))
+
+
+def _orphans(a, b):
+    """Rows of ``b`` that are the nearest of no row of ``a`` (direct differences, a few rows of
+    ``a`` at a time: no rounding from expanded squares, bounded memory)."""
+    nearest = np.empty(a.shape[0], dtype=np.int64)
+    step = max(1, 2**22 // max(1, b.size))
+    for start in range(0, a.shape[0], step):
+        diff = a[start : start + step, None, :] - b[None, :, :]
+        nearest[start : start + step] = np.einsum("ijf,ijf->ij", diff, diff).argmin(axis=1)
+    return b.shape[0] - np.unique(nearest).shape[0]
 
 
 def silhouette_samples(X, labels):

@@ -1,0 +1,141 @@
+"""Swap refinement: a local search over Lloyd fixed points, out of poor local minima.
+
+Lloyd stops in the first fixed point it reaches, which can hold two centers in one true cluster
+and one center over two (Fränti & Sieranoja 2018). A *swap* moves one center to a data point
+elsewhere; Lloyd from there finds a new fixed point, which is kept if its inertia is lower
+(Fränti's random swap, "Efficiency of random swap clustering", J. Big Data 2018).
+
+The swaps tried here are guided, and most are judged without running Lloyd:
+
+- the candidate points are drawn with probability proportional to their weighted squared
+  distance to the nearest center (the k-means++ rule): points where the clustering is poor;
+- for each candidate, one pass over the data gives the exact change of the inertia for swapping
+  it with *every* center, the points reassigned but no center moved yet (``_kernels/swap.py``);
+  the center with the lowest change is the one swapped;
+- only a swap that lowers the inertia by itself goes on to Lloyd (which can only lower it
+  further), so a rejected trial costs one pass over the data instead of a whole Lloyd run.
+
+It stops after ``patience(n_clusters)`` trials in a row without a kept swap, or after
+``max_swaps`` trials. Every Lloyd run here is strict (``tol=0``: until no label changes), so what
+it returns is a fixed point: every label is the nearest center, every center its points' mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
+from kmeans_core._kernels.swap import swap_changes, two_nearest
+from kmeans_core._loop import run_kmeans
+from kmeans_core._parallel import run_blocks
+
+#: Candidate points judged per trial (each costs one pass over the data without the centers).
+CANDIDATES_PER_TRIAL = 3
+#: A swap is kept only if it lowers the inertia by more than this fraction: rounding alone never
+#: does, so the same partition found again is never taken for a better one.
+MIN_RELATIVE_GAIN = 1e-9
+
+
+def patience(n_clusters):
+    """Trials in a row without a kept swap after which the search stops: enough for every
+    center to have been the one swapped about ``PATIENCE_PER_CLUSTER`` times."""
+    return PATIENCE_PER_CLUSTER * n_clusters
+
+
+#: See ``patience``.
+PATIENCE_PER_CLUSTER = 2
+
+
+def default_max_swaps(n_clusters):
+    """The cap on trials when the user sets none."""
+    return 50 * n_clusters
+
+
+def swap_refine(make_assigner, centers, *, max_iter, max_swaps, random_state):
+    """Refine a K-Means solution by guided swaps (see the module docstring).
+
+    Parameters
+    ----------
+    make_assigner : callable
+        Returns a fresh assigner (``_loop.Assigner``) over the fit's data for one Lloyd run.
+    centers : ndarray of shape (n_clusters, n_features)
+        The centers to start from (a Lloyd result).
+    max_iter : int
+        Most iterations of each Lloyd run.
+    max_swaps : int
+        Most swaps tried.
+    random_state : numpy RandomState or Generator
+        Draws the candidate points.
+
+    Returns
+    -------
+    result : tuple
+        ``(labels, inertia, centers, n_iter, converged)`` of the last Lloyd run kept, as
+        ``_loop.run_kmeans`` returns them.
+    n_tried, n_kept : int
+        Swaps tried and kept.
+    """
+    # First make the start a strict fixed point (one pass when it is one already).
+    best = run_kmeans(make_assigner(), centers, max_iter=max_iter, tol=0.0)
+    assigner = make_assigner()
+    X, sample_weight, n_threads = assigner.X, assigner.sample_weight, assigner.n_threads
+    n_samples = X.shape[0]
+    n_clusters = centers.shape[0]
+    n_blocks = n_blocks_for(n_samples)
+    n_candidates = CANDIDATES_PER_TRIAL
+    nearest = np.empty(n_samples, dtype=X.dtype)
+    second = np.empty(n_samples, dtype=X.dtype)
+    parts = np.empty((n_blocks, n_candidates, n_clusters + 1), dtype=np.float64)
+
+    n_tried = n_kept = since_kept = 0
+    stale = True
+    while n_clusters > 1 and n_tried < max_swaps and since_kept < patience(n_clusters):
+        labels, inertia, centers = best[0], best[1], best[2]
+        if stale:
+            run_blocks(
+                two_nearest,
+                n_blocks,
+                n_threads,
+                X,
+                centers,
+                transposed_if_few_features(centers),
+                n_blocks,
+                nearest,
+                second,
+            )
+            cumulative = np.cumsum(sample_weight * nearest, dtype=np.float64)
+            stale = False
+            if not cumulative[-1] > 0:
+                break  # every point sits on a center
+        draws = random_state.uniform(size=n_candidates) * cumulative[-1]
+        candidate_ids = np.minimum(np.searchsorted(cumulative, draws), n_samples - 1)
+        candidates = np.ascontiguousarray(X[candidate_ids])
+        run_blocks(
+            swap_changes,
+            n_blocks,
+            n_threads,
+            X,
+            sample_weight,
+            candidates,
+            labels,
+            nearest,
+            second,
+            n_blocks,
+            parts,
+        )
+        totals = parts.sum(axis=0)
+        changes = totals[:, :n_clusters] + totals[:, n_clusters:]
+        c, j = np.unravel_index(np.argmin(changes), changes.shape)
+        n_tried += 1
+        since_kept += 1
+        if not changes[c, j] < -MIN_RELATIVE_GAIN * inertia:
+            continue
+        trial_centers = centers.copy()
+        trial_centers[j] = candidates[c]
+        trial = run_kmeans(make_assigner(), trial_centers, max_iter=max_iter, tol=0.0)
+        if trial[4] and trial[1] < inertia * (1 - MIN_RELATIVE_GAIN):
+            best = trial
+            n_kept += 1
+            since_kept = 0
+            stale = True
+    return best, n_tried, n_kept
