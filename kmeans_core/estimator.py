@@ -333,7 +333,7 @@ class KMeans:
                 max_swaps = default_max_swaps(self.n_clusters)
             best, n_tried, n_kept = swap_refine(
                 lambda: assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles),
-                best[2],
+                best,
                 max_iter=self.max_iter,
                 max_swaps=max_swaps,
                 random_state=random_state,

@@ -12,8 +12,12 @@ The swaps tried here are guided, and most are judged without running Lloyd:
 - for each candidate, one pass over the data gives the exact change of the inertia for swapping
   it with *every* center, the points reassigned but no center moved yet (``_kernels/swap.py``);
   the center with the lowest change is the one swapped;
-- only a swap that lowers the inertia by itself goes on to Lloyd (which can only lower it
-  further), so a rejected trial costs one pass over the data instead of a whole Lloyd run.
+- a swap that lowers the inertia by itself goes on to Lloyd, which can only lower it further;
+  one that raises it by less than ``PROBE_BELOW`` of an average cluster's share of the inertia
+  gets ``PROBE_ITERATIONS`` Lloyd iterations first, and goes on only if they brought the
+  inertia below the current one (on overlapping clusters, such as S4, the right swap often
+  pays only once the centers around it have moved); any other swap is rejected at once. So
+  most rejected trials cost one pass over the data without the centers, not a Lloyd run.
 
 It stops after ``patience(n_clusters)`` trials in a row without a kept swap, or after
 ``max_swaps`` trials. Every Lloyd run here is strict (``tol=0``: until no label changes), so what
@@ -27,10 +31,13 @@ import numpy as np
 from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
 from kmeans_core._kernels.swap import swap_changes, two_nearest
 from kmeans_core._loop import run_kmeans
-from kmeans_core._parallel import run_blocks
+from kmeans_core._parallel import run_blocks, threads_for
 
 #: Candidate points judged per trial (each costs one pass over the data without the centers).
 CANDIDATES_PER_TRIAL = 3
+#: See the module docstring: which swaps that raise the inertia get a probe, and how long it is.
+PROBE_BELOW = 0.2
+PROBE_ITERATIONS = 2
 #: A swap is kept only if it lowers the inertia by more than this fraction: rounding alone never
 #: does, so the same partition found again is never taken for a better one.
 MIN_RELATIVE_GAIN = 1e-9
@@ -51,15 +58,16 @@ def default_max_swaps(n_clusters):
     return 50 * n_clusters
 
 
-def swap_refine(make_assigner, centers, *, max_iter, max_swaps, random_state):
+def swap_refine(make_assigner, start, *, max_iter, max_swaps, random_state):
     """Refine a K-Means solution by guided swaps (see the module docstring).
 
     Parameters
     ----------
     make_assigner : callable
         Returns a fresh assigner (``_loop.Assigner``) over the fit's data for one Lloyd run.
-    centers : ndarray of shape (n_clusters, n_features)
-        The centers to start from (a Lloyd result).
+    start : tuple
+        The Lloyd result to start from: ``(labels, inertia, centers, n_iter, converged)`` as
+        ``_loop.run_kmeans`` returns them.
     max_iter : int
         Most iterations of each Lloyd run.
     max_swaps : int
@@ -75,14 +83,19 @@ def swap_refine(make_assigner, centers, *, max_iter, max_swaps, random_state):
     n_tried, n_kept : int
         Swaps tried and kept.
     """
-    # First make the start a strict fixed point (one pass when it is one already).
-    best = run_kmeans(make_assigner(), centers, max_iter=max_iter, tol=0.0)
+    # First make the start a strict fixed point. If it is one already, it stays as it is (the
+    # centers summed afresh could differ from its own in the last bits).
+    best = run_kmeans(make_assigner(), start[2], max_iter=max_iter, tol=0.0)
+    if np.array_equal(best[0], start[0]) and not best[1] < start[1]:
+        best = start
     assigner = make_assigner()
     X, sample_weight, n_threads = assigner.X, assigner.sample_weight, assigner.n_threads
-    n_samples = X.shape[0]
-    n_clusters = centers.shape[0]
+    n_samples, n_features = X.shape
+    n_clusters = start[2].shape[0]
     n_blocks = n_blocks_for(n_samples)
     n_candidates = CANDIDATES_PER_TRIAL
+    # The fit's thread count for the pass over every center, fewer for the candidates' pass.
+    candidate_threads = min(n_threads, threads_for(n_samples * n_candidates * (n_features + 2)))
     nearest = np.empty(n_samples, dtype=X.dtype)
     second = np.empty(n_samples, dtype=X.dtype)
     parts = np.empty((n_blocks, n_candidates, n_clusters + 1), dtype=np.float64)
@@ -113,7 +126,7 @@ def swap_refine(make_assigner, centers, *, max_iter, max_swaps, random_state):
         run_blocks(
             swap_changes,
             n_blocks,
-            n_threads,
+            candidate_threads,
             X,
             sample_weight,
             candidates,
@@ -128,10 +141,16 @@ def swap_refine(make_assigner, centers, *, max_iter, max_swaps, random_state):
         c, j = np.unravel_index(np.argmin(changes), changes.shape)
         n_tried += 1
         since_kept += 1
-        if not changes[c, j] < -MIN_RELATIVE_GAIN * inertia:
+        change = changes[c, j]
+        if not change < PROBE_BELOW * inertia / n_clusters:
             continue
         trial_centers = centers.copy()
         trial_centers[j] = candidates[c]
+        if not change < -MIN_RELATIVE_GAIN * inertia:
+            probe = run_kmeans(make_assigner(), trial_centers, max_iter=PROBE_ITERATIONS, tol=0.0)
+            if not probe[1] < inertia * (1 - MIN_RELATIVE_GAIN):
+                continue
+            trial_centers = probe[2]
         trial = run_kmeans(make_assigner(), trial_centers, max_iter=max_iter, tol=0.0)
         if trial[4] and trial[1] < inertia * (1 - MIN_RELATIVE_GAIN):
             best = trial
