@@ -100,10 +100,12 @@ def test_get_params_set_params_and_repr():
         "algorithm": "auto",
         "init": "k-means++",
         "max_iter": 300,
+        "max_swaps": None,
         "n_clusters": 4,
         "n_init": "auto",
         "n_threads": None,
         "random_state": 0,
+        "refine": None,
         "tol": 1e-4,
     }
     assert km.set_params(max_iter=50, algorithm="hamerly") is km
