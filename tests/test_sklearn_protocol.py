@@ -50,7 +50,8 @@ def _expected_failures(estimator):
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Estimator .* does not inherit from")
     _with_checks = parametrize_with_checks(
-        [KMeans(n_clusters=3), PCA()], expected_failed_checks=_expected_failures
+        [KMeans(n_clusters=3), KMeans(n_clusters=3, refine="swap"), PCA()],
+        expected_failed_checks=_expected_failures,
     )
 
 
