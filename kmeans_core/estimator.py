@@ -153,7 +153,8 @@ class KMeans(EstimatorMixin):
     inertia_ : float
         Weighted sum of squared distances of the samples to their closest center.
     n_iter_ : int
-        Number of iterations of the best run.
+        Number of iterations of the best run (with ``refine="swap"``, of the last Lloyd run
+        kept).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
         The column names of X, when X was a table (such as a pandas DataFrame) with string

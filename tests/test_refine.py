@@ -182,6 +182,31 @@ def test_refine_none_is_scikit_learn_on_a_franti_set(s4):
     np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-12)
 
 
+@pytest.mark.parametrize("algorithm", ["hamerly", "elkan", "exponion", "yinyang"])
+def test_swap_gives_the_same_answer_with_every_algorithm(algorithm):
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 0.4, size=(150, 3)) for c in rng.uniform(-6, 6, size=(12, 3))])
+    lloyd = KMeans(12, random_state=5, refine="swap", algorithm="lloyd").fit(X)
+    other = KMeans(12, random_state=5, refine="swap", algorithm=algorithm).fit(X)
+    np.testing.assert_array_equal(other.labels_, lloyd.labels_)
+    np.testing.assert_allclose(other.cluster_centers_, lloyd.cluster_centers_, rtol=1e-12)
+    assert (other.n_swaps_tried_, other.n_swaps_kept_) == (
+        lloyd.n_swaps_tried_,
+        lloyd.n_swaps_kept_,
+    )
+
+
+def test_swap_refines_the_best_of_several_starts_and_an_init_array(s4):
+    X, truth = s4
+    several = KMeans(15, n_init=3, random_state=6, refine="swap").fit(X)
+    assert centroid_index(several.cluster_centers_, truth) == 0
+    assert several.inertia_ <= KMeans(15, n_init=3, random_state=6).fit(X).inertia_
+    start = X[:15].copy()  # a poor start: the first 15 points
+    from_array = KMeans(15, init=start, random_state=0, refine="swap").fit(X)
+    assert centroid_index(from_array.cluster_centers_, truth) == 0
+    assert_lloyd_fixed_point(X, from_array)
+
+
 def test_swap_with_weights_float32_and_one_cluster():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(c, 0.3, size=(200, 2)) for c in ((0, 0), (5, 0), (0, 5), (5, 5))])
