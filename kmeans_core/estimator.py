@@ -316,6 +316,8 @@ class KMeans(EstimatorMixin):
             if max_swaps is None:
                 max_swaps = default_max_swaps(self.n_clusters)
             best, n_tried, n_kept = swap_refine(
+                X,
+                sample_weight,
                 lambda: assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles),
                 best,
                 max_iter=self.max_iter,

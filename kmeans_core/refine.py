@@ -58,13 +58,17 @@ def default_max_swaps(n_clusters):
     return 50 * n_clusters
 
 
-def swap_refine(make_assigner, start, *, max_iter, max_swaps, random_state):
+def swap_refine(X, sample_weight, make_assigner, start, *, max_iter, max_swaps, random_state):
     """Refine a K-Means solution by guided swaps (see the module docstring).
 
     Parameters
     ----------
+    X : ndarray of shape (n_samples, n_features)
+        The fit's (centered) data.
+    sample_weight : ndarray of shape (n_samples,)
     make_assigner : callable
-        Returns a fresh assigner (``_loop.Assigner``) over the fit's data for one Lloyd run.
+        Returns a fresh assigner (``_loop.Assigner``) over ``X`` for one Lloyd run; its
+        ``n_threads`` is used here too.
     start : tuple
         The Lloyd result to start from: ``(labels, inertia, centers, n_iter, converged)`` as
         ``_loop.run_kmeans`` returns them.
@@ -85,11 +89,11 @@ def swap_refine(make_assigner, start, *, max_iter, max_swaps, random_state):
     """
     # First make the start a strict fixed point. If it is one already, it stays as it is (the
     # centers summed afresh could differ from its own in the last bits).
-    best = run_kmeans(make_assigner(), start[2], max_iter=max_iter, tol=0.0)
+    assigner = make_assigner()
+    best = run_kmeans(assigner, start[2], max_iter=max_iter, tol=0.0)
     if np.array_equal(best[0], start[0]) and not best[1] < start[1]:
         best = start
-    assigner = make_assigner()
-    X, sample_weight, n_threads = assigner.X, assigner.sample_weight, assigner.n_threads
+    n_threads = assigner.n_threads
     n_samples, n_features = X.shape
     n_clusters = start[2].shape[0]
     n_blocks = n_blocks_for(n_samples)
