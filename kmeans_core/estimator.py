@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from kmeans_core import _small
+from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
     FEW_FEATURES,
@@ -83,7 +85,7 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
     return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 
-class KMeans:
+class KMeans(EstimatorMixin):
     """K-Means clustering, exact against scikit-learn's Lloyd, with faster exact algorithms.
 
     Parameters
@@ -122,9 +124,15 @@ class KMeans:
     n_iter_ : int
         Number of iterations of the best run.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        The column names of X, when X was a table (such as a pandas DataFrame) with string
+        column names.
     algorithm_ : str
         The algorithm that ran (what "auto" resolved to).
     """
+
+    _estimator_type = "clusterer"
+    _fitted_attribute = "cluster_centers_"
 
     def __init__(
         self,
@@ -197,20 +205,9 @@ class KMeans:
             n_init = 1
         return init, int(n_init)
 
-    def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise ValueError(
-                "This KMeans instance is not fitted yet; call fit(X) before using this method."
-            )
-
     def _check_test_data(self, X):
         self._check_fitted()
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this KMeans was fitted with "
-                f"{self.n_features_in_} features."
-            )
+        X = self._validate_data(X, reset=False)
         return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
 
     # --------------------------------------------------------------------- fit
@@ -229,23 +226,31 @@ class KMeans:
         -------
         self : KMeans
         """
-        X = check_array(X, finite=False)  # checked from the column sums (``center_data``)
+        # finite=False: checked from the column sums (``center_data``).
+        X = self._validate_data(X, reset=True, finite=False)
         init, n_init = self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)
         n_samples, n_features = X.shape
 
         algorithm = self.algorithm
+        # Small problems run Lloyd in NumPy: the kernels' answer, without compiling them.
+        small = algorithm == "auto" and _small.is_small(n_samples, n_features, self.n_clusters)
         if algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters, self.max_iter)
+            if small:
+                algorithm = "lloyd"
         n_threads = self._threads_for(X)
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative
         # to the mean variance of the features.
         assigner_class = ALGORITHMS[algorithm]
-        X, X_mean, mean_variance, X_tiles = center_data(
-            X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
-        )
+        if small:
+            X, X_mean, mean_variance = _small.center_data(X)
+        else:
+            X, X_mean, mean_variance, X_tiles = center_data(
+                X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
+            )
         tol = mean_variance * self.tol
         if not isinstance(init, str):
             init = init - X_mean
@@ -254,16 +259,26 @@ class KMeans:
         for _ in range(n_init):
             if isinstance(init, str) and init == "k-means++":
                 centers_init, _ = greedy_kmeans_plusplus(
-                    X, self.n_clusters, sample_weight, random_state, n_threads=n_threads
+                    X,
+                    self.n_clusters,
+                    sample_weight,
+                    random_state,
+                    n_threads=n_threads,
+                    small=small,
                 )
             elif isinstance(init, str):
                 centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
             else:
                 centers_init = init
-            assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
-            labels, inertia, centers, n_iter, converged = run_kmeans(
-                assigner, centers_init, max_iter=self.max_iter, tol=tol
-            )
+            if small:
+                labels, inertia, centers, n_iter, converged = _small.lloyd(
+                    X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol
+                )
+            else:
+                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                labels, inertia, centers, n_iter, converged = run_kmeans(
+                    assigner, centers_init, max_iter=self.max_iter, tol=tol
+                )
             # A run replaces the best only if it is better and not the same partition
             # (the same partition can differ in inertia by rounding alone).
             if best is None or (
@@ -276,7 +291,6 @@ class KMeans:
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
-        self.n_features_in_ = n_features
         self.algorithm_ = algorithm
         self._warn_if_degenerate(X, converged)
         return self
@@ -354,17 +368,6 @@ class KMeans:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = self._predict(X)
         return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self._threads_for(X))
-
-    def __repr__(self):
-        params = []
-        defaults = KMeans().__dict__
-        for name, value in self.__dict__.items():
-            if name.endswith("_") or name.startswith("_"):
-                continue
-            if isinstance(value, np.ndarray) or value != defaults[name]:
-                shown = "array" if isinstance(value, np.ndarray) else repr(value)
-                params.append(f"{name}={shown}")
-        return f"KMeans({', '.join(params)})"
 
 
 def _same_partition(labels1, labels2, n_clusters):
