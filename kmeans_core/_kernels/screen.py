@@ -300,7 +300,7 @@ def lloyd_assign_and_sum(
     stop_block,
 ):
     """One Lloyd pass, screened in float32. ``X_tiles`` are ``_loop.tiles_of`` in the
-    ``"screen"`` format, ``X_sq_norms`` ``_loop.squared_norms(X, LANES, np.float32)``;
+    ``SCREEN_TILES`` format, ``X_sq_norms`` ``_loop.squared_norms(X, SCREEN_TILES)``;
     ``centers32``, ``centers_m2`` (None: direct distances), ``norms`` and ``max_norm`` come from
     ``screened_centers``, ``centers`` are the centers in the data's precision
     (``common.padded_to_tiles``). Keeps the cluster sums as ``tiles.lloyd_assign_and_sum``
