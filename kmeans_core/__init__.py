@@ -7,7 +7,7 @@ from kmeans_core import metrics, reference
 from kmeans_core.estimator import KMeans
 from kmeans_core.init import kmeans_plusplus
 from kmeans_core.pca import PCA
-from kmeans_core.trace import trace  # the function; the module stays kmeans_core.trace in sys.modules
+from kmeans_core.trace import trace
 
 __version__ = "0.1.0"
 

@@ -100,6 +100,10 @@ class Trace:
     distances_computed : ndarray of shape (n_iter_,)
         Point-center distances evaluated in step ``i``: ``n * k`` for Lloyd, fewer for the
         bounds algorithms (every evaluation counted, a repeated one twice).
+    repeated : ndarray of shape (n_iter_,)
+        Of ``distances_computed``, the evaluations a step made a second time (a point's own
+        distance, computed to tighten its bound, then again in its search): each step accounts
+        for its ``n * k`` pairs once, ``distances_computed - repeated + sum(skipped) == n * k``.
     rechecked : ndarray of shape (n_iter_,)
         Lloyd's float32 screen: distances computed again in float64 for the points whose
         screened answer was not certified (0 without the screen and for the bounds).
@@ -126,6 +130,7 @@ class Trace:
     center_shift: np.ndarray
     n_changed: np.ndarray
     distances_computed: np.ndarray
+    repeated: np.ndarray
     rechecked: np.ndarray
     skipped_by: dict = field(default_factory=dict)
     final_step: dict | None = None
@@ -135,7 +140,8 @@ class Trace:
     def nbytes(self):
         """Bytes held by the trace's arrays."""
         arrays = [self.labels_, self.cluster_centers_, self.centers, self.inertia]
-        arrays += [self.center_shift, self.n_changed, self.distances_computed, self.rechecked]
+        arrays += [self.center_shift, self.n_changed, self.distances_computed, self.repeated]
+        arrays.append(self.rechecked)
         arrays += list(self.skipped_by.values())
         if self.labels is not None:
             arrays.append(self.labels)
@@ -365,9 +371,7 @@ def _counting_twin(assigner, algorithm, centers, labels):
     if algorithm == "hamerly":
         half_nearest = geometry[1]
         by_tiles = assigner.X_tiles is not None and n_clusters > 1
-        traced.hamerly_counts(
-            X, centers, shift, half_nearest, by_tiles, assigner.n_blocks, *state
-        )
+        traced.hamerly_counts(X, centers, shift, half_nearest, by_tiles, assigner.n_blocks, *state)
     elif algorithm == "elkan":
         half_dist, half_nearest = geometry
         traced.elkan_counts(X, centers, shift, half_dist, half_nearest, *state)
@@ -380,7 +384,14 @@ def _counting_twin(assigner, algorithm, centers, labels):
         group_of, members, group_start = geometry[:3]
         by_tiles = assigner.X_tiles is not None
         traced.yinyang_counts(
-            X, centers, shift, group_of, members, group_start, by_tiles, assigner.n_blocks,
+            X,
+            centers,
+            shift,
+            group_of,
+            members,
+            group_start,
+            by_tiles,
+            assigner.n_blocks,
             *state,
         )
     return counts
@@ -445,6 +456,7 @@ class _Recorder:
             center_shift=np.array(self.shifts[:n_iter]),
             n_changed=np.array([s[2] for s in steps], dtype=np.int64),
             distances_computed=counts[:, traced.COMPUTED].copy(),
+            repeated=counts[:, traced.REPEATED].copy(),
             rechecked=np.array([s[4] for s in steps], dtype=np.int64),
             skipped_by=skipped_by,
             final_step=final_step,

@@ -35,7 +35,9 @@ YINYANG_SKIPS = ("global filter", "group filter")
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
-def hamerly_counts(X, centers, shift, half_nearest, by_tiles, n_blocks, labels, upper, lower, counts):
+def hamerly_counts(
+    X, centers, shift, half_nearest, by_tiles, n_blocks, labels, upper, lower, counts
+):
     """Counts of one pass of ``bounds.hamerly_assign``; ``by_tiles``: whether it searches by
     tiles (data in tiles and more than one center). ``upper`` and ``lower`` are changed."""
     n_samples = X.shape[0]
@@ -159,7 +161,17 @@ def exponion_counts(
 
 @numba.njit(cache=True, fastmath=FASTMATH)
 def yinyang_counts(
-    X, centers, shift, group_of, members, group_start, by_tiles, n_blocks, labels, upper, lower,
+    X,
+    centers,
+    shift,
+    group_of,
+    members,
+    group_start,
+    by_tiles,
+    n_blocks,
+    labels,
+    upper,
+    lower,
     counts,
 ):
     """Counts of one pass of ``bounds.yinyang_assign``; ``by_tiles``: whether it has the data
