@@ -169,10 +169,21 @@ def load_input(path, features=None):
 # --------------------------------------------------------------------------------------------
 # The whole run
 # --------------------------------------------------------------------------------------------
-def learn(data, out, *, k=None, algorithm="lloyd", init="k-means++", seed=0, protect=()):
+def learn(
+    data,
+    out,
+    *,
+    k=None,
+    algorithm="lloyd",
+    init="k-means++",
+    seed=0,
+    seeds=LOCAL_MINIMA_SEEDS,
+    protect=(),
+):
     """Trace one fit of ``data`` (a ``LearnData``) and write the files listed in the module
-    docstring into ``out``; returns ``{file name: path}`` and the seconds it took under
-    ``"seconds"``."""
+    docstring into ``out`` (``seeds`` fits per init for local_minima.png; ``protect``: paths
+    never to overwrite, the input); returns ``{file name: path}`` and the seconds it took
+    under ``"seconds"``."""
     started = time.perf_counter()
     k = k or data.k or 4
     X = np.ascontiguousarray(data.X, dtype=np.float64)
@@ -192,7 +203,7 @@ def learn(data, out, *, k=None, algorithm="lloyd", init="k-means++", seed=0, pro
         "seeding.gif": seeding_gif(run, X, view, data.title, init),
         "work.png": work_png(others, X.shape[0] * k, agree),
         "bounds.png": bounds_png(others["hamerly"], X, view),
-        "local_minima.png": local_minima_png(X, k, view),
+        "local_minima.png": local_minima_png(X, k, view, seeds),
     }
     written = {}
     for name, payload in files.items():
@@ -640,7 +651,7 @@ def local_minima_png(X, k, view, seeds=LOCAL_MINIMA_SEEDS):
         centers = view(fit.cluster_centers_)
         ax.scatter(centers[:, 0], centers[:, 1], s=120, marker="X", c="black")
         view.frame(ax)
-        ax.set_title(f"{name}: inertia {fit.inertia_:,.4g}", fontsize=10)
+        ax.set_title(f"{name}: inertia {_num(fit.inertia_)}", fontsize=10)
     n_solutions = len(set(results["random"][1]) | set(results["k-means++"][1]))
     fig.suptitle(f"{seeds} seeds with each init: {n_solutions} distinct solutions", fontsize=10)
     return _png(fig)
