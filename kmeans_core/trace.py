@@ -23,7 +23,7 @@ import numpy as np
 from kmeans_core._kernels import traced
 from kmeans_core._kernels.bounds import BALL_SEARCH_AT_MOST
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
-from kmeans_core._validation import check_array, check_random_state, check_sample_weight
+from kmeans_core._validation import check_random_state, check_sample_weight
 from kmeans_core.estimator import ALGORITHMS, KMeans, choose_algorithm
 from kmeans_core.init import _candidate_pots, _choose, greedy_kmeans_plusplus, random_init
 
@@ -219,8 +219,6 @@ def trace(
     -------
     Trace
     """
-    X = check_array(X, finite=False)
-    n_samples, n_features = X.shape
     model = KMeans(
         n_clusters,
         init=init,
@@ -230,7 +228,8 @@ def trace(
         algorithm=algorithm,
         random_state=random_state,
     )
-    init, _ = model._check_params(X)
+    X, init = _checked(model, X)
+    n_samples, n_features = X.shape
     needed = trace_nbytes(
         n_samples, n_features, n_clusters, max_iter, keep_labels, X.dtype.itemsize
     )
@@ -253,6 +252,13 @@ def trace(
 # --------------------------------------------------------------------------------------------
 # The engine's side: what KMeans.fit does for one run, with the recording assigner.
 # --------------------------------------------------------------------------------------------
+def _checked(model, X):
+    """``KMeans.fit``'s checks of ``X`` and of the parameters: ``(X, init)``."""
+    X = model._validate_data(X, reset=True, finite=False)  # finite: from the column sums
+    init, _ = model._check_params(X)
+    return X, init
+
+
 def _engine_run(model, X, init, sample_weight, algorithm, recorder):
     """``KMeans.fit``'s run for ``n_init=1``, step for step, with ``recorder`` listening."""
     n_samples, n_features = X.shape
