@@ -131,7 +131,7 @@ def demo_data(name, seed=0, n_samples=1500):
         X = np.vstack([upper, lower]) + rng.normal(scale=0.08, size=(n_samples, 2))
         note = "Two interleaved moons: no choice of two centers separates them."
         return LearnData(X, ["x1", "x2"], "Two moons", note, 2)
-    raise SegmentationError(f"Unknown demo '{name}'; choose one of {', '.join(DEMOS)}.")
+    raise SegmentationError(f"Unknown `demo` '{name}'; choose one of {', '.join(DEMOS)}.")
 
 
 def load_input(path, features=None):
@@ -185,12 +185,14 @@ def learn(
     never to overwrite, the input); returns ``{file name: path}`` and the seconds it took
     under ``"seconds"``."""
     started = time.perf_counter()
-    k = k or data.k or 4
+    k = (data.k or 4) if k is None else k
     X = np.ascontiguousarray(data.X, dtype=np.float64)
+    if init not in ("k-means++", "random"):
+        raise SegmentationError(f"Unknown `init` '{init}'; use k-means++ or random.")
     if k < 1 or k > X.shape[0]:
-        raise SegmentationError(f"--k must be between 1 and the number of rows ({X.shape[0]}).")
+        raise SegmentationError(f"`k` must be between 1 and the number of rows ({X.shape[0]}).")
     if algorithm not in ALGORITHMS:
-        raise SegmentationError(f"Unknown algorithm '{algorithm}'; use {', '.join(ALGORITHMS)}.")
+        raise SegmentationError(f"Unknown `algorithm` '{algorithm}'; use {', '.join(ALGORITHMS)}.")
     folder = ensure_output_dir(out)
     run = trace(X, k, algorithm=algorithm, init=init, random_state=seed)
     view = _View(X, seed)
@@ -213,6 +215,41 @@ def learn(
     written["learn.html"] = write_text_atomic(page, folder / "learn.html", protect=protect)
     written["seconds"] = time.perf_counter() - started
     return written
+
+
+def main(args):
+    """``segment learn`` with parsed ``args`` (``input``, ``demo``, ``features``, ``k``,
+    ``algorithm``, ``init``, ``seed``, ``out``): writes the files, prints where; exit code."""
+    if args.input is not None and args.demo is not None:
+        raise SegmentationError("Give `input` or `demo`, not both.")
+    features = None
+    if args.features is not None:
+        features = [name.strip() for name in args.features.split(",") if name.strip()]
+        if not features:
+            raise SegmentationError("`features` is empty; give column names separated by commas.")
+    if args.input is None:
+        if features is not None:
+            raise SegmentationError("`features` picks columns of `input`; a demo has its own.")
+        data = demo_data(args.demo or "blobs", seed=args.seed)
+        protect = ()
+    else:
+        data = load_input(args.input, features)
+        protect = (args.input,)
+    written = learn(
+        data,
+        args.out,
+        k=args.k,
+        algorithm=args.algorithm,
+        init=args.init,
+        seed=args.seed,
+        seeds=LOCAL_MINIMA_SEEDS,
+        protect=protect,
+    )
+    seconds = written.pop("seconds")
+    print(f"segment learn: {data.title}, {len(data.X):,} points, {seconds:.1f} s")
+    for name, path in written.items():
+        print(f"  {name:17} {path}")
+    return 0
 
 
 class _View:

@@ -131,10 +131,44 @@ def test_bad_input_is_one_sentence(tmp_path):
         load_input(tmp_path / "in.csv", ["a", "c"])
     with pytest.raises(SegmentationError, match="Column 'b' holds text"):
         load_input(tmp_path / "in.csv", ["a", "b"])
-    with pytest.raises(SegmentationError, match="Unknown demo 'circles'"):
+    with pytest.raises(SegmentationError, match="Unknown `demo` 'circles'"):
         demo_data("circles")
     data = load_input(tmp_path / "in.csv", ["a"])
-    with pytest.raises(SegmentationError, match="--k must be between 1 and the number of rows"):
+    with pytest.raises(SegmentationError, match="`k` must be between 1 and the number of rows"):
         learn(data, tmp_path / "out", k=5)
-    with pytest.raises(SegmentationError, match="Unknown algorithm 'fast'"):
+    with pytest.raises(SegmentationError, match="Unknown `algorithm` 'fast'"):
         learn(data, tmp_path / "out", k=2, algorithm="fast")
+
+
+def test_cli_writes_everything(tmp_path, monkeypatch, capsys):
+    from segmentation import learn as learn_module
+    from segmentation.cli import main
+
+    monkeypatch.setattr(learn_module, "LOCAL_MINIMA_SEEDS", 5)
+    out = tmp_path / "learn"
+    code = main(["learn", "--demo", "uneven", "--algorithm", "yinyang", "--out", str(out)])
+    assert code == 0
+    for name in FILES:
+        assert (out / name).is_file(), name
+    assert "Uneven cluster sizes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--input", "missing.csv"], "missing.csv"),
+        (["--demo", "moons", "--k", "0"], "--k must be between 1 and the number of rows"),
+        (["--demo", "moons", "--input", "x.csv"], "Give --input or --demo, not both"),
+        (["--demo", "moons", "--features", "a"], "--features picks columns of --input"),
+        (["--demo", "circles"], "invalid choice: 'circles'"),
+        (["--algorithm", "fast"], "invalid choice: 'fast'"),
+    ],
+)
+def test_cli_bad_input_is_exit_2_and_one_sentence(tmp_path, capsys, argv, message):
+    from segmentation.cli import main
+
+    code = main(["learn", *argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
