@@ -549,12 +549,12 @@ def hamerly_skip(run, X):
 
 
 def bounds_png(run, X, view):
-    """The triangle-inequality picture of one skipped point (``hamerly_skip``), drawn in the
-    data's plane (two features) or, with more, as the numbers only."""
-    fig, ax = plt.subplots(figsize=(8.4, 5.2))
-    fig.subplots_adjust(left=0.08, right=0.6, bottom=0.1, top=0.86)
+    """The triangle-inequality picture of one skipped point (``hamerly_skip``): on a line of
+    distances from the point (any number of features), its true distances to the centers
+    against its bounds; with two features, also the circles in the data's plane."""
     found = hamerly_skip(run, X)
     if found is None:
+        fig, ax = plt.subplots(figsize=(8, 2))
         ax.text(
             0.5,
             0.5,
@@ -569,60 +569,46 @@ def bounds_png(run, X, view):
     centers = run.centers[i]
     colors = _colors(len(centers))
     x = X[point]
+    dist = np.sqrt(((centers - x) ** 2).sum(axis=1))
     if view.two_d:
-        ax.scatter(X[:, 0], X[:, 1], s=4, c="0.8", linewidths=0)
-        ax.add_patch(
-            Circle(
-                x,
-                upper,
-                fill=False,
-                ec="tab:red",
-                lw=2,
-                label=f"upper bound u = {upper:.3g}: own center inside",
-            )
+        fig, (plane, line) = plt.subplots(2, 1, figsize=(7.2, 8.0), height_ratios=(3.2, 1.0))
+        fig.subplots_adjust(left=0.1, right=0.62, bottom=0.08, top=0.9, hspace=0.35)
+        plane.scatter(X[:, 0], X[:, 1], s=4, c="0.8", linewidths=0)
+        circles = (
+            (x, upper, "tab:red", "-", "u: own center inside"),
+            (x, lower, "tab:blue", "--", "l: no other center inside"),
+            (centers[a], half_s, "tab:green", ":", "s(a)/2 around its center"),
         )
-        ax.add_patch(
-            Circle(
-                x,
-                lower,
-                fill=False,
-                ec="tab:blue",
-                lw=2,
-                ls="--",
-                label=f"lower bound l = {lower:.3g}: no other center inside",
+        for middle, radius, color, style, label in circles:
+            plane.add_patch(
+                Circle(middle, radius, fill=False, ec=color, lw=2, ls=style, label=label)
             )
-        )
-        ax.add_patch(
-            Circle(
-                centers[a],
-                half_s,
-                fill=False,
-                ec="tab:green",
-                lw=1.5,
-                ls=":",
-                label=f"s(a)/2 = {half_s:.3g} around its center",
-            )
-        )
-        ax.scatter(centers[:, 0], centers[:, 1], s=140, marker="X", c=colors, edgecolors="black")
-        ax.scatter([x[0]], [x[1]], s=90, marker="o", c="black", zorder=6, label=f"point {point}")
+        plane.scatter(centers[:, 0], centers[:, 1], s=140, marker="X", c=colors, edgecolors="black")
+        plane.scatter([x[0]], [x[1]], s=60, c="black", zorder=6, label=f"point {point}")
         reach = max(upper, lower, 2 * half_s) * 1.6
-        ax.set_xlim(x[0] - reach, x[0] + reach)
-        ax.set_ylim(x[1] - reach, x[1] + reach)
-        ax.set_aspect("equal")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        plane.set_xlim(x[0] - reach, x[0] + reach)
+        plane.set_ylim(x[1] - reach, x[1] + reach)
+        plane.set_aspect("equal")
+        plane.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        plane.set_xlabel("x1")
+        plane.set_ylabel("x2")
     else:
-        ax.set_axis_off()
-        ax.text(
-            0.05,
-            0.5,
-            f"u = {upper:.4g}\nl = {lower:.4g}\ns(a)/2 = {half_s:.4g}",
-            transform=ax.transAxes,
-            fontsize=14,
-        )
-    ax.set_title(
-        f"Hamerly skips point {point} at iteration {i + 1}: u < max(l, s(a)/2)\n"
+        fig, line = plt.subplots(figsize=(8.4, 2.8))
+        fig.subplots_adjust(left=0.04, right=0.62, bottom=0.25, top=0.72)
+    # The line of distances: where every center really is, against what the bounds promise.
+    line.scatter(
+        dist, np.zeros_like(dist), s=110, marker="X", c=colors, edgecolors="black", zorder=5
+    )
+    line.scatter([dist[a]], [0], s=330, facecolors="none", edgecolors="black", zorder=4)
+    line.axvline(upper, color="tab:red", lw=2, label="u (own center at most here)")
+    line.axvline(lower, color="tab:blue", lw=2, ls="--", label="l (other centers at least here)")
+    line.axvline(half_s, color="tab:green", lw=2, ls=":", label="s(a)/2")
+    line.set_yticks([])
+    line.set_xlim(0, max(dist.max(), upper, lower) * 1.08)
+    line.set_xlabel(f"distance from point {point} (all {X.shape[1]} features)")
+    line.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.15))
+    fig.suptitle(
+        f"Hamerly skips point {point} at iteration {i + 1}: u < max(l, s(a)/2),\n"
         f"{upper:.4g} < max({lower:.4g}, {half_s:.4g}): none of its {len(centers)} "
         "distances computed",
         fontsize=10,
