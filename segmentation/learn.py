@@ -195,7 +195,7 @@ def learn(
         raise SegmentationError(f"Unknown `algorithm` '{algorithm}'; use {', '.join(ALGORITHMS)}.")
     folder = ensure_output_dir(out)
     run = trace(X, k, algorithm=algorithm, init=init, random_state=seed)
-    view = _View(X, seed)
+    view = _View(X, seed, data.names)
     others = {a: trace(X, k, algorithm=a, init=init, random_state=seed) for a in ALGORITHMS}
     others[algorithm] = run
     agree = all(np.array_equal(t.labels, others["lloyd"].labels) for t in others.values())
@@ -256,14 +256,14 @@ class _View:
     """The plane the figures are drawn in: the data themselves with two features, else the
     first two principal components; and which points are drawn."""
 
-    def __init__(self, X, seed):
+    def __init__(self, X, seed, names=("x1", "x2")):
         self.two_d = X.shape[1] == 2
         self.pca = None if self.two_d else PCA(n_components=min(2, X.shape[1])).fit(X)
         self.points = self(X)
         n = X.shape[0]
         rng = np.random.default_rng(seed)
         self.drawn = np.sort(rng.choice(n, MAX_DRAWN, replace=False)) if n > MAX_DRAWN else None
-        self.xlabel, self.ylabel = ("x1", "x2") if self.two_d else ("PC 1", "PC 2")
+        self.xlabel, self.ylabel = tuple(names[:2]) if self.two_d else ("PC 1", "PC 2")
         low, high = self.points.min(axis=0), self.points.max(axis=0)
         pad = 0.05 * (high - low + 1e-12)
         self.limits = (low - pad, high + pad)
@@ -590,8 +590,8 @@ def bounds_png(run, X, view):
         plane.set_ylim(x[1] - reach, x[1] + reach)
         plane.set_aspect("equal")
         plane.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-        plane.set_xlabel("x1")
-        plane.set_ylabel("x2")
+        plane.set_xlabel(view.xlabel)
+        plane.set_ylabel(view.ylabel)
     else:
         fig, line = plt.subplots(figsize=(8.4, 2.8))
         fig.subplots_adjust(left=0.04, right=0.62, bottom=0.25, top=0.72)
