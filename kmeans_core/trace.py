@@ -10,7 +10,9 @@ How it stays exact and costs the plain fit nothing: the fit's assigner (``ALGORI
 is subclassed here so that every ``assign`` and ``centers_moved`` call is recorded on its way
 through; the counts come from counting twins of the bounds kernels (``_kernels/traced.py``)
 run on a copy of the state each pass starts from. Everything that knows the engine's
-internals is in ``_engine_run`` and ``_counting_twin`` below.
+internals is in the section "The engine's side" below (``_checked``, ``_engine_run``,
+``_replay_seeding``, ``_recording``, ``_counting_twin``); ``tests/test_trace.py`` fails if
+it drifts from ``KMeans.fit``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from kmeans_core._kernels import traced
 from kmeans_core._kernels.bounds import BALL_SEARCH_AT_MOST
+from kmeans_core._kernels.common import n_blocks_for
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
 from kmeans_core._validation import check_random_state, check_sample_weight
 from kmeans_core.estimator import ALGORITHMS, KMeans, choose_algorithm
@@ -307,8 +310,6 @@ def _replay_seeding(X, n_clusters, sample_weight, random_state, n_threads):
     candidates and potentials it goes through (the same draws, the same kernels)."""
     n_samples = X.shape[0]
     n_local_trials = 2 + int(np.log(n_clusters))
-    from kmeans_core._kernels.common import n_blocks_for
-
     n_blocks = n_blocks_for(n_samples)
     rows = np.full(n_clusters, -1, dtype=np.int64)
     candidates = np.zeros((n_clusters - 1, n_local_trials), dtype=np.int64)

@@ -835,7 +835,7 @@ def docs_figures(folder):
         "iterations.png": _iterations_panels(run, view),
         "work.png": work_png(runs, len(Y) * 10, agree),
         "bounds.png": bounds_png(runs["hamerly"], Y, _View(Y, 0)),
-        "local_minima.png": local_minima_png(Y, 10, _View(Y, 0)),
+        "local_minima.png": local_minima_png(Y, 10, _View(Y, 0), LOCAL_MINIMA_SEEDS),
     }
     return {name: write_bytes_atomic(png, folder / name) for name, png in figures.items()}
 

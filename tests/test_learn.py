@@ -172,3 +172,18 @@ def test_cli_bad_input_is_exit_2_and_one_sentence(tmp_path, capsys, argv, messag
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_docs_figures_are_redrawn_by_the_command(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from segmentation import learn as learn_module
+
+    monkeypatch.setattr(learn_module, "LOCAL_MINIMA_SEEDS", 3)
+    written = learn_module.docs_figures(tmp_path)
+    page = (Path(__file__).parent.parent / "docs" / "how-kmeans-works.md").read_text()
+    shown = set(re.findall(r"\]\(figures/([\w.]+)\)", page))
+    assert shown == set(written)
+    for path in written.values():
+        with Image.open(path) as image:
+            assert image.format == "PNG"
