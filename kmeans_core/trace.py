@@ -207,6 +207,9 @@ def trace(
     X : array-like of shape (n_samples, n_features)
     n_clusters : int
     algorithm : {"lloyd", "hamerly", "elkan", "exponion", "yinyang", "auto"}, default="lloyd"
+        "auto" traces the algorithm ``choose_algorithm`` picks for the shape, in the kernels.
+        (``KMeans(algorithm="auto")`` runs problems of up to 1,000 rows in NumPy instead,
+        ``_small``: the same labels and iterations, the values equal to rounding.)
     init : {"k-means++", "random"} or ndarray of shape (n_clusters, n_features)
     random_state : None, int, numpy RandomState or Generator
     max_iter : int, default=300
@@ -277,7 +280,7 @@ def _engine_run(model, X, init, sample_weight, algorithm, recorder):
     if isinstance(init, str) and init == "k-means++":
         replay = copy.deepcopy(random_state)
         centers_init, rows = greedy_kmeans_plusplus(
-            X, n_clusters, sample_weight, random_state, n_threads=n_threads
+            X, n_clusters, sample_weight, random_state, n_threads=n_threads, small=False
         )
         seeding = _replay_seeding(X, n_clusters, sample_weight, replay, n_threads)
         if not np.array_equal(seeding.rows, rows):

@@ -203,9 +203,16 @@ def test_bad_parameters_are_the_estimators_errors():
         trace(X, k, init="kmeans")
 
 
-def test_auto_resolves_like_the_estimator():
-    X, k, _ = make_dataset("tiny")
+def test_auto_traces_the_algorithm_auto_picks():
+    X, k, _ = make_dataset("overlapping")
     t = trace(X, k, algorithm="auto", random_state=1)
     fit = KMeans(k, algorithm="auto", random_state=1, n_init=1).fit(X)
     assert t.algorithm == fit.algorithm_
     np.testing.assert_array_equal(t.cluster_centers_, fit.cluster_centers_)
+    # Up to 1,000 rows, KMeans(algorithm="auto") runs in NumPy: the same labels and iterations.
+    X, k, _ = make_dataset("tiny")
+    t = trace(X, k, algorithm="auto", random_state=1)
+    fit = KMeans(k, algorithm="auto", random_state=1, n_init=1).fit(X)
+    np.testing.assert_array_equal(t.labels_, fit.labels_)
+    assert t.n_iter_ == fit.n_iter_
+    np.testing.assert_allclose(t.cluster_centers_, fit.cluster_centers_, rtol=1e-12)
