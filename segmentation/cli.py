@@ -91,7 +91,7 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``segment`` with its four subcommands."""
+    """The argument parser of ``segment`` with its five subcommands."""
     parser = _Parser(
         prog="segment",
         description="Customer segmentation with k-means: segments, pictures, a report, a model.",
@@ -163,6 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
+
+    learn = commands.add_parser(
+        "learn",
+        help="watch one k-means fit of the real engine: animations, figures, a page",
+        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
+        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
+    )
+    learn.add_argument(
+        "--input", metavar="PATH", help="CSV or Parquet table (scaled to variance 1)"
+    )
+    learn.add_argument(
+        "--demo",
+        choices=["blobs", "mall", "anisotropic", "unequal", "uneven", "moons"],
+        help="a built-in data set (default: blobs)",
+    )
+    learn.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
+    learn.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
+    learn.add_argument(
+        "--algorithm", default="lloyd", choices=["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
+    )
+    learn.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
+    learn.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    learn.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
     return parser
 
 
@@ -381,6 +404,12 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+def _cmd_learn(args) -> int:
+    from .learn import main as learn_main  # matplotlib and the engine only when asked
+
+    return learn_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
 
@@ -428,6 +457,7 @@ _COMMANDS = {
     "rfm": lambda args: _cmd_run(args, rfm=True),
     "predict": _cmd_predict,
     "synth": _cmd_synth,
+    "learn": _cmd_learn,
 }
 
 
