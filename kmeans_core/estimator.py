@@ -311,11 +311,19 @@ class KMeans(EstimatorMixin):
             max_swaps = self.max_swaps
             if max_swaps is None:
                 max_swaps = default_max_swaps(self.n_clusters)
+
+            def lloyd(centers, max_iter, tol):
+                if small:
+                    return _small.lloyd(X, sample_weight, centers, max_iter=max_iter, tol=tol)
+                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                return run_kmeans(assigner, centers, max_iter=max_iter, tol=tol)
+
             best, n_tried, n_kept = swap_refine(
                 X,
                 sample_weight,
-                lambda: assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles),
+                lloyd,
                 best,
+                n_threads=n_threads,
                 max_iter=self.max_iter,
                 max_swaps=max_swaps,
                 random_state=random_state,

@@ -30,7 +30,6 @@ import numpy as np
 
 from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
 from kmeans_core._kernels.swap import swap_changes, two_nearest
-from kmeans_core._loop import run_kmeans
 from kmeans_core._parallel import run_blocks, threads_for
 
 #: Candidate points judged per trial (each costs one pass over the data without the centers).
@@ -58,7 +57,7 @@ def default_max_swaps(n_clusters):
     return 50 * n_clusters
 
 
-def swap_refine(X, sample_weight, make_assigner, start, *, max_iter, max_swaps, random_state):
+def swap_refine(X, sample_weight, lloyd, start, *, n_threads, max_iter, max_swaps, random_state):
     """Refine a K-Means solution by guided swaps (see the module docstring).
 
     Parameters
@@ -66,12 +65,14 @@ def swap_refine(X, sample_weight, make_assigner, start, *, max_iter, max_swaps, 
     X : ndarray of shape (n_samples, n_features)
         The fit's (centered) data.
     sample_weight : ndarray of shape (n_samples,)
-    make_assigner : callable
-        Returns a fresh assigner (``_loop.Assigner``) over ``X`` for one Lloyd run; its
-        ``n_threads`` is used here too.
+    lloyd : callable
+        ``lloyd(centers, max_iter, tol)`` runs one K-Means on ``X`` from ``centers`` and returns
+        ``(labels, inertia, centers, n_iter, converged)`` as ``_loop.run_kmeans`` does.
     start : tuple
         The Lloyd result to start from: ``(labels, inertia, centers, n_iter, converged)`` as
         ``_loop.run_kmeans`` returns them.
+    n_threads : int
+        Threads for the passes over every center (fewer for the candidates' passes).
     max_iter : int
         Most iterations of each Lloyd run.
     max_swaps : int
@@ -89,11 +90,9 @@ def swap_refine(X, sample_weight, make_assigner, start, *, max_iter, max_swaps, 
     """
     # First make the start a strict fixed point. If it is one already, it stays as it is (the
     # centers summed afresh could differ from its own in the last bits).
-    assigner = make_assigner()
-    best = run_kmeans(assigner, start[2], max_iter=max_iter, tol=0.0)
+    best = lloyd(start[2], max_iter, 0.0)
     if np.array_equal(best[0], start[0]) and not best[1] < start[1]:
         best = start
-    n_threads = assigner.n_threads
     n_samples, n_features = X.shape
     n_clusters = start[2].shape[0]
     n_blocks = n_blocks_for(n_samples)
@@ -151,11 +150,11 @@ def swap_refine(X, sample_weight, make_assigner, start, *, max_iter, max_swaps, 
         trial_centers = centers.copy()
         trial_centers[j] = candidates[c]
         if not change < -MIN_RELATIVE_GAIN * inertia:
-            probe = run_kmeans(make_assigner(), trial_centers, max_iter=PROBE_ITERATIONS, tol=0.0)
+            probe = lloyd(trial_centers, PROBE_ITERATIONS, 0.0)
             if not probe[1] < inertia * (1 - MIN_RELATIVE_GAIN):
                 continue
             trial_centers = probe[2]
-        trial = run_kmeans(make_assigner(), trial_centers, max_iter=max_iter, tol=0.0)
+        trial = lloyd(trial_centers, max_iter, 0.0)
         if trial[4] and trial[1] < inertia * (1 - MIN_RELATIVE_GAIN):
             best = trial
             n_kept += 1
