@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from . import plots as plotting
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
 from .timing import Timer
@@ -58,11 +57,18 @@ class Output:
     description: str
 
 
+# The figures import matplotlib (slow) only when they are drawn.
+
+
 def _elbow(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow)
 
 
 def _pca(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     projection = seg.projection
     return plotting.pca_clusters(
         projection.customers,
@@ -75,12 +81,16 @@ def _pca(seg: Segmentation) -> bytes:
 
 
 def _distributions(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.feature_distributions(
         seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
     )
 
 
 def _silhouette(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     sample = seg.silhouette
     return plotting.silhouette(
         sample.values, seg.labels[sample.rows], seg.names, mean=sample.mean, n_total=seg.n_customers
@@ -88,6 +98,8 @@ def _silhouette(seg: Segmentation) -> bytes:
 
 
 def _profiles(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.segment_profiles(seg.profiles.z, seg.names)
 
 

@@ -37,10 +37,6 @@ CASES = {
         ["'Age' has text where numbers", "'thirty'", "--features"],
     ),
     "no numeric column": (["run", "--input", "{text}"], ["numeric", "--features"]),
-    "dates as a feature": (
-        ["run", "--input", "{dates}", "--features", "Joined,Spend"],
-        ["dates", "--features"],
-    ),
     "k larger than customers": (
         ["run", "--input", "{few}", "--k", "8"],
         ["5 customers", "k=8", "smaller --k "],
@@ -126,7 +122,6 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     rows[17] = "17,thirty,1170"
     write("typo", "CustomerID,Age,Income\n" + "\n".join(rows) + "\n")
     write("text", "name,city\nann,paris\nbob,rome\ncid,oslo\ndee,paris\n")
-    write("dates", "Joined,Spend\n" + "2024-01-02,3\n2024-02-03,5\n" * 3)
     write("negative", "a,b\n" + "\n".join(f"{i - 5},{i * i}" for i in range(12)) + "\n")
     write("transactions", "InvoiceNo,CustomerID,Quantity,UnitPrice\n1,7,1,2.0\n")
     write(
