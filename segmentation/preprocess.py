@@ -238,29 +238,13 @@ def infer_roles(
         is left.
     """
     columns = [str(c) for c in df.columns]
-    if id_column is not None and id_column not in columns:
-        raise SegmentationError(
-            f"ID column '{id_column}' is not in the input; "
-            f"the columns are {_format_columns(columns)}."
-        )
-    if features is not None:
-        features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
-        if not features:
-            raise SegmentationError("`features` names no column; give at least one column name.")
-        missing = [f for f in features if f not in columns]
-        if missing:
-            label = "Feature" if len(missing) == 1 else "Features"
-            raise SegmentationError(
-                f"{label} {_format_columns(missing)} not in the input; "
-                f"the columns are {_format_columns(columns)}."
-            )
-
-    n_rows = len(df)
+    features = _checked_names(columns, features, id_column)
     roles = ColumnRoles()
-    for name in columns:
-        if name == id_column or is_id_name(name) or _looks_like_row_ids(df[name], n_rows):
-            roles.id_columns.append(name)
-
+    roles.id_columns = [
+        name
+        for name in columns
+        if name == id_column or is_id_name(name) or _looks_like_row_ids(df[name], len(df))
+    ]
     if features is not None:
         named_ids = [f for f in features if f in roles.id_columns]
         if named_ids:
@@ -278,54 +262,11 @@ def infer_roles(
             if c not in roles.id_columns
             and (_kind(df[c]) == "numeric" or (_kind(df[c]) == "text" and _mostly_numbers(df[c])))
         ]
-
     for name in candidates:
-        series = df[name]
-        kind = _kind(series)
-        if kind == "datetime":
-            raise SegmentationError(
-                f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
-                "(for example days since) or leave it out of `features`."
-            )
-        if kind == "text" and _mostly_numbers(series):
-            raise _text_in_numbers_error(name, series)
-        reason = _unusable_reason(series)
-        if reason is not None:
-            roles.dropped[name] = reason
-            continue
-        if kind == "numeric":
-            roles.numeric_features.append(name)
-        else:
-            n_categories = series.dropna().astype("str").nunique()
-            if n_categories > MAX_CATEGORIES:
-                raise SegmentationError(
-                    f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
-                    f"encode (at most {MAX_CATEGORIES}); leave it out of `features`."
-                )
-            roles.categorical_features.append(name)
-
-    # Text columns not used as features are still worth a share per segment.
+        _assign_feature(roles, name, df[name])
     for name in columns:
-        if name in roles.id_columns or name in candidates:
-            continue
-        series = df[name]
-        kind = _kind(series)
-        if kind == "datetime":
-            roles.dropped[name] = "dates (not used as a feature)"
-        elif kind == "text":
-            reason = _unusable_reason(series)
-            n_categories = series.dropna().astype("str").nunique()
-            if reason is not None:
-                roles.dropped[name] = reason
-            elif n_categories > MAX_CATEGORIES:
-                roles.dropped[name] = (
-                    f"{n_categories} distinct text values (too many to profile; at most "
-                    f"{MAX_CATEGORIES})"
-                )
-            else:
-                roles.profile_categoricals.append(name)
-        elif features is not None:
-            roles.dropped[name] = "not among the chosen features"
+        if name not in roles.id_columns and name not in candidates:
+            _assign_other(roles, name, df[name], features_named=features is not None)
 
     if not roles.numeric_features:
         if features is None:
@@ -338,6 +279,75 @@ def infer_roles(
             "include at least one numeric column in `features`."
         )
     return roles
+
+
+def _checked_names(columns: list[str], features, id_column) -> list[str] | None:
+    """The named features, stripped and without repeats; refuse names that are not columns."""
+    if id_column is not None and id_column not in columns:
+        raise SegmentationError(
+            f"ID column '{id_column}' is not in the input; "
+            f"the columns are {_format_columns(columns)}."
+        )
+    if features is None:
+        return None
+    features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
+    if not features:
+        raise SegmentationError("`features` names no column; give at least one column name.")
+    missing = [f for f in features if f not in columns]
+    if missing:
+        label = "Feature" if len(missing) == 1 else "Features"
+        raise SegmentationError(
+            f"{label} {_format_columns(missing)} not in the input; "
+            f"the columns are {_format_columns(columns)}."
+        )
+    return features
+
+
+def _assign_feature(roles: ColumnRoles, name: str, series: pd.Series) -> None:
+    """A candidate feature: numeric, categorical, dropped (unusable), or refused."""
+    kind = _kind(series)
+    if kind == "datetime":
+        raise SegmentationError(
+            f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
+            "(for example days since) or leave it out of `features`."
+        )
+    if kind == "text" and _mostly_numbers(series):
+        raise _text_in_numbers_error(name, series)
+    reason = _unusable_reason(series)
+    if reason is not None:
+        roles.dropped[name] = reason
+    elif kind == "numeric":
+        roles.numeric_features.append(name)
+    else:
+        n_categories = series.dropna().astype("str").nunique()
+        if n_categories > MAX_CATEGORIES:
+            raise SegmentationError(
+                f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
+                f"encode (at most {MAX_CATEGORIES}); leave it out of `features`."
+            )
+        roles.categorical_features.append(name)
+
+
+def _assign_other(roles: ColumnRoles, name: str, series: pd.Series, features_named: bool):
+    """A column that is neither an identifier nor a feature: profiled if text, else left out."""
+    kind = _kind(series)
+    if kind == "datetime":
+        roles.dropped[name] = "dates (not used as a feature)"
+    elif kind == "text":
+        # Text columns not used as features are still worth a share per segment.
+        reason = _unusable_reason(series)
+        n_categories = series.dropna().astype("str").nunique()
+        if reason is not None:
+            roles.dropped[name] = reason
+        elif n_categories > MAX_CATEGORIES:
+            roles.dropped[name] = (
+                f"{n_categories} distinct text values (too many to profile; at most "
+                f"{MAX_CATEGORIES})"
+            )
+        else:
+            roles.profile_categoricals.append(name)
+    elif features_named:
+        roles.dropped[name] = "not among the chosen features"
 
 
 def _unusable_reason(series: pd.Series) -> str | None:
