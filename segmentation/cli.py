@@ -283,22 +283,14 @@ def _format_mean(value) -> str:
 
 
 def _cmd_run(args, rfm: bool = False) -> int:
+    from .config import RFM_OPTIONS
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
     progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
     try:
         if rfm:
-            config = _config(
-                args,
-                transactions=args.transactions,
-                customer_col=args.customer_col,
-                date_col=args.date_col,
-                quantity_col=args.quantity_col,
-                price_col=args.price_col,
-                invoice_col=args.invoice_col,
-                as_of=args.as_of,
-            )
+            config = _config(args, **{name: getattr(args, name) for name in RFM_OPTIONS})
             result = run_rfm(config, progress=progress)
         else:
             config = _config(args, input=args.input)

@@ -414,15 +414,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         _refuse_outputs_over_inputs(out, [config.transactions])
         transactions = read_table(config.transactions)
     with timer.stage("rfm"):
-        rfm, rfm_log = transactions_to_rfm(
-            transactions,
-            customer_col=config.customer_col,
-            date_col=config.date_col,
-            quantity_col=config.quantity_col,
-            price_col=config.price_col,
-            invoice_col=config.invoice_col,
-            as_of=config.as_of,
-        )
+        rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
     del transactions
     log = list(rfm_log)
     if config.features is None:

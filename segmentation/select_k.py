@@ -175,24 +175,9 @@ def fit_sweep(
     return rows, models
 
 
-def sweep(
-    X: np.ndarray,
-    k_range: Sequence[int],
-    *,
-    seed: int | None = 0,
-    n_init: int | None = None,
-    sample_threshold: int = SAMPLE_THRESHOLD,
-    progress: Callable[[int], None] | None = None,
-) -> list[dict]:
-    """The rows of :func:`fit_sweep` without the fitted models (same parameters)."""
-    rows, _ = fit_sweep(
-        X,
-        k_range,
-        seed=seed,
-        n_init=n_init,
-        sample_threshold=sample_threshold,
-        progress=progress,
-    )
+def sweep(X: np.ndarray, k_range: Sequence[int], **options) -> list[dict]:
+    """The rows of :func:`fit_sweep` without the fitted models (same keyword options)."""
+    rows, _ = fit_sweep(X, k_range, **options)
     return rows
 
 
