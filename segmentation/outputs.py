@@ -149,11 +149,6 @@ def draw_plots(seg: Segmentation) -> dict[str, bytes]:
     return {name: draw(seg) for name, (_, draw) in PLOTS.items()}
 
 
-def parameters_of(seg: Segmentation) -> dict:
-    """The options of the segmentation as they are recorded in the summary and the model."""
-    return {**seg.config.parameters(), "k": seg.config.k, "n_init": seg.choice.n_init}
-
-
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
     """What ``cluster_summary.json`` holds (without the run's ``outputs`` and ``timings``).
 
@@ -195,7 +190,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
     if outputs is not None:
@@ -251,7 +246,7 @@ def write_outputs(
         from .report import render_report  # only needed when a report is written
 
         with timer.stage("report"):
-            html = render_report(seg, images, outputs=paths)
+            html = render_report(seg, images, captions=PLOT_FILES, outputs=paths)
             paths["report"] = write_text_atomic(html, output_path(out, "report"), protect=protect)
     summary = summary_of(seg, outputs=paths)
     summary["timings"] = {name: round(seconds, 4) for name, seconds in timer.timings.items()}

@@ -35,7 +35,6 @@ from .outputs import (
     OUTPUTS,
     PLOT_FILES,
     output_path,
-    parameters_of,
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
@@ -300,7 +299,7 @@ def _model_metadata(seg: Segmentation) -> dict:
         "n_customers": seg.n_customers,
         "k": seg.k,
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "k_selection": {"rule": seg.choice.rule, "reason": seg.choice.reason},
         "segment_sizes": [segment["size"] for segment in seg.profiles.segments],
         "id_columns": seg.roles.id_columns,
