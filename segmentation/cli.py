@@ -15,12 +15,14 @@ import json
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .errors import SegmentationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Command", "COMMANDS"]
 
 EXIT_OK = 0
 EXIT_SYSTEM = 1
@@ -77,76 +79,65 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``segment`` with its four subcommands."""
-    parser = _Parser(
-        prog="segment",
-        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
-    )
-    parser.add_argument("--version", action="version", version=f"segment {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-
-    run = commands.add_parser(
-        "run",
-        help="segment a customer table (or built-in synthetic customers)",
-        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
-    )
-    run.add_argument(
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--input",
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
     _add_clustering_options(
-        run,
+        parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
         "not an identifier); text columns named here are one-hot encoded",
     )
 
-    predict = commands.add_parser(
-        "predict",
-        help="assign customers to the segments of a saved model",
-        description="Assign the customers of a table to the segments of a model.json.",
-    )
-    predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
-    predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
-    predict.add_argument(
+
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    parser.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    parser.add_argument(
         "--out",
         metavar="PATH",
         help="CSV file to write (default: outputs/predictions.csv)",
     )
-    predict.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
-    rfm = commands.add_parser(
-        "rfm",
-        help="segment customers by recency, frequency and monetary value from transactions",
-        description="Turn a transaction log into recency, frequency and monetary value per "
-        "customer, then segment them like 'run'.",
-    )
-    rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
-    rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
-    rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
-    rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
-    rfm.add_argument("--price-col", default="UnitPrice", metavar="COL")
-    rfm.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
-    rfm.add_argument(
+
+def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    parser.add_argument("--customer-col", default="CustomerID", metavar="COL")
+    parser.add_argument("--date-col", default="InvoiceDate", metavar="COL")
+    parser.add_argument("--quantity-col", default="Quantity", metavar="COL")
+    parser.add_argument("--price-col", default="UnitPrice", metavar="COL")
+    parser.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
+    parser.add_argument(
         "--as-of",
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
     _add_clustering_options(
-        rfm, features_help="features among Recency,Frequency,Monetary (default: all three)"
+        parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
 
-    synth = commands.add_parser(
-        "synth",
-        help="write realistic synthetic customers",
-        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
-        "CSV file (or Parquet, by the .parquet extension).",
+
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``segment`` with one subparser per entry of :data:`COMMANDS`."""
+    parser = _Parser(
+        prog="segment",
+        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
     )
-    synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
+    parser.add_argument("--version", action="version", version=f"segment {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name, command in COMMANDS.items():
+        subparser = subparsers.add_parser(name, help=command.help, description=command.description)
+        command.arguments(subparser)
     return parser
 
 
@@ -353,6 +344,47 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help, how it adds its options, and what it runs (exit code back)."""
+
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: The subcommands of ``segment``, in the order ``--help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "run": Command(
+        help="segment a customer table (or built-in synthetic customers)",
+        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
+        arguments=_run_arguments,
+        run=_cmd_run,
+    ),
+    "predict": Command(
+        help="assign customers to the segments of a saved model",
+        description="Assign the customers of a table to the segments of a model.json.",
+        arguments=_predict_arguments,
+        run=_cmd_predict,
+    ),
+    "rfm": Command(
+        help="segment customers by recency, frequency and monetary value from transactions",
+        description="Turn a transaction log into recency, frequency and monetary value per "
+        "customer, then segment them like 'run'.",
+        arguments=_rfm_arguments,
+        run=lambda args: _cmd_run(args, rfm=True),
+    ),
+    "synth": Command(
+        help="write realistic synthetic customers",
+        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
+        "CSV file (or Parquet, by the .parquet extension).",
+        arguments=_synth_arguments,
+        run=_cmd_synth,
+    ),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
 
@@ -371,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version exit here with code 0
             return int(exc.code or 0)
-        return _COMMANDS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -393,14 +425,6 @@ def main(argv: list[str] | None = None) -> int:
             f"this is a bug, please report it with the traceback written to {log}."
         )
         return EXIT_SYSTEM
-
-
-_COMMANDS = {
-    "run": _cmd_run,
-    "rfm": lambda args: _cmd_run(args, rfm=True),
-    "predict": _cmd_predict,
-    "synth": _cmd_synth,
-}
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
