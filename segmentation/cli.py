@@ -79,12 +79,26 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     )
 
 
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV input, such as utf-8 or cp1252 (default: detected)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        help="decimal mark of a CSV input (default: detected; with ',' points group thousands)",
+    )
+
+
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input",
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
+    _add_reading_options(parser)
     _add_clustering_options(
         parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
@@ -95,6 +109,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
     parser.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    _add_reading_options(parser)
     parser.add_argument(
         "--out",
         metavar="PATH",
@@ -105,6 +120,7 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    _add_reading_options(parser)
     parser.add_argument("--customer-col", default="CustomerID", metavar="COL")
     parser.add_argument("--date-col", default="InvoiceDate", metavar="COL")
     parser.add_argument("--quantity-col", default="Quantity", metavar="COL")
@@ -174,6 +190,8 @@ def _config(args, **extra):
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
         out=args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
         **extra,
     )
 
@@ -298,7 +316,7 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(args.model, args.input, args.out)
+    result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
     if args.json:
         print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
         return EXIT_OK
