@@ -142,6 +142,25 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
 
 
+def _learn_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", metavar="PATH", help="CSV or Parquet table (scaled to variance 1)"
+    )
+    parser.add_argument(
+        "--demo",
+        choices=["blobs", "mall", "anisotropic", "unequal", "uneven", "moons"],
+        help="a built-in data set (default: blobs)",
+    )
+    parser.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
+    parser.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
+    parser.add_argument(
+        "--algorithm", default="lloyd", choices=["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
+    )
+    parser.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``segment`` with one subparser per entry of :data:`COMMANDS`."""
     parser = _Parser(
@@ -362,6 +381,12 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+def _cmd_learn(args) -> int:
+    from .learn import main as learn_main  # matplotlib and the engine only when asked
+
+    return learn_main(args)
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand: its help, how it adds its options, and what it runs (exit code back)."""
@@ -399,6 +424,13 @@ COMMANDS: dict[str, Command] = {
         "CSV file (or Parquet, by the .parquet extension).",
         arguments=_synth_arguments,
         run=_cmd_synth,
+    ),
+    "learn": Command(
+        help="watch one k-means fit of the real engine: animations, figures, a page",
+        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
+        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
+        arguments=_learn_arguments,
+        run=_cmd_learn,
     ),
 }
 
