@@ -36,6 +36,7 @@ __all__ = [
     "SILHOUETTE_TOLERANCE",
     "SAMPLE_THRESHOLD",
     "RULE",
+    "REFINE",
     "choose_n_init",
     "silhouette_rows",
     "fit_sweep",
@@ -50,6 +51,12 @@ RULE = (
     "highest silhouette; the inertia elbow (Kneedle) instead when it is a smaller k whose "
     f"silhouette is within {SILHOUETTE_TOLERANCE} of the best"
 )
+
+
+#: The sweep's fits are k-means++ restarts without ``KMeans(refine="swap")``: fewer starts plus
+#: swaps were faster but gave a higher inertia at some k on the synthetic default and on the
+#: data sets in data/ (benchmarks/README.md, "The k sweep"). The summary records it.
+REFINE = None
 
 
 def choose_n_init(n_samples: int) -> int:
@@ -154,7 +161,7 @@ def fit_sweep(
     sample_size = sample_threshold if n_samples > sample_threshold else None
     rows, models = [], {}
     for k in ks:
-        km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed).fit(X)
+        km = KMeans(k, n_init=n_init, random_state=seed, refine=REFINE).fit(X)
         labels = np.asarray(km.labels_)
         row = {"k": k, "inertia": float(km.inertia_)}
         if np.unique(labels).shape[0] < 2:
