@@ -42,19 +42,21 @@ PROBE_ITERATIONS = 2
 MIN_RELATIVE_GAIN = 1e-9
 
 
-def patience(n_clusters):
-    """Trials in a row without a kept swap after which the search stops: enough for every
-    center to have been the one swapped about ``PATIENCE_PER_CLUSTER`` times."""
-    return PATIENCE_PER_CLUSTER * n_clusters
-
-
-#: See ``patience``.
+#: The search stops after this many trials per cluster in a row without a kept swap: every
+#: center has then been the one judged best to swap about this often.
 PATIENCE_PER_CLUSTER = 2
+#: The default cap on trials, per cluster.
+MAX_SWAPS_PER_CLUSTER = 50
+
+
+def patience(n_clusters):
+    """Trials in a row without a kept swap after which the search stops."""
+    return PATIENCE_PER_CLUSTER * n_clusters
 
 
 def default_max_swaps(n_clusters):
     """The cap on trials when the user sets none."""
-    return 50 * n_clusters
+    return MAX_SWAPS_PER_CLUSTER * n_clusters
 
 
 def swap_refine(X, sample_weight, lloyd, start, *, n_threads, max_iter, max_swaps, random_state):
