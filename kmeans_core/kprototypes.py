@@ -140,7 +140,7 @@ def _encode_fit(columns, labels):
     """Sorted categories per column and the codes of every row, int32 (n, m)."""
     codes = np.empty((len(columns[0]), len(columns)), dtype=np.int32)
     categories = []
-    for a, (col, label) in enumerate(zip(columns, labels)):
+    for a, (col, label) in enumerate(zip(columns, labels, strict=True)):
         try:
             uniques, inverse = np.unique(col, return_inverse=True)
         except (TypeError, ValueError):
@@ -163,7 +163,7 @@ def _encode_known(columns, categories):
     and the number of unknown values per column."""
     codes = np.empty((len(columns[0]), len(columns)), dtype=np.int32)
     n_unknown = []
-    for a, (col, cats) in enumerate(zip(columns, categories)):
+    for a, (col, cats) in enumerate(zip(columns, categories, strict=True)):
         lookup = {value: code for code, value in enumerate(cats.tolist())}
         codes[:, a] = np.fromiter(
             (lookup.get(value, -1) for value in col.tolist()), dtype=np.int32, count=len(col)
@@ -230,6 +230,25 @@ def huang_modes(codes, n_clusters, random_state):
     return modes
 
 
+def one_pass(numeric, codes, centers, modes, gamma, labels, counts, sums, freq, random_state):
+    """One pass of kmodes' iteration over every row, in place; returns the number of moves.
+
+    A move that empties a cluster refills it with a random row of the largest cluster (the
+    first largest), drawn from ``random_state`` as kmodes draws it.
+    """
+    result = np.zeros(3, dtype=np.int64)
+    n_moves, start = 0, 0
+    while True:
+        move_pass(numeric, codes, centers, modes, gamma, labels, counts, sums, freq, start, result)
+        n_moves += int(result[1])
+        if result[2] < 0:
+            return n_moves
+        members = np.flatnonzero(labels == np.argmax(counts))
+        row = members[random_state.randint(0, len(members))]
+        move_row(numeric, codes, row, result[2], labels, counts, sums, freq, modes)
+        start = result[0]
+
+
 def _one_run(numeric, codes, n_levels, n_clusters, max_iter, gamma, init, seed, mean, std):
     """One k-prototypes run from one seed; returns (centers_num, modes, labels, cost, n_iter).
 
@@ -270,23 +289,13 @@ def _one_run(numeric, codes, n_levels, n_clusters, max_iter, gamma, init, seed, 
     modes = np.ascontiguousarray(np.argmax(freq, axis=2), dtype=np.int32)
     nearest = np.empty(n, dtype=np.int64)
     cost = assign(numeric, codes, centers, modes, gamma, nearest)
-    result = np.zeros(3, dtype=np.int64)
     n_iter = 0
     converged = False
     while n_iter < max_iter and not converged:
         n_iter += 1
-        n_moves, start = 0, 0
-        while True:
-            move_pass(numeric, codes, centers, modes, gamma, labels, counts, sums, freq, start,
-                      result)
-            n_moves += result[1]
-            if result[2] < 0:
-                break
-            largest = np.argmax(counts)  # refill the emptied cluster with a row of the largest
-            members = np.flatnonzero(labels == largest)
-            row = members[random_state.randint(0, len(members))]
-            move_row(numeric, codes, row, result[2], labels, counts, sums, freq, modes)
-            start = result[0]
+        n_moves = one_pass(
+            numeric, codes, centers, modes, gamma, labels, counts, sums, freq, random_state
+        )
         new_cost = assign(numeric, codes, centers, modes, gamma, nearest)
         converged = n_moves == 0 or new_cost >= cost
         cost = new_cost
@@ -365,8 +374,10 @@ default="cao"
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")
         if self.gamma is not None:
-            if not isinstance(self.gamma, numbers.Real) or not np.isfinite(self.gamma) or (
-                self.gamma < 0
+            if (
+                not isinstance(self.gamma, numbers.Real)
+                or not np.isfinite(self.gamma)
+                or (self.gamma < 0)
             ):
                 raise ValueError(
                     f"gamma must be a non-negative number or None, got {self.gamma!r}."
@@ -380,8 +391,10 @@ default="cao"
     def _given_init(self, n_numeric):
         """The given prototypes as (float64 numeric centers, int32 mode codes)."""
         numeric, columns, positions, _ = _split_columns(self.init, self.categorical_)
-        if numeric.shape[0] != self.n_clusters or positions != self.categorical_ or (
-            numeric.shape[1] != n_numeric
+        if (
+            numeric.shape[0] != self.n_clusters
+            or positions != self.categorical_
+            or (numeric.shape[1] != n_numeric)
         ):
             raise ValueError(
                 f"init must have shape ({self.n_clusters}, {self.n_features_in_}) in X's column "
@@ -451,8 +464,16 @@ default="cao"
             best = None
             for seed in seeds:
                 run = _one_run(
-                    numeric, codes, n_levels, self.n_clusters, self.max_iter, gamma, init, seed,
-                    mean, std,
+                    numeric,
+                    codes,
+                    n_levels,
+                    self.n_clusters,
+                    self.max_iter,
+                    gamma,
+                    init,
+                    seed,
+                    mean,
+                    std,
                 )
                 if best is None or run[3] < best[3]:
                     best = run
@@ -507,7 +528,7 @@ default="cao"
             Column position (or name, for a DataFrame fitted by name) -> number of unknown values.
         """
         _, _, n_unknown = self._encode(X, categorical)
-        return dict(zip(self._categorical_labels(), n_unknown))
+        return dict(zip(self._categorical_labels(), n_unknown, strict=True))
 
     def _categorical_labels(self):
         if hasattr(self, "feature_names_in_"):
@@ -534,7 +555,7 @@ default="cao"
         if sum(n_unknown):
             detail = ", ".join(
                 f"{count} in column {label}"
-                for label, count in zip(self._categorical_labels(), n_unknown)
+                for label, count in zip(self._categorical_labels(), n_unknown, strict=True)
                 if count
             )
             warnings.warn(
@@ -544,8 +565,7 @@ default="cao"
                 stacklevel=2,
             )
         labels = np.empty(len(numeric), dtype=np.int64)
-        assign(numeric, codes, self.numeric_centers_, self.categorical_modes_, self.gamma_,
-               labels)
+        assign(numeric, codes, self.numeric_centers_, self.categorical_modes_, self.gamma_, labels)
         return labels
 
     def fit_predict(self, X, y=None, categorical=None):
