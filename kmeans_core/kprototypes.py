@@ -141,20 +141,27 @@ def _encode_fit(columns, labels):
     codes = np.empty((len(columns[0]), len(columns)), dtype=np.int32)
     categories = []
     for a, (col, label) in enumerate(zip(columns, labels, strict=True)):
-        try:
-            uniques, inverse = np.unique(col, return_inverse=True)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"Categorical column {label} mixes kinds of values (text with numbers or missing "
-                "values); fill the missing values and make the column one type."
-            ) from None
-        if any(u is None or (isinstance(u, float) and u != u) for u in uniques):
+        values = col.tolist()
+        distinct = set(values)
+        if any(v is None or (isinstance(v, float) and v != v) for v in distinct):
             raise ValueError(
                 f"Categorical column {label} has missing values; fill them (for example with "
                 "'unknown') first."
             )
-        codes[:, a] = inverse.reshape(-1)
-        categories.append(uniques)
+        try:
+            uniques = sorted(distinct)
+        except TypeError:
+            raise ValueError(
+                f"Categorical column {label} mixes kinds of values (text with numbers); make "
+                "the column one type."
+            ) from None
+        lookup = {value: code for code, value in enumerate(uniques)}
+        codes[:, a] = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(col))
+        uniques_array = np.empty(len(uniques), dtype=object)
+        uniques_array[:] = uniques
+        if col.dtype != object:
+            uniques_array = uniques_array.astype(col.dtype)
+        categories.append(uniques_array)
     return codes, categories
 
 

@@ -12,20 +12,31 @@ import numpy as np
 
 
 @numba.njit(inline="always")
-def _nearest(Xnum, Xcat, i, cnum, ccat, gamma):
-    """(cluster, cost) of the prototype nearest to row ``i``; the first one on ties."""
+def _nearest(Xnum, Xcat, i, centers_t, modes_t, gamma, num, mismatches):
+    """(cluster, cost) of the prototype nearest to row ``i``; the first one on ties.
+
+    The prototypes come transposed, ``centers_t`` (p, k) and ``modes_t`` (m, k), so that the
+    loops run over the clusters in vector lanes; each cluster's sum still runs over the
+    features in order. ``num`` (k,) float64 and ``mismatches`` (k,) int64 are scratch space.
+    """
+    k = centers_t.shape[1]
+    for c in range(k):
+        num[c] = 0.0
+        mismatches[c] = 0
+    for f in range(Xnum.shape[1]):
+        x = Xnum[i, f]
+        for c in range(k):
+            diff = centers_t[f, c] - x
+            num[c] += diff * diff
+    for a in range(Xcat.shape[1]):
+        code = Xcat[i, a]
+        for c in range(k):
+            if modes_t[a, c] != code:
+                mismatches[c] += 1
     best = 0
     best_cost = np.inf
-    for c in range(cnum.shape[0]):
-        num = 0.0
-        for f in range(Xnum.shape[1]):
-            diff = cnum[c, f] - Xnum[i, f]
-            num += diff * diff
-        mismatches = 0
-        for a in range(Xcat.shape[1]):
-            if ccat[c, a] != Xcat[i, a]:
-                mismatches += 1
-        cost = num + gamma * np.float64(mismatches)
+    for c in range(k):
+        cost = num[c] + gamma * np.float64(mismatches[c])
         if cost < best_cost:
             best_cost = cost
             best = c
@@ -36,9 +47,11 @@ def _nearest(Xnum, Xcat, i, cnum, ccat, gamma):
 def assign(Xnum, Xcat, cnum, ccat, gamma, labels):
     """Write the nearest prototype of each row into ``labels`` (n,); return the total cost,
     added row by row."""
+    centers_t, modes_t = cnum.T.copy(), ccat.T.copy()
+    num, mismatches = np.empty(cnum.shape[0]), np.empty(cnum.shape[0], dtype=np.int64)
     total = 0.0
     for i in range(Xnum.shape[0]):
-        c, cost = _nearest(Xnum, Xcat, i, cnum, ccat, gamma)
+        c, cost = _nearest(Xnum, Xcat, i, centers_t, modes_t, gamma, num, mismatches)
         labels[i] = c
         total += cost
     return total
@@ -51,8 +64,10 @@ def assign_and_count(Xnum, Xcat, cnum, ccat, gamma, labels, counts, sums, freq):
     counts[:] = 0.0
     sums[:] = 0.0
     freq[:] = 0
+    centers_t, modes_t = cnum.T.copy(), ccat.T.copy()
+    num, mismatches = np.empty(cnum.shape[0]), np.empty(cnum.shape[0], dtype=np.int64)
     for i in range(Xnum.shape[0]):
-        c, _ = _nearest(Xnum, Xcat, i, cnum, ccat, gamma)
+        c, _ = _nearest(Xnum, Xcat, i, centers_t, modes_t, gamma, num, mismatches)
         labels[i] = c
         counts[c] += 1.0
         for f in range(Xnum.shape[1]):
@@ -98,9 +113,11 @@ def move_pass(Xnum, Xcat, cnum, ccat, gamma, labels, counts, sums, freq, start, 
     largest cluster, drawn from its own generator): ``result`` (3,) receives the row to resume
     from (n when the pass is complete), the number of moves and the emptied cluster (-1).
     """
+    centers_t, modes_t = cnum.T.copy(), ccat.T.copy()
+    num, mismatches = np.empty(cnum.shape[0]), np.empty(cnum.shape[0], dtype=np.int64)
     n_moves = 0
     for i in range(start, Xnum.shape[0]):
-        to, _ = _nearest(Xnum, Xcat, i, cnum, ccat, gamma)
+        to, _ = _nearest(Xnum, Xcat, i, centers_t, modes_t, gamma, num, mismatches)
         frm = labels[i]
         if to == frm:
             continue
@@ -108,12 +125,16 @@ def move_pass(Xnum, Xcat, cnum, ccat, gamma, labels, counts, sums, freq, start, 
         labels[i] = to
         _move_numbers(Xnum, i, to, frm, counts, sums)
         _move_categories(Xcat, i, to, frm, freq, ccat)
+        for a in range(Xcat.shape[1]):
+            modes_t[a, to] = ccat[to, a]
+            modes_t[a, frm] = ccat[frm, a]
         for f in range(Xnum.shape[1]):
             for c in (to, frm):
                 if counts[c] != 0.0:
                     cnum[c, f] = sums[c, f] / counts[c]
                 else:
                     cnum[c, f] = 0.0
+                centers_t[f, c] = cnum[c, f]
         if counts[frm] == 0.0:
             result[0] = i + 1
             result[1] = n_moves
