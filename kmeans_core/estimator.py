@@ -17,7 +17,9 @@ from kmeans_core._kernels.common import (
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
+    InvalidParameterError,
     check_array,
+    check_int,
     check_n_clusters,
     check_random_state,
     check_sample_weight,
@@ -171,24 +173,16 @@ class KMeans:
     def _check_params(self, X):
         n_samples, n_features = X.shape
         check_n_clusters(self.n_clusters, n_samples)
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
-            raise TypeError(f"max_iter must be an int, got {type(self.max_iter).__name__}.")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be at least 1, got {self.max_iter}.")
+        check_int(self.max_iter, "max_iter", minimum=1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real):
-            raise TypeError(f"tol must be a number, got {type(self.tol).__name__}.")
+            raise InvalidParameterError(f"tol must be a number, got {self.tol!r}.")
         if not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a finite number >= 0, got {self.tol}.")
+            raise InvalidParameterError(f"tol must be a finite number >= 0, got {self.tol}.")
         if self.algorithm != "auto" and self.algorithm not in ALGORITHMS:
             raise ValueError(
                 f"Unknown algorithm {self.algorithm!r}; choose one of {['auto', *ALGORITHMS]}."
             )
-        if self.n_threads is not None and (
-            isinstance(self.n_threads, bool)
-            or not isinstance(self.n_threads, numbers.Integral)
-            or self.n_threads < 1
-        ):
-            raise ValueError(f"n_threads must be a positive int or None, got {self.n_threads!r}.")
+        check_int(self.n_threads, "n_threads", minimum=1, none=True, accepted="an int or None")
 
         init = self.init
         if isinstance(init, str):
@@ -207,17 +201,14 @@ class KMeans:
                 )
             default_n_init = 1
         else:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"init must be 'k-means++', 'random' or an array, got {type(init).__name__}."
             )
 
         n_init = self.n_init
-        if n_init == "auto":
+        if isinstance(n_init, str) and n_init == "auto":
             n_init = default_n_init
-        elif isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral):
-            raise TypeError(f"n_init must be 'auto' or an int, got {n_init!r}.")
-        elif n_init < 1:
-            raise ValueError(f"n_init must be at least 1, got {n_init}.")
+        check_int(n_init, "n_init", minimum=1, accepted="'auto' or an int")
         if not isinstance(init, str) and n_init != 1:
             warnings.warn(
                 f"An explicit init array gives the same run every time; n_init={n_init} was "
@@ -352,7 +343,10 @@ class KMeans:
 
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
-        X = self._check_test_data(X)
+        return self._predict(self._check_test_data(X))
+
+    def _predict(self, X):
+        """``predict`` of checked data (``_check_test_data``)."""
         centers = np.ascontiguousarray(self.cluster_centers_)
         return nearest_centers(X, centers, self._threads_for(X))
 
@@ -380,7 +374,7 @@ class KMeans:
         """Opposite of the inertia of ``X`` against the fitted centers (higher is better)."""
         X = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        labels = self.predict(X)
+        labels = self._predict(X)
         return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self._threads_for(X))
 
     def __repr__(self):

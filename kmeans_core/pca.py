@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 from kmeans_core._kernels import pca_kernels as _pk
-from kmeans_core._validation import check_array
+from kmeans_core._validation import InvalidParameterError, check_array
 
 __all__ = ["PCA"]
 
@@ -136,7 +136,7 @@ class PCA:
         if nc is None:
             return limit
         if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"n_components must be None, an int or a float in (0, 1), got {type(nc).__name__}."
             )
         if isinstance(nc, numbers.Integral):
