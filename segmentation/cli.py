@@ -271,6 +271,18 @@ def _print_run(result) -> None:
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
+    if seg.model.method == "kprototypes":
+        for segment in seg.profiles.segments:
+            leading = segment["profile"]["leading_categories"]
+            listed = ", ".join(
+                f"{name} {top['value']} ({top['share']:.0%})" for name, top in leading.items()
+            )
+            console.print(
+                f"{segment['id']} {segment['name']}: {listed}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")

@@ -171,6 +171,11 @@ def _preprocess(
     data: pd.DataFrame, config: RunConfig, log: list[str]
 ) -> tuple[ColumnRoles, Preprocessor, np.ndarray]:
     roles = infer_roles(data, features=config.features, id_column=config.id_column)
+    if config.method == "kprototypes" and config.features is None and roles.profile_categoricals:
+        # K-Prototypes is for categories: the text columns that would only be profiled (few
+        # distinct values) become features too.
+        features = [*roles.numeric_features, *roles.profile_categoricals]
+        roles = infer_roles(data, features=features, id_column=config.id_column)
     preprocessor = Preprocessor(scaler=config.scaler, log_transform=config.log_transform)
     X = preprocessor.fit_transform(data, roles)
     log.extend(preprocessor.log_)
