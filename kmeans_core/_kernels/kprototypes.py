@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _nearest(Xnum, Xcat, i, centers_t, modes_t, gamma, num, mismatches):
     """(cluster, cost) of the prototype nearest to row ``i``; the first one on ties.
 
@@ -76,7 +76,7 @@ def assign_and_count(Xnum, Xcat, cnum, ccat, gamma, labels, counts, sums, freq):
             freq[c, a, Xcat[i, a]] += 1
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _move_categories(Xcat, i, to, frm, freq, ccat):
     """kmodes' ``_move_point_cat``: the new cluster's mode becomes the row's category once that
     is strictly more frequent; the old cluster's mode is recomputed (smallest code among the
@@ -95,7 +95,7 @@ def _move_categories(Xcat, i, to, frm, freq, ccat):
             ccat[frm, a] = best
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _move_numbers(Xnum, i, to, frm, counts, sums):
     for f in range(Xnum.shape[1]):
         sums[to, f] += Xnum[i, f]
