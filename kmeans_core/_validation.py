@@ -51,6 +51,11 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
     -------
     X : ndarray of shape (n_samples, n_features), C-contiguous, float32 or float64
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(
+            f"{name} is a sparse matrix, but dense data is required; pass {name}.toarray() if it "
+            "fits in memory."
+        )
     if hasattr(X, "dtype") and getattr(X, "ndim", None) is not None:
         arr = np.asarray(X)
     else:
@@ -61,17 +66,21 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
     if arr.dtype.kind in "OUSV" or arr.dtype == bool:
         try:
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"{name} contains non-numeric values (dtype {arr.dtype}); "
+        except (ValueError, TypeError) as exc:
+            # The same type as NumPy's own error, whose message says which value was wrong.
+            raise type(exc)(
+                f"{name} contains non-numeric values (dtype {arr.dtype}): {exc}; "
                 "convert or drop those columns first."
             ) from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name} contains complex numbers; only real values are supported.")
+        raise ValueError(
+            f"{name} contains complex numbers. Complex data not supported: pass real values."
+        )
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D of shape (n_samples, n_features), got {arr.ndim}-D of shape "
-            f"{arr.shape}; reshape a single feature with X.reshape(-1, 1)."
+            f"{arr.shape}. Reshape your data: X.reshape(-1, 1) for a single feature, "
+            "X.reshape(1, -1) for a single sample."
         )
     if arr.dtype not in dtype:
         arr = arr.astype(dtype[0])
@@ -81,7 +90,10 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
             f"{name} has {arr.shape[0]} sample(s), but at least {min_samples} are required."
         )
     if arr.shape[1] < 1:
-        raise ValueError(f"{name} has no features (shape {arr.shape}).")
+        raise ValueError(
+            f"{name} has no features: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            "required."
+        )
     if finite:
         check_finite(arr, name=name)
     return arr

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
     FEW_FEATURES,
@@ -105,7 +106,7 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
     return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 
-class KMeans:
+class KMeans(EstimatorMixin):
     """K-Means clustering, exact against scikit-learn's Lloyd, with faster exact algorithms.
 
     Parameters
@@ -144,9 +145,15 @@ class KMeans:
     n_iter_ : int
         Number of iterations of the best run.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        The column names of X, when X was a table (such as a pandas DataFrame) with string
+        column names.
     algorithm_ : str
         The algorithm that ran (what "auto" resolved to).
     """
+
+    _estimator_type = "clusterer"
+    _fitted_attribute = "cluster_centers_"
 
     def __init__(
         self,
@@ -219,20 +226,9 @@ class KMeans:
             n_init = 1
         return init, int(n_init)
 
-    def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise ValueError(
-                "This KMeans instance is not fitted yet; call fit(X) before using this method."
-            )
-
     def _check_test_data(self, X):
         self._check_fitted()
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this KMeans was fitted with "
-                f"{self.n_features_in_} features."
-            )
+        X = self._validate_data(X, reset=False)
         return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
 
     # --------------------------------------------------------------------- fit
@@ -251,7 +247,8 @@ class KMeans:
         -------
         self : KMeans
         """
-        X = check_array(X, finite=False)  # checked from the column sums (``center_data``)
+        # finite=False: checked from the column sums (``center_data``).
+        X = self._validate_data(X, reset=True, finite=False)
         init, n_init = self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)
@@ -298,7 +295,6 @@ class KMeans:
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
-        self.n_features_in_ = n_features
         self.algorithm_ = algorithm
         self._warn_if_degenerate(X, converged)
         return self
@@ -376,17 +372,6 @@ class KMeans:
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = self._predict(X)
         return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self._threads_for(X))
-
-    def __repr__(self):
-        params = []
-        defaults = KMeans().__dict__
-        for name, value in self.__dict__.items():
-            if name.endswith("_") or name.startswith("_"):
-                continue
-            if isinstance(value, np.ndarray) or value != defaults[name]:
-                shown = "array" if isinstance(value, np.ndarray) else repr(value)
-                params.append(f"{name}={shown}")
-        return f"KMeans({', '.join(params)})"
 
 
 def _same_partition(labels1, labels2, n_clusters):
