@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels.kprototypes import (
     assign,
     assign_and_count,
@@ -309,7 +310,7 @@ def _one_run(numeric, codes, n_levels, n_clusters, max_iter, gamma, init, seed, 
     return centers, modes, nearest, cost, n_iter
 
 
-class KPrototypes:
+class KPrototypes(EstimatorMixin):
     """K-Prototypes clustering of mixed numeric and categorical data, kmodes' algorithm compiled.
 
     Parameters
@@ -357,6 +358,9 @@ default="cao"
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame.
     """
+
+    _estimator_type = "clusterer"
+    _fitted_attribute = "numeric_centers_"
 
     def __init__(
         self,
@@ -492,8 +496,7 @@ default="cao"
 
     @property
     def cluster_centroids_(self):
-        if not hasattr(self, "numeric_centers_"):
-            raise AttributeError("This KPrototypes is not fitted yet; call fit first.")
+        self._check_fitted()
         k = self.numeric_centers_.shape[0]
         out = np.empty((k, self.n_features_in_), dtype=object)
         numeric_positions = [j for j in range(self.n_features_in_) if j not in self.categorical_]
@@ -504,8 +507,7 @@ default="cao"
         return out
 
     def _encode(self, X, categorical):
-        if not hasattr(self, "numeric_centers_"):
-            raise AttributeError("This KPrototypes is not fitted yet; call fit first.")
+        self._check_fitted()
         if categorical is None:
             categorical = (
                 [self.feature_names_in_[j] for j in self.categorical_]

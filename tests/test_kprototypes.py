@@ -385,10 +385,24 @@ def test_fewer_distinct_rows_than_clusters():
         KPrototypes(4).fit(X, categorical=categorical)
 
 
+def test_estimator_protocol_and_generator_seed(data):
+    X, categorical = data
+    model = KPrototypes(4, init="huang", n_init=2)
+    assert model.get_params()["init"] == "huang"
+    assert repr(model.set_params(random_state=np.random.default_rng(3))).startswith(
+        "KPrototypes(init='huang', n_clusters=4, n_init=2"
+    )
+    first = model.fit(X, categorical=categorical).labels_
+    again = KPrototypes(4, init="huang", n_init=2, random_state=np.random.default_rng(3))
+    np.testing.assert_array_equal(again.fit(X, categorical=categorical).labels_, first)
+
+
 def test_predict_checks_layout_and_fit(data):
     X, categorical = data
     with pytest.raises(AttributeError, match="not fitted yet"):
         KPrototypes(3).predict(X)
+    with pytest.raises(AttributeError, match="not fitted yet"):
+        _ = KPrototypes(3).cluster_centroids_
     model = KPrototypes(3, n_init=1, random_state=0).fit(X, categorical=categorical)
     with pytest.raises(ValueError, match="must have the fitted layout"):
         model.predict(X[:, :5], categorical=[3, 4])
