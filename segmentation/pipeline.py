@@ -14,6 +14,7 @@ The CLI only parses options, calls these and prints; everything here can be used
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -178,7 +179,14 @@ def _preprocess(
         roles = infer_roles(data, features=features, id_column=config.id_column)
     preprocessor = Preprocessor(scaler=config.scaler, log_transform=config.log_transform)
     X = preprocessor.fit_transform(data, roles)
-    log.extend(preprocessor.log_)
+    if config.method == "kprototypes":
+        # the one-hot columns only carry the codes (and the categories, in the model file)
+        log.extend(
+            re.sub(r"^One-hot encoded ('.+') into (\d+) columns", r"Kept \1 as \2 categories", line)
+            for line in preprocessor.log_
+        )
+    else:
+        log.extend(preprocessor.log_)
     return roles, preprocessor, X
 
 

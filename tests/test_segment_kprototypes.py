@@ -58,6 +58,8 @@ def test_categorical_features_stay_categorical(seg):
     assert model.method == "kprototypes"
     assert model.preprocessor.categorical_features_ == ["Region", "Channel", "Plan"]
     assert any(line.startswith("K-Prototypes: 3 categorical feature(s)") for line in seg.log)
+    assert "Kept 'Plan' as 4 categories (Plan=basic, Plan=plus, Plan=pro, Plan=team)." in seg.log
+    assert not any("One-hot" in line for line in seg.log)
     # the categorical part of every center is one mode per feature, one-hot
     modes = model.category_codes(model.centers)
     assert (modes >= 0).all()
