@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kmeans_core import KPrototypes
@@ -206,15 +206,43 @@ def small_problems(draw):
 def test_same_as_kmodes_on_random_problems(problem):
     X, categorical, k, init, gamma, seed = problem
     theirs = KModesKPrototypes(n_clusters=k, init=init, n_init=2, gamma=gamma, random_state=seed)
-    theirs.fit(X, categorical=categorical)
     ours = KPrototypes(k, init=init.lower(), n_init=2, gamma=gamma, random_state=seed)
+    try:
+        theirs.fit(X, categorical=categorical)
+    except ValueError as error:  # every initialisation left a cluster empty, 100 times
+        assert "could not initialize" in str(error)
+        with pytest.raises(ValueError, match=f"Could not initialise {k} non-empty clusters"):
+            ours.fit(X, categorical=categorical)
+        return
     ours.fit(X, categorical=categorical)
     np.testing.assert_array_equal(ours.labels_, theirs.labels_)
     assert ours.cost_ == theirs.cost_
     assert ours.n_iter_ == theirs.n_iter_
 
 
+def test_gives_up_where_kmodes_gives_up():
+    """12 rows, one category, 9 clusters: every initialisation leaves a cluster empty (the
+    numeric prototypes are drawn around the mean), and kmodes gives up after 100 tries."""
+    X = np.empty((12, 2), dtype=object)
+    X[:, 0] = np.random.default_rng(0).normal(scale=3, size=12)
+    X[:, 1] = "p"
+    with pytest.raises(ValueError, match="could not initialize"):
+        KModesKPrototypes(n_clusters=9, random_state=0).fit(X, categorical=[1])
+    with pytest.raises(ValueError, match="Could not initialise 9 non-empty clusters in 100 tries"):
+        KPrototypes(9, random_state=0).fit(X, categorical=[1])
+
+
 # --- invariants -----------------------------------------------------------------------------
+
+
+def fit_or_reject(model, X, categorical):
+    """Fit, or tell hypothesis the problem does not count: one where every initialisation
+    leaves a cluster empty (tested on its own, above)."""
+    try:
+        return model.fit(X, categorical=categorical)
+    except ValueError as error:
+        assume("non-empty clusters" not in str(error))
+        raise
 
 
 @SETTINGS
@@ -222,12 +250,13 @@ def test_same_as_kmodes_on_random_problems(problem):
 def test_labels_are_nearest_prototypes_and_cost_is_their_cost(problem):
     X, categorical, k, init, gamma, seed = problem
     model = KPrototypes(k, init=init.lower(), n_init=2, gamma=gamma, random_state=seed)
-    labels = model.fit_predict(X, categorical=categorical)
+    labels = fit_or_reject(model, X, categorical).labels_
     costs = mixed_cost(X, categorical, model.cluster_centroids_, model.gamma_)
     best = costs.min(axis=1)
     np.testing.assert_allclose(costs[np.arange(len(X)), labels], best, rtol=1e-12, atol=1e-12)
     assert model.cost_ == pytest.approx(best.sum(), rel=1e-12, abs=1e-12)
     np.testing.assert_array_equal(model.predict(X), labels)
+    np.testing.assert_array_equal(model.fit_predict(X, categorical=categorical), labels)
 
 
 @SETTINGS
@@ -235,7 +264,7 @@ def test_labels_are_nearest_prototypes_and_cost_is_their_cost(problem):
 def test_predict_follows_a_permutation_of_rows(problem, rnd):
     X, categorical, k, init, gamma, seed = problem
     model = KPrototypes(k, init=init.lower(), n_init=1, gamma=gamma, random_state=seed)
-    model.fit(X, categorical=categorical)
+    fit_or_reject(model, X, categorical)
     order = np.array(rnd.sample(range(len(X)), len(X)))
     np.testing.assert_array_equal(model.predict(X[order]), model.labels_[order])
 
