@@ -17,6 +17,7 @@ BENCHMARKS = {
     "cold": ("benchmarks.cold_start", "cold start (empty numba cache) and warm start"),
     "kernels": ("benchmarks.bench_kernels", "nearest-center kernels: tiles against rows"),
     "kprototypes": ("benchmarks.bench_kprototypes", "KPrototypes against kmodes, up to 1M rows"),
+    "micro": ("benchmarks.bench_micro", "building blocks against scikit-learn (pytest-benchmark)"),
 }
 
 

@@ -1,7 +1,7 @@
 """kmeans_core: a from-scratch K-Means engine (NumPy + numba), exact against scikit-learn.
 
 Public names: ``KMeans``, ``KPrototypes``, ``kmeans_plusplus``, ``PCA``, ``metrics``,
-``reference``.
+``reference``, ``trace``.
 """
 
 from kmeans_core import metrics, reference
@@ -9,7 +9,17 @@ from kmeans_core.estimator import KMeans
 from kmeans_core.init import kmeans_plusplus
 from kmeans_core.kprototypes import KPrototypes
 from kmeans_core.pca import PCA
+from kmeans_core.trace import trace
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "KPrototypes", "PCA", "kmeans_plusplus", "metrics", "reference", "__version__"]
+__all__ = [
+    "KMeans",
+    "KPrototypes",
+    "PCA",
+    "kmeans_plusplus",
+    "metrics",
+    "reference",
+    "trace",
+    "__version__",
+]

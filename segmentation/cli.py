@@ -85,8 +85,21 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     )
 
 
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV input, such as utf-8 or cp1252 (default: detected)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        help="decimal mark of a CSV input (default: detected; with ',' points group thousands)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``segment`` with its four subcommands."""
+    """The argument parser of ``segment`` with its five subcommands."""
     parser = _Parser(
         prog="segment",
         description="Customer segmentation with k-means: segments, pictures, a report, a model.",
@@ -105,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
+    _add_reading_options(run)
     _add_clustering_options(
         run,
         features_help="feature columns, comma-separated (default: every numeric column that is "
@@ -118,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
     predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    _add_reading_options(predict)
     predict.add_argument(
         "--out",
         metavar="PATH",
@@ -132,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "customer, then segment them like 'run'.",
     )
     rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    _add_reading_options(rfm)
     rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
     rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
     rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
@@ -155,6 +171,29 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
+
+    learn = commands.add_parser(
+        "learn",
+        help="watch one k-means fit of the real engine: animations, figures, a page",
+        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
+        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
+    )
+    learn.add_argument(
+        "--input", metavar="PATH", help="CSV or Parquet table (scaled to variance 1)"
+    )
+    learn.add_argument(
+        "--demo",
+        choices=["blobs", "mall", "anisotropic", "unequal", "uneven", "moons"],
+        help="a built-in data set (default: blobs)",
+    )
+    learn.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
+    learn.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
+    learn.add_argument(
+        "--algorithm", default="lloyd", choices=["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
+    )
+    learn.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
+    learn.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    learn.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
     return parser
 
 
@@ -192,6 +231,8 @@ def _config(args, **extra):
         seed=args.seed,
         out=args.out,
         method=args.method,
+        encoding=args.encoding,
+        decimal=args.decimal,
         **extra,
     )
 
@@ -336,7 +377,9 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(args.model, args.input, args.out)
+    result = predict(
+        args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal
+    )
     if args.json:
         document = {
             "output": str(result.path),
@@ -396,6 +439,12 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+def _cmd_learn(args) -> int:
+    from .learn import main as learn_main  # matplotlib and the engine only when asked
+
+    return learn_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
 
@@ -443,6 +492,7 @@ _COMMANDS = {
     "rfm": lambda args: _cmd_run(args, rfm=True),
     "predict": _cmd_predict,
     "synth": _cmd_synth,
+    "learn": _cmd_learn,
 }
 
 

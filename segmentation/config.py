@@ -66,6 +66,9 @@ class RunConfig:
         per category that differs from the segment's mode).
     plots, report : bool
         Whether to draw the figures and write the HTML report.
+    encoding, decimal : str or None
+        Text encoding and decimal mark of a CSV input (or transaction log); None detects them
+        (:func:`segmentation.io.read_table`).
     transactions, customer_col, date_col, quantity_col, price_col, invoice_col, as_of
         Options of :func:`~segmentation.pipeline.run_rfm` (a transaction log instead of a
         customer table).
@@ -85,6 +88,8 @@ class RunConfig:
     method: str = "kmeans"
     plots: bool = True
     report: bool = True
+    encoding: str | None = None
+    decimal: str | None = None
     transactions: str | Path | None = None
     customer_col: str = "CustomerID"
     date_col: str = "InvoiceDate"
