@@ -347,8 +347,7 @@ def _recording(assigner_class, recorder):
     class Recording(assigner_class):
         def assign(self, centers, labels, sums, weights):
             counts = _counting_twin(self, recorder.algorithm, centers, labels)
-            screened = getattr(self, "kernel", "")
-            screened = isinstance(screened, str) and screened.startswith("screened")
+            screened = getattr(getattr(self, "kernel", None), "screened", False)
             n_changed = super().assign(centers, labels, sums, weights)
             if recorder.algorithm == "lloyd":
                 n_samples, n_clusters = self.X.shape[0], centers.shape[0]
@@ -379,7 +378,7 @@ def _counting_twin(assigner, algorithm, centers, labels):
     shift = assigner.shift.copy()
     geometry = assigner.geometry(centers)
     if algorithm == "hamerly":
-        half_nearest = geometry[1]
+        half_nearest = geometry[0]
         by_tiles = assigner.X_tiles is not None and n_clusters > 1
         traced.hamerly_counts(X, centers, shift, half_nearest, by_tiles, assigner.n_blocks, *state)
     elif algorithm == "elkan":

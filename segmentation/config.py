@@ -98,6 +98,10 @@ class RunConfig:
     invoice_col: str = "InvoiceNo"
     as_of: str | None = None
 
+    def rfm_options(self) -> dict:
+        """The keyword arguments of :func:`segmentation.rfm.transactions_to_rfm`."""
+        return {name: getattr(self, name) for name in RFM_OPTIONS if name != "transactions"}
+
     def parameters(self) -> dict:
         """The options as a JSON-safe dict (for the summary and the model)."""
         params = to_jsonable(asdict(self))

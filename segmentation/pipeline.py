@@ -36,7 +36,6 @@ from .outputs import (
     OUTPUTS,
     PLOT_FILES,
     output_path,
-    parameters_of,
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
@@ -369,7 +368,7 @@ def _model_metadata(seg: Segmentation) -> dict:
         "n_customers": seg.n_customers,
         "k": seg.k,
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "k_selection": {"rule": seg.choice.rule, "reason": seg.choice.reason},
         "segment_sizes": [segment["size"] for segment in seg.profiles.segments],
         "id_columns": seg.roles.id_columns,
@@ -486,15 +485,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             config.transactions, encoding=config.encoding, decimal=config.decimal
         )
     with timer.stage("rfm"):
-        rfm, rfm_log = transactions_to_rfm(
-            transactions,
-            customer_col=config.customer_col,
-            date_col=config.date_col,
-            quantity_col=config.quantity_col,
-            price_col=config.price_col,
-            invoice_col=config.invoice_col,
-            as_of=config.as_of,
-        )
+        rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
     del transactions
     log = list(rfm_log)
     if config.features is None:
