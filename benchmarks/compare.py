@@ -16,6 +16,7 @@ BENCHMARKS = {
     "segment": ("benchmarks.bench_segment", "the whole `segment run` pipeline"),
     "cold": ("benchmarks.cold_start", "cold start (empty numba cache) and warm start"),
     "kernels": ("benchmarks.bench_kernels", "nearest-center kernels: tiles against rows"),
+    "kprototypes": ("benchmarks.bench_kprototypes", "KPrototypes against kmodes, up to 1M rows"),
     "micro": ("benchmarks.bench_micro", "building blocks against scikit-learn (pytest-benchmark)"),
     "quality": ("benchmarks.bench_quality", "Centroid Index on the Fränti sets, refine='swap'"),
     "sweep-refine": ("benchmarks.bench_sweep_refine", "the k sweep: restarts or refine='swap'"),
