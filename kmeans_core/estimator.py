@@ -107,7 +107,9 @@ class KMeans(EstimatorMixin):
     algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion", "yinyang"}, default="auto"
         "lloyd" computes every distance; the others skip the distances that
         triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
-        "auto" picks the fastest for the data's shape (see ``choose_algorithm``).
+        "auto" picks the fastest for the data's shape (see ``choose_algorithm``); small
+        problems (up to 1,000 samples, ``_small.is_small``) run Lloyd in vectorised NumPy,
+        which gives the kernels' labels, iteration count and centers without compiling them.
     random_state : None, int, numpy RandomState or Generator, default=None
         Source of randomness for the initial centers. An int gives the same initial centers as
         scikit-learn with that int.

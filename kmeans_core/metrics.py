@@ -2,7 +2,9 @@
 
 Each metric gives scikit-learn's answer (to about 1e-12 on float64 data) with the same edge
 rules, but is computed by numba kernels: the exact silhouette never forms the n x n distance
-matrix, Calinski-Harabasz reads the data once and Davies-Bouldin twice.
+matrix, Calinski-Harabasz reads the data once and Davies-Bouldin twice. Up to 1,000 samples
+(``_small``) the same sums come from vectorised NumPy instead, so a small data set never waits
+for numba to compile a kernel.
 
 Labels may be any integers or strings; they are encoded to 0..k-1 as scikit-learn does
 (``np.unique`` order). The metrics compute in float64 whatever the input dtype (float32 data
@@ -248,7 +250,8 @@ def silhouette_samples(X, labels):
 
     The work is O(n_samples**2 * n_features) but the memory is O(n_samples * n_clusters): a
     numba kernel sums the distances from each point to every cluster without ever holding the
-    n x n distance matrix, computing each distance once for both of its points.
+    n x n distance matrix, computing each distance once for both of its points. (Up to 1,000
+    samples NumPy computes the whole matrix at once: ``_small.silhouette_cluster_sums``.)
 
     Parameters
     ----------
