@@ -238,22 +238,25 @@ def _add_chunk_sums(*parts):
     return sums, float(_add_floats(*[p[1] for p in parts])), all(p[2] for p in parts)
 
 
-def _lloyd_task(chunk, centers, labels_before):
-    """One Lloyd pass over a chunk: new labels, and (sums, weights, n_changed)."""
+def _lloyd_task(chunk, centers, before):
+    """One Lloyd pass over a chunk: (labels, (sums, weights, n_changed)); ``before`` is the
+    previous pass's result (None before the first: every label changes)."""
     labels, sums, weights = _lloyd_pass(chunk.assigner, centers)
-    return labels, (sums, weights, int(np.count_nonzero(labels != labels_before)))
+    n_changed = labels.shape[0] if before is None else np.count_nonzero(labels != before[0])
+    return labels, (sums, weights, int(n_changed))
 
 
-def _final_task(chunk, centers, labels_before, reassign):
-    """The last pass: labels against the final centers (if ``reassign``) and the inertia."""
-    labels = _nearest(chunk.X, centers) if reassign else labels_before
+def _final_task(chunk, centers, before, reassign):
+    """The last pass: (labels against the final centers if ``reassign``, else those of the
+    last Lloyd pass ``before``; the chunk's inertia)."""
+    labels = _nearest(chunk.X, centers) if reassign else before[0]
     return labels, _inertia(chunk.X, chunk.sample_weight, centers, labels)
 
 
-def _farthest_task(chunk, centers, labels, n_far):
-    """The ``n_far`` points of the chunk farthest from their own centers, as (squared
-    distances, global rows, rows, weights, labels)."""
-    X = chunk.X
+def _farthest_task(chunk, centers, state, n_far):
+    """The ``n_far`` points of the chunk farthest from their own centers (labels from the
+    Lloyd pass ``state``), as (squared distances, global rows, rows, weights, labels)."""
+    X, labels = chunk.X, state[0]
     distances = ((X - centers[labels]) ** 2).sum(axis=1)
     n_far = min(n_far, X.shape[0])
     order = np.lexsort((np.arange(X.shape[0]), -distances))[:n_far]
@@ -288,10 +291,10 @@ def _top_rows_task(chunk, seed, round_, n_rows):
     return keys[order], chunk.offset + order, chunk.X[order]
 
 
-def _closest_task(chunk, candidates, closest_before):
+def _closest_task(chunk, candidates, before):
     """Squared distance of every row to its nearest candidate so far (n,), and their weighted
-    sum (the chunk's share of phi)."""
-    closest = closest_before
+    sum (the chunk's share of phi); ``before`` is the previous round's result, or None."""
+    closest = None if before is None else before[0]
     for start in range(0, candidates.shape[0], CANDIDATE_BATCH):
         batch = _squared_distances(chunk.X, candidates[start : start + CANDIDATE_BATCH])
         nearest = batch.min(axis=1)
@@ -299,8 +302,10 @@ def _closest_task(chunk, candidates, closest_before):
     return closest, float(np.dot(closest.astype(np.float64), chunk.sample_weight))
 
 
-def _sample_task(chunk, closest, seed, round_, factor):
-    """Rows drawn independently with probability ``factor * w * d^2`` (factor = l / phi)."""
+def _sample_task(chunk, state, seed, round_, factor):
+    """Rows drawn independently with probability ``factor * w * d^2`` (factor = l / phi), the
+    squared distances ``d^2`` those of ``_closest_task``'s result ``state``."""
+    closest = state[0]
     u = _uniforms(seed, round_, chunk.offset, chunk.offset + chunk.X.shape[0])
     picked = np.flatnonzero(u < factor * chunk.sample_weight * closest)
     return chunk.offset + picked, chunk.X[picked]
@@ -542,12 +547,11 @@ class KMeans:
         closest = [None] * len(chunks)
         new = candidates
         for round_ in range(1, self.init_rounds + 1):
-            parts = [
-                dask.delayed(_closest_task, nout=2)(c, new, d)
-                for c, d in zip(chunks, closest, strict=True)
+            closest = [
+                dask.delayed(_closest_task)(c, new, d) for c, d in zip(chunks, closest, strict=True)
             ]
-            closest = [p[0] for p in parts]
-            persisted = dask.persist(*closest, _tree([p[1] for p in parts], _add_floats))
+            phi = _tree([dask.delayed(_second)(d) for d in closest], _add_floats)
+            persisted = dask.persist(*closest, phi)
             closest, phi = list(persisted[:-1]), float(persisted[-1].compute())
             if phi <= 0:
                 break  # every row sits on a candidate
@@ -641,23 +645,23 @@ def _run_lloyd(chunks, centers_init, max_iter, tol):
     Returns (labels per chunk (delayed), inertia, centers, n_iter, converged)."""
     centers = np.array(centers_init, order="C", copy=True)
     n_clusters = centers.shape[0]
-    labels = [dask.delayed(_no_labels)(c) for c in chunks]
+    states = [None] * len(chunks)
     shift = np.zeros(n_clusters, dtype=centers.dtype)
     strict_convergence = converged = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
-        parts = [
-            dask.delayed(_lloyd_task, nout=2)(c, centers, lab)
-            for c, lab in zip(chunks, labels, strict=True)
+        states = [
+            dask.delayed(_lloyd_task)(c, centers, state)
+            for c, state in zip(chunks, states, strict=True)
         ]
-        new_labels = [p[0] for p in parts]
-        persisted = dask.persist(*new_labels, _tree([p[1] for p in parts], _add_lloyd_parts))
-        labels = list(persisted[:-1])
+        total = _tree([dask.delayed(_second)(state) for state in states], _add_lloyd_parts)
+        persisted = dask.persist(*states, total)
+        states = list(persisted[:-1])
         centers_new, weight_in_clusters, n_changed = persisted[-1].compute()
         centers_new = np.array(centers_new, copy=True)
         weight_in_clusters = np.array(weight_in_clusters, copy=True)
         empty = np.flatnonzero(weight_in_clusters == 0)
         if empty.shape[0]:
-            _relocate(chunks, labels, centers, centers_new, weight_in_clusters, empty)
+            _relocate(chunks, states, centers, centers_new, weight_in_clusters, empty)
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         centers = centers_new
         if n_changed == 0:
@@ -667,25 +671,25 @@ def _run_lloyd(chunks, centers_init, max_iter, tol):
             converged = True
             break
 
-    parts = [
-        dask.delayed(_final_task, nout=2)(c, centers, lab, not strict_convergence)
-        for c, lab in zip(chunks, labels, strict=True)
+    states = [
+        dask.delayed(_final_task)(c, centers, state, not strict_convergence)
+        for c, state in zip(chunks, states, strict=True)
     ]
-    labels = [p[0] for p in parts]
-    persisted = dask.persist(*labels, _tree([p[1] for p in parts], _add_floats))
-    labels, inertia = list(persisted[:-1]), float(persisted[-1].compute())
-    return labels, inertia, centers, n_iter, converged
+    inertia = _tree([dask.delayed(_second)(state) for state in states], _add_floats)
+    persisted = dask.persist(*states, inertia)
+    labels = [dask.delayed(_first)(state) for state in persisted[:-1]]
+    return labels, float(persisted[-1].compute()), centers, n_iter, converged
 
 
-def _relocate(chunks, labels, centers_old, centers_new, weight_in_clusters, empty):
+def _relocate(chunks, states, centers_old, centers_new, weight_in_clusters, empty):
     """Give every empty cluster one of the points farthest from their own centers (the
     farthest to the first empty cluster; equal distances: the lower global row first). Works on
     the sums, before they are averaged, as the engine does."""
     n_empty = empty.shape[0]
     parts = dask.compute(
         *[
-            dask.delayed(_farthest_task)(c, centers_old, lab, n_empty)
-            for c, lab in zip(chunks, labels, strict=True)
+            dask.delayed(_farthest_task)(c, centers_old, state, n_empty)
+            for c, state in zip(chunks, states, strict=True)
         ]
     )
     distances, rows, X, weights, old_labels = (np.concatenate(a) for a in zip(*parts, strict=True))
@@ -698,10 +702,6 @@ def _relocate(chunks, labels, centers_old, centers_new, weight_in_clusters, empt
         centers_new[new_id] = X[i] * weights[i]
         weight_in_clusters[new_id] = weights[i]
         weight_in_clusters[old_id] -= weights[i]
-
-
-def _no_labels(chunk):
-    return np.full(chunk.X.shape[0], -1, dtype=np.int32)
 
 
 def _best_key(*parts):
@@ -832,8 +832,7 @@ def _warm(dtype, n_clusters, n_features, n_rows):
     w = np.ones(X.shape[0], dtype=dtype)
     centers = np.ascontiguousarray(X[:n_clusters])
     chunk, _ = _prepare(X, w, 0, X.mean(axis=0).astype(dtype), n_clusters)
-    labels, _ = _lloyd_task(chunk, centers, _no_labels(chunk))
-    _final_task(chunk, centers, labels, True)
+    _final_task(chunk, centers, _lloyd_task(chunk, centers, None), True)
     _closest_task(chunk, centers, None)
     _candidate_weights_task(chunk, centers)
     _transform_block(X, centers)
