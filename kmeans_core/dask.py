@@ -138,6 +138,9 @@ MAX_CHUNK_BYTES = 128 * 2**20
 FAN_IN = 8
 #: k-means|| distances to the new candidates are computed this many candidates at a time.
 CANDIDATE_BATCH = 64
+#: The k-means|| candidates are reclustered this many times (the best kept): cheap, in the
+#: client, on a few hundred weighted points (benchmarks/README.md, "Dask").
+RECLUSTER_RUNS = 10
 #: k-means|| rounds by default (see benchmarks/README.md, "Dask").
 INIT_ROUNDS = 5
 
@@ -580,17 +583,22 @@ class KMeans:
         return self._recluster(candidates, weights, seed)
 
     def _recluster(self, candidates, weights, seed):
-        """Weighted greedy k-means++ then weighted Lloyd on the candidates, in the client."""
+        """Weighted greedy k-means++ then weighted Lloyd on the candidates, in the client,
+        ``RECLUSTER_RUNS`` times; the lowest weighted inertia on the candidates is kept."""
         k = self.n_clusters
         rng = np.random.RandomState(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
         weights = weights.astype(candidates.dtype)
         if np.count_nonzero(weights) < k:
             weights = weights + np.finfo(candidates.dtype).tiny  # every candidate may be picked
-        centers, _ = kmeans_plusplus(candidates, k, sample_weight=weights, random_state=rng)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            local = self._local(centers, 1).fit(candidates, sample_weight=weights)
-        return local.cluster_centers_
+        best = None
+        for _ in range(RECLUSTER_RUNS):
+            centers, _ = kmeans_plusplus(candidates, k, sample_weight=weights, random_state=rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                local = self._local(centers, 1).fit(candidates, sample_weight=weights)
+            if best is None or local.inertia_ < best.inertia_:
+                best = local
+        return best.cluster_centers_
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_`` (a lazy dask array of shape (n_samples,))."""
