@@ -1,7 +1,8 @@
 """Input checks shared by the estimator, k-means++, the metrics and PCA.
 
-Every check raises ``ValueError`` (or ``TypeError`` for a wrong type) with a message that says
-what was wrong and what to do about it.
+Every check raises ``ValueError`` with a message that says what was wrong and what to do about
+it; a parameter of the wrong type or out of range raises ``InvalidParameterError``, which is both
+a ``ValueError`` and a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,25 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or out of its range. Both a ``ValueError`` and a
+    ``TypeError`` (as scikit-learn's own), so that either ``except`` catches it."""
+
+
+def check_int(value, name, *, minimum=None, none=False, accepted="an int"):
+    """Check that ``value`` is an int (not a bool) of at least ``minimum``, or None if ``none``.
+
+    ``accepted`` says in the message what else the parameter takes (checked by the caller).
+    Raises ``InvalidParameterError``.
+    """
+    if value is None and none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidParameterError(f"{name} must be {accepted}, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise InvalidParameterError(f"{name} must be at least {minimum}, got {value}.")
 
 
 def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, finite=True):
@@ -31,6 +51,11 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
     -------
     X : ndarray of shape (n_samples, n_features), C-contiguous, float32 or float64
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(
+            f"{name} is a sparse matrix, but dense data is required; pass {name}.toarray() if it "
+            "fits in memory."
+        )
     if hasattr(X, "dtype") and getattr(X, "ndim", None) is not None:
         arr = np.asarray(X)
     else:
@@ -41,17 +66,21 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
     if arr.dtype.kind in "OUSV" or arr.dtype == bool:
         try:
             arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"{name} contains non-numeric values (dtype {arr.dtype}); "
+        except (ValueError, TypeError) as exc:
+            # The same type as NumPy's own error, whose message says which value was wrong.
+            raise type(exc)(
+                f"{name} contains non-numeric values (dtype {arr.dtype}): {exc}; "
                 "convert or drop those columns first."
             ) from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name} contains complex numbers; only real values are supported.")
+        raise ValueError(
+            f"{name} contains complex numbers. Complex data not supported: pass real values."
+        )
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D of shape (n_samples, n_features), got {arr.ndim}-D of shape "
-            f"{arr.shape}; reshape a single feature with X.reshape(-1, 1)."
+            f"{arr.shape}. Reshape your data: X.reshape(-1, 1) for a single feature, "
+            "X.reshape(1, -1) for a single sample."
         )
     if arr.dtype not in dtype:
         arr = arr.astype(dtype[0])
@@ -61,7 +90,10 @@ def check_array(X, *, name="X", dtype=(np.float64, np.float32), min_samples=1, f
             f"{name} has {arr.shape[0]} sample(s), but at least {min_samples} are required."
         )
     if arr.shape[1] < 1:
-        raise ValueError(f"{name} has no features (shape {arr.shape}).")
+        raise ValueError(
+            f"{name} has no features: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            "required."
+        )
     if finite:
         check_finite(arr, name=name)
     return arr
@@ -113,7 +145,7 @@ def check_random_state(seed):
         return np.random.RandomState(int(seed))
     if isinstance(seed, (np.random.RandomState, np.random.Generator)):
         return seed
-    raise TypeError(
+    raise InvalidParameterError(
         f"random_state must be None, an int, a numpy RandomState or a numpy Generator, "
         f"got {type(seed).__name__}."
     )
@@ -121,10 +153,7 @@ def check_random_state(seed):
 
 def check_n_clusters(n_clusters, n_samples):
     """Check that ``n_clusters`` is an int in [1, n_samples]."""
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral):
-        raise TypeError(f"n_clusters must be an int, got {type(n_clusters).__name__}.")
-    if n_clusters < 1:
-        raise ValueError(f"n_clusters must be at least 1, got {n_clusters}.")
+    check_int(n_clusters, "n_clusters", minimum=1)
     if n_clusters > n_samples:
         raise ValueError(
             f"n_clusters={n_clusters} is larger than the number of samples ({n_samples}); "

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
     FEW_FEATURES,
@@ -17,7 +18,9 @@ from kmeans_core._kernels.common import (
 from kmeans_core._loop import center_data, inertia_of, run_kmeans
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
+    InvalidParameterError,
     check_array,
+    check_int,
     check_n_clusters,
     check_random_state,
     check_sample_weight,
@@ -103,7 +106,7 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
     return "hamerly" if n_clusters < YINYANG_FROM_CLUSTERS else "yinyang"
 
 
-class KMeans:
+class KMeans(EstimatorMixin):
     """K-Means clustering, exact against scikit-learn's Lloyd, with faster exact algorithms.
 
     Parameters
@@ -142,9 +145,15 @@ class KMeans:
     n_iter_ : int
         Number of iterations of the best run.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        The column names of X, when X was a table (such as a pandas DataFrame) with string
+        column names.
     algorithm_ : str
         The algorithm that ran (what "auto" resolved to).
     """
+
+    _estimator_type = "clusterer"
+    _fitted_attribute = "cluster_centers_"
 
     def __init__(
         self,
@@ -171,24 +180,16 @@ class KMeans:
     def _check_params(self, X):
         n_samples, n_features = X.shape
         check_n_clusters(self.n_clusters, n_samples)
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
-            raise TypeError(f"max_iter must be an int, got {type(self.max_iter).__name__}.")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be at least 1, got {self.max_iter}.")
+        check_int(self.max_iter, "max_iter", minimum=1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real):
-            raise TypeError(f"tol must be a number, got {type(self.tol).__name__}.")
+            raise InvalidParameterError(f"tol must be a number, got {self.tol!r}.")
         if not np.isfinite(self.tol) or self.tol < 0:
-            raise ValueError(f"tol must be a finite number >= 0, got {self.tol}.")
+            raise InvalidParameterError(f"tol must be a finite number >= 0, got {self.tol}.")
         if self.algorithm != "auto" and self.algorithm not in ALGORITHMS:
             raise ValueError(
                 f"Unknown algorithm {self.algorithm!r}; choose one of {['auto', *ALGORITHMS]}."
             )
-        if self.n_threads is not None and (
-            isinstance(self.n_threads, bool)
-            or not isinstance(self.n_threads, numbers.Integral)
-            or self.n_threads < 1
-        ):
-            raise ValueError(f"n_threads must be a positive int or None, got {self.n_threads!r}.")
+        check_int(self.n_threads, "n_threads", minimum=1, none=True, accepted="an int or None")
 
         init = self.init
         if isinstance(init, str):
@@ -207,17 +208,14 @@ class KMeans:
                 )
             default_n_init = 1
         else:
-            raise TypeError(
+            raise InvalidParameterError(
                 f"init must be 'k-means++', 'random' or an array, got {type(init).__name__}."
             )
 
         n_init = self.n_init
-        if n_init == "auto":
+        if isinstance(n_init, str) and n_init == "auto":
             n_init = default_n_init
-        elif isinstance(n_init, bool) or not isinstance(n_init, numbers.Integral):
-            raise TypeError(f"n_init must be 'auto' or an int, got {n_init!r}.")
-        elif n_init < 1:
-            raise ValueError(f"n_init must be at least 1, got {n_init}.")
+        check_int(n_init, "n_init", minimum=1, accepted="'auto' or an int")
         if not isinstance(init, str) and n_init != 1:
             warnings.warn(
                 f"An explicit init array gives the same run every time; n_init={n_init} was "
@@ -228,20 +226,9 @@ class KMeans:
             n_init = 1
         return init, int(n_init)
 
-    def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise ValueError(
-                "This KMeans instance is not fitted yet; call fit(X) before using this method."
-            )
-
     def _check_test_data(self, X):
         self._check_fitted()
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this KMeans was fitted with "
-                f"{self.n_features_in_} features."
-            )
+        X = self._validate_data(X, reset=False)
         return np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
 
     # --------------------------------------------------------------------- fit
@@ -260,7 +247,8 @@ class KMeans:
         -------
         self : KMeans
         """
-        X = check_array(X, finite=False)  # checked from the column sums (``center_data``)
+        # finite=False: checked from the column sums (``center_data``).
+        X = self._validate_data(X, reset=True, finite=False)
         init, n_init = self._check_params(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)
@@ -307,7 +295,6 @@ class KMeans:
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
-        self.n_features_in_ = n_features
         self.algorithm_ = algorithm
         self._warn_if_degenerate(X, converged)
         return self
@@ -352,7 +339,10 @@ class KMeans:
 
     def predict(self, X):
         """Index of the nearest center of each sample: ndarray of shape (n_samples,)."""
-        X = self._check_test_data(X)
+        return self._predict(self._check_test_data(X))
+
+    def _predict(self, X):
+        """``predict`` of checked data (``_check_test_data``)."""
         centers = np.ascontiguousarray(self.cluster_centers_)
         return nearest_centers(X, centers, self._threads_for(X))
 
@@ -380,19 +370,8 @@ class KMeans:
         """Opposite of the inertia of ``X`` against the fitted centers (higher is better)."""
         X = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        labels = self.predict(X)
+        labels = self._predict(X)
         return -inertia_of(X, sample_weight, self.cluster_centers_, labels, self._threads_for(X))
-
-    def __repr__(self):
-        params = []
-        defaults = KMeans().__dict__
-        for name, value in self.__dict__.items():
-            if name.endswith("_") or name.startswith("_"):
-                continue
-            if isinstance(value, np.ndarray) or value != defaults[name]:
-                shown = "array" if isinstance(value, np.ndarray) else repr(value)
-                params.append(f"{name}={shown}")
-        return f"KMeans({', '.join(params)})"
 
 
 def _same_partition(labels1, labels2, n_clusters):

@@ -13,6 +13,7 @@ from kmeans_core._kernels.init import candidate_distances
 from kmeans_core._parallel import run_blocks
 from kmeans_core._validation import (
     check_array,
+    check_int,
     check_n_clusters,
     check_random_state,
     check_sample_weight,
@@ -137,11 +138,6 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     X = check_array(X)
     check_n_clusters(n_clusters, X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-    if n_local_trials is not None and (
-        isinstance(n_local_trials, bool)
-        or not isinstance(n_local_trials, (int, np.integer))
-        or n_local_trials < 1
-    ):
-        raise ValueError(f"n_local_trials must be a positive int or None, got {n_local_trials!r}.")
+    check_int(n_local_trials, "n_local_trials", minimum=1, none=True, accepted="an int or None")
     random_state = check_random_state(random_state)
     return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)

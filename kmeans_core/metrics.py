@@ -11,7 +11,7 @@ are converted), as scikit-learn's scores do.
 
 from __future__ import annotations
 
-import numbers
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from kmeans_core._kernels import metrics_kernels as _mk
 from kmeans_core._validation import (
     check_array,
+    check_int,
     check_labels,
     check_random_state,
     check_sample_weight,
@@ -32,7 +33,9 @@ SIL_BLOCK_MAX_CLUSTERS = 16
 SIL_BLOCK_POINTS_PER_CLUSTER = 100
 
 __all__ = [
+    "ClusterScores",
     "calinski_harabasz_score",
+    "cluster_scores",
     "davies_bouldin_score",
     "inertia",
     "silhouette_samples",
@@ -79,11 +82,26 @@ def _check_number_of_labels(n_labels, n_samples):
 
 
 def _prepare(X, labels):
-    """Validate ``X`` (as float64) and ``labels`` for a cluster-quality score."""
+    """Validate ``X`` (as float64) and ``labels`` for a cluster-quality score: the public edge;
+    the private functions below trust what it returns."""
     X = np.ascontiguousarray(check_array(X), dtype=np.float64)
     codes, n_labels = _encode_labels(labels, X.shape[0])
     _check_number_of_labels(n_labels, X.shape[0])
     return X, codes, n_labels
+
+
+def _check_sample_size(sample_size):
+    if sample_size is not None:
+        check_int(sample_size, "sample_size", minimum=1)
+
+
+def _sampled(X, codes, sample_size, random_state):
+    """The rows a sampled silhouette scores, drawn as scikit-learn draws them
+    (``random_state.permutation(n_samples)[:sample_size]``), their codes renumbered to
+    0..k'-1 (a sample may miss a cluster)."""
+    rng = check_random_state(random_state)
+    indices = rng.permutation(X.shape[0])[:sample_size]
+    return X[indices], codes[indices]
 
 
 def _in_chunk_order(partials):
@@ -191,7 +209,11 @@ def silhouette_samples(X, labels):
     silhouette : ndarray of shape (n_samples,), float64
         Values in [-1, 1].
     """
-    X, codes, n_labels = _prepare(X, labels)
+    return _silhouette_samples(*_prepare(X, labels))
+
+
+def _silhouette_samples(X, codes, n_labels):
+    """``silhouette_samples`` of validated float64 ``X`` and labels encoded 0..n_labels-1."""
     counts = np.bincount(codes, minlength=n_labels)
     # Sorting the points by cluster turns "add this distance to cluster labels[j]" into a
     # contiguous reduction per cluster, which vectorises. Features are zero-padded to a
@@ -311,18 +333,15 @@ def silhouette_score(X, labels, *, sample_size=None, random_state=None):
         In [-1, 1]; higher is better.
     """
     X = check_array(X)
-    codes_all = check_labels(labels, X.shape[0])
+    labels = check_labels(labels, X.shape[0])
+    _check_sample_size(sample_size)
     if sample_size is not None:
-        if isinstance(sample_size, bool) or not isinstance(sample_size, numbers.Integral):
-            raise TypeError(
-                f"sample_size must be an int or None, got {type(sample_size).__name__}."
-            )
-        if sample_size < 1:
-            raise ValueError(f"sample_size must be at least 1, got {sample_size}.")
-        rng = check_random_state(random_state)
-        indices = rng.permutation(X.shape[0])[:sample_size]
-        X, codes_all = X[indices], codes_all[indices]
-    return float(np.mean(silhouette_samples(X, codes_all)))
+        X, labels = _sampled(X, labels, sample_size, random_state)
+    return _silhouette_mean(*_prepare(X, labels))
+
+
+def _silhouette_mean(X, codes, n_labels):
+    return float(np.mean(_silhouette_samples(X, codes, n_labels)))
 
 
 def calinski_harabasz_score(X, labels):
@@ -344,8 +363,12 @@ def calinski_harabasz_score(X, labels):
     score : float
     """
     X, codes, n_labels = _prepare(X, labels)
-    n_samples = X.shape[0]
-    count, mean, ssd = _cluster_moments(X, codes, n_labels)
+    return _calinski_harabasz(X.shape[0], *_cluster_moments(X, codes, n_labels))
+
+
+def _calinski_harabasz(n_samples, count, mean, ssd):
+    """The score from the clusters' moments (``_cluster_moments``)."""
+    n_labels = count.shape[0]
     overall_mean = (count @ mean) / n_samples
     extra_disp = 0.0
     intra_disp = 0.0
@@ -381,6 +404,12 @@ def davies_bouldin_score(X, labels):
     """
     X, codes, n_labels = _prepare(X, labels)
     count, centroids, _ = _cluster_moments(X, codes, n_labels)
+    return _davies_bouldin(X, codes, count, centroids)
+
+
+def _davies_bouldin(X, codes, count, centroids):
+    """The score from the clusters' counts and centroids (``_cluster_moments``): one more pass
+    over ``X`` for the mean distances to the centroids."""
     centroids = np.ascontiguousarray(centroids)
     n_chunks = _mk.n_chunks_for(X.shape[0])
     sums = _mk.centroid_distance_chunks(X, codes, centroids, np.ones(X.shape[0]), n_chunks)
@@ -393,3 +422,53 @@ def davies_bouldin_score(X, labels):
     combined = intra[:, None] + intra[None, :]
     scores = np.max(combined / centroid_distances, axis=1)
     return float(np.mean(scores))
+
+
+class ClusterScores(NamedTuple):
+    """The three cluster-quality scores of one clustering (``cluster_scores``)."""
+
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+
+
+def cluster_scores(X, labels, *, sample_size=None, random_state=None):
+    """Silhouette, Calinski-Harabasz and Davies-Bouldin of one clustering, in one call.
+
+    The same numbers, bit for bit, as ``silhouette_score(X, labels, sample_size=sample_size,
+    random_state=random_state)``, ``calinski_harabasz_score(X, labels)`` and
+    ``davies_bouldin_score(X, labels)``, for less: ``X`` is checked and converted once, the
+    labels encoded once, and the clusters' moments computed once for both Calinski-Harabasz and
+    Davies-Bouldin. Meant for a sweep over k.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+        Any integers or strings; at least 2 distinct values and at most n_samples - 1.
+    sample_size : int, default=None
+        If given, the silhouette is that of this many points drawn without replacement as
+        ``silhouette_score`` draws them; the other two scores always use every point.
+    random_state : None, int, numpy RandomState or Generator, default=None
+        Seed of the silhouette's sample.
+
+    Returns
+    -------
+    scores : ClusterScores
+        ``(silhouette, calinski_harabasz, davies_bouldin)``, floats, also by those names.
+    """
+    _check_sample_size(sample_size)
+    X, codes, n_labels = _prepare(X, labels)
+    if sample_size is None:
+        silhouette = _silhouette_mean(X, codes, n_labels)
+    else:
+        X_sample, codes_sample = _sampled(X, codes, sample_size, random_state)
+        codes_sample, n_sample_labels = _encode_labels(codes_sample, codes_sample.shape[0])
+        _check_number_of_labels(n_sample_labels, codes_sample.shape[0])
+        silhouette = _silhouette_mean(X_sample, codes_sample, n_sample_labels)
+    count, mean, ssd = _cluster_moments(X, codes, n_labels)
+    return ClusterScores(
+        silhouette,
+        _calinski_harabasz(X.shape[0], count, mean, ssd),
+        _davies_bouldin(X, codes, count, mean),
+    )

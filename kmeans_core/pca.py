@@ -22,8 +22,9 @@ import numbers
 
 import numpy as np
 
+from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels import pca_kernels as _pk
-from kmeans_core._validation import check_array
+from kmeans_core._validation import InvalidParameterError, check_array
 
 __all__ = ["PCA"]
 
@@ -88,7 +89,7 @@ def _mean_and_centered_gram(X):
     return mean, gram
 
 
-class PCA:
+class PCA(EstimatorMixin):
     """Principal component analysis (linear dimensionality reduction by SVD).
 
     Parameters
@@ -114,6 +115,9 @@ class PCA:
         Mean variance of the dropped components (0 when none are dropped).
     n_components_ : int
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
+        The column names of X, when X was a table (such as a pandas DataFrame) with string
+        column names.
     n_samples_ : int
     solver_ : str
         ``"covariance_eigh"`` or ``"full"``: how this fit was computed.
@@ -122,6 +126,8 @@ class PCA:
     -----
     Float32 input gives float32 attributes; its mean and covariance are accumulated in float64.
     """
+
+    _fitted_attribute = "components_"
 
     def __init__(self, n_components=None, *, whiten=False):
         self.n_components = n_components
@@ -136,7 +142,7 @@ class PCA:
         if nc is None:
             return limit
         if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"n_components must be None, an int or a float in (0, 1), got {type(nc).__name__}."
             )
         if isinstance(nc, numbers.Integral):
@@ -153,21 +159,9 @@ class PCA:
             )
         return float(nc)
 
-    def _check_fitted(self):
-        if not hasattr(self, "components_"):
-            raise ValueError(
-                "This PCA instance is not fitted yet; call fit(X) before using this method."
-            )
-
     def _check_test_data(self, X):
         self._check_fitted()
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this PCA was fitted with "
-                f"{self.n_features_in_} features."
-            )
-        return X
+        return self._validate_data(X, reset=False)
 
     # ------------------------------------------------------------------ fitting
 
@@ -210,7 +204,7 @@ class PCA:
 
     def _fit(self, X):
         """Fit and return (U or None, singular values, checked X)."""
-        X = check_array(X, min_samples=2)
+        X = self._validate_data(X, reset=True, min_samples=2)
         n_samples, n_features = X.shape
         requested = self._check_n_components(n_samples, n_features)
         dtype = X.dtype
@@ -229,7 +223,6 @@ class PCA:
         self.noise_variance_ = float(variance[n_kept:].mean()) if n_kept < limit else 0.0
         self.mean_ = np.asarray(mean, dtype=dtype)
         self.n_samples_ = n_samples
-        self.n_features_in_ = n_features
         self.n_components_ = n_kept
         self.solver_ = solver
         self.components_ = np.ascontiguousarray(components[:n_kept], dtype=dtype)

@@ -21,6 +21,7 @@ import numpy as np
 
 from kmeans_core._validation import (
     check_array,
+    check_int,
     check_n_clusters,
     check_random_state,
     check_sample_weight,
@@ -252,8 +253,7 @@ def lloyd(X, init_centers, max_iter=300, tol=1e-4, sample_weight=None):
             f"init_centers has {centers.shape[1]} features but X has {n_features}; "
             "give one center per row with X's columns."
         )
-    if max_iter < 1:
-        raise ValueError(f"max_iter must be at least 1, got {max_iter}.")
+    check_int(max_iter, "max_iter", minimum=1)
     if tol < 0:
         raise ValueError(f"tol must be >= 0, got {tol}.")
     sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)

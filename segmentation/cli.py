@@ -1,7 +1,11 @@
 """``segment``: the command line of the toolkit. Thin: parse, call the pipeline, print.
 
 Exit codes: 0 success; 2 bad input or options (one sentence on stderr, starting "error:");
-1 an unexpected problem with the system (for example a full disk); 130 interrupted.
+1 a problem with the system (for example a full disk) or a bug (one sentence on stderr, the
+traceback in a log file it names); 130 interrupted.
+
+The library names options by their parameter (`k_range`); only this module knows the flags
+(``--k-range``), and it renames them in the messages it prints.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 from . import __version__
@@ -152,7 +158,7 @@ def _split(text: str | None) -> list[str] | None:
         return None
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
-        raise SegmentationError("--features is empty; give column names separated by commas.")
+        raise SegmentationError("`features` is empty; give column names separated by commas.")
     return names
 
 
@@ -161,12 +167,12 @@ def _log_transform(text: str):
         return text.strip().lower()
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
-        raise SegmentationError("--log-transform needs auto, none or column names.")
+        raise SegmentationError("`log_transform` needs auto, none or column names.")
     return names
 
 
 def _config(args, **extra):
-    from .pipeline import RunConfig, parse_k_range
+    from .config import RunConfig, parse_k_range
 
     return RunConfig(
         features=_split(args.features),
@@ -222,21 +228,23 @@ def _console():
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
 
 
-def _print_run(result, out: Path) -> None:
+def _print_run(result) -> None:
     from rich.table import Table
 
+    from .outputs import PLOT_FILES
+
     console = _console()
-    summary = result.summary
+    seg = result.segmentation
     console.print(
-        f"Segmented {summary['n_customers']:,} customers from {summary['input']} "
-        f"into [bold]{result.k}[/bold] segments.",
+        f"Segmented {seg.n_customers:,} customers from {seg.source} "
+        f"into [bold]{seg.k}[/bold] segments.",
         markup=True,
         highlight=False,
         soft_wrap=True,
     )
-    console.print(result.reason, highlight=False, markup=False, soft_wrap=True)
+    console.print(seg.choice.reason, highlight=False, markup=False, soft_wrap=True)
     table = Table(title=None, show_lines=False, header_style="bold")
-    frame = result.profiles.table(max_features=CONSOLE_FEATURES)
+    frame = seg.profiles.table(max_features=CONSOLE_FEATURES)
     features = list(frame.columns[4:])
     table.add_column("#", justify="right")
     table.add_column("Segment", no_wrap=True)
@@ -254,14 +262,17 @@ def _print_run(result, out: Path) -> None:
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
-    written = ", ".join(
-        name
-        for name in ("customers_segmented.csv", "cluster_summary.json", "model.json", "report.html")
-        if (out / name).exists()
+    shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
+    if any(key in PLOT_FILES for key in result.paths):
+        shown.append("plots/")
+    folder = result.paths["summary"].parent
+    console.print(
+        f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
-    if (out / "plots").is_dir():
-        written += ", plots/"
-    console.print(f"Wrote {written} to {out}/", highlight=False, markup=False, soft_wrap=True)
+
+
+# The outputs named after a run (with "plots/" when figures were drawn).
+_ANNOUNCED = ("customers", "summary", "model", "report")
 
 
 def _format_mean(value) -> str:
@@ -297,7 +308,7 @@ def _cmd_run(args, rfm: bool = False) -> int:
     if args.json:
         print(json.dumps(to_jsonable(result.summary), indent=2, ensure_ascii=False))
     else:
-        _print_run(result, Path(args.out))
+        _print_run(result)
     return EXIT_OK
 
 
@@ -332,11 +343,11 @@ def _cmd_synth(args) -> int:
     from .synthetic import make_customers
 
     if args.n < 1:
-        raise SegmentationError(f"--n must be at least 1, got {args.n}.")
+        raise SegmentationError(f"`n` must be at least 1, got {args.n}.")
     out = Path(args.out)
     if out.is_dir():
         raise SegmentationError(
-            f"--out '{out}' is a folder; give a file name such as {out / 'customers.csv'}."
+            f"`out` '{out}' is a folder; give a file name such as {out / 'customers.csv'}."
         )
     ensure_output_dir(out.parent if str(out.parent) else ".")
     data = make_customers(args.n, seed=args.seed)
@@ -360,26 +371,20 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0, 1 (system problem), 2 (bad input or options) or 130 (interrupted).
+        0, 1 (system problem or bug), 2 (bad input or options) or 130 (interrupted).
     """
+    parser = build_parser()
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version exit here with code 0
             return int(exc.code or 0)
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "rfm":
-            return _cmd_run(args, rfm=True)
-        if args.command == "predict":
-            return _cmd_predict(args)
-        return _cmd_synth(args)
-    except (_UsageError, SegmentationError) as exc:
+        return _COMMANDS[args.command](args)
+    except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except ValueError as exc:
-        # From kmeans_core or pandas on data that passed our checks: still the input's fault.
-        _error(f"the data cannot be segmented ({_first_line(exc)}).")
+    except SegmentationError as exc:
+        _error(exc.spelled(_flags(parser)))
         return EXIT_USAGE
     except KeyboardInterrupt:
         _error("interrupted.")
@@ -389,6 +394,43 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _error(f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": ") + ".")
         return EXIT_SYSTEM
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
+        log = _save_traceback()
+        _error(
+            f"segment stopped on an unexpected error ({type(exc).__name__}: {_first_line(exc)}); "
+            f"this is a bug, please report it with the traceback written to {log}."
+        )
+        return EXIT_SYSTEM
+
+
+_COMMANDS = {
+    "run": _cmd_run,
+    "rfm": lambda args: _cmd_run(args, rfm=True),
+    "predict": _cmd_predict,
+    "synth": _cmd_synth,
+}
+
+
+def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Parameter -> flag for every option of every subcommand (``k_range -> --k-range``)."""
+    flags = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                flags.update(_flags(subparser))
+        elif action.option_strings:
+            flags[action.dest] = action.option_strings[-1]
+    return flags
+
+
+def _save_traceback() -> str:
+    """Write the current exception's traceback to a new log file; its path."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="segment-traceback-", suffix=".log", delete=False, encoding="utf-8"
+    ) as handle:
+        handle.write(f"segment {__version__}, argv: {sys.argv!r}\n")
+        traceback.print_exc(file=handle)
+    return handle.name
 
 
 def _first_line(exc: BaseException) -> str:

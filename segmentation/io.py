@@ -257,14 +257,14 @@ def ensure_output_dir(path) -> Path:
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise SegmentationError(
-            f"Output folder '{folder}' is an existing file; choose another --out folder."
+            f"Output folder '{folder}' is an existing file; choose another `out` folder."
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SegmentationError(
             f"Output folder '{folder}' cannot be created ({_reason(exc)}); "
-            "choose another --out folder."
+            "choose another `out` folder."
         ) from None
     # Permission bits do not tell the whole story (read-only mounts, root): try a real write.
     try:
@@ -274,7 +274,7 @@ def ensure_output_dir(path) -> Path:
     except OSError as exc:
         raise SegmentationError(
             f"Output folder '{folder}' is not writable ({_reason(exc)}); "
-            "choose another --out folder."
+            "choose another `out` folder."
         ) from None
     return folder
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from .errors import SegmentationError
 from .io import to_jsonable, write_text_atomic
 from .preprocess import Preprocessor
 
-__all__ = ["SegmentationModel", "MODEL_FORMAT", "MODEL_FORMAT_VERSION"]
+__all__ = ["SegmentationModel", "Assignment", "MODEL_FORMAT", "MODEL_FORMAT_VERSION"]
 
 MODEL_FORMAT = "kmeans-segment-model"
 MODEL_FORMAT_VERSION = 1
@@ -49,6 +50,21 @@ def _checksum(document: dict) -> str:
 
 def _release_line(version: str) -> tuple[str, ...]:
     return tuple(str(version).split(".")[:2])
+
+
+class Assignment(NamedTuple):
+    """Where rows fall: their segment and their distance to every center.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,), dtype int64
+        The nearest center (ties go to the lower segment number).
+    distances : ndarray of shape (n_samples, k)
+        Euclidean distance of every row to every center.
+    """
+
+    labels: np.ndarray
+    distances: np.ndarray
 
 
 class SegmentationModel:
@@ -135,6 +151,24 @@ class SegmentationModel:
             out[start : start + block.shape[0]] = np.einsum("ijk,ijk->ij", diff, diff)
         return out
 
+    def assignment(self, X: np.ndarray) -> Assignment:
+        """Nearest center of preprocessed rows, and the distances to every center.
+
+        The one labelling path of the toolkit: training labels, ``segment predict`` and
+        :meth:`predict` all come from here, so they agree bit for bit.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        Assignment
+        """
+        squared = self.squared_distances_matrix(X)
+        labels = np.argmin(squared, axis=1).astype(np.int64)
+        return Assignment(labels, np.sqrt(squared))
+
     def assign_matrix(self, X: np.ndarray) -> np.ndarray:
         """Nearest center of preprocessed rows (ties go to the lower segment number).
 
@@ -146,7 +180,11 @@ class SegmentationModel:
         -------
         ndarray of shape (n_samples,), dtype int64
         """
-        return np.argmin(self.squared_distances_matrix(X), axis=1).astype(np.int64)
+        return self.assignment(X).labels
+
+    def renamed(self, segment_names, metadata=None) -> SegmentationModel:
+        """The same preprocessing and centers under other segment names and metadata."""
+        return SegmentationModel(self.preprocessor, self.centers, segment_names, metadata)
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Segment of every row of a table.
@@ -290,7 +328,7 @@ class SegmentationModel:
         path = Path(path)
         source = f"Model file '{path}'"
         if not path.exists():
-            raise SegmentationError(f"{source} does not exist; check the --model path.")
+            raise SegmentationError(f"{source} does not exist; check the `model` path.")
         if path.is_dir():
             raise SegmentationError(
                 f"{source} is a folder; give the model.json inside the output folder."

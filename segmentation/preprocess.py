@@ -152,7 +152,7 @@ def _text_in_numbers_error(column: str, series: pd.Series) -> SegmentationError:
         where = f" (data row {found[0] + 1}: {str(found[1])!r})"
     return SegmentationError(
         f"Column '{column}' has text where numbers are expected{where}; "
-        "fix those values or leave the column out of --features."
+        "fix those values or leave the column out of `features`."
     )
 
 
@@ -246,7 +246,7 @@ def infer_roles(
     if features is not None:
         features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
         if not features:
-            raise SegmentationError("--features names no column; give at least one column name.")
+            raise SegmentationError("`features` names no column; give at least one column name.")
         missing = [f for f in features if f not in columns]
         if missing:
             label = "Feature" if len(missing) == 1 else "Features"
@@ -266,7 +266,7 @@ def infer_roles(
         if named_ids:
             raise SegmentationError(
                 f"Column {_format_columns(named_ids)} looks like an identifier (named like an id "
-                "or unique per row) and cannot be a feature; leave it out of --features."
+                "or unique per row) and cannot be a feature; leave it out of `features`."
             )
         candidates = features
     else:
@@ -285,7 +285,7 @@ def infer_roles(
         if kind == "datetime":
             raise SegmentationError(
                 f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
-                "(for example days since) or leave it out of --features."
+                "(for example days since) or leave it out of `features`."
             )
         if kind == "text" and _mostly_numbers(series):
             raise _text_in_numbers_error(name, series)
@@ -300,7 +300,7 @@ def infer_roles(
             if n_categories > MAX_CATEGORIES:
                 raise SegmentationError(
                     f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
-                    f"encode (at most {MAX_CATEGORIES}); leave it out of --features."
+                    f"encode (at most {MAX_CATEGORIES}); leave it out of `features`."
                 )
             roles.categorical_features.append(name)
 
@@ -331,11 +331,11 @@ def infer_roles(
         if features is None:
             raise SegmentationError(
                 "The input has no usable numeric column to segment on (columns: "
-                f"{_format_columns(columns)}); name feature columns with --features."
+                f"{_format_columns(columns)}); name feature columns with `features`."
             )
         raise SegmentationError(
             f"None of the chosen features {_format_columns(features)} is a usable numeric column; "
-            "include at least one numeric column in --features."
+            "include at least one numeric column in `features`."
         )
     return roles
 
@@ -432,7 +432,7 @@ class Preprocessor:
         setting = [str(name) for name in setting]
         if not setting:
             raise SegmentationError(
-                "--log-transform needs 'auto', 'none' or a comma-separated list of columns."
+                "`log_transform` needs 'auto', 'none' or a comma-separated list of columns."
             )
         return setting
 
@@ -529,7 +529,7 @@ class Preprocessor:
         if not numeric and not categorical:
             raise SegmentationError(
                 "No usable feature is left after dropping constant and empty columns; "
-                "choose other columns with --features."
+                "choose other columns with `features`."
             )
 
         log_columns = self._choose_log_columns(df, numeric, numeric_fill, skewness, log_setting)
@@ -593,15 +593,15 @@ class Preprocessor:
         unknown = [name for name in setting if name not in numeric]
         if unknown:
             raise SegmentationError(
-                f"--log-transform names {_format_columns(unknown)}, which "
+                f"`log_transform` names {_format_columns(unknown)}, which "
                 f"{'is not a numeric feature' if len(unknown) == 1 else 'are not numeric features'}"
                 f"; the numeric features are {_format_columns(numeric)}."
             )
         negative = [name for name in setting if minimum[name] < 0.0]
         if negative:
             raise SegmentationError(
-                f"--log-transform needs values >= 0, but {_format_columns(negative)} "
-                "has negative values; leave it out of --log-transform."
+                f"`log_transform` needs values >= 0, but {_format_columns(negative)} "
+                "has negative values; leave it out of `log_transform`."
             )
         return [name for name in numeric if name in setting]
 

@@ -2,9 +2,9 @@
 
 The page holds everything inline: CSS in a ``<style>`` element and the figures as base64
 ``data:`` URIs, with no script and no reference to the network, so it can be mailed, archived
-or opened offline. It only lays out what the run computed (the summary of
-``cluster_summary.json`` and the PNG figures); every piece of text that comes from the user's
-data (column names, values, file names) is escaped.
+or opened offline. It only lays out what the segmentation computed (a
+:class:`~segmentation.result.Segmentation` and its PNG figures); every piece of text that comes
+from the user's data (column names, values, file names) is escaped.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from __future__ import annotations
 import base64
 import html
 import math
+from pathlib import Path
 
 from matplotlib.colors import to_hex
 
+from . import __version__
+from .outputs import PLOT_FILES, parameters_of
 from .plots import segment_colors
+from .result import Segmentation
 
 __all__ = ["render_report", "MAX_TABLE_FEATURES"]
 
@@ -81,10 +85,10 @@ def _image(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{_e(alt)}">'
 
 
-def _distinctive_features(summary: dict, limit: int) -> list[str]:
+def _distinctive_features(seg: Segmentation, limit: int) -> list[str]:
     """Numeric features by mean |z| over segments, most distinctive first, at most ``limit``."""
-    features = list(summary.get("overall", {}).get("features", {}))
-    segments = summary.get("segments", [])
+    features = list(seg.profiles.overall["features"])
+    segments = seg.profiles.segments
 
     def spread(name: str) -> float:
         values = [
@@ -99,10 +103,10 @@ def _distinctive_features(summary: dict, limit: int) -> list[str]:
     return [name for name in features if name in ranked]
 
 
-def _segment_table(summary: dict) -> str:
-    segments = summary.get("segments", [])
-    features = _distinctive_features(summary, MAX_TABLE_FEATURES)
-    overall = summary.get("overall", {}).get("features", {})
+def _segment_table(seg: Segmentation) -> str:
+    segments = seg.profiles.segments
+    features = _distinctive_features(seg, MAX_TABLE_FEATURES)
+    overall = seg.profiles.overall["features"]
     colors = [to_hex(c) for c in segment_colors(max(1, len(segments)))]
     head = "".join(f'<th class="num">{_e(name)}<br><small>mean</small></th>' for name in features)
     rows = [
@@ -126,9 +130,8 @@ def _segment_table(summary: dict) -> str:
     all_cells = "".join(
         f'<td class="num">{_e(_number(overall[name]["mean"]))}</td>' for name in features
     )
-    n_customers = summary.get("n_customers", 0)
     rows.append(
-        f'<tr><td></td><td><em>All customers</em></td><td class="num">{n_customers:,}</td>'
+        f'<tr><td></td><td><em>All customers</em></td><td class="num">{seg.n_customers:,}</td>'
         f'<td class="num">100%</td>{all_cells}</tr>'
     )
     rows.append("</tbody></table>")
@@ -142,9 +145,9 @@ def _segment_table(summary: dict) -> str:
     return "\n".join(rows)
 
 
-def _categorical_tables(summary: dict) -> str:
-    segments = summary.get("segments", [])
-    overall = summary.get("overall", {}).get("categoricals", {})
+def _categorical_tables(seg: Segmentation) -> str:
+    segments = seg.profiles.segments
+    overall = seg.profiles.overall.get("categoricals", {})
     parts = []
     for column, shares in overall.items():
         values = list(shares)[:8]
@@ -161,19 +164,19 @@ def _categorical_tables(summary: dict) -> str:
     return "\n".join(parts)
 
 
-def _sweep_table(selection: dict, k: int) -> str:
+def _sweep_table(seg: Segmentation) -> str:
     rows = [
         '<table><thead><tr><th class="num">k</th><th class="num">Inertia</th>'
         '<th class="num">Silhouette &uarr;</th><th class="num">Calinski-Harabasz &uarr;</th>'
         '<th class="num">Davies-Bouldin &darr;</th><th></th></tr></thead><tbody>'
     ]
-    for row in selection.get("sweep", []):
+    for row in seg.choice.sweep:
         notes = []
-        if row["k"] == k:
+        if row["k"] == seg.k:
             notes.append("chosen")
-        if row["k"] == selection.get("elbow"):
+        if row["k"] == seg.choice.elbow:
             notes.append("elbow")
-        css = ' class="chosen"' if row["k"] == k else ""
+        css = ' class="chosen"' if row["k"] == seg.k else ""
         rows.append(
             f'<tr{css}><td class="num">{row["k"]}</td>'
             f'<td class="num">{_e(_number(row["inertia"]))}</td>'
@@ -186,120 +189,116 @@ def _sweep_table(selection: dict, k: int) -> str:
     return "\n".join(rows)
 
 
-def _figure(images: dict, name: str, descriptions: dict) -> str:
+def _figure(images: dict, name: str) -> str:
     if name not in images:
         return ""
-    caption = descriptions.get(name, name)
+    caption = PLOT_FILES.get(name, name)
     return (
         f"<figure>{_image(images[name], caption)}"
         f"<figcaption>{_e(caption)} ({_e('plots/' + name)}).</figcaption></figure>"
     )
 
 
+def _cards(seg: Segmentation) -> str:
+    chosen = next((row for row in seg.choice.sweep if row["k"] == seg.k), {})
+    cards = [
+        (str(seg.k), "segments"),
+        (f"{seg.n_customers:,}", "customers"),
+        (_number(chosen.get("silhouette"), 3), "mean silhouette at the chosen k"),
+    ]
+    if seg.profiles.segments:
+        largest = max(seg.profiles.segments, key=lambda s: s["size"])
+        cards.append((f"{largest['share']:.0%}", f"in the largest: {largest['name']}"))
+    return "".join(
+        f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div>'
+        "</div>"
+        for v, label in cards
+    )
+
+
+def _log(seg: Segmentation) -> str:
+    items = []
+    for line in seg.log:
+        css = ' class="warning"' if str(line).lower().startswith("warning") else ""
+        items.append(f"<li{css}>{_e(line)}</li>")
+    return "".join(items)
+
+
+def _how_it_was_made(seg: Segmentation) -> str:
+    params = parameters_of(seg)
+    rows = [
+        ("Input", seg.source),
+        ("Customers", f"{seg.n_customers:,}"),
+        ("Created (UTC)", seg.created),
+        ("Package version", f"kmeans-segment {__version__}"),
+        ("Seed", seg.config.seed),
+        ("k", params.get("k")),
+        ("k range tried", "–".join(str(v) for v in params.get("k_range", []))),
+        ("Restarts per k (k-means++)", seg.choice.n_init),
+        ("Silhouette", seg.silhouette.description),
+        ("Scaler", params.get("scaler")),
+        ("Log transform", params.get("log_transform")),
+        ("Features used", ", ".join(seg.preprocessor.feature_names_out_)),
+        ("Identifier columns", ", ".join(seg.roles.id_columns) or "none"),
+    ]
+    return "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in rows)
+
+
 def render_report(
-    summary: dict, images: dict[str, bytes], plot_descriptions: dict[str, str] | None = None
+    seg: Segmentation, images: dict[str, bytes], outputs: dict[str, Path] | None = None
 ) -> str:
-    """Lay out a run as one self-contained HTML page.
+    """Lay out a segmentation as one self-contained HTML page.
 
     Parameters
     ----------
-    summary : dict
-        What ``cluster_summary.json`` holds (keys ``k``, ``k_selection``, ``segments``,
-        ``overall``, ``parameters``, ``cleaning_log``...).
+    seg : Segmentation
     images : dict of str to bytes
         PNG figures by file name (``elbow_silhouette.png``...); missing ones are left out.
-    plot_descriptions : dict of str to str, optional
-        A caption per figure file name.
+    outputs : dict of str to pathlib.Path, optional
+        The files written with it, listed at the end.
 
     Returns
     -------
     str
         The HTML document.
     """
-    descriptions = plot_descriptions or {}
-    k = summary.get("k")
-    selection = summary.get("k_selection", {})
-    sweep_by_k = {row["k"]: row for row in selection.get("sweep", [])}
-    chosen_sil = sweep_by_k.get(k, {}).get("silhouette")
-    params = summary.get("parameters", {})
-    segments = summary.get("segments", [])
-    largest = max(segments, key=lambda s: s["size"]) if segments else None
-
-    log_items = []
-    for line in summary.get("cleaning_log", []):
-        css = ' class="warning"' if str(line).lower().startswith("warning") else ""
-        log_items.append(f"<li{css}>{_e(line)}</li>")
-
-    meta_rows = [
-        ("Input", summary.get("input")),
-        ("Customers", f"{summary.get('n_customers', 0):,}"),
-        ("Created (UTC)", summary.get("created")),
-        ("Package version", f"kmeans-segment {summary.get('version')}"),
-        ("Seed", summary.get("seed")),
-        ("k", params.get("k")),
-        ("k range tried", "–".join(str(v) for v in params.get("k_range", []))),
-        ("Restarts per k (k-means++)", selection.get("n_init")),
-        ("Silhouette", selection.get("silhouette")),
-        ("Scaler", params.get("scaler")),
-        ("Log transform", params.get("log_transform")),
-        ("Features used", ", ".join(summary.get("columns", {}).get("features_used", []))),
-        (
-            "Identifier columns",
-            ", ".join(summary.get("columns", {}).get("id_columns", [])) or "none",
-        ),
-    ]
-    meta = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in meta_rows)
-
-    cards = [
-        (str(k), "segments"),
-        (f"{summary.get('n_customers', 0):,}", "customers"),
-        (_number(chosen_sil, 3), "mean silhouette at the chosen k"),
-    ]
-    if largest is not None:
-        cards.append((f"{largest['share']:.0%}", f"in the largest: {largest['name']}"))
-    cards_html = "".join(
-        f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div>'
-        "</div>"
-        for v, label in cards
-    )
-    outputs = summary.get("outputs", {})
-    output_items = "".join(f"<li>{_e(path)}</li>" for path in outputs.values())
-
+    k = seg.k
+    output_items = "".join(f"<li>{_e(path)}</li>" for path in (outputs or {}).values())
     body = f"""<main>
 <h1>Customer segments</h1>
-<p class="lead">{_e(summary.get("n_customers", 0))} customers from {_e(summary.get("input"))},
+<p class="lead">{_e(seg.n_customers)} customers from {_e(seg.source)},
 grouped into {_e(k)} segments by k-means.</p>
-<div class="cards">{cards_html}</div>
+<div class="cards">{_cards(seg)}</div>
 
 <h2>The segments</h2>
-{_segment_table(summary)}
-{_figure(images, "segment_profiles.png", descriptions)}
-{_categorical_tables(summary)}
+{_segment_table(seg)}
+{_figure(images, "segment_profiles.png")}
+{_categorical_tables(seg)}
 
 <h2>How many segments, and why {_e(k)}</h2>
-<p class="reason">{_e(selection.get("reason", ""))}</p>
-<p><strong>Rule:</strong> {_e(selection.get("rule", ""))}.</p>
-{_sweep_table(selection, k)}
-{_figure(images, "elbow_silhouette.png", descriptions)}
+<p class="reason">{_e(seg.choice.reason)}</p>
+<p><strong>Rule:</strong> {_e(seg.choice.rule)}.</p>
+{_sweep_table(seg)}
+{_figure(images, "elbow_silhouette.png")}
 
 <h2>Pictures of the segments</h2>
-{_figure(images, "pca_clusters.png", descriptions)}
-{_figure(images, "feature_distributions.png", descriptions)}
-{_figure(images, "silhouette.png", descriptions)}
+{_figure(images, "pca_clusters.png")}
+{_figure(images, "feature_distributions.png")}
+{_figure(images, "silhouette.png")}
 
 <h2>Data cleaning</h2>
-<ul class="log">{"".join(log_items)}</ul>
+<ul class="log">{_log(seg)}</ul>
 
 <h2>How this was made</h2>
-<dl class="meta">{meta}</dl>
+<dl class="meta">{_how_it_was_made(seg)}</dl>
 <h3>Files written</h3>
 <ul>{output_items}</ul>
-<footer>Made by segment (kmeans-segment {_e(summary.get("version"))}). Everything in this page is
+<footer>Made by segment (kmeans-segment {_e(__version__)}). Everything in this page is
 inline; it needs no network.</footer>
 </main>"""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>Customer segments: {_e(k)} segments of {_e(summary.get('input'))}</title>\n"
+        f"<title>Customer segments: {_e(k)} segments of {_e(seg.source)}</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )

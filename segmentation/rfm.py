@@ -77,10 +77,10 @@ def _parse_as_of(as_of) -> pd.Timestamp:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError):
         raise SegmentationError(
-            f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD."
+            f"`as_of` {as_of!r} is not a date; write it as YYYY-MM-DD."
         ) from None
     if stamp is pd.NaT:
-        raise SegmentationError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD.")
+        raise SegmentationError(f"`as_of` {as_of!r} is not a date; write it as YYYY-MM-DD.")
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
@@ -119,11 +119,11 @@ def transactions_to_rfm(
         If a column is missing (the message lists those that exist), dates cannot be parsed,
         quantity or price hold text, ``as_of`` is not a date, or no transaction is left.
     """
-    _require(df, customer_col, "customer", "--customer-col")
-    _require(df, date_col, "date", "--date-col")
-    _require(df, quantity_col, "quantity", "--quantity-col")
-    _require(df, price_col, "price", "--price-col")
-    _require(df, invoice_col, "invoice", "--invoice-col")
+    _require(df, customer_col, "customer", "`customer_col`")
+    _require(df, date_col, "date", "`date_col`")
+    _require(df, quantity_col, "quantity", "`quantity_col`")
+    _require(df, price_col, "price", "`price_col`")
+    _require(df, invoice_col, "invoice", "`invoice_col`")
 
     n_start = len(df)
     log = [f"Read {n_start:,} transaction rows."]
@@ -159,12 +159,14 @@ def transactions_to_rfm(
         reference = _parse_as_of(as_of)
         late = (dates >= reference).to_numpy()
         step = keep & late
-        log.append(f"Dropped {_rows(int(step.sum()))} on or after --as-of {reference.date()}.")
+        log.append(
+            f"Dropped {_rows(int(step.sum()))} on or after the as-of day, {reference.date()}."
+        )
         keep &= ~late
     if not keep.any():
         raise SegmentationError(
             "No transaction is left after cleaning (rows without a customer, cancellations, "
-            "quantity or price <= 0, dates after --as-of); check the columns and --as-of."
+            "quantity or price <= 0, dates after `as_of`); check the columns and `as_of`."
         )
 
     clean = pd.DataFrame(
@@ -179,7 +181,7 @@ def transactions_to_rfm(
         reference = clean["date"].max().normalize() + pd.Timedelta(days=1)
         log.append(f"Recency is counted up to {reference.date()} (the day after the last sale).")
     else:
-        log.append(f"Recency is counted up to {reference.date()} (--as-of).")
+        log.append(f"Recency is counted up to {reference.date()}, the as-of day.")
 
     grouped = clean.groupby("customer", sort=True)
     last = grouped["date"].max()
@@ -210,7 +212,7 @@ def _parse_dates(series: pd.Series, column: str) -> pd.Series:
             raise SegmentationError(
                 f"Column '{column}' has values that are not dates"
                 f"{f' (for example {example!r})' if example is not None else ''}; "
-                "choose the date column with --date-col."
+                "choose the date column with `date_col`."
             ) from None
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)

@@ -41,6 +41,7 @@ __all__ = [
     "SAMPLE_THRESHOLD",
     "RULE",
     "choose_n_init",
+    "silhouette_rows",
     "fit_sweep",
     "sweep",
     "kneedle",
@@ -77,6 +78,33 @@ def choose_n_init(n_samples: int) -> int:
     return 3
 
 
+def silhouette_rows(
+    n_samples: int, *, seed: int | None = 0, sample_threshold: int = SAMPLE_THRESHOLD
+) -> np.ndarray | None:
+    """The customers the silhouette is measured on: all of them, or one seeded sample.
+
+    The sweep's scores and the silhouette plot both use these rows, so the plot's mean is the
+    score of the chosen k. The sample is drawn as scikit-learn's ``silhouette_score`` draws it
+    (``RandomState(seed).permutation(n_samples)[:sample_threshold]``), so the same seed gives
+    scikit-learn's value.
+
+    Parameters
+    ----------
+    n_samples : int
+    seed : int or None, default 0
+    sample_threshold : int, default 10,000
+        Above this many rows a sample of this size is drawn.
+
+    Returns
+    -------
+    ndarray of shape (sample_threshold,) or None
+        Row indices in the order drawn, or None when every row is used.
+    """
+    if n_samples <= sample_threshold:
+        return None
+    return np.random.RandomState(seed).permutation(n_samples)[:sample_threshold]
+
+
 def fit_sweep(
     X: np.ndarray,
     k_range: Sequence[int],
@@ -99,7 +127,8 @@ def fit_sweep(
     n_init : int or None
         Restarts per k; None uses :func:`choose_n_init`.
     sample_threshold : int, default 10,000
-        Above this many rows the silhouette is estimated on a seeded sample of this size.
+        Above this many rows the silhouette is estimated on a seeded sample of this size
+        (:func:`silhouette_rows`).
     progress : callable or None
         Called with k after each k is done (for a progress bar).
 
@@ -116,7 +145,7 @@ def fit_sweep(
     n_samples = X.shape[0]
     ks = [int(k) for k in k_range]
     if not ks:
-        raise SegmentationError("The k range is empty; give one such as --k-range 2-10.")
+        raise SegmentationError("The k range is empty; give one such as `k_range` 2-10.")
     bad = [k for k in ks if k < 2 or k >= n_samples]
     if bad:
         raise SegmentationError(
@@ -125,7 +154,8 @@ def fit_sweep(
         )
     if n_init is None:
         n_init = choose_n_init(n_samples)
-    sampled = n_samples > sample_threshold
+    scored = silhouette_rows(n_samples, seed=seed, sample_threshold=sample_threshold)
+    X_scored = X if scored is None else X[scored]
     rows, models = [], {}
     for k in ks:
         km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed).fit(X)
@@ -134,11 +164,8 @@ def fit_sweep(
         if np.unique(labels).shape[0] < 2:
             row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
         else:
-            if sampled:
-                sil = silhouette_score(X, labels, sample_size=sample_threshold, random_state=seed)
-            else:
-                sil = silhouette_score(X, labels)
-            row["silhouette"] = float(sil)
+            labels_scored = labels if scored is None else labels[scored]
+            row["silhouette"] = float(silhouette_score(X_scored, labels_scored))
             row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels))
             row["davies_bouldin"] = float(davies_bouldin_score(X, labels))
         rows.append(row)

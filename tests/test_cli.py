@@ -424,15 +424,30 @@ def test_semicolon_bom_crlf_csv_and_parquet_inputs(tmp_path, capsys):
     np.testing.assert_array_equal(first, second)
 
 
-def test_engine_value_error_becomes_one_sentence(customers_csv, tmp_path, capsys, monkeypatch):
+def test_an_unexpected_error_is_a_bug_with_its_traceback_in_a_log(
+    customers_csv, tmp_path, capsys, monkeypatch
+):
+    # Only SegmentationError means bad input; any other exception is a bug: exit 1, one
+    # sentence that says where the traceback was written, and the traceback in that file.
     import segmentation.pipeline as pipeline
 
     def broken(*args, **kwargs):
         raise ValueError("n_samples=3 should be >= n_clusters=4.\nmore detail")
 
     monkeypatch.setattr(pipeline, "run", broken)
-    code = main(["run", "--input", str(customers_csv), "--out", str(tmp_path)])
-    assert_one_line_error(capsys, code, "cannot be segmented", "n_clusters=4")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    code = main(["run", "--input", str(customers_csv), "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert code == 1
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err
+    assert lines[0].startswith("error: segment stopped on an unexpected error (ValueError: ")
+    assert "this is a bug" in lines[0]
+    logs = list(tmp_path.glob("segment-traceback-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in lines[0]
+    text = logs[0].read_text()
+    assert "Traceback (most recent call last)" in text and "in broken" in text
+    assert "ValueError: n_samples=3 should be >= n_clusters=4." in text
 
 
 def test_interrupt_exits_130(customers_csv, tmp_path, capsys, monkeypatch):

@@ -132,7 +132,7 @@ def test_using_an_unfitted_model_says_to_fit_first(method):
 @pytest.mark.parametrize("method", ["predict", "transform", "score"])
 def test_wrong_number_of_features_after_fit(method):
     km = KMeans(n_clusters=2, random_state=0).fit(X_GOOD)
-    with pytest.raises(ValueError, match="4 features, but this KMeans was fitted with 3"):
+    with pytest.raises(ValueError, match="4 features, but KMeans is expecting 3 features"):
         getattr(km, method)(np.zeros((5, 4)))
     with pytest.raises(ValueError, match="NaN"):
         getattr(km, method)(np.full((5, 3), np.nan))

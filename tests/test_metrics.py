@@ -20,7 +20,9 @@ from sklearn.cluster import KMeans as SkKMeans
 
 import kmeans_core.metrics as metrics_module
 from kmeans_core.metrics import (
+    ClusterScores,
     calinski_harabasz_score,
+    cluster_scores,
     davies_bouldin_score,
     inertia,
     silhouette_samples,
@@ -304,7 +306,13 @@ def test_inertia_bad_input():
 # Errors
 # ------------------------------------------------------------------------------------------
 
-SCORES = [silhouette_samples, silhouette_score, calinski_harabasz_score, davies_bouldin_score]
+SCORES = [
+    silhouette_samples,
+    silhouette_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    cluster_scores,
+]
 
 
 @pytest.mark.parametrize("score", SCORES)
@@ -338,14 +346,55 @@ def test_bad_data_is_an_error(score):
         score(np.arange(10.0), np.arange(10) % 3)
 
 
-def test_bad_sample_size():
+@pytest.mark.parametrize("score", [silhouette_score, cluster_scores])
+def test_bad_sample_size(score):
     X, labels = _make("blobs")
-    with pytest.raises(ValueError, match="at least 1"):
-        silhouette_score(X, labels, sample_size=0)
-    with pytest.raises(TypeError, match="sample_size"):
-        silhouette_score(X, labels, sample_size=0.5)
-    with pytest.raises(TypeError, match="random_state"):
-        silhouette_score(X, labels, sample_size=10, random_state="seed")
+    with pytest.raises(ValueError, match="sample_size must be at least 1, got 0"):
+        score(X, labels, sample_size=0)
+    with pytest.raises(TypeError, match="sample_size must be an int, got 0.5"):
+        score(X, labels, sample_size=0.5)
+    with pytest.raises(TypeError, match="random_state must be None, an int"):
+        score(X, labels, sample_size=10, random_state="seed")
+
+
+# ------------------------------------------------------------------------------------------
+# cluster_scores: the three scores in one call, bit for bit the three functions' values
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "sample_size", "dtype", "as_text"),
+    [
+        ("blobs", None, np.float64, False),
+        ("many_clusters", None, np.float64, False),
+        ("uniform", None, np.float32, True),
+        ("large", 900, np.float64, False),
+        ("many_clusters", 40, np.float64, True),  # the sample misses some of the 60 clusters
+        ("far_from_origin", 100, np.float32, False),
+    ],
+)
+def test_cluster_scores_are_the_three_scores_bit_for_bit(name, sample_size, dtype, as_text):
+    X, labels = _make(name)
+    X = X.astype(dtype)
+    if as_text:
+        labels = np.array([f"segment {q}" for q in labels])
+    scores = cluster_scores(X, labels, sample_size=sample_size, random_state=7)
+    assert isinstance(scores, ClusterScores)
+    expected = (
+        silhouette_score(X, labels, sample_size=sample_size, random_state=7),
+        calinski_harabasz_score(X, labels),
+        davies_bouldin_score(X, labels),
+    )
+    assert tuple(scores) == expected
+    assert scores.silhouette == expected[0] and scores.davies_bouldin == expected[2]
+
+
+def test_cluster_scores_sample_with_one_cluster_is_an_error_as_in_silhouette_score():
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    labels = np.r_[np.zeros(199, dtype=int), 1]
+    for score in (silhouette_score, cluster_scores):
+        with pytest.raises(ValueError, match=r"Number of labels is 1\. Valid values are 2 to"):
+            score(X, labels, sample_size=5, random_state=0)
 
 
 def test_mixed_label_types_are_an_error():

@@ -189,7 +189,7 @@ def test_use_before_fit(method):
 
 def test_wrong_number_of_features():
     pca = PCA(n_components=2).fit(_correlated(100, 5, seed=0))
-    with pytest.raises(ValueError, match="X has 4 features, but this PCA was fitted with 5"):
+    with pytest.raises(ValueError, match="X has 4 features, but PCA is expecting 5 features"):
         pca.transform(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="keeps 2 components"):
         pca.inverse_transform(np.zeros((3, 3)))

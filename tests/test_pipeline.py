@@ -12,6 +12,7 @@ from segmentation import __version__
 from segmentation.errors import SegmentationError
 from segmentation.io import read_table
 from segmentation.model import SegmentationModel
+from segmentation.outputs import OUTPUTS, summary_of
 from segmentation.pipeline import (
     OUTPUT_COLUMNS,
     PLOT_FILES,
@@ -20,6 +21,7 @@ from segmentation.pipeline import (
     predict,
     run,
     run_rfm,
+    segment,
 )
 from segmentation.synthetic import make_customers
 
@@ -75,29 +77,29 @@ def test_segmented_csv_keeps_every_input_column_unchanged(full_run, customers_cs
 def test_segment_columns_are_consistent(full_run):
     result, out, _ = full_run
     written = read_table(out / "customers_segmented.csv")
-    names = result.profiles.names
-    assert written["Segment"].between(0, result.k - 1).all()
+    names = result.segmentation.profiles.names
+    assert written["Segment"].between(0, result.segmentation.k - 1).all()
     assert (written["Segment_name"] == [names[s] for s in written["Segment"]]).all()
     assert written["Assignment_margin"].between(0, 1).all()
     assert (written["Second_nearest_segment"] != written["Segment"]).all()
     # Segment 0 is the largest.
-    sizes = np.bincount(written["Segment"], minlength=result.k)
+    sizes = np.bincount(written["Segment"], minlength=result.segmentation.k)
     assert list(sizes) == sorted(sizes, reverse=True)
 
 
 def test_summary_says_how_it_was_made(full_run, customers_csv):
     result, out, _ = full_run
     summary = json.loads((out / "cluster_summary.json").read_text())
-    assert summary["k"] == result.k
+    assert summary["k"] == result.segmentation.k
     assert summary["version"] == __version__
     assert summary["seed"] == 1
     assert summary["input"] == str(customers_csv)
     selection = summary["k_selection"]
-    assert selection["rule"] and selection["reason"].startswith(f"k={result.k}")
+    assert selection["rule"] and selection["reason"].startswith(f"k={result.segmentation.k}")
     assert [row["k"] for row in selection["sweep"]] == [2, 3, 4, 5]
     for row in selection["sweep"]:
         assert set(row) == {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
-    assert [s["id"] for s in summary["segments"]] == list(range(result.k))
+    assert [s["id"] for s in summary["segments"]] == list(range(result.segmentation.k))
     assert sum(s["size"] for s in summary["segments"]) == 160
     assert sum(s["share"] for s in summary["segments"]) == pytest.approx(1.0)
     first = summary["segments"][0]
@@ -113,11 +115,11 @@ def test_summary_says_how_it_was_made(full_run, customers_csv):
 def test_training_labels_are_what_the_saved_model_predicts(full_run, customers_csv, tmp_path):
     result, out, _ = full_run
     model = SegmentationModel.load(out / "model.json")
-    assert model.segment_names == result.profiles.names
+    assert model.segment_names == result.segmentation.profiles.names
     data = read_table(customers_csv)
-    np.testing.assert_array_equal(model.predict(data), result.labels)
+    np.testing.assert_array_equal(model.predict(data), result.segmentation.labels)
     predicted = predict(out / "model.json", customers_csv, tmp_path / "p.csv")
-    np.testing.assert_array_equal(predicted.labels, result.labels)
+    np.testing.assert_array_equal(predicted.labels, result.segmentation.labels)
     written = read_table(tmp_path / "p.csv")
     np.testing.assert_array_equal(
         written["Segment"].to_numpy(), read_table(out / "customers_segmented.csv")["Segment"]
@@ -128,9 +130,11 @@ def test_training_labels_are_what_the_saved_model_predicts(full_run, customers_c
 def test_final_centers_are_the_kmeans_solution(full_run):
     # Each center is the mean of its customers in the scaled space (a k-means fixed point).
     result, _, _ = full_run
-    for segment in range(result.k):
-        members = result.X[result.labels == segment]
-        np.testing.assert_allclose(result.model.centers[segment], members.mean(axis=0), atol=1e-8)
+    for number in range(result.segmentation.k):
+        members = result.segmentation.X[result.segmentation.labels == number]
+        np.testing.assert_allclose(
+            result.segmentation.model.centers[number], members.mean(axis=0), atol=1e-8
+        )
 
 
 def test_no_input_uses_synthetic_customers_and_writes_them(tmp_path):
@@ -139,24 +143,28 @@ def test_no_input_uses_synthetic_customers_and_writes_them(tmp_path):
     written = read_table(tmp_path / "customers_input.csv")
     assert len(written) == 80 and "CustomerID" in written.columns
     pd.testing.assert_frame_equal(written, make_customers(80, seed=0), check_dtype=False)
-    assert predict(tmp_path / "model.json", tmp_path / "customers_input.csv", tmp_path / "p.csv")
+    predicted = predict(
+        tmp_path / "model.json", tmp_path / "customers_input.csv", tmp_path / "p.csv"
+    )
+    np.testing.assert_array_equal(predicted.labels, result.segmentation.labels)
+    assert predicted.path == tmp_path / "p.csv" and predicted.path.is_file()
 
 
 def test_a_fixed_k_is_used_and_explained(customers_csv, tmp_path):
     result = run(
         RunConfig(input=customers_csv, k=3, k_range=(2, 4), out=tmp_path, plots=False, report=False)
     )
-    assert result.k == 3
-    assert result.rule == "given with --k"
-    assert "k=3 was given" in result.reason
+    assert result.segmentation.k == 3
+    assert result.segmentation.choice.rule == "given"
+    assert "k=3 was given" in result.segmentation.choice.reason
 
 
 def test_k_range_is_clipped_to_the_number_of_customers(tmp_path):
     path = tmp_path / "few.csv"
     make_customers(6, seed=1).to_csv(path, index=False)
     result = run(RunConfig(input=path, k_range=(2, 10), out=tmp_path / "o", plots=False))
-    assert [row["k"] for row in result.sweep] == [2, 3, 4, 5]
-    assert any("Clipped the k range" in line for line in result.log)
+    assert [row["k"] for row in result.segmentation.choice.sweep] == [2, 3, 4, 5]
+    assert any("Clipped the k range" in line for line in result.segmentation.log)
 
 
 def test_selected_features_and_log_transform(customers_csv, tmp_path):
@@ -172,14 +180,14 @@ def test_selected_features_and_log_transform(customers_csv, tmp_path):
             report=False,
         )
     )
-    assert result.model.feature_names == [
+    assert result.segmentation.model.feature_names == [
         "Annual Income (k$)",
         "Tenure (months)",
         "Gender=Female",
         "Gender=Male",
     ]
     assert result.summary["columns"]["log_transformed"] == ["Tenure (months)"]
-    assert any("Gender=" in column for column in result.profiles.z.columns)
+    assert any("Gender=" in column for column in result.segmentation.profiles.z.columns)
 
 
 @pytest.mark.parametrize(
@@ -208,7 +216,7 @@ def test_too_few_distinct_customers_for_k(tmp_path):
         run(RunConfig(input=path, k=3, out=tmp_path / "o", plots=False, report=False))
     # With k chosen automatically the range shrinks to what the data can hold.
     result = run(RunConfig(input=path, out=tmp_path / "o2", plots=False, report=False))
-    assert result.k == 2
+    assert result.segmentation.k == 2
 
 
 @pytest.mark.parametrize(
@@ -241,9 +249,9 @@ def test_input_columns_named_like_outputs_are_kept(tmp_path):
     path = tmp_path / "c.csv"
     make_customers(40, seed=5).assign(Segment="old").to_csv(path, index=False)
     result = run(RunConfig(input=path, k_range=(2, 3), out=tmp_path / "o", plots=False))
-    assert (result.segmented["Segment"] == "old").all()
-    assert "Segment_2" in result.segmented.columns
-    assert any("already has a column 'Segment'" in line for line in result.log)
+    assert (result.segmentation.segmented["Segment"] == "old").all()
+    assert "Segment_2" in result.segmentation.segmented.columns
+    assert any("already has a column 'Segment'" in line for line in result.segmentation.log)
 
 
 def test_rfm_from_a_small_transaction_log(tmp_path):
@@ -265,13 +273,57 @@ def test_rfm_from_a_small_transaction_log(tmp_path):
     path = tmp_path / "tx.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     result = run_rfm(RunConfig(transactions=path, k_range=(2, 4), out=tmp_path / "o", plots=False))
-    assert len(result.data) == 30
-    assert list(result.data.columns[1:]) == ["Recency", "Frequency", "Monetary"]
+    assert len(result.segmentation.data) == 30
+    assert list(result.segmentation.data.columns[1:]) == ["Recency", "Frequency", "Monetary"]
     assert result.summary["columns"]["log_transformed"] == ["Recency", "Frequency", "Monetary"]
     assert (tmp_path / "o" / "rfm_customers.csv").is_file()
     assert path.is_file()  # the transaction log is untouched
 
 
 def test_run_rfm_needs_transactions(tmp_path):
-    with pytest.raises(SegmentationError, match="--transactions"):
+    with pytest.raises(SegmentationError, match="needs `transactions`"):
         run_rfm(RunConfig(out=tmp_path))
+
+
+def test_segment_is_pure_and_every_output_is_derived_from_it(full_run, customers_csv, tmp_path):
+    result, out, _ = full_run
+    before = sorted(tmp_path.iterdir())
+    seg = segment(read_table(customers_csv), result.segmentation.config, source="again")
+    assert sorted(tmp_path.iterdir()) == before  # nothing written
+    # The same options on the same table give the same segmentation.
+    np.testing.assert_array_equal(seg.labels, result.segmentation.labels)
+    np.testing.assert_array_equal(seg.model.centers, result.segmentation.model.centers)
+    assert seg.choice == result.segmentation.choice
+    # What the run wrote is what the result holds: the paths are the table's files...
+    files = {output.key: output.file for output in OUTPUTS}
+    assert {key: path.relative_to(out).as_posix() for key, path in result.paths.items()} == {
+        key: files[key] for key in result.paths
+    }
+    # ... the summary on disk is summary_of(result), and the CSV is `segmented`.
+    written = json.loads((out / "cluster_summary.json").read_text())
+    derived = json.loads(json.dumps(summary_of(result.segmentation), default=str))
+    for key, value in derived.items():
+        assert written[key] == value, key
+    pd.testing.assert_frame_equal(
+        read_table(out / "customers_segmented.csv"),
+        result.segmentation.segmented,
+        check_dtype=False,
+    )
+
+
+def test_the_silhouette_plot_uses_the_sweeps_sample(tmp_path, monkeypatch):
+    # Above the threshold the silhouette is estimated on a sample: the sweep's score of the
+    # chosen k and the plot's values come from the same customers, so they agree.
+    import segmentation.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "SAMPLE_THRESHOLD", 60)
+    seg = segment(make_customers(200, seed=9), RunConfig(k_range=(2, 4), seed=5))
+    sample = seg.silhouette
+    assert sample.sampled and sample.rows.shape == (60,)
+    assert sample.description == "estimated on a seeded sample of 60 customers"
+    swept = {row["k"]: row["silhouette"] for row in seg.choice.sweep}
+    assert sample.mean == pytest.approx(swept[seg.k], abs=1e-12)
+    # Without sampling every customer is scored.
+    full = segment(make_customers(50, seed=9), RunConfig(k_range=(2, 3)))
+    assert not full.silhouette.sampled and full.silhouette.rows.shape == (50,)
+    assert full.silhouette.description == "exact, on all customers"

@@ -38,9 +38,9 @@ def mall_income_spending(tmp_path_factory):
 
 def test_mall_income_and_spending_gives_the_five_known_segments(mall_income_spending):
     _, _, result = mall_income_spending
-    assert result.k == 5
-    assert result.reason.startswith("k=5")
-    sweep = {row["k"]: row["silhouette"] for row in result.sweep}
+    assert result.segmentation.k == 5
+    assert result.segmentation.choice.reason.startswith("k=5")
+    sweep = {row["k"]: row["silhouette"] for row in result.segmentation.choice.sweep}
     assert max(sweep, key=sweep.get) == 5
 
 
@@ -50,16 +50,18 @@ def test_mall_segments_are_the_four_corners_and_the_middle(mall_income_spending)
     def level(z):
         return "+" if z >= HIGH_Z else ("-" if z <= -HIGH_Z else "0")
 
-    shapes = {(level(z[INCOME]), level(z[SPENDING])) for _, z in result.profiles.z.iterrows()}
+    shapes = {
+        (level(z[INCOME]), level(z[SPENDING])) for _, z in result.segmentation.profiles.z.iterrows()
+    }
     assert shapes == {("+", "+"), ("+", "-"), ("-", "+"), ("-", "-"), ("0", "0")}
 
 
 def test_mall_segment_names_say_what_the_numbers_say(mall_income_spending):
     _, _, result = mall_income_spending
-    names = result.profiles.names
+    names = result.segmentation.profiles.names
     assert len(set(names)) == 5
     for segment, name in enumerate(names):
-        z = result.profiles.z.loc[segment]
+        z = result.segmentation.profiles.z.loc[segment]
         lowered = name.lower()
         for column, word in ((INCOME, "income"), (SPENDING, "spending")):
             if z[column] >= HIGH_Z:
@@ -86,7 +88,9 @@ def test_mall_predict_on_the_training_file_reproduces_the_labels(
         ]
     )
     assert code == 0, capsys.readouterr().err
-    np.testing.assert_array_equal(read_table(tmp_path / "p.csv")["Segment"], result.labels)
+    np.testing.assert_array_equal(
+        read_table(tmp_path / "p.csv")["Segment"], result.segmentation.labels
+    )
     written = read_table(out / "customers_segmented.csv")
     original = read_table(path)
     # The zero-padded IDs and every other input column come out exactly as they went in.

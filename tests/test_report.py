@@ -54,9 +54,9 @@ def test_report_parses_and_has_every_section(report):
     text = " ".join(parser.text)
     for heading in ("The segments", "How many segments", "Data cleaning", "How this was made"):
         assert heading in text
-    for name in result.profiles.names:
+    for name in result.segmentation.profiles.names:
         assert name in text
-    assert result.reason.split(";")[0] in text
+    assert result.segmentation.choice.reason.split(";")[0] in text
     assert "Seed" in text and str(result.summary["version"]) in text
 
 

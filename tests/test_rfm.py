@@ -65,7 +65,7 @@ def test_as_of_keeps_only_earlier_purchases():
     assert rfm["Recency"].tolist() == [4, 2, 3]
     assert rfm["Frequency"].tolist() == [1, 1, 1]
     assert rfm["Monetary"].tolist() == [13.0, 100.0, 2.5]
-    assert "Dropped 2 rows on or after --as-of 2021-01-05." in log
+    assert "Dropped 2 rows on or after the as-of day, 2021-01-05." in log
 
 
 def test_same_result_from_a_csv_file(tmp_path):
@@ -90,7 +90,7 @@ def test_missing_column_is_named_with_the_available_ones():
     with pytest.raises(SegmentationError) as info:
         transactions_to_rfm(_transactions())  # the price column is called "Price" here
     message = str(info.value)
-    assert "price column 'UnitPrice'" in message and "--price-col" in message
+    assert "price column 'UnitPrice'" in message and "`price_col`" in message
     assert "'Price'" in message and "'InvoiceNo'" in message
 
 
@@ -108,7 +108,7 @@ def test_text_quantities_and_bad_as_of_are_refused():
     df.loc[0, "Quantity"] = "two"
     with pytest.raises(SegmentationError, match="'Quantity' has text where numbers"):
         transactions_to_rfm(df, price_col="Price")
-    with pytest.raises(SegmentationError, match="--as-of 'yesterday-ish' is not a date"):
+    with pytest.raises(SegmentationError, match="`as_of` 'yesterday-ish' is not a date"):
         transactions_to_rfm(_transactions(), price_col="Price", as_of="yesterday-ish")
 
 

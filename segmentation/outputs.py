@@ -1,0 +1,248 @@
+"""Every file a run writes, in one table, and how each is derived from a :class:`Segmentation`.
+
+Adding an output is one row of :data:`OUTPUTS` (and, for a figure, one entry of
+:data:`PLOTS`); :func:`write_outputs` writes them in table order and the summary, the report
+and the command line read the paths it returns instead of looking at the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from . import plots as plotting
+from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
+from .result import Segmentation
+from .timing import Timer
+
+__all__ = [
+    "Output",
+    "OUTPUTS",
+    "PLOTS",
+    "PLOT_FILES",
+    "OUTPUT_COLUMNS",
+    "output_path",
+    "draw_plots",
+    "summary_of",
+    "write_outputs",
+]
+
+#: Columns added after the input's own columns, in this order.
+OUTPUT_COLUMNS = (
+    "Segment",
+    "Segment_name",
+    "Distance_to_center",
+    "Second_nearest_segment",
+    "Assignment_margin",
+)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of a run.
+
+    Attributes
+    ----------
+    key : str
+        Its name in :attr:`RunResult.paths` and in the summary's ``outputs``.
+    file : str
+        Its path relative to the output folder.
+    description : str
+        What it holds, in words.
+    """
+
+    key: str
+    file: str
+    description: str
+
+
+def _elbow(seg: Segmentation) -> bytes:
+    return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow)
+
+
+def _pca(seg: Segmentation) -> bytes:
+    projection = seg.projection
+    return plotting.pca_clusters(
+        projection.customers,
+        seg.labels,
+        projection.centers,
+        projection.explained_variance_ratio,
+        seg.names,
+        seed=seg.config.seed,
+    )
+
+
+def _distributions(seg: Segmentation) -> bytes:
+    return plotting.feature_distributions(
+        seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
+    )
+
+
+def _silhouette(seg: Segmentation) -> bytes:
+    sample = seg.silhouette
+    return plotting.silhouette(
+        sample.values, seg.labels[sample.rows], seg.names, mean=sample.mean, n_total=seg.n_customers
+    )
+
+
+def _profiles(seg: Segmentation) -> bytes:
+    return plotting.segment_profiles(seg.profiles.z, seg.names)
+
+
+#: The figures of a run: file name -> (what it shows, how it is drawn).
+PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes]]] = {
+    "elbow_silhouette.png": (
+        "Inertia and silhouette for every k tried, the chosen k marked",
+        _elbow,
+    ),
+    "pca_clusters.png": (
+        "Customers on the first two principal components, with segment centers",
+        _pca,
+    ),
+    "feature_distributions.png": (
+        "Distribution of every numeric feature in each segment",
+        _distributions,
+    ),
+    "silhouette.png": ("Silhouette of every customer, by segment", _silhouette),
+    "segment_profiles.png": (
+        "How far each segment's mean is from all customers (z-scores)",
+        _profiles,
+    ),
+}
+#: The figures of a run: file name -> what it shows.
+PLOT_FILES = {name: description for name, (description, _) in PLOTS.items()}
+
+#: Every file a run may write, in the order it writes them.
+OUTPUTS = (
+    Output("input", "customers_input.csv", "The synthetic customers used, when none were given"),
+    Output("rfm", "rfm_customers.csv", "Recency, frequency and monetary value per customer"),
+    *(Output(name, f"plots/{name}", description) for name, description in PLOT_FILES.items()),
+    Output("customers", "customers_segmented.csv", "The input with each customer's segment"),
+    Output("model", "model.json", "The model, to assign new customers with segment predict"),
+    Output("report", "report.html", "One self-contained page that explains the run"),
+    Output("summary", "cluster_summary.json", "Everything the run computed, and how"),
+)
+_FILES = {output.key: output.file for output in OUTPUTS}
+
+
+def output_path(out: Path, key: str) -> Path:
+    """Where the output ``key`` of :data:`OUTPUTS` goes in the output folder ``out``."""
+    return Path(out) / _FILES[key]
+
+
+def draw_plots(seg: Segmentation) -> dict[str, bytes]:
+    """Every figure of :data:`PLOTS` as PNG bytes, by file name."""
+    return {name: draw(seg) for name, (_, draw) in PLOTS.items()}
+
+
+def parameters_of(seg: Segmentation) -> dict:
+    """The options of the segmentation as they are recorded in the summary and the model."""
+    return {**seg.config.parameters(), "k": seg.config.k, "n_init": seg.choice.n_init}
+
+
+def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
+    """What ``cluster_summary.json`` holds (without the run's ``outputs`` and ``timings``).
+
+    Parameters
+    ----------
+    seg : Segmentation
+    outputs : dict of str to pathlib.Path, optional
+        Files written so far, listed under ``outputs``.
+
+    Returns
+    -------
+    dict
+    """
+    choice = seg.choice
+    summary = {
+        "package": "kmeans-segment",
+        "version": __version__,
+        "created": seg.created,
+        "input": seg.source,
+        "n_customers": seg.n_customers,
+        "k": seg.k,
+        "k_selection": {
+            "rule": choice.rule,
+            "reason": choice.reason,
+            "automatic_k": choice.automatic_k,
+            "elbow": choice.elbow,
+            "n_init": choice.n_init,
+            "silhouette": seg.silhouette.description,
+            "sweep": choice.sweep,
+        },
+        "segments": seg.profiles.segments,
+        "overall": seg.profiles.overall,
+        "columns": {
+            **seg.roles.to_dict(),
+            "features_used": seg.preprocessor.feature_names_out_,
+            "log_transformed": list(seg.preprocessor.log_columns_),
+        },
+        "pca": {
+            "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
+        },
+        "seed": seg.config.seed,
+        "parameters": parameters_of(seg),
+        "cleaning_log": seg.log,
+    }
+    if outputs is not None:
+        summary["outputs"] = {key: str(path) for key, path in outputs.items()}
+    return summary
+
+
+def write_outputs(
+    seg: Segmentation,
+    out: Path,
+    *,
+    protect: list,
+    written: dict[str, Path],
+    timer: Timer,
+) -> tuple[dict[str, Path], dict]:
+    """Draw and write every output of a segmentation, atomically, in :data:`OUTPUTS` order.
+
+    Parameters
+    ----------
+    seg : Segmentation
+    out : pathlib.Path
+        The output folder (it exists).
+    protect : list of paths
+        Input files that must never be overwritten.
+    written : dict of str to pathlib.Path
+        Outputs the run already wrote (the synthetic input, the RFM table).
+    timer : Timer
+        Receives the ``plots``, ``write`` and ``report`` stages.
+
+    Returns
+    -------
+    paths : dict of str to pathlib.Path
+        Every file written, by key.
+    summary : dict
+        What ``cluster_summary.json`` holds.
+    """
+    config = seg.config
+    paths = dict(written)
+    images: dict[str, bytes] = {}
+    if config.plots:
+        with timer.stage("plots"):
+            images = draw_plots(seg)
+    with timer.stage("write"):
+        if images:
+            (out / "plots").mkdir(exist_ok=True)
+        for name, png in images.items():
+            paths[name] = write_bytes_atomic(png, output_path(out, name), protect=protect)
+        paths["customers"] = write_csv_atomic(
+            seg.segmented, output_path(out, "customers"), protect=protect
+        )
+        paths["model"] = seg.model.save(output_path(out, "model"), protect=protect)
+    if config.report:
+        from .report import render_report  # only needed when a report is written
+
+        with timer.stage("report"):
+            html = render_report(seg, images, outputs=paths)
+            paths["report"] = write_text_atomic(html, output_path(out, "report"), protect=protect)
+    summary = summary_of(seg, outputs=paths)
+    summary["timings"] = {name: round(seconds, 4) for name, seconds in timer.timings.items()}
+    with timer.stage("write"):
+        paths["summary"] = write_json_atomic(summary, output_path(out, "summary"), protect=protect)
+    return paths, summary
