@@ -20,7 +20,8 @@ dask-ml's code likewise. Runs alternate between the peers; times are medians ove
 ``--scaling`` adds our Dask fit from the same kind of init at 1M, 3M and 10M rows x 8 features,
 k=16, a fixed 20 iterations (``tol=0``), to extrapolate the time per iteration.
 
-Run it with ``python -m benchmarks.compare dask [--quick] [--repeats 3] [--scaling]``;
+Run it with ``python -m benchmarks.compare dask [--quick] [--scale 0.5] [--repeats 3]
+[--scaling]``;
 results go to ``benchmarks/results/dask.md`` (and ``dask.json``).
 """
 
@@ -176,8 +177,9 @@ def to_markdown(report):
         "# KMeans on Dask: ours against dask-ml, and against ours on one machine",
         "",
         f"{report['machine']}; {report['cluster']}; versions: {report['versions']}. "
-        f"Medians of {report['repeats']} alternated runs; the machine was shared with other "
-        "jobs (1-minute load average per case below), so read the ratios, not the seconds.",
+        f"Rows scaled by {report['scale']}. Medians of {report['repeats']} alternated runs; the "
+        "machine was shared with other jobs (1-minute load average per case below), so read "
+        "the ratios, not the seconds.",
         "",
         "| case | ours (s) | dask-ml (s) | speed-up | inertia ours / dask-ml | iterations ours / "
         "dask-ml | ours on Dask, same init (s) | ours on one machine (s) | Dask / one machine "
@@ -220,6 +222,9 @@ def to_markdown(report):
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare dask")
     parser.add_argument("--quick", action="store_true", help="10x smaller cases")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the cases' rows by this (memory, time)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scaling", action="store_true", help="also 1M, 3M, 10M rows")
     parser.add_argument("--out", default=None, help="results file stem (default dask)")
@@ -241,6 +246,7 @@ def main(argv=None):
     try:
         _warm(client)
         cases = QUICK_CASES if args.quick else CASES
+        cases = [(int(n * args.scale), d, k) for n, d, k in cases]
         results = [run_case(client, *case, args.repeats) for case in cases]
         scaling = run_scaling(client, SCALING_ROWS) if args.scaling else None
     finally:
@@ -255,6 +261,7 @@ def main(argv=None):
         "cluster": "LocalCluster(n_workers=2, threads_per_worker=1, processes=True)",
         "versions": versions,
         "repeats": args.repeats,
+        "scale": args.scale,
         "cases": results,
         "scaling": scaling,
     }
