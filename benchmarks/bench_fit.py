@@ -11,7 +11,8 @@ faiss has no ``tol``: it runs exactly ``niter`` iterations, and only in float32.
 total for that same number of iterations), against our float64 and our float32 runs.
 
 Run it with ``python -m benchmarks.compare fit [--quick] [--cases ...] [--repeats 3]
-[--threads N]``; results go to ``benchmarks/results/fit.json`` and ``fit.md``.
+[--threads N]``; a full run rewrites ``benchmarks/results/fit.json`` and ``fit.md``
+(``--quick`` only checks the harness and writes nothing).
 """
 
 from __future__ import annotations
@@ -639,11 +640,6 @@ def parse_args(argv):
     parser.add_argument(
         "--no-extras", action="store_true", help="only ours auto against sklearn lloyd"
     )
-    parser.add_argument(
-        "--output",
-        default=None,
-        help="results file stem in benchmarks/results (default fit, or fit_quick with --quick)",
-    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1:
         parser.error("--repeats and --threads must be at least 1.")
@@ -670,7 +666,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     cases = select_cases(args)
     repeats = 1 if args.quick and args.repeats == 3 else args.repeats
-    stem = args.output or ("fit_quick" if args.quick else "fit")
+    # One current result: a full run rewrites results/fit.*; --quick only checks the harness.
+    stem = None if args.quick else "fit"
 
     def log(message):
         print(message, flush=True)
@@ -710,14 +707,16 @@ def main(argv=None) -> int:
         report["cases"].append(result)
         report["summary"] = summarize(report["cases"])
         report["elapsed_s"] = time.perf_counter() - started
-        write_report(report, stem)  # after every case, so a partial run still leaves results
+        if stem is not None:  # after every case, so a partial run still leaves results
+            write_report(report, stem)
         ours = result["peers"]["ours_auto"]
         log(
             f"  -> sklearn/ours {result['ratio_sklearn']:.2f}x, auto={ours['algorithm']}, "
             f"agrees={ours.get('agrees_with_sklearn')}"
         )
     log(to_markdown(report))
-    log(f"elapsed {time.perf_counter() - started:.0f} s; wrote {RESULTS_DIR / stem}.json/.md")
+    written = f"; wrote {RESULTS_DIR / stem}.json/.md" if stem is not None else ""
+    log(f"elapsed {time.perf_counter() - started:.0f} s{written}")
     return 0
 
 

@@ -1,14 +1,21 @@
-"""Cold start and warm start of kmeans_core: what a user waits for on the first fit.
+"""Cold and warm start: what a user waits for in a fresh process.
 
-- cold: a fresh Python process whose numba cache (``NUMBA_CACHE_DIR``) is a new empty
-  directory, so every kernel the fit needs is compiled;
-- warm: another fresh process reusing that cache, so the kernels are only loaded.
+Three measurements, each a fresh Python process per run:
 
-Each process imports kmeans_core and fits ``KMeans(n_clusters=8, random_state=0)`` (k-means++,
-algorithm "auto") on 10k x 8 blobs. Reported: the time from just before the process is started
-to the end of the fit (wall clock), and, from inside the process, the import time of numpy and
-of kmeans_core and the time of the first fit. Run it with ``python -m benchmarks.compare cold``;
-results go to ``benchmarks/results/cold_start.json``.
+1. **segment run** (the newcomer's first command): ``segment run`` on the built-in 400 synthetic
+   customers, every output. *Cold*: numba's cache (``NUMBA_CACHE_DIR``) is a new empty
+   directory; *warm*: another process reusing the cache the first cold one filled. Reported
+   by stage: Python start-up, imports, the pipeline's own stage timings (from the run's
+   ``cluster_summary.json``) and the rest (printing the table, bookkeeping).
+2. **Mall customers against the scikit-learn tutorial script**, warm, whole process against
+   whole process: ``segment run --input data/mall_customers.csv`` and
+   ``python benchmarks/sklearn_tutorial.py`` alternately, and the ratio run by run.
+3. **The engine alone**: import kmeans_core and ``KMeans(n_clusters=8, random_state=0).fit(X)``
+   on 10k x 8 blobs, a size the numba kernels serve; cold and warm as in 1.
+
+Run it with ``python -m benchmarks.compare cold [--repeats 5]``; results go to
+``benchmarks/results/cold_start.json``. Medians over ``--repeats`` processes; the machine may be
+shared, so compare within one run.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -25,9 +33,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MALL = ROOT / "data" / "mall_customers.csv"
+TUTORIAL = Path(__file__).resolve().parent / "sklearn_tutorial.py"
 
-# What the fresh process runs. It prints one JSON line with wall-clock timestamps.
-CHILD = r"""
+# ``segment`` exactly as its console script runs it, with timestamps on stderr.
+SEGMENT_CHILD = r"""
+import json, sys, time
+started = time.time()
+from segmentation.cli import main
+import segmentation.pipeline  # what ``main`` imports first; timed here as the imports
+imported = time.time()
+code = main(sys.argv[1:])
+done = time.time()
+print(json.dumps({"started": started, "imported": imported, "done": done, "code": code}),
+      file=sys.stderr)
+"""
+
+# The engine alone: a first KMeans fit the numba kernels serve.
+FIT_CHILD = r"""
 import json, time
 started = time.time()
 import numpy as np
@@ -43,7 +66,7 @@ fit_done = time.time()
 KMeans(n_clusters=8, random_state=1).fit(X)
 second_done = time.time()
 print(json.dumps({
-    "python_started": started, "numpy_import_s": numpy_done - started,
+    "started": started, "numpy_import_s": numpy_done - started,
     "kmeans_core_import_s": import_done - numpy_done, "first_fit_s": fit_done - data_done,
     "second_fit_s": second_done - fit_done, "fit_done": fit_done,
     "algorithm": getattr(model, "algorithm_", None), "n_iter": int(model.n_iter_),
@@ -51,22 +74,65 @@ print(json.dumps({
 """
 
 
-def run_fresh_process(cache_dir: str) -> dict:
-    """Start a fresh interpreter with the given numba cache directory; time its first fit.
+def _environment(cache_dir: str) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _cache_files(cache_dir: str) -> int:
+    return sum(1 for _ in Path(cache_dir).rglob("*.nbi"))
+
+
+def run_segment(cache_dir: str, out: Path, extra: list[str]) -> dict:
+    """One fresh ``segment run`` process; its wall time, split by stage.
 
     Returns
     -------
     dict
-        The child's timings plus ``interpreter_start_to_fit_end_s`` and ``process_total_s``.
+        ``total_s`` (launch to exit), ``stages_s`` (Python start-up, imports, the pipeline's
+        stages, the rest), the chosen ``k`` and the number of kernels in the cache afterwards.
     """
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     launched = time.time()
     start = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD],
+        [sys.executable, "-c", SEGMENT_CHILD, "run", *extra, "--out", str(out)],
         cwd=ROOT,
-        env=env,
+        env=_environment(cache_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    total = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise RuntimeError(f"segment run failed:\n{completed.stderr.strip()}")
+    marks = json.loads(completed.stderr.strip().splitlines()[-1])
+    summary = json.loads((out / "cluster_summary.json").read_text())
+    pipeline = summary["timings"]
+    run_s = marks["done"] - marks["imported"]
+    stages = {
+        "python start-up": marks["started"] - launched,
+        "imports": marks["imported"] - marks["started"],
+        **pipeline,
+        "other (table, bookkeeping, exit)": max(0.0, run_s - sum(pipeline.values()))
+        + max(0.0, total - (marks["done"] - launched)),
+    }
+    return {
+        "total_s": total,
+        "stages_s": stages,
+        "k": summary["k"],
+        "cache_files": _cache_files(cache_dir),
+    }
+
+
+def run_fit(cache_dir: str) -> dict:
+    """One fresh process that imports kmeans_core and fits 10k x 8 (see the module docstring)."""
+    launched = time.time()
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", FIT_CHILD],
+        cwd=ROOT,
+        env=_environment(cache_dir),
         capture_output=True,
         text=True,
         check=False,
@@ -76,42 +142,93 @@ def run_fresh_process(cache_dir: str) -> dict:
         raise RuntimeError(f"the fresh process failed:\n{completed.stderr.strip()}")
     child = json.loads(completed.stdout.strip().splitlines()[-1])
     child["interpreter_start_to_fit_end_s"] = child.pop("fit_done") - launched
-    child["python_startup_s"] = child.pop("python_started") - launched
+    child["python_startup_s"] = child.pop("started") - launched
     child["process_total_s"] = total
-    child["cache_files"] = sum(1 for _ in Path(cache_dir).rglob("*.nbi"))
+    child["cache_files"] = _cache_files(cache_dir)
     return child
 
 
-def _median(runs, key):
-    return statistics.median(run[key] for run in runs)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.compare cold",
-        description="Cold start (empty numba cache) and warm start of the first KMeans fit.",
+def run_tutorial(out: Path) -> float:
+    """One fresh process of the scikit-learn tutorial script on mall customers: seconds."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(TUTORIAL), str(MALL), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     )
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="cold and warm processes each (default 3)"
-    )
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1.")
+    return time.perf_counter() - start
 
+
+def _median_stages(runs: list[dict]) -> dict:
+    return {
+        name: statistics.median(run["stages_s"][name] for run in runs)
+        for name in runs[0]["stages_s"]
+    }
+
+
+def bench_segment(root: Path, repeats: int) -> dict:
     cold, warm = [], []
-    with tempfile.TemporaryDirectory(prefix="kmeans_bench_cache_") as root:
-        for index in range(args.repeats):
-            cache_dir = os.path.join(root, f"cold{index}")
-            os.makedirs(cache_dir)
-            cold.append(run_fresh_process(cache_dir))
-            seconds = cold[-1]["interpreter_start_to_fit_end_s"]
-            print(f"cold {index + 1}: {seconds:.2f} s", flush=True)
-        for index in range(args.repeats):
-            # Reuse the cache the first cold process filled.
-            warm.append(run_fresh_process(os.path.join(root, "cold0")))
-            seconds = warm[-1]["interpreter_start_to_fit_end_s"]
-            print(f"warm {index + 1}: {seconds:.2f} s", flush=True)
+    for index in range(repeats):
+        cache = root / f"segment_cold{index}"
+        cache.mkdir()
+        cold.append(run_segment(str(cache), root / f"out_cold{index}", []))
+        print(f"segment run, cold {index + 1}: {cold[-1]['total_s']:.2f} s", flush=True)
+    for index in range(repeats):
+        warm.append(run_segment(str(root / "segment_cold0"), root / f"out_warm{index}", []))
+        print(f"segment run, warm {index + 1}: {warm[-1]['total_s']:.2f} s", flush=True)
+    return {
+        "what": "fresh `segment run` process (400 synthetic customers, k 2-10, every output)",
+        "cold": {
+            "median_s": statistics.median(run["total_s"] for run in cold),
+            "stages_s": _median_stages(cold),
+            "runs": cold,
+        },
+        "warm": {
+            "median_s": statistics.median(run["total_s"] for run in warm),
+            "stages_s": _median_stages(warm),
+            "runs": warm,
+        },
+    }
 
+
+def bench_mall(root: Path, repeats: int) -> dict:
+    cache = root / "mall_cache"
+    cache.mkdir()
+    argv = ["--input", str(MALL)]
+    run_segment(str(cache), root / "mall_warmup", argv)  # fills the cache, if anything is compiled
+    run_tutorial(root / "tutorial_warmup")
+    ours, theirs, stages = [], [], []
+    for index in range(repeats):
+        run = run_segment(str(cache), root / f"mall{index}", argv)
+        ours.append(run["total_s"])
+        stages.append(run)
+        theirs.append(run_tutorial(root / f"tutorial{index}"))
+        print(f"mall customers {index + 1}: ours {ours[-1]:.2f} s, tutorial {theirs[-1]:.2f} s")
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    return {
+        "what": "warm fresh processes, alternating: `segment run --input "
+        "data/mall_customers.csv` against `python benchmarks/sklearn_tutorial.py`",
+        "ours_median_s": statistics.median(ours),
+        "tutorial_median_s": statistics.median(theirs),
+        "ours_over_tutorial_median": statistics.median(ratios),
+        "ours_stages_s": _median_stages(stages),
+        "ours_s": ours,
+        "tutorial_s": theirs,
+        "k": stages[-1]["k"],
+    }
+
+
+def bench_fit(root: Path, repeats: int) -> dict:
+    cold, warm = [], []
+    for index in range(repeats):
+        cache = root / f"fit_cold{index}"
+        cache.mkdir()
+        cold.append(run_fit(str(cache)))
+        print(f"KMeans fit, cold {index + 1}: {cold[-1]['interpreter_start_to_fit_end_s']:.2f} s")
+    for index in range(repeats):
+        warm.append(run_fit(str(root / "fit_cold0")))
+        print(f"KMeans fit, warm {index + 1}: {warm[-1]['interpreter_start_to_fit_end_s']:.2f} s")
     keys = (
         "interpreter_start_to_fit_end_s",
         "python_startup_s",
@@ -120,19 +237,62 @@ def main(argv=None) -> int:
         "first_fit_s",
         "second_fit_s",
     )
-    report = {
+    return {
         "what": "fresh process: import kmeans_core, KMeans(n_clusters=8, random_state=0)"
         ".fit(X), X 10k x 8 float64 blobs; all cores",
-        "cold": {"median": {k: _median(cold, k) for k in keys}, "runs": cold},
-        "warm": {"median": {k: _median(warm, k) for k in keys}, "runs": warm},
+        "cold": {"median": {k: statistics.median(r[k] for r in cold) for k in keys}, "runs": cold},
+        "warm": {"median": {k: statistics.median(r[k] for r in warm) for k in keys}, "runs": warm},
     }
+
+
+def _print_table(report: dict) -> None:
+    segment = report["segment_run"]
+    print(f"\n{'segment run, median seconds':<36} {'cold':>7} {'warm':>7}")
+    for name in segment["cold"]["stages_s"]:
+        cold_s, warm_s = segment["cold"]["stages_s"][name], segment["warm"]["stages_s"][name]
+        print(f"  {name:<34} {cold_s:7.2f} {warm_s:7.2f}")
+    print(f"  {'total':<34} {segment['cold']['median_s']:7.2f} {segment['warm']['median_s']:7.2f}")
+    mall = report["mall_against_sklearn_tutorial"]
+    print(
+        f"\nmall customers, warm: ours {mall['ours_median_s']:.2f} s, tutorial "
+        f"{mall['tutorial_median_s']:.2f} s, "
+        f"ours / tutorial {mall['ours_over_tutorial_median']:.2f}"
+    )
+    fit = report["kmeans_fit"]
+    print(
+        f"KMeans fit 10k x 8: cold {fit['cold']['median']['interpreter_start_to_fit_end_s']:.2f}"
+        f" s, warm {fit['warm']['median']['interpreter_start_to_fit_end_s']:.2f} s"
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.compare cold",
+        description="Cold start (empty numba cache) and warm start of `segment run` and of the "
+        "first KMeans fit, and mall customers against the scikit-learn tutorial script.",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="processes of each kind (5)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1.")
+
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": list(os.getloadavg()),
+        },
+        "repeats": args.repeats,
+    }
+    with tempfile.TemporaryDirectory(prefix="kmeans_bench_cold_") as tmp:
+        root = Path(tmp)
+        report["segment_run"] = bench_segment(root, args.repeats)
+        report["mall_against_sklearn_tutorial"] = bench_mall(root, args.repeats)
+        report["kmeans_fit"] = bench_fit(root, args.repeats)
+    report["machine"]["load_average_at_end"] = list(os.getloadavg())
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "cold_start.json").write_text(json.dumps(report, indent=1) + "\n")
-
-    print(f"{'median of ' + str(args.repeats):<34} {'cold':>8} {'warm':>8}")
-    for key in keys:
-        cold_s, warm_s = report["cold"]["median"][key], report["warm"]["median"][key]
-        print(f"{key:<34} {cold_s:8.3f} {warm_s:8.3f}")
+    _print_table(report)
     print(f"wrote {RESULTS_DIR / 'cold_start.json'}")
     return 0
 

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "segment": ("benchmarks.bench_segment", "the whole `segment run` pipeline"),
     "cold": ("benchmarks.cold_start", "cold start (empty numba cache) and warm start"),
     "kernels": ("benchmarks.bench_kernels", "nearest-center kernels: tiles against rows"),
+    "micro": ("benchmarks.bench_micro", "building blocks against scikit-learn (pytest-benchmark)"),
     "dask": ("benchmarks.bench_dask", "KMeans on Dask against dask-ml and against one machine"),
 }
 

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from kmeans_core import _small
 from kmeans_core._base import EstimatorMixin
 from kmeans_core._kernels import WIDE_VECTORS
 from kmeans_core._kernels.common import (
@@ -255,16 +256,23 @@ class KMeans(EstimatorMixin):
         n_samples, n_features = X.shape
 
         algorithm = self.algorithm
+        # Small problems run Lloyd in NumPy: the kernels' answer, without compiling them.
+        small = algorithm == "auto" and _small.is_small(n_samples, n_features, self.n_clusters)
         if algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters, self.max_iter)
+            if small:
+                algorithm = "lloyd"
         n_threads = self._threads_for(X)
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative
         # to the mean variance of the features.
         assigner_class = ALGORITHMS[algorithm]
-        X, X_mean, mean_variance, X_tiles = center_data(
-            X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
-        )
+        if small:
+            X, X_mean, mean_variance = _small.center_data(X)
+        else:
+            X, X_mean, mean_variance, X_tiles = center_data(
+                X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
+            )
         tol = mean_variance * self.tol
         if not isinstance(init, str):
             init = init - X_mean
@@ -273,16 +281,26 @@ class KMeans(EstimatorMixin):
         for _ in range(n_init):
             if isinstance(init, str) and init == "k-means++":
                 centers_init, _ = greedy_kmeans_plusplus(
-                    X, self.n_clusters, sample_weight, random_state, n_threads=n_threads
+                    X,
+                    self.n_clusters,
+                    sample_weight,
+                    random_state,
+                    n_threads=n_threads,
+                    small=small,
                 )
             elif isinstance(init, str):
                 centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
             else:
                 centers_init = init
-            assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
-            labels, inertia, centers, n_iter, converged = run_kmeans(
-                assigner, centers_init, max_iter=self.max_iter, tol=tol
-            )
+            if small:
+                labels, inertia, centers, n_iter, converged = _small.lloyd(
+                    X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol
+                )
+            else:
+                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                labels, inertia, centers, n_iter, converged = run_kmeans(
+                    assigner, centers_init, max_iter=self.max_iter, tol=tol
+                )
             # A run replaces the best only if it is better and not the same partition
             # (the same partition can differ in inertia by rounding alone).
             if best is None or (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kmeans_core import _small
 from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
 from kmeans_core._kernels.init import candidate_distances
 from kmeans_core._parallel import run_blocks
@@ -27,7 +28,10 @@ def _choose(random_state, n, *, size=None, replace=True, p=None):
 
 def _candidate_pots(X, sample_weight, candidates, closest_dist_sq, n_blocks, out, n_threads):
     """Fill ``out[c] = min(closest_dist_sq, |X - X[candidates[c]]|^2)`` and return the weighted
-    potential of each candidate, the blocks added in order."""
+    potential of each candidate, the blocks added in order; in NumPy when ``n_blocks`` is None
+    (``_small.candidate_pots``)."""
+    if n_blocks is None:
+        return _small.candidate_pots(X, sample_weight, candidates, closest_dist_sq, out)
     partial = np.zeros((n_blocks, candidates.shape[0]), dtype=np.float64)
     rows = np.ascontiguousarray(X[candidates])
     run_blocks(
@@ -47,18 +51,24 @@ def _candidate_pots(X, sample_weight, candidates, closest_dist_sq, n_blocks, out
 
 
 def greedy_kmeans_plusplus(
-    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=None
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=None, small=None
 ):
     """k-means++ on validated arrays (no checks): returns (centers, indices).
 
     Each new center is the best of ``n_local_trials`` candidates drawn with probability
     proportional to ``sample_weight * D(x)^2``, the best being the one that lowers the total
-    weighted squared distance the most (Arthur & Vassilvitskii's greedy variant).
+    weighted squared distance the most (Arthur & Vassilvitskii's greedy variant). The
+    candidates' distances come from NumPy when ``small`` (None: when ``_small.is_small``), else
+    from the numba kernel; the same centers either way.
     """
     n_samples, n_features = X.shape
     n_blocks = n_blocks_for(n_samples)
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
+    if small is None:
+        small = _small.is_small(n_samples, n_features, n_clusters)
+    if small:
+        n_blocks = n_threads = None  # NumPy
 
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
     indices = np.full(n_clusters, -1, dtype=int)

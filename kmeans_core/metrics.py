@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from kmeans_core import _small
 from kmeans_core._kernels import metrics_kernels as _mk
 from kmeans_core._validation import (
     check_array,
@@ -124,6 +125,8 @@ def _cluster_moments(X, codes, n_labels):
     mean : ndarray of shape (n_labels, n_features)
     ssd : ndarray of shape (n_labels,)
     """
+    if _small.is_small(*X.shape, n_labels):
+        return _small.cluster_moments(X, codes, n_labels)
     n_chunks = _mk.n_chunks_for(X.shape[0])
     counts, means, m2 = _mk.cluster_moments_chunks(X, codes, n_labels, n_chunks)
     count = np.zeros(n_labels)
@@ -182,9 +185,17 @@ def inertia(X, labels, centers, sample_weight=None):
         )
     weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
     lab = np.ascontiguousarray(lab, dtype=np.int64)
+    return float(_centroid_distance_sums(X, lab, centers, weights)[:, 0].sum())
+
+
+def _centroid_distance_sums(X, codes, centers, sample_weight):
+    """Per cluster, the sums of ``w * |x - c|^2`` and of ``|x - c|`` over its points: ndarray
+    of shape (n_clusters, 2), the chunks added in order."""
+    if _small.is_small(*X.shape, centers.shape[0]):
+        return _small.centroid_distance_sums(X, codes, centers, sample_weight)
     n_chunks = _mk.n_chunks_for(X.shape[0])
-    sums = _mk.centroid_distance_chunks(X, lab, centers, weights, n_chunks)
-    return float(_in_chunk_order(sums[:, :, 0]).sum())
+    sums = _mk.centroid_distance_chunks(X, codes, centers, sample_weight, n_chunks)
+    return _in_chunk_order(sums)
 
 
 def silhouette_samples(X, labels):
@@ -215,6 +226,26 @@ def silhouette_samples(X, labels):
 def _silhouette_samples(X, codes, n_labels):
     """``silhouette_samples`` of validated float64 ``X`` and labels encoded 0..n_labels-1."""
     counts = np.bincount(codes, minlength=n_labels)
+    if _small.is_small_pairwise(*X.shape):
+        sums = _small.silhouette_cluster_sums(X, codes, n_labels)
+    else:
+        sums = _kernel_silhouette_sums(X, codes, n_labels, counts)
+
+    # scikit-learn's arithmetic, step by step (a singleton's 0/0 and max(a, b) == 0 give NaN,
+    # which becomes 0).
+    rows = np.arange(X.shape[0])
+    intra = sums[rows, codes]
+    sums[rows, codes] = np.inf
+    inter = (sums / counts).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intra /= counts[codes] - 1
+        sil = (inter - intra) / np.maximum(intra, inter)
+    return np.nan_to_num(sil)
+
+
+def _kernel_silhouette_sums(X, codes, n_labels, counts):
+    """Sum of the distances from every point to the points of every cluster, from the
+    kernels: ndarray of shape (n_samples, n_labels)."""
     # Sorting the points by cluster turns "add this distance to cluster labels[j]" into a
     # contiguous reduction per cluster, which vectorises. Features are zero-padded to a
     # multiple of 4 for the kernel (zeros add nothing to a distance).
@@ -234,17 +265,7 @@ def _silhouette_samples(X, codes, n_labels):
         sorted_sums = np.empty_like(sums)
         _mk.silhouette_scatter_sums(XT, by_cluster, sorted_sums)
         sums[order] = sorted_sums
-
-    # scikit-learn's arithmetic, step by step (a singleton's 0/0 and max(a, b) == 0 give NaN,
-    # which becomes 0).
-    rows = np.arange(X.shape[0])
-    intra = sums[rows, codes]
-    sums[rows, codes] = np.inf
-    inter = (sums / counts).min(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        intra /= counts[codes] - 1
-        sil = (inter - intra) / np.maximum(intra, inter)
-    return np.nan_to_num(sil)
+    return sums
 
 
 def _split(first, stop, n_pieces):
@@ -411,9 +432,8 @@ def _davies_bouldin(X, codes, count, centroids):
     """The score from the clusters' counts and centroids (``_cluster_moments``): one more pass
     over ``X`` for the mean distances to the centroids."""
     centroids = np.ascontiguousarray(centroids)
-    n_chunks = _mk.n_chunks_for(X.shape[0])
-    sums = _mk.centroid_distance_chunks(X, codes, centroids, np.ones(X.shape[0]), n_chunks)
-    intra = _in_chunk_order(sums[:, :, 1]) / count
+    sums = _centroid_distance_sums(X, codes, centroids, np.ones(X.shape[0]))
+    intra = sums[:, 1] / count
     diff = centroids[:, None, :] - centroids[None, :, :]
     centroid_distances = np.sqrt(np.einsum("ijf,ijf->ij", diff, diff))
     if np.all(np.isclose(intra, 0.0)) or np.all(np.isclose(centroid_distances, 0.0)):

@@ -77,6 +77,19 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     )
 
 
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV input, such as utf-8 or cp1252 (default: detected)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        help="decimal mark of a CSV input (default: detected; with ',' points group thousands)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``segment`` with its four subcommands."""
     parser = _Parser(
@@ -97,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
+    _add_reading_options(run)
     _add_clustering_options(
         run,
         features_help="feature columns, comma-separated (default: every numeric column that is "
@@ -110,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
     predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    _add_reading_options(predict)
     predict.add_argument(
         "--out",
         metavar="PATH",
@@ -124,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "customer, then segment them like 'run'.",
     )
     rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    _add_reading_options(rfm)
     rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
     rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
     rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
@@ -183,6 +199,8 @@ def _config(args, **extra):
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
         out=args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
         **extra,
     )
 
@@ -315,7 +333,9 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(args.model, args.input, args.out)
+    result = predict(
+        args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal
+    )
     if args.json:
         print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
         return EXIT_OK

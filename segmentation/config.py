@@ -59,6 +59,9 @@ class RunConfig:
         k-means++ restarts per k; None chooses by data size (``select_k.choose_n_init``).
     plots, report : bool
         Whether to draw the figures and write the HTML report.
+    encoding, decimal : str or None
+        Text encoding and decimal mark of a CSV input (or transaction log); None detects them
+        (:func:`segmentation.io.read_table`).
     transactions, customer_col, date_col, quantity_col, price_col, invoice_col, as_of
         Options of :func:`~segmentation.pipeline.run_rfm` (a transaction log instead of a
         customer table).
@@ -77,6 +80,8 @@ class RunConfig:
     n_init: int | None = None
     plots: bool = True
     report: bool = True
+    encoding: str | None = None
+    decimal: str | None = None
     transactions: str | Path | None = None
     customer_col: str = "CustomerID"
     date_col: str = "InvoiceDate"

@@ -1,9 +1,11 @@
 """Read customer tables (CSV or Parquet) and write every output atomically.
 
-Reading is careful about what real files look like: the delimiter is sniffed, a UTF-8 byte
-order mark and Windows line endings are accepted, and a column is turned into numbers only when
-that loses nothing (zero-padded IDs such as ``"0001"`` stay text), so that writing the table
-back reproduces every input column.
+Reading is careful about what real files look like: the delimiter is sniffed, the encoding
+(UTF-8 with or without a byte order mark, UTF-16, or Windows-1252 as Excel saves it in Western
+Europe) and the decimal mark (point, or comma with optional ``.`` thousands separators such as
+``1.234,56``) are detected and reported, Windows line endings are accepted, and a column is
+turned into numbers only when that loses nothing (zero-padded IDs such as ``"0001"`` stay
+text), so that writing the table back reproduces every input column.
 
 Writing never leaves half a file: each output goes to a temporary file in the same folder, is
 flushed to disk, then renamed over the target with :func:`os.replace`. Inputs are protected:
@@ -12,9 +14,11 @@ pass ``protect=[input_path, ...]`` and a write to one of them is refused.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -27,6 +31,7 @@ from .errors import SegmentationError
 
 __all__ = [
     "read_table",
+    "DECIMAL_MARKS",
     "ensure_output_dir",
     "write_csv_atomic",
     "write_json_atomic",
@@ -41,41 +46,95 @@ PARQUET_MAGIC = b"PAR1"
 CANDIDATE_DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64 * 1024
 
+#: The decimal marks a CSV file may use: "." (1234.56) or "," (1234,56 or 1.234,56).
+DECIMAL_MARKS = (".", ",")
+#: Byte order marks, longest first (UTF-32's little-endian mark starts with UTF-16's).
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: Text that is not UTF-8 is read as Windows-1252, what Excel writes in Western Europe (latin-1
+#: with "€" and typographic quotes in place of control characters); latin-1 reads the rest.
+_LEGACY_ENCODINGS = ("cp1252", "latin-1")
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with a byte order mark",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 (little-endian, no byte order mark)",
+    "utf-16-be": "UTF-16 (big-endian, no byte order mark)",
+    "utf-32": "UTF-32",
+    "cp1252": "Windows-1252",
+    "latin-1": "latin-1",
+}
+#: Rows looked at to detect the decimal mark.
+DECIMAL_SAMPLE_ROWS = 2000
+
 # "0001", "-007": a leading zero before another digit means the text is a code, not a number.
 _ZERO_PADDED = r"[+-]?0\d+$"
-# "1,5" or "-12,75": a decimal comma (European CSV, usually with ';' as the delimiter).
-_DECIMAL_COMMA = r"[+-]?\d+,\d+"
+# With a decimal comma: "12,75", "-1.234,5", "1.234.567" (points group thousands), "42".
+_GROUPED = r"[+-]?(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)"
+_COMMA_NUMBER = _GROUPED + r"(?:,\d+)?"
+_COMMA_DECIMAL = _GROUPED + r",\d+"
+# A point that can only be a decimal point: "3.5", ".25", "1.2345" (not "1.234" or "1.234.567").
+_POINT_DECIMAL = r"[+-]?(?!(?:[1-9]\d{0,2}(?:\.\d{3})+)$)\d*\.\d+(?:[eE][+-]?\d+)?"
 _INTEGER = r"[+-]?\d+"
 # Plain decimal numbers with an optional exponent; "inf", "nan" and "1_000" stay text.
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path, *, encoding=None, decimal=None) -> pd.DataFrame:
     """Read a customer table from a CSV or Parquet file.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A CSV file (delimiter ``,``, ``;``, tab or ``|``, sniffed; UTF-8 with or without a byte
-        order mark; LF or CRLF line endings) or a Parquet file (recognised by the extension
-        ``.parquet``/``.pq`` or by its ``PAR1`` magic bytes).
+        A CSV file (delimiter ``,``, ``;``, tab or ``|``, sniffed; LF or CRLF line endings) or
+        a Parquet file (recognised by the extension ``.parquet``/``.pq`` or by its ``PAR1``
+        magic bytes).
+    encoding : str or None
+        The CSV file's text encoding (any Python codec name, such as ``"cp1252"``); None
+        detects it: a byte order mark (UTF-8, UTF-16, UTF-32), UTF-16 without one, UTF-8, else
+        Windows-1252 (Excel's Western European encoding).
+    decimal : {".", ","} or None
+        The CSV file's decimal mark; None detects it: a comma when the file is not
+        comma-separated and its numbers such as ``12,5`` or ``1.234,56`` outnumber those with a
+        decimal point. With a comma, points group thousands.
 
     Returns
     -------
     pandas.DataFrame of shape (n_rows, n_columns)
         CSV columns whose every value is a number become ``int64`` (``Int64`` when some values
         are missing, so that integers stay integers) or ``float64``; other columns stay text.
-        Columns with zero-padded numbers such as ``"0001"`` stay text.
+        Columns with zero-padded numbers such as ``"0001"`` stay text. For a CSV file,
+        ``df.attrs["read_as"]`` says how it was read (encoding, delimiter, decimal mark, and
+        which were detected), a phrase that is also logged.
 
     Raises
     ------
     SegmentationError
         If the file is missing, is a directory, cannot be read, is empty (no bytes, or a
-        header and no rows), is binary (neither text nor Parquet) or is not valid UTF-8.
+        header and no rows), is binary (neither text nor Parquet), is not valid text in the
+        given encoding, or the encoding or decimal mark asked for is unknown.
     """
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise SegmentationError(
+                f"Unknown `encoding` '{encoding}'; give a name such as utf-8, cp1252 or latin-1."
+            ) from None
+    if decimal is not None and decimal not in DECIMAL_MARKS:
+        raise SegmentationError(
+            f"`decimal` must be '.' or ',' (the decimal mark of the file), got '{decimal}'."
+        )
     path = Path(path)
     if not path.exists():
         raise SegmentationError(f"Input file '{path}' does not exist; check the path.")
@@ -93,7 +152,7 @@ def read_table(path) -> pd.DataFrame:
     if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in PARQUET_EXTENSIONS:
         df = _read_parquet(path)
     else:
-        df = _read_csv(path, head)
+        df = _read_csv(path, head, encoding=encoding, decimal=decimal)
     if df.shape[1] == 0:
         raise SegmentationError(f"Input file '{path}' has no columns.")
     if len(df) == 0:
@@ -127,22 +186,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
-    if b"\x00" in head:
-        raise SegmentationError(
-            f"Input file '{path}' is binary, not CSV or Parquet; export it as CSV (UTF-8)."
-        )
+def _read_csv(path: Path, head: bytes, *, encoding, decimal) -> pd.DataFrame:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SegmentationError(f"Input file '{path}' cannot be read ({_reason(exc)}).") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SegmentationError(
-            f"Input file '{path}' is not valid UTF-8 text (bad byte at position {exc.start}); "
-            "save it as UTF-8 CSV."
-        ) from None
+    text, used_encoding = _decode(path, raw, head, encoding)
     if "\x00" in text:
         raise SegmentationError(
             f"Input file '{path}' is binary, not CSV or Parquet; export it as CSV (UTF-8)."
@@ -167,9 +216,100 @@ def _read_csv(path: Path, head: bytes) -> pd.DataFrame:
             f"Input file '{path}' is not a well-formed CSV table ({first_line})."
         ) from None
     df.columns = [str(name).strip() for name in df.columns]
+    used_decimal = decimal if decimal is not None else detect_decimal(df, delimiter)
     for name in df.columns:
-        df[name] = _convert_text_column(df[name], decimal_comma=delimiter == ";")
+        df[name] = _convert_text_column(df[name], decimal=used_decimal)
+    df.attrs["read_as"] = _describe_format(
+        used_encoding, encoding is None, delimiter, used_decimal, decimal is None
+    )
+    logger.info("Read %s as %s.", path, df.attrs["read_as"])
     return df
+
+
+def _decode(path: Path, raw: bytes, head: bytes, encoding) -> tuple[str, str]:
+    """The file's text and the encoding it was read with (``encoding``, or detected)."""
+    if encoding is not None:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeError as exc:
+            where = f" (bad byte at position {exc.start})" if hasattr(exc, "start") else ""
+            raise SegmentationError(
+                f"Input file '{path}' is not valid {encoding} text{where}; check `encoding`."
+            ) from None
+        return text.removeprefix("\ufeff"), encoding
+    candidates = [name for mark, name in _BYTE_ORDER_MARKS if raw.startswith(mark)][:1]
+    if not candidates and b"\x00" in head:
+        candidates = [_utf16_without_bom(head)]
+        if candidates == [None]:
+            raise SegmentationError(
+                f"Input file '{path}' is binary, not CSV or Parquet; export it as CSV (UTF-8)."
+            )
+    if not candidates:
+        candidates = ["utf-8", *_LEGACY_ENCODINGS]
+    for name in candidates:
+        try:
+            return raw.decode(name), name
+        except UnicodeDecodeError as exc:
+            error = exc
+    raise SegmentationError(
+        f"Input file '{path}' is not valid {_ENCODING_NAMES[candidates[0]]} text (bad byte at "
+        f"position {error.start}); give its `encoding` or save it as UTF-8 CSV."
+    )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when the bytes look like mostly-ASCII UTF-16."""
+    sample = head[: 4096 - 4096 % 2] if len(head) >= 2 else head
+    even, odd = sample[0::2], sample[1::2]
+    if not odd:
+        return None
+    even_zeros, odd_zeros = even.count(0) / len(even), odd.count(0) / len(odd)
+    if odd_zeros > 0.9 and even_zeros < 0.1:
+        return "utf-16-le"
+    if even_zeros > 0.9 and odd_zeros < 0.1:
+        return "utf-16-be"
+    return None
+
+
+def detect_decimal(df: pd.DataFrame, delimiter: str) -> str:
+    """The decimal mark of a table read as text: "," or ".".
+
+    A comma-separated file has decimal points. Otherwise the first ``DECIMAL_SAMPLE_ROWS``
+    rows vote: values such as ``12,5`` or ``1.234,56`` for a comma, values such as ``3.5`` or
+    ``0.25`` (a point that cannot be a thousands separator) for a point; a tie is a point.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame of shape (n_rows, n_columns), text columns
+    delimiter : str
+
+    Returns
+    -------
+    str
+    """
+    if delimiter == "," or df.empty:
+        return "."
+    values = df.head(DECIMAL_SAMPLE_ROWS).stack().astype(str).str.strip()
+    commas = int(values.str.fullmatch(_COMMA_DECIMAL).sum())
+    points = int(values.str.fullmatch(_POINT_DECIMAL).sum())
+    return "," if commas > points else "."
+
+
+def _describe_format(encoding, encoding_detected, delimiter, decimal, decimal_detected) -> str:
+    """How a CSV file was read, as a phrase (encoding, delimiter, decimal mark)."""
+    name = _ENCODING_NAMES.get(encoding, encoding)
+    if not encoding_detected:
+        how = "as asked"
+    elif encoding in _LEGACY_ENCODINGS:
+        how = "detected: not UTF-8"
+    else:
+        how = "detected"
+    separator = {"\t": "tab"}.get(delimiter, f"'{delimiter}'")
+    mark = "decimal comma" if decimal == "," else "decimal point"
+    return (
+        f"{name} ({how}), {separator}-separated, "
+        f"{mark} ({'detected' if decimal_detected else 'as asked'})"
+    )
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -204,11 +344,12 @@ def sniff_delimiter(sample: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _convert_text_column(column: pd.Series, *, decimal_comma: bool) -> pd.Series:
+def _convert_text_column(column: pd.Series, *, decimal: str) -> pd.Series:
     """Turn a column read as text into numbers when every value is a number and nothing is lost.
 
     Integers become ``int64`` (or ``Int64`` with gaps, so they are written back without a
-    ``.0``), other numbers ``float64``. Zero-padded codes stay text.
+    ``.0``), other numbers ``float64``. Zero-padded codes stay text. With ``decimal=","``,
+    numbers are written ``1234,5`` or ``1.234,5`` (points group thousands).
     """
     # Vectorised string tests first (pyarrow-backed, fast): pd.to_numeric on text is slow and
     # is only worth calling once the column is known to hold numbers.
@@ -218,10 +359,13 @@ def _convert_text_column(column: pd.Series, *, decimal_comma: bool) -> pd.Series
     if values.empty:
         # Nothing to go on: an all-missing column is numeric (NaN), which is what a user expects.
         return pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
-    if not values.str.fullmatch(_NUMBER).all():
-        if decimal_comma and values.str.fullmatch(_DECIMAL_COMMA).all():
-            dotted = stripped.str.replace(",", ".", regex=False).where(~blank)
-            return dotted.astype("float64")
+    if decimal == ",":
+        if not values.str.fullmatch(_COMMA_NUMBER).all():
+            return column
+        # Into the decimal point's spelling: "1.234,5" -> "1234.5".
+        stripped = stripped.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        values = stripped[~blank]
+    elif not values.str.fullmatch(_NUMBER).all():
         return column
     if values.str.match(_ZERO_PADDED).any():
         return column

@@ -376,10 +376,11 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
             protect = []
         else:
             _refuse_outputs_over_inputs(out, [config.input])
-            data = read_table(config.input)
+            data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
             source = str(config.input)
             protect = [config.input]
-    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}."]
+    read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
+    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
     if config.input is None:
         with timer.stage("write"):
             written["input"] = write_csv_atomic(data, output_path(out, "input"))
@@ -412,7 +413,9 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     with timer.stage("read"):
         out = ensure_output_dir(config.out)
         _refuse_outputs_over_inputs(out, [config.transactions])
-        transactions = read_table(config.transactions)
+        transactions = read_table(
+            config.transactions, encoding=config.encoding, decimal=config.decimal
+        )
     with timer.stage("rfm"):
         rfm, rfm_log = transactions_to_rfm(
             transactions,
@@ -468,7 +471,7 @@ def _refuse_outputs_over_inputs(out: Path, inputs: list) -> None:
 # --------------------------------------------------------------------------- predicting
 
 
-def predict(model_path, input_path, out_path=None) -> PredictResult:
+def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=None) -> PredictResult:
     """Assign the customers of a table to the segments of a saved model.
 
     Parameters
@@ -479,6 +482,8 @@ def predict(model_path, input_path, out_path=None) -> PredictResult:
         A CSV or Parquet table holding the model's feature columns.
     out_path : path or None
         Where to write the result; default ``outputs/predictions.csv``.
+    encoding, decimal : str or None
+        Text encoding and decimal mark of a CSV input; None detects them.
 
     Returns
     -------
@@ -491,7 +496,7 @@ def predict(model_path, input_path, out_path=None) -> PredictResult:
         output.
     """
     model = SegmentationModel.load(model_path)
-    data = read_table(input_path)
+    data = read_table(input_path, encoding=encoding, decimal=decimal)
     out_path = Path(out_path) if out_path is not None else Path("outputs") / "predictions.csv"
     ensure_output_dir(out_path.parent if str(out_path.parent) else ".")
     if out_path.is_dir():

@@ -193,9 +193,10 @@ def test_zip_file_such_as_xlsx_is_refused(tmp_path):
 
 
 def test_undecodable_text_is_refused(tmp_path):
-    path = tmp_path / "latin1.csv"
-    path.write_bytes("name,spend\nJosé,10\n".encode("latin-1"))
-    assert "UTF-8" in _error_for(path)
+    # A UTF-16 byte order mark, then a lone surrogate: no encoding makes text of it.
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"\xff\xfe" + "name,spend\n".encode("utf-16-le") + b"\x00\xd8")
+    assert "is not valid UTF-16 text" in _error_for(path)
 
 
 def test_damaged_parquet_is_refused(tmp_path):

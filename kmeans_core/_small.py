@@ -1,0 +1,322 @@
+"""Small problems in vectorised NumPy: what the numba kernels compute, without compiling them.
+
+A first run in a fresh clone would otherwise wait for numba to compile every kernel it touches
+(about 20 s on 2 cores for a k sweep, its metrics and a PCA), and every later run for numba to
+load them, for a few hundred rows that NumPy handles in milliseconds. Up to
+``SMALL_MAX_SAMPLES`` rows and ``SMALL_MAX_WORK`` point-center-feature triples,
+``KMeans(algorithm="auto")``, ``kmeans_plusplus``, the metrics and ``PCA`` take the functions
+here (``is_small``); the named algorithms always run the kernels.
+
+They follow the kernels step by step: one row block (``SMALL_MAX_SAMPLES`` rows are less than
+two of the kernels' blocks), the cluster sums kept by moving the points that changed cluster and
+summed afresh by the same rule (``common.sums_afresh``), the additions in the kernels' order
+where the kernels fix one, the first center on exact ties, the same empty-cluster relocation
+(``_loop.relocate_empty_clusters``) and the same random draws. So the labels, the iteration
+counts and the k-means++ centers are the kernels'; the values agree to rounding, since the
+kernels fuse multiply-adds and may reorder sums where NumPy does neither (tested to 1e-12:
+``tests/test_small.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kmeans_core._validation import check_finite
+
+#: Most rows handled in NumPy: fewer than two of the kernels' row blocks
+#: (``_kernels.common.MIN_BLOCK_ROWS``), so the kernels add in row order as NumPy does here.
+SMALL_MAX_SAMPLES = 1000
+#: ... and most point-center-feature triples (n_samples x n_clusters x n_features) per pass:
+#: beyond, a warm kernel is faster than the NumPy passes even counting its load from the cache
+#: (``benchmarks/README.md``, "cold start").
+SMALL_MAX_WORK = 200_000
+#: The kernels sum a block afresh after a pass in which more than one point in this many changed
+#: cluster (``_kernels.common.RESUM_EVERY``).
+RESUM_EVERY = 8
+
+
+#: Most point-point-feature triples for the exact silhouette in NumPy (the whole distance
+#: matrix at once).
+SMALL_MAX_PAIRWISE_WORK = 20_000_000
+
+
+def is_small_pairwise(n_samples, n_features):
+    """Whether the silhouette of ``n_samples`` points runs here in NumPy."""
+    return (
+        n_samples <= SMALL_MAX_SAMPLES
+        and n_samples * n_samples * n_features <= SMALL_MAX_PAIRWISE_WORK
+    )
+
+
+def is_small(n_samples, n_features=1, n_clusters=1):
+    """Whether a problem of this shape runs here in NumPy rather than in the numba kernels."""
+    return n_samples <= SMALL_MAX_SAMPLES and n_samples * n_features * n_clusters <= SMALL_MAX_WORK
+
+
+# ----------------------------------------------------------------------------- distances
+
+
+def squared_distances(XT, centers):
+    """Squared distances from every center to every point, summed feature by feature in
+    order (as the kernels do), in the data's precision.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_features, n_samples)
+        The data transposed.
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, n_samples)
+    """
+    diff = XT[:, None, :] - centers.T[:, :, None]
+    diff *= diff
+    return diff.sum(axis=0)  # along the first axis NumPy adds in order (pairwise along the last)
+
+
+def nearest_centers(X, centers):
+    """Index of the nearest center of every row of ``X`` (the first one on exact ties):
+    ndarray of shape (n_samples,), int32."""
+    return _nearest(np.ascontiguousarray(X.T), centers)
+
+
+def _nearest(XT, centers):
+    return squared_distances(XT, centers).argmin(axis=0).astype(np.int32)
+
+
+def _sum_in_order(values):
+    """Sum of ``values`` first to last, in float64 (as the kernels add; NumPy's sum of a
+    contiguous array adds pairwise)."""
+    total = 0.0
+    for value in values.tolist():
+        total += value
+    return total
+
+
+# ----------------------------------------------------------------------------- the fit
+
+
+def center_data(X):
+    """``_loop.center_data`` for one row block: the centered copy, the column means, the mean
+    of the column variances. Raises ``ValueError`` if ``X`` holds NaN or infinity."""
+    n_samples = X.shape[0]
+    column_sums = X.sum(axis=0, dtype=np.float64)  # row after row, as the kernel adds them
+    mean = (column_sums / n_samples).astype(X.dtype)
+    if not np.isfinite(mean).all():
+        check_finite(X)
+    X_centered = X - mean
+    squares = (X_centered * X_centered).sum(axis=0, dtype=np.float64)
+    mean_variance = float(squares.mean() / n_samples)
+    return X_centered, mean, mean_variance
+
+
+def candidate_pots(X, sample_weight, candidates, closest_dist_sq, out):
+    """``_kernels.init.candidate_distances`` for every row at once: ``out[c] =
+    min(closest_dist_sq, |X - X[candidates[c]]|^2)``; returns the weighted potential of each
+    candidate, summed in row order in float64."""
+    np.minimum(
+        squared_distances(np.ascontiguousarray(X.T), X[candidates]), closest_dist_sq, out=out
+    )
+    # Row after row in float64: the transpose's first axis.
+    return (out * sample_weight).T.sum(axis=0, dtype=np.float64)
+
+
+def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
+    """One K-Means run from ``centers_init`` on centered data: ``_loop.run_kmeans`` with
+    Lloyd's kernels, in NumPy.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous, float32 or float64
+    sample_weight : ndarray of shape (n_samples,), of X's dtype
+    centers_init : ndarray of shape (n_clusters, n_features)
+    max_iter : int
+    tol : float
+        Already scaled by the data's mean variance.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int32
+    inertia : float
+    centers : ndarray of shape (n_clusters, n_features)
+    n_iter : int
+    converged : bool
+    """
+    from kmeans_core._loop import relocate_empty_clusters
+
+    n_samples = X.shape[0]
+    n_clusters = centers_init.shape[0]
+    dtype = X.dtype
+    XT = np.ascontiguousarray(X.T)
+    weighted = X * sample_weight[:, None]
+    weighted_t = np.ascontiguousarray(weighted.T)
+    centers = np.array(centers_init, dtype=dtype, order="C", copy=True)
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    sums = np.zeros(centers.shape, dtype=dtype)
+    weights = np.zeros(n_clusters, dtype=dtype)
+    n_changed = 0
+
+    strict_convergence = converged = False
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
+        fresh = labels[0] < 0 or n_changed * RESUM_EVERY > n_samples
+        nearest = _nearest(XT, centers)
+        moved = np.flatnonzero(nearest != labels)
+        n_changed = moved.shape[0]
+        if fresh:
+            _sum_by_cluster(nearest, weighted_t, sample_weight, sums, weights)
+        elif n_changed:
+            # As ``common.move_point``: out of the old cluster, into the new one, point after
+            # point in row order.
+            clusters = np.empty(2 * n_changed, dtype=np.intp)
+            clusters[0::2] = labels[moved]
+            clusters[1::2] = nearest[moved]
+            values = np.empty((2 * n_changed, X.shape[1]), dtype=dtype)
+            np.negative(weighted[moved], out=values[0::2])
+            values[1::2] = weighted[moved]
+            np.add.at(sums, clusters, values)
+            point_weights = np.empty(2 * n_changed, dtype=dtype)
+            np.negative(sample_weight[moved], out=point_weights[0::2])
+            point_weights[1::2] = sample_weight[moved]
+            np.add.at(weights, clusters, point_weights)
+        labels = nearest
+
+        centers_new = sums.copy()
+        weight_in_clusters = weights.copy()
+        if not weight_in_clusters.all():
+            relocate_empty_clusters(
+                X, sample_weight, centers, centers_new, weight_in_clusters, labels
+            )
+        squared_shift = _average_and_shift(centers_new, weight_in_clusters, centers)
+        centers = centers_new
+
+        if n_changed == 0:
+            strict_convergence = converged = True
+            break
+        if squared_shift <= tol:
+            converged = True
+            break
+
+    if not strict_convergence:
+        # The centers moved once more after the last assignment: make the labels match them.
+        labels = _nearest(XT, centers)
+
+    return labels, inertia(X, sample_weight, centers, labels), centers, n_iter, converged
+
+
+def _sum_by_cluster(labels, weighted_t, sample_weight, sums, weights):
+    """The weighted sums and the weights of the points of every cluster into ``sums`` (k, d)
+    and ``weights`` (k,), added row after row as ``common.sum_block`` does (``bincount`` adds
+    in order, in float64; float32 data are added in float32)."""
+    n_clusters = weights.shape[0]
+    if sums.dtype == np.float64:
+        for f, column in enumerate(weighted_t):
+            sums[:, f] = np.bincount(labels, weights=column, minlength=n_clusters)
+        weights[:] = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+    else:
+        sums[:] = 0
+        weights[:] = 0
+        np.add.at(sums, labels, weighted_t.T)
+        np.add.at(weights, labels, sample_weight)
+
+
+def _average_and_shift(centers_new, weight_in_clusters, centers_old):
+    """``_kernels.update.average_and_shift``, the same operations in the same order: the
+    cluster sums in ``centers_new`` become means (a cluster without weight is parked on the
+    heaviest one as scikit-learn does); returns the sum of the squared moves."""
+    has_weight = weight_in_clusters > 0
+    # Each sum times the reciprocal of its weight, in float64 for float32 data too.
+    scale = 1.0 / weight_in_clusters.astype(np.float64)
+    if has_weight.all():
+        centers_new[...] = centers_new * scale[:, None]
+    else:
+        heaviest = int(np.argmax(weight_in_clusters))
+        heaviest_sum = centers_new[heaviest].copy()
+        centers_new[has_weight] = centers_new[has_weight] * scale[has_weight, None]
+        for j in np.flatnonzero(~has_weight):
+            centers_new[j] = heaviest_sum if j < heaviest else centers_new[heaviest]
+    diff = (centers_new - centers_old).T
+    per_center = (diff * diff).sum(axis=0, dtype=np.float64)  # feature after feature
+    return _sum_in_order(per_center)
+
+
+def inertia(X, sample_weight, centers, labels):
+    """Weighted sum of squared distances to the assigned centers, in float64 (each distance
+    in the data's precision, as the kernels compute it)."""
+    diff = (X - centers[labels]).T
+    squared = (diff * diff).sum(axis=0) * sample_weight
+    return float(squared.sum(dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def silhouette_cluster_sums(X, codes, n_labels):
+    """Sum of the distances from every point to the points of every cluster.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    codes : ndarray of shape (n_samples,), int64, in 0..n_labels-1
+    n_labels : int
+
+    Returns
+    -------
+    sums : ndarray of shape (n_samples, n_labels), float64
+    """
+    distances = np.sqrt(squared_distances(np.ascontiguousarray(X.T), X))
+    members = np.zeros((X.shape[0], n_labels))
+    members[np.arange(X.shape[0]), codes] = 1.0
+    return distances @ members
+
+
+def cluster_moments(X, codes, n_labels):
+    """Count, mean and sum of squared deviations of every cluster (``metrics._cluster_moments``).
+
+    Returns
+    -------
+    count : ndarray of shape (n_labels,)
+    mean : ndarray of shape (n_labels, n_features)
+    ssd : ndarray of shape (n_labels,)
+    """
+    count = np.bincount(codes, minlength=n_labels).astype(np.float64)
+    sums = np.zeros((n_labels, X.shape[1]))
+    np.add.at(sums, codes, X)
+    mean = sums / count[:, None]  # every code has a point
+    deviations = X - mean[codes]
+    squared = np.einsum("ij,ij->i", deviations, deviations)
+    ssd = np.bincount(codes, weights=squared, minlength=n_labels)
+    return count, mean, ssd
+
+
+def centroid_distance_sums(X, codes, centers, sample_weight):
+    """Per cluster, the sum of ``w * |x - c|^2`` and of ``|x - c|`` over its points:
+    ndarray of shape (n_labels, 2) (``metrics_kernels.centroid_distance_chunks``, one chunk)."""
+    diff = X - centers[codes]
+    squared = np.einsum("ij,ij->i", diff, diff)
+    n_labels = centers.shape[0]
+    return np.stack(
+        [
+            np.bincount(codes, weights=squared * sample_weight, minlength=n_labels),
+            np.bincount(codes, weights=np.sqrt(squared), minlength=n_labels),
+        ],
+        axis=1,
+    )
+
+
+# ----------------------------------------------------------------------------- PCA
+
+
+def mean_and_centered_gram(X):
+    """Mean and centered cross-product matrix ``(X - mean).T @ (X - mean)``, in float64.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    gram : ndarray of shape (n_features, n_features), symmetric
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    centered = X - mean
+    gram = centered.T @ centered
+    return mean, np.triu(gram) + np.triu(gram, 1).T
