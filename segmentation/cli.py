@@ -150,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
+    rfm.add_argument(
+        "--engine",
+        choices=["inprocess", "dask"],
+        default="inprocess",
+        help="compute RFM in this process or on Dask (PATH: a file, folder of parts or glob)",
+    )
+    rfm.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
+    )
     _add_clustering_options(
         rfm, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
@@ -316,6 +327,8 @@ def _cmd_run(args, rfm: bool = False) -> int:
                 price_col=args.price_col,
                 invoice_col=args.invoice_col,
                 as_of=args.as_of,
+                engine=args.engine,
+                scheduler=args.scheduler,
             )
             result = run_rfm(config, progress=progress)
         else:

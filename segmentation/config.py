@@ -25,6 +25,8 @@ RFM_OPTIONS = (
     "price_col",
     "invoice_col",
     "as_of",
+    "engine",
+    "scheduler",
 )
 
 
@@ -65,6 +67,11 @@ class RunConfig:
     transactions, customer_col, date_col, quantity_col, price_col, invoice_col, as_of
         Options of :func:`~segmentation.pipeline.run_rfm` (a transaction log instead of a
         customer table).
+    engine : {"inprocess", "dask"}
+        Where :func:`~segmentation.pipeline.run_rfm` turns the log into RFM: in this process,
+        or on Dask (``transactions`` may then be a folder of parts or a glob).
+    scheduler : str or None
+        With ``engine="dask"``: the address of a Dask scheduler; None starts a LocalCluster.
     """
 
     input: str | Path | None = None
@@ -89,6 +96,8 @@ class RunConfig:
     price_col: str = "UnitPrice"
     invoice_col: str = "InvoiceNo"
     as_of: str | None = None
+    engine: str = "inprocess"
+    scheduler: str | None = None
 
     def parameters(self) -> dict:
         """The options as a JSON-safe dict (for the summary and the model)."""

@@ -389,6 +389,18 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     return _write(seg, out, protect=protect, written=written, timer=timer)
 
 
+def _rfm_on_dask(transactions, scheduler, columns):
+    """RFM on Dask (``segmentation.distributed``); only this imports dask."""
+    try:
+        from .distributed import cluster, transactions_to_rfm_dask
+    except ImportError:
+        raise SegmentationError(
+            '`engine` dask needs dask and distributed: pip install -e ".[dask]".'
+        ) from None
+    with cluster(scheduler):
+        return transactions_to_rfm_dask(transactions, **columns)
+
+
 def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Turn a transaction log into recency, frequency and monetary value, then segment it.
 
@@ -410,23 +422,29 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
     timer = Timer()
-    with timer.stage("read"):
-        out = ensure_output_dir(config.out)
-        _refuse_outputs_over_inputs(out, [config.transactions])
-        transactions = read_table(
-            config.transactions, encoding=config.encoding, decimal=config.decimal
-        )
-    with timer.stage("rfm"):
-        rfm, rfm_log = transactions_to_rfm(
-            transactions,
-            customer_col=config.customer_col,
-            date_col=config.date_col,
-            quantity_col=config.quantity_col,
-            price_col=config.price_col,
-            invoice_col=config.invoice_col,
-            as_of=config.as_of,
-        )
-    del transactions
+    columns = dict(
+        customer_col=config.customer_col,
+        date_col=config.date_col,
+        quantity_col=config.quantity_col,
+        price_col=config.price_col,
+        invoice_col=config.invoice_col,
+        as_of=config.as_of,
+    )
+    if config.engine == "dask":
+        with timer.stage("rfm"):
+            out = ensure_output_dir(config.out)
+            _refuse_outputs_over_inputs(out, [config.transactions])
+            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, columns)
+    else:
+        with timer.stage("read"):
+            out = ensure_output_dir(config.out)
+            _refuse_outputs_over_inputs(out, [config.transactions])
+            transactions = read_table(
+                config.transactions, encoding=config.encoding, decimal=config.decimal
+            )
+        with timer.stage("rfm"):
+            rfm, rfm_log = transactions_to_rfm(transactions, **columns)
+        del transactions
     log = list(rfm_log)
     if config.features is None:
         config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)

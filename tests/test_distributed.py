@@ -72,3 +72,46 @@ def test_rfm_errors_are_clear(retail, tmp_path):
             transactions_to_rfm_dask(folder, price_col="Price")
         with pytest.raises(SegmentationError, match="No transaction is left"):
             transactions_to_rfm_dask(folder, as_of="2000-01-01")
+
+
+def test_segment_rfm_on_dask_writes_the_in_process_rfm_table(dask_client, retail, tmp_path):
+    from segmentation.cli import main
+
+    sample = retail.iloc[:40_000]
+    folder = _parts(sample, tmp_path / "log", 3, ".parquet")
+    sample.to_parquet(tmp_path / "log.parquet")
+    common = ["--k", "3"]
+    assert (
+        main(
+            [
+                "rfm",
+                "--transactions",
+                str(tmp_path / "log.parquet"),
+                "--out",
+                str(tmp_path / "in"),
+                *common,
+            ]
+        )
+        == 0
+    )
+    address = dask_client.scheduler.address
+    assert (
+        main(
+            [
+                "rfm",
+                "--transactions",
+                str(folder),
+                "--engine",
+                "dask",
+                "--scheduler",
+                address,
+                "--out",
+                str(tmp_path / "on_dask"),
+                *common,
+            ]
+        )
+        == 0
+    )
+    in_process = pd.read_csv(tmp_path / "in" / "rfm_customers.csv")
+    on_dask = pd.read_csv(tmp_path / "on_dask" / "rfm_customers.csv")
+    pd.testing.assert_frame_equal(on_dask, in_process, check_exact=False, rtol=1e-12)
