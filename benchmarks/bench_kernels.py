@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmeans_core._kernels import common, products, tiles
+from kmeans_core._kernels import common, products, slp_vectorizer, tiles
 from kmeans_core._loop import squared_norms, tiles_of
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -52,7 +52,7 @@ def measure(n_features, n_clusters, repeats=5, seed=0):
     product_labels = np.empty(n_samples, dtype=np.int32)
     sq_norms = squared_norms(X)
     product_args = (X, X_tiles, sq_norms, *products.products_of(centers), 1, product_labels, 0, 1)
-    with tiles.slp_vectorizer():
+    with slp_vectorizer():
         tile = _best_of(repeats, tiles.assign_labels, X_tiles, centers, 1, tile_labels, 0, 1)
         product = _best_of(repeats, products.assign_labels, *product_args)
     making = _best_of(repeats, tiles.to_tiles, X, 1, X_tiles, 0, 1)

@@ -13,8 +13,11 @@ last assignment step -- lives here once, with scikit-learn's exact semantics:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from kmeans_core._kernels import slp_vectorizer
 from kmeans_core._kernels.common import (
     TILE,
     column_sums,
@@ -24,19 +27,16 @@ from kmeans_core._kernels.common import (
     subtract_and_square_sums,
     transposed_if_few_features,
 )
-from kmeans_core._kernels.products import products_of
+from kmeans_core._kernels.products import Products, products_of
 from kmeans_core._kernels.screen import LANES as SCREEN_LANES
-from kmeans_core._kernels.tiles import slp_vectorizer, to_tiles
+from kmeans_core._kernels.tiles import to_tiles
 from kmeans_core._kernels.update import add_block_sums, average_and_shift, center_geometry
 from kmeans_core._parallel import run_blocks
 from kmeans_core._validation import check_finite
 
 #: Below this many features the kernels that look for the nearest center of every point work
-#: eight points at a time from a copy of the data in tiles (``_kernels/tiles.py``). Per (point,
-#: center) pair on one core, tiles against rows (``python -m benchmarks.compare kernels``):
-#: d=2, k=8 1.0 against 2.0 ns; d=8, k=8 2.3 against 3.6; d=16, k=20 3.7 against 4.7; d=24,
-#: k=20 5.3 against 6.0; d=32, k=20 7.2 against 7.6 but k=3 12.4 against 10.9; d=64, k=8 16.0
-#: against 12.4.
+#: eight points at a time from a copy of the data in tiles (``_kernels/tiles.py``); from it the
+#: rows are as fast (``python -m benchmarks.compare kernels``).
 TILES_BELOW_FEATURES = 32
 
 
@@ -46,12 +46,8 @@ def tiles_pay_off(n_features):
 
 
 #: From this many features and clusters on, Lloyd's nearest centers come from certified dot
-#: products (``_kernels/products.py``) rather than from direct distances. Per (point, center)
-#: pair on one core, tiles / products / rows (``python -m benchmarks.compare kernels``): d=8,
-#: k=8 2.25 / 2.53 / 3.60 ns, k=20 2.15 / 1.87 / 3.28, k=128 2.06 / 1.47 / 3.18; d=16, k=8
-#: 3.79 / 3.59 / 4.92, k=20 3.67 / 2.80 / 4.66; d=64, k=8 16.6 / 13.4 / 12.6, k=20 14.4 /
-#: 9.9 / 12.4, k=128 13.1 / 7.7 / 12.4; with 3 centers products never win (d=2 1.65 / 3.17 /
-#: 3.85, d=64 26.2 / 25.6 / 20.9).
+#: products (``_kernels/products.py``) rather than from direct distances; with few centers
+#: products never win (``python -m benchmarks.compare kernels``).
 PRODUCTS_FROM_FEATURES = 8
 PRODUCTS_FROM_CLUSTERS = 16
 
@@ -61,10 +57,22 @@ def products_pay_off(n_features, n_clusters):
     return n_features >= PRODUCTS_FROM_FEATURES and n_clusters >= PRODUCTS_FROM_CLUSTERS
 
 
-#: The copies of the data in tiles that the kernels read: in the data's precision, eight rows a
-#: tile (``_kernels/tiles.py``), or in float32, sixteen rows a tile (``_kernels/screen.py``).
-DATA_TILES = "data"
-SCREEN_TILES = "screen"
+class TileFormat(NamedTuple):
+    """A copy of the data in tiles that kernels read: ``X_tiles[t, f, p] = X[width * t + p,
+    f]``, in ``dtype`` (None: the data's)."""
+
+    name: str
+    width: int
+    dtype: type | None
+
+    def dtype_for(self, data_dtype):
+        return data_dtype if self.dtype is None else self.dtype
+
+
+#: In the data's precision, eight rows a tile (``_kernels/tiles.py``, ``_kernels/products.py``).
+DATA_TILES = TileFormat("data", TILE, None)
+#: In float32, sixteen rows a tile (``_kernels/screen.py``).
+SCREEN_TILES = TileFormat("screen", SCREEN_LANES, np.float32)
 
 
 def tiles_of(X, n_blocks, n_threads, tile_format=DATA_TILES):
@@ -76,21 +84,20 @@ def tiles_of(X, n_blocks, n_threads, tile_format=DATA_TILES):
 
 
 def _empty_tiles(n_samples, n_features, dtype, tile_format):
-    dtype, width = (np.float32, SCREEN_LANES) if tile_format == SCREEN_TILES else (dtype, TILE)
-    return np.empty((-(-n_samples // width), n_features, width), dtype=dtype)
+    width = tile_format.width
+    return np.empty((-(-n_samples // width), n_features, width), tile_format.dtype_for(dtype))
 
 
-def squared_norms(X, width=TILE, dtype=None, n_threads=None):
-    """``|x|^2`` of every row of ``X``, laid out like its tiles of ``width`` points: ``(n_tiles,
-    width)``, in ``dtype`` (default ``X``'s), zeros past the last row; on ``n_threads``
-    threads. Once per fit: computed in the kernels for every tile of every pass, the sum's
-    chain of additions cost 8% of a pass at 64 features and 20 clusters. (Any order of
-    summation is within ``products.tolerance_for``.)"""
-    n_tiles = -(-X.shape[0] // width)
-    out = np.zeros(n_tiles * width, dtype=dtype or X.dtype)
+def squared_norms(X, tile_format=DATA_TILES, n_threads=None):
+    """``|x|^2`` of every row of ``X``, laid out like its tiles of ``tile_format``: ``(n_tiles,
+    width)``, in the tiles' precision, zeros past the last row; on ``n_threads`` threads. Once
+    per fit rather than in the kernels at every pass. (Any order of summation is within
+    ``products.tolerance_for``.)"""
+    n_tiles = -(-X.shape[0] // tile_format.width)
+    out = np.zeros(n_tiles * tile_format.width, dtype=tile_format.dtype_for(X.dtype))
     n_blocks = n_blocks_for(X.shape[0])
     run_blocks(row_squared_norms, n_blocks, n_threads, X, n_blocks, out)
-    return out.reshape(n_tiles, width)
+    return out.reshape(n_tiles, tile_format.width)
 
 
 class Assigner:
@@ -123,8 +130,8 @@ class Assigner:
         self.block_changes = np.zeros(self.n_blocks, dtype=np.int64)
 
     def run(self, kernel, *args):
-        """Run a block kernel over all blocks on ``n_threads`` threads; results in block order.
-        (Compiled, the first time, with LLVM's SLP vectorizer, which the tile kernels need.)"""
+        """Run a block kernel over all blocks on ``n_threads`` threads; results in block order
+        (compiled, the first time, with LLVM's SLP vectorizer: ``slp_vectorizer``)."""
         with slp_vectorizer():
             return run_blocks(kernel, self.n_blocks, self.n_threads, *args)
 
@@ -214,12 +221,12 @@ class TileSearchAssigner(BoundsAssigner):
         return self.X, self.X_tiles, self.sample_weight
 
     def products(self, centers):
-        """The kernels' ``products`` argument: None (direct distances) or ``(centers_m2, norms,
-        max_norm, X_sq_norms)`` (``_kernels/products.py``)."""
+        """The kernels' ``products`` argument: None (direct distances) or a
+        ``_kernels.products.Products``."""
         if self.X_sq_norms is None:
             return None
         centers_m2, norms, max_norm, _ = products_of(centers)
-        return centers_m2, norms, max_norm, self.X_sq_norms
+        return Products(centers_m2, norms, max_norm, self.X_sq_norms)
 
 
 def relocate_empty_clusters(X, sample_weight, centers_old, centers_new, weight_in_clusters, labels):
@@ -314,7 +321,10 @@ def center_data(X, n_threads=None, tile_format=None):
     if not np.isfinite(mean).all():  # a NaN or infinity in X, or sums beyond float64's range
         check_finite(X)
     X_centered = np.empty_like(X, order="C")
-    X_tiles = _empty_tiles(n_samples if tile_format else 0, n_features, X.dtype, tile_format)
+    # An empty array tells the kernel there are no tiles to write.
+    X_tiles = _empty_tiles(
+        n_samples if tile_format else 0, n_features, X.dtype, tile_format or DATA_TILES
+    )
     run_blocks(
         subtract_and_square_sums,
         n_blocks,

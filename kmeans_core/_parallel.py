@@ -26,10 +26,7 @@ def available_cores():
 
 #: Below this much work per call (about one unit per nanosecond on one core), a fit runs on one
 #: thread: handing blocks to a second thread costs tens of microseconds, and more while the
-#: second core wakes from an idle pause (benchmarks/README.md). Measured per Lloyd iteration,
-#: one thread against two: 5000 x 2 x 8 89 against 138 us; 10k x 8 x 8 295 against 256 us, and
-#: whole fits of 10k x 8 x 8 (31 iterations, one after another as in the benchmark) 9.2 against
-#: 11.1 ms; 50k x 2 x 8 663 against 429 us.
+#: second core wakes from an idle pause (benchmarks/README.md).
 SERIAL_BELOW = 1_000_000
 
 

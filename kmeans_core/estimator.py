@@ -48,10 +48,7 @@ class ConvergenceWarning(UserWarning):
 
 
 #: Runs capped below this many iterations use Lloyd where the bounds would otherwise win, with
-#: 32+ features: the bounds pay back their costly first passes only over tens of iterations
-#: (100k x 64 x 128, Lloyd / Hamerly / Yinyang: 10 iterations 0.62 / 0.65 / 0.80 s, 20
-#: iterations 1.15 / 1.19 / 1.41, 30 iterations 1.67 / 1.68 / 1.83, to convergence (62) 3.46 /
-#: 2.74 / 2.48).
+#: 32+ features: the bounds pay back their costly first passes only over tens of iterations.
 BOUNDS_PAY_BACK_ITERATIONS = 30
 
 #: From this many clusters on (with 5+ features), Yinyang's groups of centers beat Hamerly's
@@ -60,38 +57,19 @@ YINYANG_FROM_CLUSTERS = 128
 
 
 def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vectors=WIDE_VECTORS):
-    """The fastest exact algorithm for this shape, by the rules measured in ``benchmarks/``
-    (``KMeans.fit``, 2 threads, median of 3 whole fits of overlapping blobs; seconds as
-    Lloyd / Hamerly / Exponion / Yinyang / Elkan where measured). Measured on a Zen 1 EPYC
-    (256-bit vectors), and where they differ on an Emerald Rapids VM (AVX-512,
-    ``wide_vectors``).
+    """The fastest exact algorithm for this shape, by rules measured with whole fits
+    (``benchmarks/README.md``, "The `auto` rule" and "Engine thresholds"):
 
-    - fewer than 16 clusters: Lloyd, eight points at a time; the bounds fail for too many
-      points of overlapping clusters to pay for themselves (1M x 16 x 3: 0.86 / 1.45 / 1.45 /
-      1.36 / 1.51; 100k x 64 x 8: 0.26 / 0.30 / - / - / -);
-    - at most 4 features: Lloyd up to 31 clusters (1M x 2 x 20: 0.32 / 0.37 / 0.38 / 0.54 /
-      1.07; 100k x 3 x 16: 0.064 / 0.090 / 0.111 / 0.206 / 0.141), Hamerly up to 63 (200k x 4 x
-      48: 0.82 / 0.76 / 0.83 / 2.21 / 0.96), then Exponion, whose searches look only at the
-      centers near a point's own (300k x 3 x 128: 1.00 / 0.67 / 0.39 / 0.60 / 2.39);
-    - 5 features or more: Hamerly up to 127 clusters, its failing points searched eight at a
-      time by dot products (300k x 16 x 20: 0.41 / 0.40 / - / - / -; 100k x 16 x 64: - / 0.20
-      / - / 0.32 / -; 100k x 64 x 20: 0.71 / 0.53 / - / - / -; 100k x 64 x 32: 1.60 / 0.80 / -
-      / 0.91 / 1.06; 100k x 40 x 64: 0.50 / 0.43 / - / 0.59 / 0.63; 300k x 16 x 128: - / 1.77
-      / - / 1.85 / -), then Yinyang, which searches only the groups of centers that can hold a
-      nearer one (100k x 16 x 128: - / 0.61 / - / 0.53 / -; 100k x 32 x 128: - / 1.36 / - /
-      1.18 / 1.91; 100k x 16 x 256: - / 1.08 / - / 0.88 / -); with 32+ features, Lloyd if
-      ``max_iter`` is below ``BOUNDS_PAY_BACK_ITERATIONS``;
-    - with AVX-512: Lloyd, whatever the shape. It screens in float32, sixteen points at a time
-      (``_kernels/screen.py``), which the bounds' searches do not (Lloyd / Hamerly / Exponion
-      / Yinyang, 100k points, overlap 0.5 unless said, 2 threads, median of 3, Emerald Rapids
-      VM): d=8, k=64 0.116 / 0.124 / 0.279 / -; d=64, k=32 0.44 / 0.64 / 0.82 / -; d=16,
-      k=128 0.42 / 0.39 / 1.23 / - (the benchmark's case 0.35 / 0.42 / 1.21 / -); d=32, k=128
-      0.56 / 0.80 / 2.11 / -; d=16, k=256 0.34 / 0.59 / 2.30 / -; d=8, k=512 0.76 / 0.80 /
-      3.52 / -; d=64, k=512 11.1 / 20.4 / 68.6 / -; d=16, k=1024 2.03 / 3.66 / 20.0 / 2.67;
-      200k x 4 x 48 0.051 / 0.053 / 0.067 / -; 300k x 3 x 128 (overlap 0.75) 0.37 / 0.42 /
-      0.42 / -; d=2, k=1024 0.21 / 0.30 / 1.60 / 0.53. The bounds won only on well-separated
-      clusters (d=16, k=256, overlap 0.3: 0.30 / 0.20 / 0.71 / -; d=3, k=128: 0.049 / 0.043 /
-      0.059 / -), which the shape does not tell.
+    - with AVX-512 (``wide_vectors``): Lloyd, whatever the shape; it screens in float32,
+      sixteen points at a time (``_kernels/screen.py``), which the bounds' searches do not;
+    - fewer than 16 clusters: Lloyd; the bounds fail for too many points of overlapping
+      clusters to pay for themselves;
+    - at most 4 features: Lloyd up to 31 clusters, Hamerly up to 63, then Exponion, whose
+      searches look only at the centers near a point's own;
+    - 5 features or more: Hamerly up to 127 clusters (its failing points searched eight at a
+      time by dot products), then Yinyang, which searches only the groups of centers that can
+      hold a nearer one; with 32+ features, Lloyd if ``max_iter`` is below
+      ``BOUNDS_PAY_BACK_ITERATIONS``.
 
     Elkan (a bound per center) is never the fastest since the other bounds kernels search by
     dot products; it stays available by name.

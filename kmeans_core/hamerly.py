@@ -19,5 +19,5 @@ class HamerlyAssigner(TileSearchAssigner):
         return (n_samples,)  # one lower bound: the distance to the second-nearest center
 
     def geometry(self, centers):
-        half_dist, half_nearest = super().geometry(centers)
-        return half_dist, half_nearest, self.products(centers)
+        _, half_nearest = super().geometry(centers)
+        return half_nearest, self.products(centers)

@@ -15,12 +15,14 @@ import json
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .errors import SegmentationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Command", "COMMANDS"]
 
 EXIT_OK = 0
 EXIT_SYSTEM = 1
@@ -90,90 +92,98 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``segment`` with its four subcommands."""
-    parser = _Parser(
-        prog="segment",
-        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
-    )
-    parser.add_argument("--version", action="version", version=f"segment {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-
-    run = commands.add_parser(
-        "run",
-        help="segment a customer table (or built-in synthetic customers)",
-        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
-    )
-    run.add_argument(
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--input",
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
-    _add_reading_options(run)
+    _add_reading_options(parser)
     _add_clustering_options(
-        run,
+        parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
         "not an identifier); text columns named here are one-hot encoded",
     )
 
-    predict = commands.add_parser(
-        "predict",
-        help="assign customers to the segments of a saved model",
-        description="Assign the customers of a table to the segments of a model.json.",
-    )
-    predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
-    predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
-    _add_reading_options(predict)
-    predict.add_argument(
+
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    parser.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    _add_reading_options(parser)
+    parser.add_argument(
         "--out",
         metavar="PATH",
         help="CSV file to write (default: outputs/predictions.csv)",
     )
-    predict.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
-    rfm = commands.add_parser(
-        "rfm",
-        help="segment customers by recency, frequency and monetary value from transactions",
-        description="Turn a transaction log into recency, frequency and monetary value per "
-        "customer, then segment them like 'run'.",
-    )
-    rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
-    _add_reading_options(rfm)
-    rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
-    rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
-    rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
-    rfm.add_argument("--price-col", default="UnitPrice", metavar="COL")
-    rfm.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
-    rfm.add_argument(
+
+def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    _add_reading_options(parser)
+    parser.add_argument("--customer-col", default="CustomerID", metavar="COL")
+    parser.add_argument("--date-col", default="InvoiceDate", metavar="COL")
+    parser.add_argument("--quantity-col", default="Quantity", metavar="COL")
+    parser.add_argument("--price-col", default="UnitPrice", metavar="COL")
+    parser.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
+    parser.add_argument(
         "--as-of",
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
-    rfm.add_argument(
+    parser.add_argument(
         "--engine",
         choices=["inprocess", "dask"],
         default="inprocess",
         help="compute RFM in this process or on Dask (PATH: a file, folder of parts or glob)",
     )
-    rfm.add_argument(
+    parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="with --engine dask: a Dask scheduler address (default: a local cluster)",
     )
     _add_clustering_options(
-        rfm, features_help="features among Recency,Frequency,Monetary (default: all three)"
+        parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
 
-    synth = commands.add_parser(
-        "synth",
-        help="write realistic synthetic customers",
-        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
-        "CSV file (or Parquet, by the .parquet extension).",
+
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
+
+
+def _learn_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", metavar="PATH", help="CSV or Parquet table (scaled to variance 1)"
     )
-    synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
+    parser.add_argument(
+        "--demo",
+        choices=["blobs", "mall", "anisotropic", "unequal", "uneven", "moons"],
+        help="a built-in data set (default: blobs)",
+    )
+    parser.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
+    parser.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
+    parser.add_argument(
+        "--algorithm", default="lloyd", choices=["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
+    )
+    parser.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``segment`` with one subparser per entry of :data:`COMMANDS`."""
+    parser = _Parser(
+        prog="segment",
+        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
+    )
+    parser.add_argument("--version", action="version", version=f"segment {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name, command in COMMANDS.items():
+        subparser = subparsers.add_parser(name, help=command.help, description=command.description)
+        command.arguments(subparser)
     return parser
 
 
@@ -312,24 +322,15 @@ def _format_mean(value) -> str:
 
 
 def _cmd_run(args, rfm: bool = False) -> int:
+    from .config import ENGINE_OPTIONS, RFM_OPTIONS
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
     progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
     try:
         if rfm:
-            config = _config(
-                args,
-                transactions=args.transactions,
-                customer_col=args.customer_col,
-                date_col=args.date_col,
-                quantity_col=args.quantity_col,
-                price_col=args.price_col,
-                invoice_col=args.invoice_col,
-                as_of=args.as_of,
-                engine=args.engine,
-                scheduler=args.scheduler,
-            )
+            options = {name: getattr(args, name) for name in (*RFM_OPTIONS, *ENGINE_OPTIONS)}
+            config = _config(args, **options)
             result = run_rfm(config, progress=progress)
         else:
             config = _config(args, input=args.input)
@@ -346,9 +347,7 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(
-        args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal
-    )
+    result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
     if args.json:
         print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
         return EXIT_OK
@@ -394,6 +393,60 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+def _cmd_learn(args) -> int:
+    from .learn import main as learn_main  # matplotlib and the engine only when asked
+
+    return learn_main(args)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help, how it adds its options, and what it runs (exit code back)."""
+
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: The subcommands of ``segment``, in the order ``--help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "run": Command(
+        help="segment a customer table (or built-in synthetic customers)",
+        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
+        arguments=_run_arguments,
+        run=_cmd_run,
+    ),
+    "predict": Command(
+        help="assign customers to the segments of a saved model",
+        description="Assign the customers of a table to the segments of a model.json.",
+        arguments=_predict_arguments,
+        run=_cmd_predict,
+    ),
+    "rfm": Command(
+        help="segment customers by recency, frequency and monetary value from transactions",
+        description="Turn a transaction log into recency, frequency and monetary value per "
+        "customer, then segment them like 'run'.",
+        arguments=_rfm_arguments,
+        run=lambda args: _cmd_run(args, rfm=True),
+    ),
+    "synth": Command(
+        help="write realistic synthetic customers",
+        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
+        "CSV file (or Parquet, by the .parquet extension).",
+        arguments=_synth_arguments,
+        run=_cmd_synth,
+    ),
+    "learn": Command(
+        help="watch one k-means fit of the real engine: animations, figures, a page",
+        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
+        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
+        arguments=_learn_arguments,
+        run=_cmd_learn,
+    ),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
 
@@ -412,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version exit here with code 0
             return int(exc.code or 0)
-        return _COMMANDS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -434,14 +487,6 @@ def main(argv: list[str] | None = None) -> int:
             f"this is a bug, please report it with the traceback written to {log}."
         )
         return EXIT_SYSTEM
-
-
-_COMMANDS = {
-    "run": _cmd_run,
-    "rfm": lambda args: _cmd_run(args, rfm=True),
-    "predict": _cmd_predict,
-    "synth": _cmd_synth,
-}
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:

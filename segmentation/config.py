@@ -14,7 +14,7 @@ import numpy as np
 from .errors import SegmentationError
 from .io import to_jsonable
 
-__all__ = ["RunConfig", "parse_k_range", "check_k", "RFM_OPTIONS"]
+__all__ = ["ENGINE_OPTIONS", "RunConfig", "parse_k_range", "check_k", "RFM_OPTIONS"]
 
 #: The options that only :func:`segmentation.pipeline.run_rfm` reads.
 RFM_OPTIONS = (
@@ -25,9 +25,9 @@ RFM_OPTIONS = (
     "price_col",
     "invoice_col",
     "as_of",
-    "engine",
-    "scheduler",
 )
+#: Where :func:`segmentation.pipeline.run_rfm` computes RFM (``engine``, ``scheduler``).
+ENGINE_OPTIONS = ("engine", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,15 @@ class RunConfig:
     engine: str = "inprocess"
     scheduler: str | None = None
 
+    def rfm_options(self) -> dict:
+        """The keyword arguments of :func:`segmentation.rfm.transactions_to_rfm`."""
+        return {name: getattr(self, name) for name in RFM_OPTIONS if name != "transactions"}
+
     def parameters(self) -> dict:
         """The options as a JSON-safe dict (for the summary and the model)."""
         params = to_jsonable(asdict(self))
         if self.transactions is None:
-            for name in RFM_OPTIONS:
+            for name in (*RFM_OPTIONS, *ENGINE_OPTIONS):
                 params.pop(name, None)
         return params
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import SegmentationError
-from .io import to_jsonable, write_text_atomic
+from .io import read_input_bytes, to_jsonable, write_text_atomic
 from .preprocess import Preprocessor
 
 __all__ = ["SegmentationModel", "Assignment", "MODEL_FORMAT", "MODEL_FORMAT_VERSION"]
@@ -327,18 +327,12 @@ class SegmentationModel:
         """
         path = Path(path)
         source = f"Model file '{path}'"
-        if not path.exists():
-            raise SegmentationError(f"{source} does not exist; check the `model` path.")
-        if path.is_dir():
-            raise SegmentationError(
-                f"{source} is a folder; give the model.json inside the output folder."
-            )
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise SegmentationError(
-                f"{source} cannot be read ({exc.strerror or type(exc).__name__})."
-            ) from None
+        raw = read_input_bytes(
+            path,
+            source,
+            check="check the `model` path",
+            instead="give the model.json inside the output folder",
+        )
         try:
             document = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

@@ -35,7 +35,6 @@ from .outputs import (
     OUTPUTS,
     PLOT_FILES,
     output_path,
-    parameters_of,
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
@@ -300,7 +299,7 @@ def _model_metadata(seg: Segmentation) -> dict:
         "n_customers": seg.n_customers,
         "k": seg.k,
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "k_selection": {"rule": seg.choice.rule, "reason": seg.choice.reason},
         "segment_sizes": [segment["size"] for segment in seg.profiles.segments],
         "id_columns": seg.roles.id_columns,
@@ -389,7 +388,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     return _write(seg, out, protect=protect, written=written, timer=timer)
 
 
-def _rfm_on_dask(transactions, scheduler, columns):
+def _rfm_on_dask(transactions, scheduler, options):
     """RFM on Dask (``segmentation.distributed``); only this imports dask."""
     try:
         from .distributed import cluster, transactions_to_rfm_dask
@@ -398,7 +397,7 @@ def _rfm_on_dask(transactions, scheduler, columns):
             '`engine` dask needs dask and distributed: pip install -e ".[dask]".'
         ) from None
     with cluster(scheduler):
-        return transactions_to_rfm_dask(transactions, **columns)
+        return transactions_to_rfm_dask(transactions, **options)
 
 
 def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
@@ -422,19 +421,11 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
     timer = Timer()
-    columns = dict(
-        customer_col=config.customer_col,
-        date_col=config.date_col,
-        quantity_col=config.quantity_col,
-        price_col=config.price_col,
-        invoice_col=config.invoice_col,
-        as_of=config.as_of,
-    )
     if config.engine == "dask":
         with timer.stage("rfm"):
             out = ensure_output_dir(config.out)
             _refuse_outputs_over_inputs(out, [config.transactions])
-            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, columns)
+            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
     else:
         with timer.stage("read"):
             out = ensure_output_dir(config.out)
@@ -443,7 +434,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
                 config.transactions, encoding=config.encoding, decimal=config.decimal
             )
         with timer.stage("rfm"):
-            rfm, rfm_log = transactions_to_rfm(transactions, **columns)
+            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
         del transactions
     log = list(rfm_log)
     if config.features is None:

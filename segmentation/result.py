@@ -182,6 +182,11 @@ class Segmentation:
     def preprocessor(self) -> Preprocessor:
         return self.model.preprocessor
 
+    @property
+    def parameters(self) -> dict:
+        """The options as recorded in the summary and the model (k as given, n_init used)."""
+        return {**self.config.parameters(), "k": self.config.k, "n_init": self.choice.n_init}
+
 
 @dataclass(frozen=True)
 class RunResult:

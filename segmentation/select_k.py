@@ -28,11 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kmeans_core import KMeans
-from kmeans_core.metrics import (
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
+from kmeans_core.metrics import cluster_scores
 
 from .errors import SegmentationError
 
@@ -154,8 +150,8 @@ def fit_sweep(
         )
     if n_init is None:
         n_init = choose_n_init(n_samples)
-    scored = silhouette_rows(n_samples, seed=seed, sample_threshold=sample_threshold)
-    X_scored = X if scored is None else X[scored]
+    # The silhouette's sample is the one silhouette_rows draws (the plot shows those rows).
+    sample_size = sample_threshold if n_samples > sample_threshold else None
     rows, models = [], {}
     for k in ks:
         km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed).fit(X)
@@ -164,10 +160,10 @@ def fit_sweep(
         if np.unique(labels).shape[0] < 2:
             row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
         else:
-            labels_scored = labels if scored is None else labels[scored]
-            row["silhouette"] = float(silhouette_score(X_scored, labels_scored))
-            row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels))
-            row["davies_bouldin"] = float(davies_bouldin_score(X, labels))
+            scores = cluster_scores(X, labels, sample_size=sample_size, random_state=seed)
+            row["silhouette"] = float(scores.silhouette)
+            row["calinski_harabasz"] = float(scores.calinski_harabasz)
+            row["davies_bouldin"] = float(scores.davies_bouldin)
         rows.append(row)
         models[k] = km
         if progress is not None:
@@ -175,24 +171,9 @@ def fit_sweep(
     return rows, models
 
 
-def sweep(
-    X: np.ndarray,
-    k_range: Sequence[int],
-    *,
-    seed: int | None = 0,
-    n_init: int | None = None,
-    sample_threshold: int = SAMPLE_THRESHOLD,
-    progress: Callable[[int], None] | None = None,
-) -> list[dict]:
-    """The rows of :func:`fit_sweep` without the fitted models (same parameters)."""
-    rows, _ = fit_sweep(
-        X,
-        k_range,
-        seed=seed,
-        n_init=n_init,
-        sample_threshold=sample_threshold,
-        progress=progress,
-    )
+def sweep(X: np.ndarray, k_range: Sequence[int], **options) -> list[dict]:
+    """The rows of :func:`fit_sweep` without the fitted models (same keyword options)."""
+    rows, _ = fit_sweep(X, k_range, **options)
     return rows
 
 

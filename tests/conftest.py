@@ -6,8 +6,16 @@ Every data set is drawn from a fixed seed, so a failing case can be rebuilt with
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+#: Under CI (the environment variable CI set, as CI services do) hypothesis draws the same
+#: examples on every run, so that a red build is reproducible; locally it explores afresh.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 #: Every algorithm KMeans accepts; each must return what "lloyd" returns.
 ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "yinyang", "auto")

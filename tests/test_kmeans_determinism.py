@@ -6,14 +6,16 @@ blocks in block order. The data are large enough to be split into many blocks.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 from conftest import ALGORITHMS
 
-from kmeans_core import KMeans, kmeans_plusplus
+from kmeans_core import KMeans, _parallel, kmeans_plusplus, lloyd
 
 N_SAMPLES = 50_000
+#: Thread counts against one thread: odd counts split the row blocks unevenly, 64 gives every
+#: block a thread of its own.
+THREADS = (3, 5, 7, 64)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +27,17 @@ def big_data():
     return X, weight
 
 
-def _fit(X, weight, n_threads, **params):
-    return KMeans(n_clusters=12, random_state=3, n_threads=n_threads, **params).fit(
+@pytest.fixture(scope="module")
+def wide_data():
+    """Enough features and clusters for the dot-product kernels and Yinyang's groups."""
+    rng = np.random.default_rng(2025)
+    centers = rng.uniform(-6, 6, size=(24, 16))
+    X = centers[rng.integers(0, 24, N_SAMPLES)] + rng.normal(scale=2.5, size=(N_SAMPLES, 16))
+    return X, rng.uniform(0.2, 3.0, size=N_SAMPLES)
+
+
+def _fit(X, weight, n_threads, n_clusters=12, **params):
+    return KMeans(n_clusters=n_clusters, random_state=3, n_threads=n_threads, **params).fit(
         X, sample_weight=weight
     )
 
@@ -38,38 +49,51 @@ def assert_bit_identical(a, b):
     assert a.n_iter_ == b.n_iter_
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on a single thread")
+def _assert_thread_independent(X, weight, n_clusters, **params):
+    one = _fit(X, weight, 1, n_clusters, **params)
+    assert one.n_iter_ > 2, "the case should take several iterations to mean anything"
+    for n_threads in THREADS:
+        assert_bit_identical(one, _fit(X, weight, n_threads, n_clusters, **params))
+    return one
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_same_bits_with_one_and_two_threads(big_data, algorithm, dtype):
+def test_same_bits_whatever_the_number_of_threads(big_data, algorithm, dtype):
     X, weight = (a.astype(dtype) for a in big_data)
-    one = _fit(X, weight, 1, algorithm=algorithm)
-    two = _fit(X, weight, 2, algorithm=algorithm)
-    assert one.n_iter_ > 2, "the case should take several iterations to mean anything"
-    assert_bit_identical(one, two)
+    _assert_thread_independent(X, weight, 12, algorithm=algorithm)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on a single thread")
+@pytest.mark.parametrize("screened", [True, False], ids=["screened", "float64"])
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "yinyang"])
+def test_same_bits_whatever_the_number_of_threads_with_dot_products(
+    wide_data, algorithm, screened, monkeypatch
+):
+    # Lloyd's float32 screen or float64 dot products (whatever the CPU); Hamerly's and
+    # Yinyang's (two groups) searches by dot products.
+    monkeypatch.setattr(lloyd, "SCREENED", screened)
+    X, weight = wide_data
+    assert lloyd.kernel_for(16, 24, n_samples=N_SAMPLES).name == (
+        "screened products" if screened else "products"
+    )
+    _assert_thread_independent(X, weight, 24, algorithm=algorithm)
+
+
 def test_random_init_with_several_runs_is_thread_independent(big_data):
     X, weight = big_data
-    one = _fit(X, weight, 1, init="random", n_init=3, algorithm="lloyd")
-    two = _fit(X, weight, 2, init="random", n_init=3, algorithm="lloyd")
-    assert_bit_identical(one, two)
+    _assert_thread_independent(X, weight, 12, init="random", n_init=3, algorithm="lloyd")
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on a single thread")
-def test_kmeans_plusplus_is_thread_independent(big_data):
+def test_kmeans_plusplus_is_thread_independent(big_data, monkeypatch):
+    # kmeans_plusplus runs on every core: make "every core" 1, 3, 5, 7 and 64.
     X, weight = big_data
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        centers_one, indices_one = kmeans_plusplus(X, 12, sample_weight=weight, random_state=5)
-        numba.set_num_threads(2)
-        centers_two, indices_two = kmeans_plusplus(X, 12, sample_weight=weight, random_state=5)
-    finally:
-        numba.set_num_threads(previous)
-    np.testing.assert_array_equal(indices_one, indices_two)
-    np.testing.assert_array_equal(centers_one, centers_two)
+    results = []
+    for n_cores in (1, *THREADS):
+        monkeypatch.setattr(_parallel, "available_cores", lambda n=n_cores: n)
+        results.append(kmeans_plusplus(X, 12, sample_weight=weight, random_state=5))
+    for centers, indices in results[1:]:
+        np.testing.assert_array_equal(indices, results[0][1], strict=True)
+        np.testing.assert_array_equal(centers, results[0][0], strict=True)
 
 
 def test_the_same_seed_gives_the_same_bits_twice(big_data):

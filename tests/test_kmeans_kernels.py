@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from kmeans_core import KMeans, reference
+from kmeans_core import KMeans, lloyd, reference
 from kmeans_core._kernels import products as products_kernels
 from kmeans_core._kernels import screen as screen_kernels
+from kmeans_core._kernels import slp_vectorizer
 from kmeans_core._kernels.common import BLOCK_ALIGN, TILE, n_blocks_for, padded_to_tiles
 from kmeans_core._kernels.common import block_bounds as _block_bounds
-from kmeans_core._kernels.tiles import slp_vectorizer
 from kmeans_core._loop import (
     PRODUCTS_FROM_CLUSTERS,
     PRODUCTS_FROM_FEATURES,
@@ -43,8 +43,9 @@ def test_blocks_cover_the_rows_in_order_and_start_on_whole_tiles(n_samples):
     for b in range(n_blocks - 1):
         assert bounds[b][1] == bounds[b + 1][0]
     for start, stop in bounds:
+        # Every block starts on a whole tile of both formats: eight and sixteen points.
         assert start % BLOCK_ALIGN == 0
-        assert BLOCK_ALIGN % TILE == 0 and BLOCK_ALIGN % screen_kernels.LANES == 0
+        assert start % TILE == 0 and start % screen_kernels.LANES == 0
         assert stop > start
 
 
@@ -108,7 +109,7 @@ def test_exact_ties_go_to_the_first_center_with_dot_products():
     n_features = PRODUCTS_FROM_FEATURES
     unit = np.eye(n_features)
     centers = np.concatenate([unit, -unit])  # all at distance 1 from the origin
-    assert kernel_for(n_features, centers.shape[0], screened=False) == "products"
+    assert kernel_for(n_features, centers.shape[0], screened=False).name == "products"
     X = np.zeros((21, n_features))
     assert not nearest_centers(X, centers, n_threads=1).any()
 
@@ -120,7 +121,7 @@ def test_dot_products_fall_back_to_direct_distances_where_they_round_wrong():
     n_features, n_clusters = PRODUCTS_FROM_FEATURES, 24
     centers = rng.normal(size=(n_clusters, n_features)) + 1e6
     X = rng.normal(size=(4000, n_features)) + 1e6
-    assert kernel_for(n_features, n_clusters, screened=False) == "products"
+    assert kernel_for(n_features, n_clusters, screened=False).name == "products"
     direct = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
     products = ((centers**2).sum(axis=1)[None] - 2 * X @ centers.T).argmin(axis=1)
     assert (products != direct).any()  # else this test would not test the fallback
@@ -139,7 +140,7 @@ def test_dot_products_fall_back_inside_a_fit_too(algorithm):
     X = near[rng.integers(0, n_clusters - 1, 3000)] + rng.normal(scale=0.8, size=(3000, n_features))
     X = np.concatenate([X, 1e9 + rng.normal(size=(20, n_features))])
     init = np.concatenate([X[: n_clusters - 1], X[-1:]])
-    assert kernel_for(n_features, n_clusters) in ("products", "screened products")
+    assert kernel_for(n_features, n_clusters).name in ("products", "screened products")
     ours = KMeans(n_clusters, init=init, n_init=1, algorithm=algorithm).fit(X)
     centers, labels, inertia, n_iter = reference.lloyd(X, init)
     np.testing.assert_array_equal(ours.labels_, labels)
@@ -197,7 +198,7 @@ def test_the_float32_screen_gives_the_labels_and_sums_of_float64(n_samples, prod
         _screened(products, n_samples),
         X,
         tiles_of(X, n_blocks, 1, SCREEN_TILES),
-        squared_norms(X, screen_kernels.LANES, np.float32),
+        squared_norms(X, SCREEN_TILES),
         weight,
         centers,
         moved,
@@ -228,7 +229,7 @@ def test_exact_ties_go_to_the_first_center_when_screened(products):
         _screened(products, 37),
         X,
         tiles_of(X, 1, 1, SCREEN_TILES),
-        squared_norms(X, screen_kernels.LANES, np.float32),
+        squared_norms(X, SCREEN_TILES),
         np.ones(37),
         centers,
         centers,
@@ -236,13 +237,13 @@ def test_exact_ties_go_to_the_first_center_when_screened(products):
     assert not labels.any()
 
 
-def test_lloyd_leaves_the_screen_when_too_many_points_fall_back():
+def test_lloyd_leaves_the_screen_when_too_many_points_fall_back(monkeypatch):
     # A small cluster far from the others: its center's norm widens every point's margin, so
     # the screen can certify almost nothing and the fit goes on with the float64 kernel, with
-    # scikit-learn's labels and iterations all the same.
+    # scikit-learn's labels and iterations all the same. (The screen runs on any machine.)
+    monkeypatch.setattr(lloyd, "SCREENED", True)
     n_samples, n_features, n_clusters = 60_000, 16, 20
-    if not kernel_for(n_features, n_clusters, n_samples=n_samples).startswith("screened"):
-        pytest.skip("Lloyd screens in float32 only with AVX-512")
+    assert kernel_for(n_features, n_clusters, n_samples=n_samples).screened
     rng = np.random.default_rng(11)
     near = rng.normal(size=(n_clusters, n_features)) * 3
     X = near[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))

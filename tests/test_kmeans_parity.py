@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ALGORITHMS, DATASETS, init_centers, make_dataset
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from kmeans_core import KMeans
+from kmeans_core import KMeans, lloyd
 
 RTOL = 1e-9
 
@@ -92,9 +93,14 @@ def test_float32_stays_float32_and_agrees_with_sklearn(name, mode, algorithm):
     centers, labels, inertia, _ = sklearn_result(name, mode, dtype=np.float32)
     assert km.cluster_centers_.dtype == np.float32
     assert km.transform(X[:5]).dtype == np.float32
-    # float32 rounding may flip a point sitting on a boundary, not the clustering.
+    # Exactness is promised in float64 only (README). In float32 the two libraries round their
+    # distances differently, so a point sitting on a boundary may flip, not the clustering:
     assert np.mean(km.labels_ == labels) >= 0.99
     assert km.inertia_ == pytest.approx(inertia, rel=1e-4)
+    # and every label is the nearest of the returned centers, up to float32 rounding.
+    d = ((X.astype(np.float64)[:, None, :] - km.cluster_centers_[None]) ** 2).sum(axis=2)
+    own = d[np.arange(X.shape[0]), km.labels_]
+    assert np.all(own <= d.min(axis=1) + 1e-5 * (1 + np.abs(X).max() ** 2))
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -206,3 +212,63 @@ def test_predict_transform_score_fit_predict_match_sklearn(algorithm):
         sk.score(X_new, sample_weight=w_new), rel=RTOL
     )
     assert km.n_features_in_ == sk.n_features_in_
+
+
+# ------------------------------------------------------------------------------------------
+# Every Lloyd kernel, forced, on any machine; the float32 screen starts at 50,000 points
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fifty_thousand():
+    """50,000+ points, 16 features, 20 overlapping clusters, and scikit-learn's Lloyd on them."""
+    rng = np.random.default_rng(50)
+    centers = rng.uniform(-5, 5, size=(20, 16))
+    X = centers[rng.integers(0, 20, 50_021)] + rng.normal(scale=2.0, size=(50_021, 16))
+    expected = _quiet_fit(SklearnKMeans(20, n_init=1, random_state=4, algorithm="lloyd"), X)
+    return X, (expected.cluster_centers_, expected.labels_, expected.inertia_, expected.n_iter_)
+
+
+@pytest.mark.parametrize("kernel", list(lloyd.KERNELS))
+def test_every_lloyd_kernel_gives_sklearns_answer_on_fifty_thousand_points(
+    fifty_thousand, kernel, monkeypatch
+):
+    X, expected = fifty_thousand
+    chosen = []
+    pick = lloyd.kernel_for
+
+    def forced(n_features, n_clusters, screened=None, n_samples=None):
+        if screened is None:  # the fit's choice (predict and the exit from the screen ask
+            chosen.append(kernel)  # for the float64 kernels with screened=False)
+            return lloyd.KERNELS[kernel]
+        return pick(n_features, n_clusters, screened, n_samples)
+
+    monkeypatch.setattr(lloyd, "kernel_for", forced)
+    km = _quiet_fit(KMeans(20, n_init=1, random_state=4, algorithm="lloyd"), X)
+    assert chosen and set(chosen) == {kernel}
+    assert km.n_iter_ > 5
+    assert_same_as_sklearn(km, expected, X)
+
+
+# ------------------------------------------------------------------------------------------
+# Real data: the Fränti benchmark sets shipped in data/franti
+# ------------------------------------------------------------------------------------------
+
+FRANTI = Path(__file__).resolve().parents[1] / "data" / "franti"
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "exponion", "yinyang", "auto"])
+@pytest.mark.parametrize(
+    ("name", "k"),
+    [("s1", 15), ("a3", 50), ("unbalance", 8), ("dim032", 16)],
+)
+def test_same_result_as_sklearn_on_the_franti_sets(name, k, algorithm):
+    path = FRANTI / f"{name}.txt"
+    if not path.exists():
+        pytest.fail(f"data file missing: {path} (data/ ships with the project)")
+    X = np.loadtxt(path, dtype=np.float64)
+    expected = _quiet_fit(SklearnKMeans(k, n_init=1, random_state=0, algorithm="lloyd"), X)
+    km = _quiet_fit(KMeans(k, n_init=1, random_state=0, algorithm=algorithm), X)
+    assert_same_as_sklearn(
+        km, (expected.cluster_centers_, expected.labels_, expected.inertia_, expected.n_iter_), X
+    )

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kmeans_core import KMeans, _loop
+from kmeans_core import KMeans, _loop, lloyd
 
 #: Every algorithm by name (Lloyd first).
 EXACT_ALGORITHMS = ["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
@@ -78,6 +78,25 @@ def continuous_problems(draw):
     rng = np.random.default_rng(seed)
     centers = rng.normal(scale=4.0, size=(n_clusters, n_features))
     X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
+    init = X[rng.choice(n_samples, n_clusters, replace=False)]
+    weight = rng.uniform(0.1, 3.0, n_samples) if draw(st.booleans()) else None
+    return X, init, weight
+
+
+@st.composite
+def kernel_problems(draw):
+    """Overlapping blobs of the shapes that reach the dot-product kernels (8-40 features, 16-140
+    clusters, 1,000-5,000 points) and Yinyang with several groups of centers."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_features = draw(st.integers(8, 40))
+    n_clusters = draw(st.integers(16, 140))
+    n_samples = draw(st.integers(1000, 5000))
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(
+        scale=draw(st.sampled_from([1.0, 3.0, 10.0])), size=(n_clusters, n_features)
+    )
+    X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(size=(n_samples, n_features))
+    X += draw(st.sampled_from([0.0, 100.0]))  # off the origin: the certificates must fall back
     init = X[rng.choice(n_samples, n_clusters, replace=False)]
     weight = rng.uniform(0.1, 3.0, n_samples) if draw(st.booleans()) else None
     return X, init, weight
@@ -213,3 +232,23 @@ def test_relabelling_the_initial_centers_relabels_the_result(problem):
     # Center j of the reordered run is center order[j] of the first run.
     np.testing.assert_array_equal(order[reordered.labels_], km.labels_)
     np.testing.assert_allclose(reordered.cluster_centers_, km.cluster_centers_[order], rtol=1e-9)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=kernel_problems(), screened=st.booleans())
+def test_the_dot_product_kernels_return_what_the_direct_distances_return(problem, screened):
+    X, init, weight = problem
+    n_samples, n_features = X.shape
+    n_clusters = init.shape[0]
+    assert lloyd.kernel_for(n_features, n_clusters, screened=False).name == "products"
+    # Direct distances only: the row kernel (Elkan's kernel computes them directly too).
+    with mock.patch.object(lloyd, "kernel_for", lambda *a, **k: lloyd.KERNELS["rows"]):
+        rows = fit(X, init, weight, algorithm="lloyd", max_iter=60)
+    with mock.patch.object(lloyd, "SCREENED", screened):
+        for algorithm in ("lloyd", "hamerly", "yinyang"):
+            other = fit(X, init, weight, algorithm=algorithm, max_iter=60)
+            np.testing.assert_array_equal(other.labels_, rows.labels_)
+            assert other.n_iter_ == rows.n_iter_
+            np.testing.assert_allclose(
+                other.cluster_centers_, rows.cluster_centers_, rtol=1e-12, atol=1e-9
+            )

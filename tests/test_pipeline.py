@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -227,9 +228,18 @@ def test_parse_k_range(text, expected):
     assert parse_k_range(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1-5", "5-3", "a-b", "2-3-4", ""])
-def test_parse_k_range_refuses_bad_ranges(text):
-    with pytest.raises(SegmentationError):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1-5", "starts at 1, but a segmentation needs at least 2"),
+        ("5-3", "'5-3' ends before it starts"),
+        ("a-b", "'a-b' is not a range such as 2-10; give two whole numbers"),
+        ("2-3-4", "'2-3-4' is not a range such as 2-10"),
+        ("", "'' is not a range such as 2-10"),
+    ],
+)
+def test_parse_k_range_refuses_bad_ranges(text, message):
+    with pytest.raises(SegmentationError, match=f"^`k_range` {re.escape(message)}"):
         parse_k_range(text)
 
 

@@ -3,16 +3,17 @@
 Wide vectors. On Intel's server cores with AVX-512 (Skylake-SP and later) LLVM keeps to 256-bit
 vectors by default (its "prefer-256-bit" tuning, against the clock drops of 512-bit code on the
 first of those cores). The tile kernels hold eight float64 lanes, exactly one 512-bit register,
-so before numba compiles anything it is told to drop that preference: on an Emerald Rapids VM,
-2 threads, whole fits 1M x 64 x 128 (10 iterations) 6.6 -> 4.6 s, 1M x 8 x 8 0.48 -> 0.36 s,
-100k x 16 x 128 0.58 -> 0.48 s, the same labels and inertias (``benchmarks/README.md``). Elsewhere
-(no AVX-512, or AMD's cores, which have no such preference) nothing changes.
+so before numba compiles anything it is told to drop that preference (faster whole fits, the
+same labels and inertias: ``benchmarks/README.md``). Elsewhere (no AVX-512, or AMD's cores,
+which have no such preference) nothing changes.
 
 numba has one target machine per process, so this holds for all the process's numba code
 compiled afterwards; it is skipped when numba has already compiled something, or when the CPU's
 features were chosen through ``NUMBA_CPU_NAME`` or ``NUMBA_CPU_FEATURES`` (which is also how to
 opt out).
 """
+
+import threading
 
 from numba.core import config as _numba_config
 from numba.core.codegen import get_host_cpu_features as _host_cpu_features
@@ -41,3 +42,30 @@ _prefer_512_bit_vectors()
 #: Whether the compiled code has AVX-512's 32 vector registers (else 16): kernels that keep many
 #: vectors of partial sums size their groups by it (``products.GROUP``).
 WIDE_VECTORS = _has_32_vector_registers()
+
+
+class slp_vectorizer:  # noqa: N801 (used like a function: ``with slp_vectorizer():``)
+    """Compile the kernels called inside with LLVM's SLP vectorizer on, which the tile kernels
+    need (``tiles.py``). numba reads its setting whenever it compiles, and the cached machine
+    code keeps what it was compiled with, so the setting matters only to a first call; it is
+    process-wide, so the threads that enter share one count and the last to leave restores
+    it."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _saved = False
+
+    def __enter__(self):
+        cls = type(self)
+        with cls._lock:
+            if cls._depth == 0:
+                cls._saved = _numba_config.SLP_VECTORIZE
+                _numba_config.SLP_VECTORIZE = True
+            cls._depth += 1
+
+    def __exit__(self, *exc_info):
+        cls = type(self)
+        with cls._lock:
+            cls._depth -= 1
+            if cls._depth == 0:
+                _numba_config.SLP_VECTORIZE = cls._saved

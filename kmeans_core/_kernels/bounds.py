@@ -47,16 +47,11 @@ from kmeans_core._kernels.tiles import TILE_FASTMATH, _second, distances_to_all,
 
 #: Hamerly's kernel searches a whole tile of eight points at once (``tiles``) when this many of
 #: them fail the first bounds test; it gathers the failing points of the other tiles eight by
-#: eight. Whole fits, 2 threads, with 2 / 3 / 5: 300k x 16 x 20 0.41 / 0.40 / 0.38 s; 1M x 8 x 8
-#: 0.62 / 0.65 / 0.79; 1M x 2 x 20 0.42 / 0.37 / 0.37; 100k x 8 x 3 0.12 / 0.11 / 0.13. Before
-#: the gathering (whole tiles from 2 failing points, lone points searched alone), alternated with
-#: the gathering at 3: 300k x 16 x 20 0.45 and 0.41 against 0.38 and 0.40 s; 1M x 2 x 20 0.40
-#: and 0.45 against 0.37 and 0.41 s.
+#: eight (fastest of 2, 3, 5 on whole fits).
 TILE_SEARCH_FROM = 3
 
 #: The same for Yinyang, whose failing points search only some groups of centers: only tiles
-#: where all eight fail (100k x 16 x 128, whole fits: 0.86 s with 8 or 7, 0.90 with 6, 1.39
-#: with 2, 0.97 point by point only).
+#: where all eight fail.
 YINYANG_TILE_SEARCH_FROM = 8
 
 #: Exponion searches a ball only if it holds at most one center in this many; else it computes
@@ -107,7 +102,9 @@ def _search_tile(xt, centers, products):
 def _search_tile_for(xt, centers, products):
     if isinstance(products, types.NoneType):
         return lambda xt, centers, products: nearest_two_centers(xt, centers)
-    return lambda xt, centers, products: nearest_by_products(xt, products[0], products[1])
+    return lambda xt, centers, products: nearest_by_products(
+        xt, products.centers_m2, products.norms
+    )
 
 
 @numba.njit(nogil=True, fastmath=FASTMATH, cache=True)
@@ -118,7 +115,6 @@ def hamerly_assign(
     centers,
     centers_t,
     shift,
-    half_dist,
     half_nearest,
     products,
     n_blocks,
@@ -134,7 +130,6 @@ def hamerly_assign(
     """Hamerly's assignment step; ``shift`` is how far each center moved since the last call.
 
     ``centers_t`` is ``transposed_if_few_features(centers)``, for the full searches.
-    ``half_dist`` is not used: it is there so that both bounds kernels take the same arguments.
 
     The points go by tiles of eight. ``X_tiles`` is None or ``X`` copied into tiles
     (``common.copy_to_tiles``). Then the distances from eight points to all centers are
@@ -142,14 +137,24 @@ def hamerly_assign(
     first bounds test, else for the points whose bounds still fail once the distance to their
     own center is known, gathered eight by eight (a block's last few are searched with stale
     lanes, whose results are dropped). Without tiles, each such point computes its distances
-    alone. ``products`` is None (direct distances, ``tiles.nearest_two_centers``) or
-    ``(centers_m2, norms, max_norm, X_sq_norms)`` (``products.products_of``,
-    ``_loop.squared_norms``): certified dot products, the bounds widened by their possible
+    alone. ``products`` is None (direct distances, ``tiles.nearest_two_centers``) or a
+    ``products.Products``: certified dot products, the bounds widened by their possible
     rounding, and direct distances for the points they cannot decide.
 
-    ``labels[i] == -1`` marks a point without bounds yet: its distances are all computed.
-    Keeps ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k) the weighted sums of the points
-    of each cluster per block. Returns the number of labels that changed.
+    Arguments, as every bounds kernel takes them (IN: read only; IN/OUT: updated):
+
+    - IN ``X`` (n, d), ``X_tiles`` (ceil(n / 8), d, 8) or None, ``sample_weight`` (n,);
+    - IN ``centers`` (k, d), ``centers_t`` (d, k) or None, ``shift`` (k,);
+    - IN the centers' geometry: ``half_nearest`` (k,), half the distance from each center to
+      its nearest other one, and ``products`` (above);
+    - IN ``n_blocks``, ``first_block``, ``stop_block``: the row blocks to do;
+    - IN/OUT ``labels`` (n,) int32, -1 for a point without bounds yet (its distances are all
+      computed); ``upper`` (n,) and ``lower`` (n,), the bounds;
+    - IN/OUT ``sums`` (n_blocks, k, d) and ``weights`` (n_blocks, k), the weighted sums of the
+      points of each cluster per block; ``block_changes`` (n_blocks,), how many labels of each
+      block changed in the last pass (``common.sums_afresh``).
+
+    Returns the number of labels that changed.
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
@@ -203,7 +208,7 @@ def hamerly_assign(
                         gathered[g, f, p] = X[i, f]
                     gathered_rows[g, p] = i
                     if products is not None:
-                        gathered_sq_norms[g, p] = products[3][t, i - tile_start]
+                        gathered_sq_norms[g, p] = products.X_sq_norms[t, i - tile_start]
                     n_gathered += 1
                     continue
                 dists_to_centers(X, i, centers, centers_t, dist)
@@ -229,7 +234,7 @@ def hamerly_assign(
                     xt = X_tiles[t]
                     n_lanes = tile_stop - tile_start
                     if products is not None:
-                        sq_norms = products[3][t]
+                        sq_norms = products.X_sq_norms[t]
                 nearest, best, second = _search_tile(xt, centers, products)
                 for p in range(n_lanes):
                     i = tile_start + p if whole else gathered_rows[0, p]
@@ -238,7 +243,7 @@ def hamerly_assign(
                         upper[i] = np.sqrt(best[p])
                         lower[i] = np.sqrt(second[p])
                     else:
-                        widen = slack(sq_norms, p, products[2], tolerance)
+                        widen = slack(sq_norms, p, products.max_norm, tolerance)
                         if second[p] - best[p] > widen:
                             upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
                             lower[i] = np.sqrt(max(second[p] + sq_norms[p] - widen, 0.0))
@@ -444,9 +449,8 @@ def _yinyang_bounds(dist, i, members, group_start, upper, lower):
     of the group but the point's own)."""
     best_j, best = argmin_first(dist)
     for g in range(group_start.shape[0] - 1):
-        # min() rather than a test per center, which was mispredicted often enough to make
-        # Yinyang's first pass 1.6x slower (100k x 16 x 128, one thread: 137 -> 87 ms). The
-        # nearest center itself is left out by comparing +inf instead.
+        # min() rather than a test per center, which would often be mispredicted; the nearest
+        # center itself is left out by comparing +inf instead.
         lowest = np.inf
         for m in range(group_start[g], group_start[g + 1]):
             j = members[m]
@@ -513,8 +517,8 @@ def yinyang_assign(
     The points go by tiles of eight. With ``X_tiles`` (None or the data in tiles, as in
     ``hamerly_assign``), a tile where at least ``YINYANG_TILE_SEARCH_FROM`` points fail the
     first test has all its distances computed at once, eight points at a time, and every bound
-    of the tile made exact: directly, or from certified dot products when ``products`` is
-    ``(centers_m2, norms, max_norm, X_sq_norms)`` (as in ``hamerly_assign``), the bounds
+    of the tile made exact: directly, or from certified dot products when ``products`` is a
+    ``products.Products`` (as in ``hamerly_assign``), the bounds
     widened by their possible rounding. Other arguments and the return value are those of
     ``hamerly_assign``.
     """
@@ -567,9 +571,9 @@ def yinyang_assign(
                         )
                 else:
                     nearest, best, runner_up = values_to_all(
-                        xt, products[0], products[1], tile_dist
+                        xt, products.centers_m2, products.norms, tile_dist
                     )
-                    sq_norms = products[3][t]
+                    sq_norms = products.X_sq_norms[t]
                     for g in range(n_groups):
                         group_first, group_second = _group_minima(
                             tile_dist, members, group_start[g], group_start[g + 1]
@@ -578,11 +582,11 @@ def yinyang_assign(
                             # The nearest center of the group but the point's own.
                             own = g == group_of[nearest[p]]
                             low = group_second[p] if own else group_first[p]
-                            widen = slack(sq_norms, p, products[2], tolerance)
+                            widen = slack(sq_norms, p, products.max_norm, tolerance)
                             lower[tile_start + p, g] = np.sqrt(max(low + sq_norms[p] - widen, 0.0))
                     for i in range(tile_start, tile_stop):
                         p = i - tile_start
-                        widen = slack(sq_norms, p, products[2], tolerance)
+                        widen = slack(sq_norms, p, products.max_norm, tolerance)
                         found[p] = nearest[p]
                         upper[i] = np.sqrt(max(best[p] + sq_norms[p] + widen, 0.0))
                         if not runner_up[p] - best[p] > widen:

@@ -42,8 +42,7 @@ def sq_dist(X, i, C, j):
 
 #: Up to this many features, the distances from a point to all centers are computed along the
 #: centers (vectorised over contiguous centers); above it, four centers at a time along the
-#: features. Measured per (point, center) pair on one core: d=2, k=20: 1.4 ns against 2.0 ns;
-#: d=8, k=8: 3.2 against 4.9 ns; d=64, k=128: 10.4 against 20.4 ns; d=16, k=3: 7.8 against 23 ns.
+#: features (faster there, per pair on one core).
 FEW_FEATURES = 4
 
 
@@ -74,7 +73,7 @@ def dists_to_centers(X, i, centers, centers_t, out):
 
     ``centers_t`` is ``transposed_if_few_features(centers)``. Being None or an array, it picks
     the loop order when the kernel is compiled: a test at run time inside the loop over the
-    points would stop LLVM from vectorising either order (measured: 2-3x slower).
+    points would stop LLVM from vectorising either order.
     """
     if centers_t is None:
         _dists_along_features(X, i, centers, out)
@@ -243,9 +242,8 @@ def sums_afresh(labels, start, stop, block_changes, sums, weights, b):
     Afresh on the first pass (``labels`` all -1), and after a pass in which more than one point
     in ``RESUM_EVERY`` of the block changed cluster (``block_changes[b]``): a fresh sum then
     costs no more than the moves, and it keeps rounding from piling up. Deciding before the
-    pass lets the moves read points the kernel has just read (a move that read its row back
-    from memory cost ~150 ns: one Lloyd pass of 1M x 8 x 8 on one core, 10% of the points
-    moving, took 37 ms, now 24; 19 ms without moves).
+    pass lets the moves read points the kernel has just read, rather than read their rows back
+    from memory.
     """
     fresh = labels[start] < 0 or block_changes[b] * RESUM_EVERY > stop - start
     if fresh:

@@ -9,13 +9,10 @@ multiply-add, as in a matrix product. The data are in tiles (``tiles.py``; ``X_t
 = X[8 t + p, f]``) and the centers multiplied by -2 and interleaved in groups of ``GROUP``, so
 the eight points of a tile and a group's centers make eight vectors of partial sums, enough to
 keep both multiply-add units busy: four centers with 256-bit vectors (two per tile, 16
-registers), eight with AVX-512 (one per tile, 32 registers; ``WIDE_VECTORS``). Eight centers
-with 16 registers spill (1.3-1.8x slower per pair); with 32 they take 0.55-0.85x the time of
-four (Emerald Rapids VM, d=8 to 64, k=20 and 128). Per (point, center) pair on one core
-(``python -m benchmarks.compare kernels``), against the direct distances of the tiles and of the
-rows, on a Zen 1 EPYC: d=64, k=128 7.7 ns against 13.1 and 12.4; d=32, k=20 5.3 against 7.3 and
-7.5; d=16, k=128 2.3 against 3.5 and 4.6; with three centers they lose
-(``_loop.products_pay_off``).
+registers), eight with AVX-512 (one per tile, 32 registers; ``WIDE_VECTORS``): eight centers
+with 16 registers spill. With enough features and clusters they beat the direct distances of
+the tiles and of the rows; with three centers they lose (``_loop.products_pay_off``;
+``benchmarks/README.md``, "Engine thresholds").
 
 Rounding: these values differ from the direct distances by far more than the direct
 distances' own rounding when ``|x|^2`` is large. So they only pick a point's center when the
@@ -26,6 +23,8 @@ float64; about one in 1,000 in float32) the distances are computed directly, one
 time, exactly as the row kernel (``common.nearest_center``) does: the labels are always those
 of the direct distances.
 """
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -46,17 +45,39 @@ from kmeans_core._kernels.tiles import TILE_FASTMATH, _nearer, _second, _store
 GROUP = 8 if WIDE_VECTORS else 4
 
 
+class CenterProducts(NamedTuple):
+    """What the dot-product kernels take of the centers (``products_of``)."""
+
+    #: ``-2 * centers`` in groups of ``GROUP``, interleaved so that feature ``f`` of a group's
+    #: centers is contiguous: (ceil(k / GROUP), d, GROUP); the padding is never used.
+    centers_m2: np.ndarray
+    #: The squared norm of every center: (k,).
+    norms: np.ndarray
+    #: The largest of them (it bounds the rounding: ``slack``).
+    max_norm: float
+    #: The centers padded for the direct fallback (``common.padded_to_tiles``).
+    centers_padded: np.ndarray
+
+
+class Products(NamedTuple):
+    """What the bounds kernels' searches by dot products take (``_loop.TileSearchAssigner``):
+    the centers' ``CenterProducts`` but the padded copy, and the points' squared norms."""
+
+    centers_m2: np.ndarray
+    norms: np.ndarray
+    max_norm: float
+    #: ``|x|^2`` of every point, laid out like its tiles: (n_tiles, TILE) (``_loop.squared_norms``).
+    X_sq_norms: np.ndarray
+
+
 def products_of(centers):
-    """What the kernels take of the centers: ``-2 * centers`` in groups of ``GROUP``,
-    interleaved so that feature ``f`` of a group's centers is contiguous (``(ceil(k / GROUP),
-    d, GROUP)``; the padding is never used), the squared norm of every center, the largest of
-    them, and the centers padded for the direct fallback (``common.padded_to_tiles``)."""
+    """The ``CenterProducts`` of ``centers`` (n_clusters, n_features)."""
     n_clusters, n_features = centers.shape
     norms = np.einsum("ij,ij->i", centers, centers)
     grouped = np.zeros((-(-n_clusters // GROUP) * GROUP, n_features), dtype=centers.dtype)
     grouped[:n_clusters] = -2.0 * centers
     grouped = np.ascontiguousarray(grouped.reshape(-1, GROUP, n_features).transpose(0, 2, 1))
-    return grouped, norms, norms.max(), padded_to_tiles(centers)
+    return CenterProducts(grouped, norms, norms.max(), padded_to_tiles(centers))
 
 
 @numba.njit(fastmath=TILE_FASTMATH)

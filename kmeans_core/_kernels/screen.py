@@ -6,9 +6,8 @@ to read. So with AVX-512 (``WIDE_VECTORS``) Lloyd reads a float32 copy of the da
 sixteen points (``X_tiles[t, f, p] = X[16 t + p, f]``) and finds each point's nearest and second
 nearest centers among the float32 centers, from dot products (``|c|^2 - 2 x.c``, eight centers
 at a time, as ``products.py`` does in float64) or from direct distances (two centers at a time,
-as ``tiles.py``). Per (point, center) pair on one core, screened products against the float64
-kernels' best (Emerald Rapids VM, 200k points): d=64, k=128 1.21 ns against 2.61; d=16, k=20
-0.60 against 1.20; d=2, k=20 0.50 against 0.62; screened distances d=16, k=3 2.92 against 5.36.
+as ``tiles.py``): about half the time per (point, center) pair of the float64 kernels' best
+(``benchmarks/README.md``, "Engine thresholds").
 
 Certificate. Rounding the data and the centers to float32 moves each point's squared distances
 by at most ``(2.1 d + 13) u (|x|^2 + max |c|^2)`` (direct) or ``(2.1 d + 6) u (...)``
@@ -51,8 +50,8 @@ def screened_centers(centers, products):
     """What the kernels take of the centers: the centers in float32 (direct distances);
     ``-2 * centers`` in float32 in groups of eight, interleaved (``products.products_of``), or
     None without ``products``; the float32 squared norms of the centers, and the largest of them
-    in float64. (Compiled: small fits pay for this every iteration, and NumPy's calls took
-    8-14 us.)"""
+    in float64. (Compiled: small fits pay for this every iteration, more through NumPy's
+    calls.)"""
     centers32, norms, max_norm = _float32_centers(centers)
     return centers32, _grouped(centers) if products else None, norms, max_norm
 
@@ -301,7 +300,7 @@ def lloyd_assign_and_sum(
     stop_block,
 ):
     """One Lloyd pass, screened in float32. ``X_tiles`` are ``_loop.tiles_of`` in the
-    ``"screen"`` format, ``X_sq_norms`` ``_loop.squared_norms(X, LANES, np.float32)``;
+    ``SCREEN_TILES`` format, ``X_sq_norms`` ``_loop.squared_norms(X, SCREEN_TILES)``;
     ``centers32``, ``centers_m2`` (None: direct distances), ``norms`` and ``max_norm`` come from
     ``screened_centers``, ``centers`` are the centers in the data's precision
     (``common.padded_to_tiles``). Keeps the cluster sums as ``tiles.lloyd_assign_and_sum``
@@ -379,7 +378,7 @@ def _unsettled(best_j, best, second, labels, sq_norms, max_norm, tolerance):
     """Bit ``p`` set for each point ``p`` of a whole tile that is not certified or changes its
     label: the others need nothing more (most points, once few move). Lane by lane with
     constant indices and no branches (a helper taking the lane as an argument compiled in
-    4.5 s, this in 0.7)."""
+    several times longer)."""
     gap = (
         second[0] - best[0],
         second[1] - best[1],

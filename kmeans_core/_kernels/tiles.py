@@ -14,21 +14,19 @@ enough to hide the latency of the additions; four centers spill); with an odd nu
 centers the last one is paired with itself.
 
 The eight lanes are eight scalar variables that LLVM's SLP vectorizer turns into vectors.
-numba turns that vectorizer off by default (numba PR #8852, 2023, after miscompilations with
-the LLVM of the time), so the kernels here are compiled with it on (``slp_vectorizer``); every
-parity test with scikit-learn checks what it produced. The distances are summed feature by
-feature in order, without reassociation (``TILE_FASTMATH``): otherwise LLVM vectorises the
-loop over the features instead, with gathers, three times slower.
+numba turns that vectorizer off by default (numba PR #8852, after miscompilations with the LLVM
+of the time), so these kernels are compiled with it on (``kmeans_core._kernels.slp_vectorizer``);
+every parity test with scikit-learn checks what it produced. The distances are summed feature
+by feature in order, without reassociation (``TILE_FASTMATH``): otherwise LLVM vectorises the
+loop over the features instead, with gathers, several times slower.
 
 Compile time: numba inlines ``inline="always"`` functions in its own IR, slowly for code made
-of 8-tuples (9-10 s per kernel when every helper here was inlined that way). Only
-``nearest_centers`` is (left to LLVM, it made small-k fits up to 1.6x slower); the other helpers
-are inlined by LLVM, and the lanes' indices are picked by arithmetic rather than ``if``. The
-Lloyd kernel now compiles in about 4.5 s, the row one in 3.4 s.
+of 8-tuples, so only ``nearest_centers`` is inlined that way (left to LLVM, small-k fits were
+slower); the other helpers are inlined by LLVM, and the lanes' indices are picked by arithmetic
+rather than ``if``.
 """
 
 import numba
-from numba.core import config as numba_config
 
 from kmeans_core._kernels.common import (
     TILE,
@@ -41,20 +39,6 @@ from kmeans_core._kernels.common import (
 
 #: Multiply-adds may be fused; nothing else is reordered (see the module docstring).
 TILE_FASTMATH = {"contract"}
-
-
-class slp_vectorizer:  # noqa: N801 (used like a function: ``with slp_vectorizer():``)
-    """Compile the kernels called inside with LLVM's SLP vectorizer on (numba reads its
-    setting whenever it compiles; the cached machine code keeps what it was compiled with).
-    A class rather than ``contextlib.contextmanager``: it is entered once per kernel call,
-    and the generator-based one cost several microseconds each time."""
-
-    def __enter__(self):
-        self.saved = numba_config.SLP_VECTORIZE
-        numba_config.SLP_VECTORIZE = True
-
-    def __exit__(self, *exc_info):
-        numba_config.SLP_VECTORIZE = self.saved
 
 
 @numba.njit(nogil=True, cache=True)
