@@ -70,6 +70,14 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
         metavar="auto|none|COL,...",
         help="log1p of skewed non-negative columns (auto), of none, or of the columns named",
     )
+    parser.add_argument(
+        "--method",
+        default="kmeans",
+        choices=["kmeans", "kprototypes"],
+        help="kmeans (categories one-hot encoded) or kprototypes (categories kept categorical: "
+        "numeric distance plus a weight per category that differs from the segment's mode) "
+        "(default: kmeans)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--out", default="outputs", metavar="DIR", help="output folder (default: outputs/)"
@@ -220,6 +228,7 @@ def _config(args, **extra):
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
         out=args.out,
+        method=args.method,
         encoding=args.encoding,
         decimal=args.decimal,
         **extra,
@@ -301,6 +310,18 @@ def _print_run(result) -> None:
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
+    if seg.model.method == "kprototypes":
+        for segment in seg.profiles.segments:
+            leading = segment["profile"]["leading_categories"]
+            listed = ", ".join(
+                f"{name} {top['value']} ({top['share']:.0%})" for name, top in leading.items()
+            )
+            console.print(
+                f"{segment['id']} {segment['name']}: {listed}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
@@ -349,7 +370,12 @@ def _cmd_predict(args) -> int:
 
     result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
     if args.json:
-        print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
+        document = {
+            "output": str(result.path),
+            "counts": result.counts,
+            "unknown_categories": result.unknown_categories,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
         return EXIT_OK
     from rich.table import Table
 
@@ -364,6 +390,15 @@ def _cmd_predict(args) -> int:
         table.add_row(str(i), name, f"{count:,}", f"{count / total:.1%}" if total else "-")
     console.print(f"Assigned {total:,} customers to segments.", highlight=False, soft_wrap=True)
     console.print(table)
+    unknown = {name: n for name, n in result.unknown_categories.items() if n}
+    if unknown:
+        listed = ", ".join(f"{n:,} in '{name}'" for name, n in unknown.items())
+        console.print(
+            f"Categories not seen in training: {listed}; they match no segment's category.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"Wrote {result.path}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK
 

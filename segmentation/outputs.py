@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
+from .select_k import REFINE
 from .timing import Timer
 
 __all__ = [
@@ -176,6 +177,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "automatic_k": choice.automatic_k,
             "elbow": choice.elbow,
             "n_init": choice.n_init,
+            "refine": REFINE,
             "silhouette": seg.silhouette.description,
             "sweep": choice.sweep,
         },

@@ -164,8 +164,10 @@ def _categorical_tables(seg: Segmentation) -> str:
 
 
 def _sweep_table(seg: Segmentation) -> str:
+    # K-Prototypes: its cost (squared numeric distances plus gamma per differing category)
+    inertia = "Cost" if seg.model.method == "kprototypes" else "Inertia"
     rows = [
-        '<table><thead><tr><th class="num">k</th><th class="num">Inertia</th>'
+        f'<table><thead><tr><th class="num">k</th><th class="num">{inertia}</th>'
         '<th class="num">Silhouette &uarr;</th><th class="num">Calinski-Harabasz &uarr;</th>'
         '<th class="num">Davies-Bouldin &darr;</th><th></th></tr></thead><tbody>'
     ]
@@ -223,6 +225,12 @@ def _log(seg: Segmentation) -> str:
     return "".join(items)
 
 
+_METHOD_WORDS = {
+    "kmeans": "k-means",
+    "kprototypes": "K-Prototypes (numeric means and categorical modes)",
+}
+
+
 def _how_it_was_made(seg: Segmentation) -> str:
     params = seg.parameters
     rows = [
@@ -233,7 +241,18 @@ def _how_it_was_made(seg: Segmentation) -> str:
         ("Seed", seg.config.seed),
         ("k", params.get("k")),
         ("k range tried", "–".join(str(v) for v in params.get("k_range", []))),
-        ("Restarts per k (k-means++)", seg.choice.n_init),
+        ("Method", _METHOD_WORDS[seg.model.method]),
+        (
+            "Restarts per k (k-means++)"
+            if seg.model.method == "kmeans"
+            else "Runs per k (K-Prototypes, Cao)",
+            seg.choice.n_init,
+        ),
+        *(
+            [("Gamma (weight of a differing category)", f"{seg.model.gamma:.4g}")]
+            if seg.model.method == "kprototypes"
+            else []
+        ),
         ("Silhouette", seg.silhouette.description),
         ("Scaler", params.get("scaler")),
         ("Log transform", params.get("log_transform")),
@@ -273,7 +292,7 @@ def render_report(
     body = f"""<main>
 <h1>Customer segments</h1>
 <p class="lead">{_e(seg.n_customers)} customers from {_e(seg.source)},
-grouped into {_e(k)} segments by k-means.</p>
+grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 <div class="cards">{_cards(seg)}</div>
 
 <h2>The segments</h2>

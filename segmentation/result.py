@@ -222,9 +222,13 @@ class PredictResult:
         Customers per segment name, in segment order.
     path : pathlib.Path
         The CSV written.
+    unknown_categories : dict of str to int
+        Per categorical feature, how many rows hold a category the model was not trained on
+        (they match no segment's category; the row is still assigned).
     """
 
     segmented: pd.DataFrame
     labels: np.ndarray
     counts: dict[str, int]
     path: Path
+    unknown_categories: dict[str, int] = field(default_factory=dict)

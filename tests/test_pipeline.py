@@ -98,6 +98,8 @@ def test_summary_says_how_it_was_made(full_run, customers_csv):
     selection = summary["k_selection"]
     assert selection["rule"] and selection["reason"].startswith(f"k={result.segmentation.k}")
     assert [row["k"] for row in selection["sweep"]] == [2, 3, 4, 5]
+    # The sweep's search: k-means++ restarts, no swap refinement (select_k.REFINE).
+    assert selection["n_init"] == 20 and selection["refine"] is None
     for row in selection["sweep"]:
         assert set(row) == {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
     assert [s["id"] for s in summary["segments"]] == list(range(result.segmentation.k))
