@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -84,6 +85,13 @@ def _cache_files(cache_dir: str) -> int:
     return sum(1 for _ in Path(cache_dir).rglob("*.nbi"))
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds (user + system) of the finished child processes so far: less sensitive
+    than wall time to other work on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_segment(cache_dir: str, out: Path, extra: list[str]) -> dict:
     """One fresh ``segment run`` process; its wall time, split by stage.
 
@@ -95,6 +103,7 @@ def run_segment(cache_dir: str, out: Path, extra: list[str]) -> dict:
     """
     launched = time.time()
     start = time.perf_counter()
+    cpu_before = _children_cpu_s()
     completed = subprocess.run(
         [sys.executable, "-c", SEGMENT_CHILD, "run", *extra, "--out", str(out)],
         cwd=ROOT,
@@ -104,6 +113,7 @@ def run_segment(cache_dir: str, out: Path, extra: list[str]) -> dict:
         check=False,
     )
     total = time.perf_counter() - start
+    cpu = _children_cpu_s() - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"segment run failed:\n{completed.stderr.strip()}")
     marks = json.loads(completed.stderr.strip().splitlines()[-1])
@@ -119,6 +129,7 @@ def run_segment(cache_dir: str, out: Path, extra: list[str]) -> dict:
     }
     return {
         "total_s": total,
+        "cpu_s": cpu,
         "stages_s": stages,
         "k": summary["k"],
         "cache_files": _cache_files(cache_dir),
@@ -148,16 +159,18 @@ def run_fit(cache_dir: str) -> dict:
     return child
 
 
-def run_tutorial(out: Path) -> float:
-    """One fresh process of the scikit-learn tutorial script on mall customers: seconds."""
+def run_tutorial(out: Path) -> tuple[float, float]:
+    """One fresh process of the scikit-learn tutorial script on mall customers: wall and CPU
+    seconds."""
     start = time.perf_counter()
+    cpu_before = _children_cpu_s()
     subprocess.run(
         [sys.executable, str(TUTORIAL), str(MALL), str(out)],
         cwd=ROOT,
         capture_output=True,
         check=True,
     )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu_s() - cpu_before
 
 
 def _median_stages(runs: list[dict]) -> dict:
@@ -181,11 +194,13 @@ def bench_segment(root: Path, repeats: int) -> dict:
         "what": "fresh `segment run` process (400 synthetic customers, k 2-10, every output)",
         "cold": {
             "median_s": statistics.median(run["total_s"] for run in cold),
+            "median_cpu_s": statistics.median(run["cpu_s"] for run in cold),
             "stages_s": _median_stages(cold),
             "runs": cold,
         },
         "warm": {
             "median_s": statistics.median(run["total_s"] for run in warm),
+            "median_cpu_s": statistics.median(run["cpu_s"] for run in warm),
             "stages_s": _median_stages(warm),
             "runs": warm,
         },
@@ -198,20 +213,27 @@ def bench_mall(root: Path, repeats: int) -> dict:
     argv = ["--input", str(MALL)]
     run_segment(str(cache), root / "mall_warmup", argv)  # fills the cache, if anything is compiled
     run_tutorial(root / "tutorial_warmup")
-    ours, theirs, stages = [], [], []
+    ours, theirs, ours_cpu, theirs_cpu, stages = [], [], [], [], []
     for index in range(repeats):
         run = run_segment(str(cache), root / f"mall{index}", argv)
         ours.append(run["total_s"])
+        ours_cpu.append(run["cpu_s"])
         stages.append(run)
-        theirs.append(run_tutorial(root / f"tutorial{index}"))
+        wall, cpu = run_tutorial(root / f"tutorial{index}")
+        theirs.append(wall)
+        theirs_cpu.append(cpu)
         print(f"mall customers {index + 1}: ours {ours[-1]:.2f} s, tutorial {theirs[-1]:.2f} s")
     ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    cpu_ratios = [a / b for a, b in zip(ours_cpu, theirs_cpu, strict=True)]
     return {
         "what": "warm fresh processes, alternating: `segment run --input "
         "data/mall_customers.csv` against `python benchmarks/sklearn_tutorial.py`",
         "ours_median_s": statistics.median(ours),
         "tutorial_median_s": statistics.median(theirs),
         "ours_over_tutorial_median": statistics.median(ratios),
+        "ours_cpu_median_s": statistics.median(ours_cpu),
+        "tutorial_cpu_median_s": statistics.median(theirs_cpu),
+        "ours_over_tutorial_cpu_median": statistics.median(cpu_ratios),
         "ours_stages_s": _median_stages(stages),
         "ours_s": ours,
         "tutorial_s": theirs,
@@ -252,11 +274,14 @@ def _print_table(report: dict) -> None:
         cold_s, warm_s = segment["cold"]["stages_s"][name], segment["warm"]["stages_s"][name]
         print(f"  {name:<34} {cold_s:7.2f} {warm_s:7.2f}")
     print(f"  {'total':<34} {segment['cold']['median_s']:7.2f} {segment['warm']['median_s']:7.2f}")
+    cold_cpu, warm_cpu = segment["cold"]["median_cpu_s"], segment["warm"]["median_cpu_s"]
+    print(f"  {'CPU seconds':<34} {cold_cpu:7.2f} {warm_cpu:7.2f}")
     mall = report["mall_against_sklearn_tutorial"]
     print(
         f"\nmall customers, warm: ours {mall['ours_median_s']:.2f} s, tutorial "
         f"{mall['tutorial_median_s']:.2f} s, "
-        f"ours / tutorial {mall['ours_over_tutorial_median']:.2f}"
+        f"ours / tutorial {mall['ours_over_tutorial_median']:.2f} "
+        f"(CPU {mall['ours_over_tutorial_cpu_median']:.2f})"
     )
     fit = report["kmeans_fit"]
     print(

@@ -16,13 +16,16 @@ BENCHMARKS = {
     "segment": ("benchmarks.bench_segment", "the whole `segment run` pipeline"),
     "cold": ("benchmarks.cold_start", "cold start (empty numba cache) and warm start"),
     "kernels": ("benchmarks.bench_kernels", "nearest-center kernels: tiles against rows"),
+    "kprototypes": ("benchmarks.bench_kprototypes", "KPrototypes against kmodes, up to 1M rows"),
     "micro": ("benchmarks.bench_micro", "building blocks against scikit-learn (pytest-benchmark)"),
+    "quality": ("benchmarks.bench_quality", "Centroid Index on the Fränti sets, refine='swap'"),
+    "sweep-refine": ("benchmarks.bench_sweep_refine", "the k sweep: restarts or refine='swap'"),
 }
 
 
 def _usage():
     lines = ["usage: python -m benchmarks.compare <benchmark> [options]", "", "benchmarks:"]
-    lines += [f"  {name:<8} {about}" for name, (_, about) in BENCHMARKS.items()]
+    lines += [f"  {name:<12} {about}" for name, (_, about) in BENCHMARKS.items()]
     lines.append("")
     lines.append("Options depend on the benchmark; see `python -m benchmarks.compare fit --help`.")
     return "\n".join(lines)

@@ -31,6 +31,7 @@ from kmeans_core.exponion import ExponionAssigner
 from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
 from kmeans_core.lloyd import LloydAssigner, nearest_centers
+from kmeans_core.refine import default_max_swaps, swap_refine
 from kmeans_core.yinyang import YinyangAssigner
 
 ALGORITHMS = {
@@ -106,7 +107,9 @@ class KMeans(EstimatorMixin):
     algorithm : {"auto", "lloyd", "hamerly", "elkan", "exponion", "yinyang"}, default="auto"
         "lloyd" computes every distance; the others skip the distances that
         triangle-inequality bounds prove useless and return exactly what "lloyd" returns.
-        "auto" picks the fastest for the data's shape (see ``choose_algorithm``).
+        "auto" picks the fastest for the data's shape (see ``choose_algorithm``); small
+        problems (up to 1,000 samples, ``_small.is_small``) run Lloyd in vectorised NumPy,
+        which gives the kernels' labels, iteration count and centers without compiling them.
     random_state : None, int, numpy RandomState or Generator, default=None
         Source of randomness for the initial centers. An int gives the same initial centers as
         scikit-learn with that int.
@@ -114,6 +117,15 @@ class KMeans(EstimatorMixin):
         Most threads to use; None means all cores. Small problems (under about a million
         point-center-feature triples per iteration) run on one thread, which is faster there.
         The result does not depend on it.
+    refine : {None, "swap"}, default=None
+        None: the best of the ``n_init`` runs, as scikit-learn returns it. "swap": then a local
+        search out of poor local minima (``kmeans_core.refine``): one center at a time is
+        swapped for a data point where the clustering is poor, Lloyd runs again, and the swap
+        is kept if the inertia falls. The result is a Lloyd fixed point with an inertia at most
+        that of the same fit without it.
+    max_swaps : int, default=None
+        With ``refine="swap"``, the most swaps tried; None means ``50 * n_clusters``. The
+        search stops earlier after ``2 * n_clusters`` swaps in a row that were not kept.
 
     Attributes
     ----------
@@ -122,13 +134,16 @@ class KMeans(EstimatorMixin):
     inertia_ : float
         Weighted sum of squared distances of the samples to their closest center.
     n_iter_ : int
-        Number of iterations of the best run.
+        Number of iterations of the best run (with ``refine="swap"``, of the last Lloyd run
+        kept).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,), dtype object
         The column names of X, when X was a table (such as a pandas DataFrame) with string
         column names.
     algorithm_ : str
         The algorithm that ran (what "auto" resolved to).
+    n_swaps_tried_, n_swaps_kept_ : int
+        With ``refine="swap"``, how many swaps were tried and how many kept (else 0).
     """
 
     _estimator_type = "clusterer"
@@ -145,6 +160,8 @@ class KMeans(EstimatorMixin):
         algorithm="auto",
         random_state=None,
         n_threads=None,
+        refine=None,
+        max_swaps=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -154,6 +171,8 @@ class KMeans(EstimatorMixin):
         self.algorithm = algorithm
         self.random_state = random_state
         self.n_threads = n_threads
+        self.refine = refine
+        self.max_swaps = max_swaps
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, X):
@@ -169,6 +188,9 @@ class KMeans(EstimatorMixin):
                 f"Unknown algorithm {self.algorithm!r}; choose one of {['auto', *ALGORITHMS]}."
             )
         check_int(self.n_threads, "n_threads", minimum=1, none=True, accepted="an int or None")
+        if self.refine not in (None, "swap"):
+            raise InvalidParameterError(f"Unknown refine {self.refine!r}; choose None or 'swap'.")
+        check_int(self.max_swaps, "max_swaps", minimum=0, none=True, accepted="an int or None")
 
         init = self.init
         if isinstance(init, str):
@@ -286,7 +308,32 @@ class KMeans(EstimatorMixin):
             ):
                 best = (labels, inertia, centers, n_iter, converged)
 
+        n_tried = n_kept = 0
+        if self.refine == "swap":
+            max_swaps = self.max_swaps
+            if max_swaps is None:
+                max_swaps = default_max_swaps(self.n_clusters)
+
+            def lloyd(centers, max_iter, tol):
+                if small:
+                    return _small.lloyd(X, sample_weight, centers, max_iter=max_iter, tol=tol)
+                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                return run_kmeans(assigner, centers, max_iter=max_iter, tol=tol)
+
+            best, n_tried, n_kept = swap_refine(
+                X,
+                sample_weight,
+                lloyd,
+                best,
+                n_threads=n_threads,
+                max_iter=self.max_iter,
+                max_swaps=max_swaps,
+                random_state=random_state,
+            )
+
         labels, inertia, centers, n_iter, converged = best
+        self.n_swaps_tried_ = n_tried
+        self.n_swaps_kept_ = n_kept
         self.cluster_centers_ = centers + X_mean
         self.labels_ = labels
         self.inertia_ = inertia

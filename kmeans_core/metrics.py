@@ -2,7 +2,9 @@
 
 Each metric gives scikit-learn's answer (to about 1e-12 on float64 data) with the same edge
 rules, but is computed by numba kernels: the exact silhouette never forms the n x n distance
-matrix, Calinski-Harabasz reads the data once and Davies-Bouldin twice.
+matrix, Calinski-Harabasz reads the data once and Davies-Bouldin twice. Up to 1,000 samples
+(``_small``) the same sums come from vectorised NumPy instead, so a small data set never waits
+for numba to compile a kernel.
 
 Labels may be any integers or strings; they are encoded to 0..k-1 as scikit-learn does
 (``np.unique`` order). The metrics compute in float64 whatever the input dtype (float32 data
@@ -36,6 +38,7 @@ SIL_BLOCK_POINTS_PER_CLUSTER = 100
 __all__ = [
     "ClusterScores",
     "calinski_harabasz_score",
+    "centroid_index",
     "cluster_scores",
     "davies_bouldin_score",
     "inertia",
@@ -198,6 +201,46 @@ def _centroid_distance_sums(X, codes, centers, sample_weight):
     return _in_chunk_order(sums)
 
 
+def centroid_index(centers_a, centers_b):
+    """Centroid Index (Fränti, Rezaei & Zhao 2014): how many clusters two solutions disagree on.
+
+    Each centroid of one set is mapped to its nearest centroid of the other; a centroid of the
+    other set that nothing maps to is an *orphan*. The index is the larger orphan count of the
+    two directions: 0 when both solutions have the same cluster structure (each centroid the
+    nearest of exactly one of the other's). A typical failure of K-Means, two centers in one
+    true cluster and one center over two others, counts 1.
+
+    Parameters
+    ----------
+    centers_a : array-like of shape (n_clusters_a, n_features)
+    centers_b : array-like of shape (n_clusters_b, n_features)
+
+    Returns
+    -------
+    int
+        In ``0 .. max(n_clusters_a, n_clusters_b) - 1``; 0 for the same centers in any order.
+    """
+    a = np.asarray(check_array(centers_a, name="centers_a"), dtype=np.float64)
+    b = np.asarray(check_array(centers_b, name="centers_b"), dtype=np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"centers_a have {a.shape[1]} features but centers_b have {b.shape[1]}; "
+            "compare centers of the same space."
+        )
+    return max(_orphans(a, b), _orphans(b, a))
+
+
+def _orphans(a, b):
+    """Rows of ``b`` that are the nearest of no row of ``a`` (direct differences, a few rows of
+    ``a`` at a time: no rounding from expanded squares, bounded memory)."""
+    nearest = np.empty(a.shape[0], dtype=np.int64)
+    step = max(1, 2**22 // max(1, b.size))
+    for start in range(0, a.shape[0], step):
+        diff = a[start : start + step, None, :] - b[None, :, :]
+        nearest[start : start + step] = np.einsum("ijf,ijf->ij", diff, diff).argmin(axis=1)
+    return b.shape[0] - np.unique(nearest).shape[0]
+
+
 def silhouette_samples(X, labels):
     """Silhouette coefficient of every sample (Euclidean distance).
 
@@ -207,7 +250,8 @@ def silhouette_samples(X, labels):
 
     The work is O(n_samples**2 * n_features) but the memory is O(n_samples * n_clusters): a
     numba kernel sums the distances from each point to every cluster without ever holding the
-    n x n distance matrix, computing each distance once for both of its points.
+    n x n distance matrix, computing each distance once for both of its points. (Up to 1,000
+    samples NumPy computes the whole matrix at once: ``_small.silhouette_cluster_sums``.)
 
     Parameters
     ----------

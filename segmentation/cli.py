@@ -15,12 +15,14 @@ import json
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .errors import SegmentationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "Command", "COMMANDS"]
 
 EXIT_OK = 0
 EXIT_SYSTEM = 1
@@ -68,6 +70,14 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
         metavar="auto|none|COL,...",
         help="log1p of skewed non-negative columns (auto), of none, or of the columns named",
     )
+    parser.add_argument(
+        "--method",
+        default="kmeans",
+        choices=["kmeans", "kprototypes"],
+        help="kmeans (categories one-hot encoded) or kprototypes (categories kept categorical: "
+        "numeric distance plus a weight per category that differs from the segment's mode) "
+        "(default: kmeans)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--out", default="outputs", metavar="DIR", help="output folder (default: outputs/)"
@@ -90,102 +100,87 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``segment`` with its five subcommands."""
-    parser = _Parser(
-        prog="segment",
-        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
-    )
-    parser.add_argument("--version", action="version", version=f"segment {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
-
-    run = commands.add_parser(
-        "run",
-        help="segment a customer table (or built-in synthetic customers)",
-        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
-    )
-    run.add_argument(
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--input",
         metavar="PATH",
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
-    _add_reading_options(run)
+    _add_reading_options(parser)
     _add_clustering_options(
-        run,
+        parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
         "not an identifier); text columns named here are one-hot encoded",
     )
 
-    predict = commands.add_parser(
-        "predict",
-        help="assign customers to the segments of a saved model",
-        description="Assign the customers of a table to the segments of a model.json.",
-    )
-    predict.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
-    predict.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
-    _add_reading_options(predict)
-    predict.add_argument(
+
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    parser.add_argument("--input", required=True, metavar="PATH", help="CSV or Parquet table")
+    _add_reading_options(parser)
+    parser.add_argument(
         "--out",
         metavar="PATH",
         help="CSV file to write (default: outputs/predictions.csv)",
     )
-    predict.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
-    rfm = commands.add_parser(
-        "rfm",
-        help="segment customers by recency, frequency and monetary value from transactions",
-        description="Turn a transaction log into recency, frequency and monetary value per "
-        "customer, then segment them like 'run'.",
-    )
-    rfm.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
-    _add_reading_options(rfm)
-    rfm.add_argument("--customer-col", default="CustomerID", metavar="COL")
-    rfm.add_argument("--date-col", default="InvoiceDate", metavar="COL")
-    rfm.add_argument("--quantity-col", default="Quantity", metavar="COL")
-    rfm.add_argument("--price-col", default="UnitPrice", metavar="COL")
-    rfm.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
-    rfm.add_argument(
+
+def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transactions", required=True, metavar="PATH", help="CSV or Parquet log")
+    _add_reading_options(parser)
+    parser.add_argument("--customer-col", default="CustomerID", metavar="COL")
+    parser.add_argument("--date-col", default="InvoiceDate", metavar="COL")
+    parser.add_argument("--quantity-col", default="Quantity", metavar="COL")
+    parser.add_argument("--price-col", default="UnitPrice", metavar="COL")
+    parser.add_argument("--invoice-col", default="InvoiceNo", metavar="COL")
+    parser.add_argument(
         "--as-of",
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
     _add_clustering_options(
-        rfm, features_help="features among Recency,Frequency,Monetary (default: all three)"
+        parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
 
-    synth = commands.add_parser(
-        "synth",
-        help="write realistic synthetic customers",
-        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
-        "CSV file (or Parquet, by the .parquet extension).",
-    )
-    synth.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    synth.add_argument("--out", required=True, metavar="PATH", help="file to write")
 
-    learn = commands.add_parser(
-        "learn",
-        help="watch one k-means fit of the real engine: animations, figures, a page",
-        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
-        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
-    )
-    learn.add_argument(
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="file to write")
+
+
+def _learn_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--input", metavar="PATH", help="CSV or Parquet table (scaled to variance 1)"
     )
-    learn.add_argument(
+    parser.add_argument(
         "--demo",
         choices=["blobs", "mall", "anisotropic", "unequal", "uneven", "moons"],
         help="a built-in data set (default: blobs)",
     )
-    learn.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
-    learn.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
-    learn.add_argument(
+    parser.add_argument("--features", metavar="COL,COL,...", help="columns of --input")
+    parser.add_argument("--k", type=int, help="clusters (default: the demo's, or 4)")
+    parser.add_argument(
         "--algorithm", default="lloyd", choices=["lloyd", "hamerly", "elkan", "exponion", "yinyang"]
     )
-    learn.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
-    learn.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    learn.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
+    parser.add_argument("--init", default="k-means++", choices=["k-means++", "random"])
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default="learn", metavar="DIR", help="folder (default: learn/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``segment`` with one subparser per entry of :data:`COMMANDS`."""
+    parser = _Parser(
+        prog="segment",
+        description="Customer segmentation with k-means: segments, pictures, a report, a model.",
+    )
+    parser.add_argument("--version", action="version", version=f"segment {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name, command in COMMANDS.items():
+        subparser = subparsers.add_parser(name, help=command.help, description=command.description)
+        command.arguments(subparser)
     return parser
 
 
@@ -222,6 +217,7 @@ def _config(args, **extra):
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
         out=args.out,
+        method=args.method,
         encoding=args.encoding,
         decimal=args.decimal,
         **extra,
@@ -303,6 +299,18 @@ def _print_run(result) -> None:
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
+    if seg.model.method == "kprototypes":
+        for segment in seg.profiles.segments:
+            leading = segment["profile"]["leading_categories"]
+            listed = ", ".join(
+                f"{name} {top['value']} ({top['share']:.0%})" for name, top in leading.items()
+            )
+            console.print(
+                f"{segment['id']} {segment['name']}: {listed}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
@@ -324,22 +332,14 @@ def _format_mean(value) -> str:
 
 
 def _cmd_run(args, rfm: bool = False) -> int:
+    from .config import RFM_OPTIONS
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
     progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
     try:
         if rfm:
-            config = _config(
-                args,
-                transactions=args.transactions,
-                customer_col=args.customer_col,
-                date_col=args.date_col,
-                quantity_col=args.quantity_col,
-                price_col=args.price_col,
-                invoice_col=args.invoice_col,
-                as_of=args.as_of,
-            )
+            config = _config(args, **{name: getattr(args, name) for name in RFM_OPTIONS})
             result = run_rfm(config, progress=progress)
         else:
             config = _config(args, input=args.input)
@@ -356,11 +356,14 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(
-        args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal
-    )
+    result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
     if args.json:
-        print(json.dumps({"output": str(result.path), "counts": result.counts}, indent=2))
+        document = {
+            "output": str(result.path),
+            "counts": result.counts,
+            "unknown_categories": result.unknown_categories,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
         return EXIT_OK
     from rich.table import Table
 
@@ -375,6 +378,15 @@ def _cmd_predict(args) -> int:
         table.add_row(str(i), name, f"{count:,}", f"{count / total:.1%}" if total else "-")
     console.print(f"Assigned {total:,} customers to segments.", highlight=False, soft_wrap=True)
     console.print(table)
+    unknown = {name: n for name, n in result.unknown_categories.items() if n}
+    if unknown:
+        listed = ", ".join(f"{n:,} in '{name}'" for name, n in unknown.items())
+        console.print(
+            f"Categories not seen in training: {listed}; they match no segment's category.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"Wrote {result.path}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK
 
@@ -410,6 +422,54 @@ def _cmd_learn(args) -> int:
     return learn_main(args)
 
 
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help, how it adds its options, and what it runs (exit code back)."""
+
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: The subcommands of ``segment``, in the order ``--help`` lists them.
+COMMANDS: dict[str, Command] = {
+    "run": Command(
+        help="segment a customer table (or built-in synthetic customers)",
+        description="Segment customers: choose k, fit, profile, and write the outputs to --out.",
+        arguments=_run_arguments,
+        run=_cmd_run,
+    ),
+    "predict": Command(
+        help="assign customers to the segments of a saved model",
+        description="Assign the customers of a table to the segments of a model.json.",
+        arguments=_predict_arguments,
+        run=_cmd_predict,
+    ),
+    "rfm": Command(
+        help="segment customers by recency, frequency and monetary value from transactions",
+        description="Turn a transaction log into recency, frequency and monetary value per "
+        "customer, then segment them like 'run'.",
+        arguments=_rfm_arguments,
+        run=lambda args: _cmd_run(args, rfm=True),
+    ),
+    "synth": Command(
+        help="write realistic synthetic customers",
+        description="Write synthetic customers (age, income, spending, tenure, gender) to a "
+        "CSV file (or Parquet, by the .parquet extension).",
+        arguments=_synth_arguments,
+        run=_cmd_synth,
+    ),
+    "learn": Command(
+        help="watch one k-means fit of the real engine: animations, figures, a page",
+        description="Trace one fit step by step and write iterations.gif, seeding.gif, "
+        "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
+        arguments=_learn_arguments,
+        run=_cmd_learn,
+    ),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``segment`` with ``argv`` (default: the process arguments) and return the exit code.
 
@@ -428,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help and --version exit here with code 0
             return int(exc.code or 0)
-        return _COMMANDS[args.command](args)
+        return COMMANDS[args.command].run(args)
     except _UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -450,15 +510,6 @@ def main(argv: list[str] | None = None) -> int:
             f"this is a bug, please report it with the traceback written to {log}."
         )
         return EXIT_SYSTEM
-
-
-_COMMANDS = {
-    "run": _cmd_run,
-    "rfm": lambda args: _cmd_run(args, rfm=True),
-    "predict": _cmd_predict,
-    "synth": _cmd_synth,
-    "learn": _cmd_learn,
-}
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -14,7 +14,10 @@ import numpy as np
 from .errors import SegmentationError
 from .io import to_jsonable
 
-__all__ = ["RunConfig", "parse_k_range", "check_k", "RFM_OPTIONS"]
+__all__ = ["RunConfig", "parse_k_range", "check_k", "check_method", "METHODS", "RFM_OPTIONS"]
+
+#: The clustering methods of a run.
+METHODS = ("kmeans", "kprototypes")
 
 #: The options that only :func:`segmentation.pipeline.run_rfm` reads.
 RFM_OPTIONS = (
@@ -57,6 +60,10 @@ class RunConfig:
         Number of synthetic customers when ``input`` is None.
     n_init : int or None
         k-means++ restarts per k; None chooses by data size (``select_k.choose_n_init``).
+    method : {"kmeans", "kprototypes"}
+        ``kmeans`` one-hot encodes categorical features and clusters the matrix;
+        ``kprototypes`` keeps them categorical (K-Prototypes: numeric distance plus a weight
+        per category that differs from the segment's mode).
     plots, report : bool
         Whether to draw the figures and write the HTML report.
     encoding, decimal : str or None
@@ -78,6 +85,7 @@ class RunConfig:
     out: str | Path = "outputs"
     n_synthetic: int = 400
     n_init: int | None = None
+    method: str = "kmeans"
     plots: bool = True
     report: bool = True
     encoding: str | None = None
@@ -89,6 +97,10 @@ class RunConfig:
     price_col: str = "UnitPrice"
     invoice_col: str = "InvoiceNo"
     as_of: str | None = None
+
+    def rfm_options(self) -> dict:
+        """The keyword arguments of :func:`segmentation.rfm.transactions_to_rfm`."""
+        return {name: getattr(self, name) for name in RFM_OPTIONS if name != "transactions"}
 
     def parameters(self) -> dict:
         """The options as a JSON-safe dict (for the summary and the model)."""
@@ -163,3 +175,16 @@ def check_k(k) -> str | int:
             f"`k` is {k}, but a segmentation needs at least 2 segments; give 2 or more, or auto."
         )
     return int(k)
+
+
+def check_method(method) -> str:
+    """The clustering method, "kmeans" or "kprototypes".
+
+    Raises
+    ------
+    SegmentationError
+        If ``method`` is neither.
+    """
+    if method not in METHODS:
+        raise SegmentationError(f"`method` must be one of {', '.join(METHODS)}, got {method!r}.")
+    return method

@@ -31,6 +31,7 @@ from .errors import SegmentationError
 
 __all__ = [
     "read_table",
+    "read_input_bytes",
     "DECIMAL_MARKS",
     "ensure_output_dir",
     "write_csv_atomic",
@@ -136,17 +137,13 @@ def read_table(path, *, encoding=None, decimal=None) -> pd.DataFrame:
             f"`decimal` must be '.' or ',' (the decimal mark of the file), got '{decimal}'."
         )
     path = Path(path)
-    if not path.exists():
-        raise SegmentationError(f"Input file '{path}' does not exist; check the path.")
-    if path.is_dir():
-        raise SegmentationError(
-            f"Input '{path}' is a folder, not a file; give a CSV or Parquet file."
-        )
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError as exc:
-        raise SegmentationError(f"Input file '{path}' cannot be read ({_reason(exc)}).") from None
+    head = read_input_bytes(
+        path,
+        f"Input file '{path}'",
+        check="check the path",
+        instead="give a CSV or Parquet file",
+        limit=SNIFF_BYTES,
+    )
     if not head:
         raise SegmentationError(f"Input file '{path}' is empty (0 bytes).")
     if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in PARQUET_EXTENSIONS:
@@ -158,6 +155,39 @@ def read_table(path, *, encoding=None, decimal=None) -> pd.DataFrame:
     if len(df) == 0:
         raise SegmentationError(f"Input file '{path}' has a header but no rows.")
     return df
+
+
+def read_input_bytes(
+    path: Path, source: str, *, check: str, instead: str, limit: int | None = None
+) -> bytes:
+    """The bytes of an input file (the first ``limit`` of them), or one sentence why not.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    source : str
+        How messages name the file (``"Input file 'x.csv'"``).
+    check : str
+        What to do when it does not exist (``"check the path"``).
+    instead : str
+        What to give when it is a folder (``"give a CSV or Parquet file"``).
+    limit : int or None
+        Read at most this many bytes.
+
+    Raises
+    ------
+    SegmentationError
+        If the file does not exist, is a folder or cannot be read.
+    """
+    if not path.exists():
+        raise SegmentationError(f"{source} does not exist; {check}.")
+    if path.is_dir():
+        raise SegmentationError(f"{source} is a folder, not a file; {instead}.")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() if limit is None else handle.read(limit)
+    except OSError as exc:
+        raise SegmentationError(f"{source} cannot be read ({_reason(exc)}).") from None
 
 
 def _reason(exc: OSError) -> str:

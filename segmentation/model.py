@@ -6,7 +6,11 @@ A model file never runs code when it is loaded (no pickle): it is one JSON objec
 
     {"format": "kmeans-segment-model", "format_version": 1, "package_version": "0.1.0",
      "preprocessor": {...}, "centers": [[...], ...], "segment_names": [...],
-     "metadata": {...}, "sha256": "<hex>"}
+     "method": "kmeans", "metadata": {...}, "sha256": "<hex>"}
+
+A K-Prototypes model (``"method": "kprototypes"``) also holds ``"gamma"``; its centers are the
+numeric means followed by each categorical feature's mode written one-hot, in the
+preprocessor's category order (so the file names every category it knows).
 
 where ``sha256`` is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every
 other field. :meth:`SegmentationModel.load` refuses a file that is not JSON, not of this format,
@@ -26,15 +30,46 @@ import pandas as pd
 
 from . import __version__
 from .errors import SegmentationError
-from .io import to_jsonable, write_text_atomic
+from .io import read_input_bytes, to_jsonable, write_text_atomic
 from .preprocess import Preprocessor
 
-__all__ = ["SegmentationModel", "Assignment", "MODEL_FORMAT", "MODEL_FORMAT_VERSION"]
+__all__ = [
+    "SegmentationModel",
+    "Assignment",
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "METHODS",
+    "embed_mixed",
+]
 
 MODEL_FORMAT = "kmeans-segment-model"
 MODEL_FORMAT_VERSION = 1
+#: How a model measures a customer against a segment: Euclidean distance to the center
+#: (k-means), or squared distance on the numeric features plus gamma per categorical feature
+#: that differs from the segment's mode (K-Prototypes).
+METHODS = ("kmeans", "kprototypes")
 # Distances are computed in blocks of rows so that (rows, k, features) stays small.
 _ROWS_PER_BLOCK = 8192
+
+
+def embed_mixed(X: np.ndarray, n_numeric: int, gamma: float) -> np.ndarray:
+    """A copy of ``X`` (numeric features, then one-hot columns) with the one-hot columns times
+    sqrt(gamma / 2): there the squared Euclidean distance between two rows is the K-Prototypes
+    cost, squared differences of the numeric features plus gamma per differing category.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features_out)
+    n_numeric : int
+    gamma : float
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features_out)
+    """
+    out = np.array(X, dtype=np.float64, copy=True)
+    out[:, n_numeric:] *= np.sqrt(gamma / 2.0)
+    return out
 
 
 def _canonical_bytes(document: dict) -> bytes:
@@ -60,7 +95,8 @@ class Assignment(NamedTuple):
     labels : ndarray of shape (n_samples,), dtype int64
         The nearest center (ties go to the lower segment number).
     distances : ndarray of shape (n_samples, k)
-        Euclidean distance of every row to every center.
+        Euclidean distance of every row to every center (K-Prototypes: the square root of
+        the mixed cost).
     """
 
     labels: np.ndarray
@@ -80,14 +116,31 @@ class SegmentationModel:
         A distinct readable name per segment.
     metadata : dict, optional
         JSON-safe facts about the training (seed, parameters, k choice, columns ...).
+    method : {"kmeans", "kprototypes"}, default "kmeans"
+        With "kprototypes" the categorical part of each center is its segment's mode, one-hot,
+        and a row's cost is the squared distance on the numeric features plus ``gamma`` per
+        categorical feature that differs from the mode (a category not seen in training
+        differs from every mode).
+    gamma : float or None
+        The weight of one categorical mismatch; only for "kprototypes".
 
     Raises
     ------
     SegmentationError
-        If the parts do not fit together (center width, number of names, non-finite centers).
+        If the parts do not fit together (center width, number of names, non-finite centers,
+        a K-Prototypes center whose categorical part is not one mode per feature).
     """
 
-    def __init__(self, preprocessor: Preprocessor, centers, segment_names, metadata=None):
+    def __init__(
+        self,
+        preprocessor: Preprocessor,
+        centers,
+        segment_names,
+        metadata=None,
+        *,
+        method: str = "kmeans",
+        gamma: float | None = None,
+    ):
         centers = np.array(centers, dtype=np.float64, copy=True)
         if centers.ndim != 2 or centers.shape[0] < 1:
             raise SegmentationError(
@@ -108,10 +161,29 @@ class SegmentationModel:
             )
         if len(set(names)) != len(names):
             raise SegmentationError("Segment names in the model are not unique.")
+        if method not in METHODS:
+            raise SegmentationError(f"Unknown model method {method!r}; expected one of {METHODS}.")
         self.preprocessor = preprocessor
         self.centers = np.ascontiguousarray(centers)
         self.segment_names = names
         self.metadata = dict(metadata or {})
+        self.method = method
+        self.gamma = None
+        if method == "kprototypes":
+            if gamma is None or not np.isfinite(gamma) or gamma < 0:
+                raise SegmentationError(
+                    f"A K-Prototypes model needs a finite gamma >= 0, got {gamma!r}."
+                )
+            self.gamma = float(gamma)
+            if not preprocessor.categorical_features_:
+                raise SegmentationError("A K-Prototypes model needs a categorical feature.")
+            for start, stop in self._category_blocks():
+                block = self.centers[:, start:stop]
+                if not (np.all((block == 0) | (block == 1)) and np.all(block.sum(axis=1) == 1)):
+                    raise SegmentationError(
+                        "A K-Prototypes model's centers must hold one mode per categorical "
+                        "feature (one-hot); the model is inconsistent."
+                    )
 
     @property
     def n_segments(self) -> int:
@@ -125,8 +197,72 @@ class SegmentationModel:
 
     # ------------------------------------------------------------------ assigning
 
+    def _category_blocks(self) -> list[tuple[int, int]]:
+        """Column ranges of the one-hot block of each categorical feature."""
+        start = len(self.preprocessor.numeric_features_)
+        blocks = []
+        for name in self.preprocessor.categorical_features_:
+            stop = start + len(self.preprocessor.categories_[name])
+            blocks.append((start, stop))
+            start = stop
+        return blocks
+
+    def category_codes(self, X: np.ndarray) -> np.ndarray:
+        """Category code of every row in every categorical feature, from the one-hot blocks.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_categorical), dtype int32
+            Index into the feature's categories; -1 for a category not seen in training.
+        """
+        codes = np.empty((X.shape[0], len(self.preprocessor.categorical_features_)), np.int32)
+        for a, (start, stop) in enumerate(self._category_blocks()):
+            block = X[:, start:stop]
+            codes[:, a] = np.where(block.max(axis=1) > 0, np.argmax(block, axis=1), -1)
+        return codes
+
+    def embed(self, X: np.ndarray) -> np.ndarray:
+        """Rows in a space where the squared Euclidean distance to ``embed(centers)`` is the
+        model's cost: for K-Prototypes, each one-hot column times sqrt(gamma / 2) (two columns
+        differ per mismatch); for k-means, ``X`` itself. Used for the silhouette, the
+        Calinski-Harabasz and Davies-Bouldin scores and the projection.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if self.method != "kprototypes":
+            return X
+        return embed_mixed(X, len(self.preprocessor.numeric_features_), self.gamma)
+
+    def _mixed_costs(self, X: np.ndarray) -> np.ndarray:
+        """K-Prototypes costs (n_samples, k), in the engine's order of operations (the squared
+        differences added feature by feature, then gamma times the mismatches), so that the
+        nearest segment is the engine's to the last bit."""
+        n_numeric = len(self.preprocessor.numeric_features_)
+        modes = self.category_codes(self.centers)
+        codes = self.category_codes(X)
+        cost = np.zeros((X.shape[0], self.n_segments), dtype=np.float64)
+        for f in range(n_numeric):
+            diff = self.centers[None, :, f] - X[:, f, None]
+            cost += diff * diff
+        mismatches = np.zeros(cost.shape, dtype=np.int64)
+        for a in range(codes.shape[1]):
+            mismatches += codes[:, a, None] != modes[None, :, a]
+        return cost + self.gamma * mismatches.astype(np.float64)
+
     def squared_distances_matrix(self, X: np.ndarray) -> np.ndarray:
-        """Squared Euclidean distances from preprocessed rows to every center.
+        """Squared Euclidean distances from preprocessed rows to every center (K-Prototypes:
+        the mixed cost).
 
         Computed as the sum of squared differences (not the expanded dot-product form), so
         that a point's nearest center is not blurred by cancellation.
@@ -147,6 +283,9 @@ class SegmentationModel:
         out = np.empty((X.shape[0], self.n_segments), dtype=np.float64)
         for start in range(0, X.shape[0], _ROWS_PER_BLOCK):
             block = X[start : start + _ROWS_PER_BLOCK]
+            if self.method == "kprototypes":
+                out[start : start + block.shape[0]] = self._mixed_costs(block)
+                continue
             diff = block[:, None, :] - self.centers[None, :, :]
             out[start : start + block.shape[0]] = np.einsum("ijk,ijk->ij", diff, diff)
         return out
@@ -184,7 +323,14 @@ class SegmentationModel:
 
     def renamed(self, segment_names, metadata=None) -> SegmentationModel:
         """The same preprocessing and centers under other segment names and metadata."""
-        return SegmentationModel(self.preprocessor, self.centers, segment_names, metadata)
+        return SegmentationModel(
+            self.preprocessor,
+            self.centers,
+            segment_names,
+            metadata,
+            method=self.method,
+            gamma=self.gamma,
+        )
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Segment of every row of a table.
@@ -226,7 +372,9 @@ class SegmentationModel:
                 "preprocessor": self.preprocessor.to_dict(),
                 "centers": self.centers,
                 "segment_names": self.segment_names,
+                "method": self.method,
                 "metadata": self.metadata,
+                **({"gamma": self.gamma} if self.method == "kprototypes" else {}),
             }
         )
         document["sha256"] = _checksum(document)
@@ -296,8 +444,12 @@ class SegmentationModel:
             centers = np.asarray(document["centers"], dtype=np.float64)
             names = document["segment_names"]
             metadata = document.get("metadata") or {}
+            method = document.get("method", "kmeans")
+            gamma = document.get("gamma")
             if not isinstance(names, list) or not isinstance(metadata, dict):
                 raise TypeError("segment_names must be a list and metadata an object")
+            if gamma is not None and not isinstance(gamma, int | float):
+                raise TypeError("gamma must be a number")
         except SegmentationError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -305,7 +457,7 @@ class SegmentationModel:
                 f"{source} is damaged ({type(exc).__name__}: {exc}); train it again with "
                 "'segment run'."
             ) from None
-        return cls(preprocessor, centers, names, metadata)
+        return cls(preprocessor, centers, names, metadata, method=method, gamma=gamma)
 
     @classmethod
     def load(cls, path) -> SegmentationModel:
@@ -327,18 +479,12 @@ class SegmentationModel:
         """
         path = Path(path)
         source = f"Model file '{path}'"
-        if not path.exists():
-            raise SegmentationError(f"{source} does not exist; check the `model` path.")
-        if path.is_dir():
-            raise SegmentationError(
-                f"{source} is a folder; give the model.json inside the output folder."
-            )
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise SegmentationError(
-                f"{source} cannot be read ({exc.strerror or type(exc).__name__})."
-            ) from None
+        raw = read_input_bytes(
+            path,
+            source,
+            check="check the `model` path",
+            instead="give the model.json inside the output folder",
+        )
         try:
             document = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -350,6 +496,7 @@ class SegmentationModel:
 
     def __repr__(self) -> str:
         return (
-            f"SegmentationModel(k={self.n_segments}, features={self.feature_names!r}, "
+            f"SegmentationModel(k={self.n_segments}, method={self.method!r}, "
+            f"features={self.feature_names!r}, "
             f"segments={self.segment_names!r})"
         )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from . import plots as plotting
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
+from .select_k import REFINE
 from .timing import Timer
 
 __all__ = [
@@ -58,11 +58,18 @@ class Output:
     description: str
 
 
+# The figures import matplotlib (slow) only when they are drawn.
+
+
 def _elbow(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow)
 
 
 def _pca(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     projection = seg.projection
     return plotting.pca_clusters(
         projection.customers,
@@ -75,12 +82,16 @@ def _pca(seg: Segmentation) -> bytes:
 
 
 def _distributions(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.feature_distributions(
         seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
     )
 
 
 def _silhouette(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     sample = seg.silhouette
     return plotting.silhouette(
         sample.values, seg.labels[sample.rows], seg.names, mean=sample.mean, n_total=seg.n_customers
@@ -88,6 +99,8 @@ def _silhouette(seg: Segmentation) -> bytes:
 
 
 def _profiles(seg: Segmentation) -> bytes:
+    from . import plots as plotting
+
     return plotting.segment_profiles(seg.profiles.z, seg.names)
 
 
@@ -137,11 +150,6 @@ def draw_plots(seg: Segmentation) -> dict[str, bytes]:
     return {name: draw(seg) for name, (_, draw) in PLOTS.items()}
 
 
-def parameters_of(seg: Segmentation) -> dict:
-    """The options of the segmentation as they are recorded in the summary and the model."""
-    return {**seg.config.parameters(), "k": seg.config.k, "n_init": seg.choice.n_init}
-
-
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
     """What ``cluster_summary.json`` holds (without the run's ``outputs`` and ``timings``).
 
@@ -169,6 +177,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "automatic_k": choice.automatic_k,
             "elbow": choice.elbow,
             "n_init": choice.n_init,
+            "refine": REFINE,
             "silhouette": seg.silhouette.description,
             "sweep": choice.sweep,
         },
@@ -183,7 +192,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
     if outputs is not None:
@@ -239,7 +248,7 @@ def write_outputs(
         from .report import render_report  # only needed when a report is written
 
         with timer.stage("report"):
-            html = render_report(seg, images, outputs=paths)
+            html = render_report(seg, images, captions=PLOT_FILES, outputs=paths)
             paths["report"] = write_text_atomic(html, output_path(out, "report"), protect=protect)
     summary = summary_of(seg, outputs=paths)
     summary["timings"] = {name: round(seconds, 4) for name, seconds in timer.timings.items()}

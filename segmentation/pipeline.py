@@ -14,6 +14,7 @@ The CLI only parses options, calls these and prints; everything here can be used
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -26,23 +27,30 @@ import pandas as pd
 from kmeans_core import PCA
 from kmeans_core.metrics import silhouette_samples
 
-from .config import RunConfig, check_k, parse_k_range
+from .config import RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic
-from .model import SegmentationModel
+from .model import SegmentationModel, embed_mixed
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
     PLOT_FILES,
     output_path,
-    parameters_of,
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
 from .rfm import transactions_to_rfm
-from .select_k import SAMPLE_THRESHOLD, choose_k, choose_n_init, fit_sweep, kneedle, silhouette_rows
+from .select_k import (
+    SAMPLE_THRESHOLD,
+    choose_k,
+    choose_n_init,
+    fit_mixed_sweep,
+    fit_sweep,
+    kneedle,
+    silhouette_rows,
+)
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -103,15 +111,19 @@ def segment(
     """
     config = RunConfig() if config is None else config
     k = check_k(config.k)
+    check_method(config.method)
     timer = Timer()
     log = list(log)
     with timer.stage("preprocess"):
         roles, preprocessor, X = _preprocess(data, config, log)
         ks = _ks_to_try(config, k, X, log)
+        sweep = fit_sweep
+        if config.method == "kprototypes":
+            sweep = _mixed_sweep(preprocessor, X, log)
     with timer.stage("sweep"):
-        choice, kmeans = _choose_k(X, ks, k, config, progress)
+        choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
     with timer.stage("fit"):
-        draft = _model_by_size(preprocessor, kmeans)
+        draft = _model_by_size(preprocessor, fitted)
         # The training labels are the saved model's assignment, so that `segment predict`
         # on the training file reproduces them exactly.
         labels, distances = draft.assignment(X)
@@ -125,8 +137,10 @@ def segment(
             categorical_features=imputed[preprocessor.categorical_features_],
             profile_categoricals=data[roles.profile_categoricals],
         )
-        projection = _project(X, draft.centers, config.seed)
-        silhouette = _silhouette(X, labels, config.seed)
+        # K-Prototypes: in the space where its cost is the squared Euclidean distance
+        embedded = draft.embed(X)
+        projection = _project(embedded, draft.embed(draft.centers), config.seed)
+        silhouette = _silhouette(embedded, labels, config.seed)
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
@@ -157,9 +171,21 @@ def _preprocess(
     data: pd.DataFrame, config: RunConfig, log: list[str]
 ) -> tuple[ColumnRoles, Preprocessor, np.ndarray]:
     roles = infer_roles(data, features=config.features, id_column=config.id_column)
+    if config.method == "kprototypes" and config.features is None and roles.profile_categoricals:
+        # K-Prototypes is for categories: the text columns that would only be profiled (few
+        # distinct values) become features too.
+        features = [*roles.numeric_features, *roles.profile_categoricals]
+        roles = infer_roles(data, features=features, id_column=config.id_column)
     preprocessor = Preprocessor(scaler=config.scaler, log_transform=config.log_transform)
     X = preprocessor.fit_transform(data, roles)
-    log.extend(preprocessor.log_)
+    if config.method == "kprototypes":
+        # the one-hot columns only carry the codes (and the categories, in the model file)
+        log.extend(
+            re.sub(r"^One-hot encoded ('.+') into (\d+) columns", r"Kept \1 as \2 categories", line)
+            for line in preprocessor.log_
+        )
+    else:
+        log.extend(preprocessor.log_)
     return roles, preprocessor, X
 
 
@@ -214,8 +240,37 @@ def _count_distinct_rows(X: np.ndarray) -> int:
     return int(np.unique(view).shape[0])
 
 
-def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None):
-    """Sweep ``ks``, choose k (or take the given one); the choice and its fitted KMeans."""
+def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
+    """The K-Prototypes sweep over the preprocessed matrix: scaled numeric features and the
+    category codes read back from the one-hot columns; gamma by kmodes' rule (half the mean
+    standard deviation of the scaled numeric features), the same for every k."""
+    n_numeric = len(preprocessor.numeric_features_)
+    if not preprocessor.categorical_features_ or not n_numeric:
+        missing = "categorical" if n_numeric else "numeric"
+        raise SegmentationError(
+            f"`method` kprototypes needs at least one {missing} feature and the features are "
+            f"{', '.join(repr(f) for f in preprocessor.feature_names_out_)}; add one with "
+            "`features`, or use `method` kmeans."
+        )
+    numeric = np.ascontiguousarray(X[:, :n_numeric])
+    gamma = 0.5 * float(np.mean(np.asfortranarray(numeric).std(axis=0)))
+    codes = SegmentationModel(preprocessor, np.zeros((1, X.shape[1])), ["codes"]).category_codes(X)
+    log.append(
+        f"K-Prototypes: {len(preprocessor.categorical_features_)} categorical feature(s) kept as "
+        f"categories (no one-hot in the distance); a differing category weighs gamma={gamma:.4g}."
+    )
+
+    def sweep(_X, ks, **options):
+        return fit_mixed_sweep(
+            numeric, codes, embed_mixed(X, n_numeric, gamma), ks, gamma=gamma, **options
+        )
+
+    return sweep
+
+
+def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sweep=fit_sweep):
+    """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
+    take the given one); the choice and its fitted model."""
     n_init = config.n_init or choose_n_init(X.shape[0])
     if progress is not None:
         progress(0, len(ks))
@@ -229,7 +284,7 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None):
     with warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
         warnings.simplefilter("ignore")
-        sweep, models = fit_sweep(
+        rows, models = sweep(
             X,
             ks,
             seed=config.seed,
@@ -237,8 +292,8 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None):
             sample_threshold=SAMPLE_THRESHOLD,
             progress=step,
         )
-    elbow = kneedle([row["k"] for row in sweep], [row["inertia"] for row in sweep])
-    automatic_k, rule, reason = choose_k(sweep)
+    elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
+    automatic_k, rule, reason = choose_k(rows)
     if k == "auto":
         chosen = automatic_k
     else:
@@ -251,19 +306,32 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None):
         reason=reason,
         automatic_k=automatic_k,
         elbow=elbow,
-        sweep=sweep,
+        sweep=rows,
         n_init=n_init,
     )
     return choice, models[chosen]
 
 
-def _model_by_size(preprocessor: Preprocessor, kmeans) -> SegmentationModel:
-    """The fitted centers, numbered by size: segment 0 is the largest, ids read by importance."""
-    k = kmeans.n_clusters
-    sizes = np.bincount(np.asarray(kmeans.labels_), minlength=k)
+def _model_by_size(preprocessor: Preprocessor, fitted) -> SegmentationModel:
+    """The fitted centers, numbered by size: segment 0 is the largest, ids read by importance.
+
+    ``fitted`` is a KMeans, or a KPrototypes whose modes are written one-hot after its numeric
+    centers (the columns of the preprocessed matrix)."""
+    k = fitted.n_clusters
+    sizes = np.bincount(np.asarray(fitted.labels_), minlength=k)
     order = np.argsort(-sizes, kind="stable")
-    centers = np.asarray(kmeans.cluster_centers_, dtype=np.float64)[order]
-    return SegmentationModel(preprocessor, centers, [f"Segment {i}" for i in range(k)])
+    names = [f"Segment {i}" for i in range(k)]
+    if not hasattr(fitted, "categorical_modes_"):
+        centers = np.asarray(fitted.cluster_centers_, dtype=np.float64)[order]
+        return SegmentationModel(preprocessor, centers, names)
+    blocks = [fitted.numeric_centers_]
+    for a, name in enumerate(preprocessor.categorical_features_):
+        modes = fitted.categories_[a][fitted.categorical_modes_[:, a]].astype(np.int64)
+        blocks.append(np.eye(len(preprocessor.categories_[name]))[modes])
+    centers = np.hstack(blocks)[order]
+    return SegmentationModel(
+        preprocessor, centers, names, method="kprototypes", gamma=fitted.gamma_
+    )
 
 
 def _project(X: np.ndarray, centers: np.ndarray, seed: int) -> Projection:
@@ -300,7 +368,7 @@ def _model_metadata(seg: Segmentation) -> dict:
         "n_customers": seg.n_customers,
         "k": seg.k,
         "seed": seg.config.seed,
-        "parameters": parameters_of(seg),
+        "parameters": seg.parameters,
         "k_selection": {"rule": seg.choice.rule, "reason": seg.choice.reason},
         "segment_sizes": [segment["size"] for segment in seg.profiles.segments],
         "id_columns": seg.roles.id_columns,
@@ -417,15 +485,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             config.transactions, encoding=config.encoding, decimal=config.decimal
         )
     with timer.stage("rfm"):
-        rfm, rfm_log = transactions_to_rfm(
-            transactions,
-            customer_col=config.customer_col,
-            date_col=config.date_col,
-            quantity_col=config.quantity_col,
-            price_col=config.price_col,
-            invoice_col=config.invoice_col,
-            as_of=config.as_of,
-        )
+        rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
     del transactions
     log = list(rfm_log)
     if config.features is None:
@@ -504,7 +564,9 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
             f"`out` '{out_path}' is a folder; give a file name such as "
             f"{out_path / 'predictions.csv'}."
         )
-    labels, distances = model.assignment(model.preprocessor.transform(data))
+    X = model.preprocessor.transform(data)
+    labels, distances = model.assignment(X)
+    unknown = (model.category_codes(X) < 0).sum(axis=0)
     explanations = customer_explanations(distances, labels)
     segmented = _with_output_columns(data, labels, model.segment_names, explanations)
     path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
@@ -514,4 +576,8 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         labels=labels,
         counts={name: int(c) for name, c in zip(model.segment_names, counts, strict=True)},
         path=path,
+        unknown_categories={
+            name: int(n)
+            for name, n in zip(model.preprocessor.categorical_features_, unknown, strict=True)
+        },
     )

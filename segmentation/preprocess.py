@@ -238,29 +238,13 @@ def infer_roles(
         is left.
     """
     columns = [str(c) for c in df.columns]
-    if id_column is not None and id_column not in columns:
-        raise SegmentationError(
-            f"ID column '{id_column}' is not in the input; "
-            f"the columns are {_format_columns(columns)}."
-        )
-    if features is not None:
-        features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
-        if not features:
-            raise SegmentationError("`features` names no column; give at least one column name.")
-        missing = [f for f in features if f not in columns]
-        if missing:
-            label = "Feature" if len(missing) == 1 else "Features"
-            raise SegmentationError(
-                f"{label} {_format_columns(missing)} not in the input; "
-                f"the columns are {_format_columns(columns)}."
-            )
-
-    n_rows = len(df)
+    features = _checked_names(columns, features, id_column)
     roles = ColumnRoles()
-    for name in columns:
-        if name == id_column or is_id_name(name) or _looks_like_row_ids(df[name], n_rows):
-            roles.id_columns.append(name)
-
+    roles.id_columns = [
+        name
+        for name in columns
+        if name == id_column or is_id_name(name) or _looks_like_row_ids(df[name], len(df))
+    ]
     if features is not None:
         named_ids = [f for f in features if f in roles.id_columns]
         if named_ids:
@@ -278,54 +262,11 @@ def infer_roles(
             if c not in roles.id_columns
             and (_kind(df[c]) == "numeric" or (_kind(df[c]) == "text" and _mostly_numbers(df[c])))
         ]
-
     for name in candidates:
-        series = df[name]
-        kind = _kind(series)
-        if kind == "datetime":
-            raise SegmentationError(
-                f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
-                "(for example days since) or leave it out of `features`."
-            )
-        if kind == "text" and _mostly_numbers(series):
-            raise _text_in_numbers_error(name, series)
-        reason = _unusable_reason(series)
-        if reason is not None:
-            roles.dropped[name] = reason
-            continue
-        if kind == "numeric":
-            roles.numeric_features.append(name)
-        else:
-            n_categories = series.dropna().astype("str").nunique()
-            if n_categories > MAX_CATEGORIES:
-                raise SegmentationError(
-                    f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
-                    f"encode (at most {MAX_CATEGORIES}); leave it out of `features`."
-                )
-            roles.categorical_features.append(name)
-
-    # Text columns not used as features are still worth a share per segment.
+        _assign_feature(roles, name, df[name])
     for name in columns:
-        if name in roles.id_columns or name in candidates:
-            continue
-        series = df[name]
-        kind = _kind(series)
-        if kind == "datetime":
-            roles.dropped[name] = "dates (not used as a feature)"
-        elif kind == "text":
-            reason = _unusable_reason(series)
-            n_categories = series.dropna().astype("str").nunique()
-            if reason is not None:
-                roles.dropped[name] = reason
-            elif n_categories > MAX_CATEGORIES:
-                roles.dropped[name] = (
-                    f"{n_categories} distinct text values (too many to profile; at most "
-                    f"{MAX_CATEGORIES})"
-                )
-            else:
-                roles.profile_categoricals.append(name)
-        elif features is not None:
-            roles.dropped[name] = "not among the chosen features"
+        if name not in roles.id_columns and name not in candidates:
+            _assign_other(roles, name, df[name], features_named=features is not None)
 
     if not roles.numeric_features:
         if features is None:
@@ -338,6 +279,75 @@ def infer_roles(
             "include at least one numeric column in `features`."
         )
     return roles
+
+
+def _checked_names(columns: list[str], features, id_column) -> list[str] | None:
+    """The named features, stripped and without repeats; refuse names that are not columns."""
+    if id_column is not None and id_column not in columns:
+        raise SegmentationError(
+            f"ID column '{id_column}' is not in the input; "
+            f"the columns are {_format_columns(columns)}."
+        )
+    if features is None:
+        return None
+    features = list(dict.fromkeys(str(f).strip() for f in features if str(f).strip()))
+    if not features:
+        raise SegmentationError("`features` names no column; give at least one column name.")
+    missing = [f for f in features if f not in columns]
+    if missing:
+        label = "Feature" if len(missing) == 1 else "Features"
+        raise SegmentationError(
+            f"{label} {_format_columns(missing)} not in the input; "
+            f"the columns are {_format_columns(columns)}."
+        )
+    return features
+
+
+def _assign_feature(roles: ColumnRoles, name: str, series: pd.Series) -> None:
+    """A candidate feature: numeric, categorical, dropped (unusable), or refused."""
+    kind = _kind(series)
+    if kind == "datetime":
+        raise SegmentationError(
+            f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
+            "(for example days since) or leave it out of `features`."
+        )
+    if kind == "text" and _mostly_numbers(series):
+        raise _text_in_numbers_error(name, series)
+    reason = _unusable_reason(series)
+    if reason is not None:
+        roles.dropped[name] = reason
+    elif kind == "numeric":
+        roles.numeric_features.append(name)
+    else:
+        n_categories = series.dropna().astype("str").nunique()
+        if n_categories > MAX_CATEGORIES:
+            raise SegmentationError(
+                f"Column '{name}' has {n_categories} distinct values, too many to one-hot "
+                f"encode (at most {MAX_CATEGORIES}); leave it out of `features`."
+            )
+        roles.categorical_features.append(name)
+
+
+def _assign_other(roles: ColumnRoles, name: str, series: pd.Series, features_named: bool):
+    """A column that is neither an identifier nor a feature: profiled if text, else left out."""
+    kind = _kind(series)
+    if kind == "datetime":
+        roles.dropped[name] = "dates (not used as a feature)"
+    elif kind == "text":
+        # Text columns not used as features are still worth a share per segment.
+        reason = _unusable_reason(series)
+        n_categories = series.dropna().astype("str").nunique()
+        if reason is not None:
+            roles.dropped[name] = reason
+        elif n_categories > MAX_CATEGORIES:
+            roles.dropped[name] = (
+                f"{n_categories} distinct text values (too many to profile; at most "
+                f"{MAX_CATEGORIES})"
+            )
+        else:
+            roles.profile_categoricals.append(name)
+    elif features_named:
+        roles.dropped[name] = "not among the chosen features"
 
 
 def _unusable_reason(series: pd.Series) -> str | None:
@@ -457,97 +467,21 @@ class Preprocessor:
             feature.
         """
         log_setting = self._check_params()
-        log: list[str] = []
-        for name in roles.id_columns:
-            log.append(f"Kept '{name}' as an identifier (in the output, not a feature).")
-        for name, reason in roles.dropped.items():
-            prefix = (
-                "Warning: dropped" if reason.startswith(("constant", "all values")) else "Left out"
-            )
-            log.append(f"{prefix} '{name}': {reason}.")
-
+        log = _roles_log(roles)
         self._require_columns(df, [*roles.numeric_features, *roles.categorical_features])
-        n_rows = len(df)
-        if n_rows == 0:
+        if len(df) == 0:
             raise SegmentationError("The table has no rows to learn from.")
-
-        numeric: list[str] = []
-        numeric_fill: dict[str, float] = {}
-        skewness: dict[str, float] = {}
-        for name in roles.numeric_features:
-            values = _numeric_column(df, name)
-            present = values[~np.isnan(values)]
-            if present.size == 0:
-                log.append(f"Warning: dropped '{name}': all values missing.")
-                continue
-            if np.all(present == present[0]):
-                log.append(f"Warning: dropped '{name}': constant (every value is {present[0]:g}).")
-                continue
-            median = float(np.median(present))
-            n_missing = n_rows - present.size
-            if n_missing:
-                log.append(
-                    f"Filled {n_missing} missing value{'s' if n_missing > 1 else ''} in '{name}' "
-                    f"with the median {median:g}."
-                )
-            numeric.append(name)
-            numeric_fill[name] = median
-            skewness[name] = _sample_skewness(np.where(np.isnan(values), median, values))
-
-        categorical: list[str] = []
-        categorical_fill: dict[str, str] = {}
-        categories: dict[str, list[str]] = {}
-        for name in roles.categorical_features:
-            text = _text_column(df, name)
-            present = text.dropna()
-            if present.empty:
-                log.append(f"Warning: dropped '{name}': all values missing.")
-                continue
-            counts = present.value_counts()
-            # Most frequent; ties go to the first in sorted order so the choice is reproducible.
-            top = counts.max()
-            mode = sorted(str(v) for v in counts.index[counts == top])[0]
-            levels = sorted(set(present.astype(str)))
-            if len(levels) == 1:
-                log.append(f"Warning: dropped '{name}': constant (every value is {levels[0]!r}).")
-                continue
-            n_missing = n_rows - present.size
-            if n_missing:
-                log.append(
-                    f"Filled {n_missing} missing value{'s' if n_missing > 1 else ''} in '{name}' "
-                    f"with the most frequent value {mode!r}."
-                )
-            categorical.append(name)
-            categorical_fill[name] = mode
-            categories[name] = levels
-            log.append(
-                f"One-hot encoded '{name}' into {len(levels)} columns "
-                f"({', '.join(f'{name}={level}' for level in levels[:6])}"
-                f"{', ...' if len(levels) > 6 else ''})."
-            )
-
+        numeric, numeric_fill, skewness = _fit_numeric(df, roles.numeric_features, log)
+        categorical, categorical_fill, categories = _fit_categorical(
+            df, roles.categorical_features, log
+        )
         if not numeric and not categorical:
             raise SegmentationError(
                 "No usable feature is left after dropping constant and empty columns; "
                 "choose other columns with `features`."
             )
-
         log_columns = self._choose_log_columns(df, numeric, numeric_fill, skewness, log_setting)
-        for name in log_columns:
-            if log_setting == "auto":
-                log.append(
-                    f"Applied log1p to '{name}' (skewness {skewness[name]:.2f} > "
-                    f"{SKEW_THRESHOLD:g})."
-                )
-            else:
-                log.append(f"Applied log1p to '{name}' (as asked).")
-        if log_setting == "auto":
-            for name in numeric:
-                if name not in log_columns and skewness[name] > SKEW_THRESHOLD:
-                    log.append(
-                        f"'{name}' is skewed ({skewness[name]:.2f}) but has negative values, "
-                        "so no log was taken."
-                    )
+        log.extend(_log_transform_log(numeric, log_columns, skewness, log_setting))
 
         self.log_setting_ = log_setting
         self.numeric_features_ = numeric
@@ -566,15 +500,9 @@ class Preprocessor:
         before_scaling = self._numeric_block(df)
         self.center_, self.scale_ = _fit_scaler(before_scaling, self.scaler)
         if numeric:
-            described = {
-                "standard": "to mean 0 and standard deviation 1",
-                "robust": "by median and interquartile range",
-                "minmax": "to the range [0, 1]",
-                "none": "not at all (scaler 'none')",
-            }[self.scaler]
             log.append(
                 f"Scaled {len(numeric)} numeric feature{'s' if len(numeric) > 1 else ''} "
-                f"{described}."
+                f"{_SCALED[self.scaler]}."
             )
         self.log_ = log
         return self
@@ -775,6 +703,106 @@ class Preprocessor:
 
     def __repr__(self) -> str:
         return f"Preprocessor(scaler={self.scaler!r}, log_transform={self.log_transform!r})"
+
+
+_SCALED = {
+    "standard": "to mean 0 and standard deviation 1",
+    "robust": "by median and interquartile range",
+    "minmax": "to the range [0, 1]",
+    "none": "not at all (scaler 'none')",
+}
+
+
+def _roles_log(roles: ColumnRoles) -> list[str]:
+    """The log's first lines: identifiers kept and columns left out by :func:`infer_roles`."""
+    log = [
+        f"Kept '{name}' as an identifier (in the output, not a feature)."
+        for name in roles.id_columns
+    ]
+    for name, reason in roles.dropped.items():
+        prefix = "Warning: dropped" if reason.startswith(("constant", "all values")) else "Left out"
+        log.append(f"{prefix} '{name}': {reason}.")
+    return log
+
+
+def _filled(n_missing: int, name: str, value: str) -> str:
+    return (
+        f"Filled {n_missing} missing value{'s' if n_missing > 1 else ''} in '{name}' with {value}."
+    )
+
+
+def _fit_numeric(df: pd.DataFrame, names: list[str], log: list[str]):
+    """Numeric features kept (not empty, not constant), their medians and skewness."""
+    kept: list[str] = []
+    fill: dict[str, float] = {}
+    skewness: dict[str, float] = {}
+    for name in names:
+        values = _numeric_column(df, name)
+        present = values[~np.isnan(values)]
+        if present.size == 0:
+            log.append(f"Warning: dropped '{name}': all values missing.")
+            continue
+        if np.all(present == present[0]):
+            log.append(f"Warning: dropped '{name}': constant (every value is {present[0]:g}).")
+            continue
+        median = float(np.median(present))
+        if present.size < len(df):
+            log.append(_filled(len(df) - present.size, name, f"the median {median:g}"))
+        kept.append(name)
+        fill[name] = median
+        skewness[name] = _sample_skewness(np.where(np.isnan(values), median, values))
+    return kept, fill, skewness
+
+
+def _fit_categorical(df: pd.DataFrame, names: list[str], log: list[str]):
+    """Text features kept (not empty, not constant), their modes and sorted categories."""
+    kept: list[str] = []
+    fill: dict[str, str] = {}
+    categories: dict[str, list[str]] = {}
+    for name in names:
+        present = _text_column(df, name).dropna()
+        if present.empty:
+            log.append(f"Warning: dropped '{name}': all values missing.")
+            continue
+        counts = present.value_counts()
+        # Most frequent; ties go to the first in sorted order so the choice is reproducible.
+        top = counts.max()
+        mode = sorted(str(v) for v in counts.index[counts == top])[0]
+        levels = sorted(set(present.astype(str)))
+        if len(levels) == 1:
+            log.append(f"Warning: dropped '{name}': constant (every value is {levels[0]!r}).")
+            continue
+        if present.size < len(df):
+            log.append(_filled(len(df) - present.size, name, f"the most frequent value {mode!r}"))
+        kept.append(name)
+        fill[name] = mode
+        categories[name] = levels
+        log.append(
+            f"One-hot encoded '{name}' into {len(levels)} columns "
+            f"({', '.join(f'{name}={level}' for level in levels[:6])}"
+            f"{', ...' if len(levels) > 6 else ''})."
+        )
+    return kept, fill, categories
+
+
+def _log_transform_log(numeric, log_columns, skewness, setting) -> list[str]:
+    """The log's lines on which columns got log1p, and which skewed ones could not."""
+    lines = []
+    for name in log_columns:
+        if setting == "auto":
+            lines.append(
+                f"Applied log1p to '{name}' (skewness {skewness[name]:.2f} > {SKEW_THRESHOLD:g})."
+            )
+        else:
+            lines.append(f"Applied log1p to '{name}' (as asked).")
+    if setting == "auto":
+        for name in numeric:
+            if name not in log_columns and skewness[name] > SKEW_THRESHOLD:
+                lines.append(
+                    f"'{name}' is skewed ({skewness[name]:.2f}) but has negative values, "
+                    "so no log was taken."
+                )
+    return lines
 
 
 def _fit_scaler(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,8 @@ class Profiles:
     segments : list of dict
         One per segment, by id: ``id``, ``name``, ``size``, ``share`` and ``profile`` =
         ``{"features": {column: {"mean", "median", "z"}}, "categoricals": {column: {value:
-        share}}}``. JSON-ready.
+        share}} (most frequent first), "leading_categories": {column: {"value", "share"}}}``
+        for the categorical features. JSON-ready.
     z : pandas.DataFrame of shape (k, n_columns)
         The z-score of each segment (rows, by id) on each numeric feature and on each value of
         the categorical features (columns ``"Gender=Female"``...): what the names and the
@@ -199,6 +200,12 @@ def build_profiles(
                 },
             }
         )
+        shares = segments[-1]["profile"]["categoricals"]
+        segments[-1]["profile"]["leading_categories"] = {
+            name: {"value": value, "share": share}
+            for name in categorical_features.columns
+            for value, share in list(shares[name].items())[:1]
+        }
     z = pd.DataFrame(z_rows, columns=z_source.columns).reset_index(drop=True)
     z.index.name = "segment"
     names = name_segments(z, sizes=[segment["size"] for segment in segments])

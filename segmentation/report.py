@@ -17,7 +17,6 @@ from pathlib import Path
 from matplotlib.colors import to_hex
 
 from . import __version__
-from .outputs import PLOT_FILES, parameters_of
 from .plots import segment_colors
 from .result import Segmentation
 
@@ -165,8 +164,10 @@ def _categorical_tables(seg: Segmentation) -> str:
 
 
 def _sweep_table(seg: Segmentation) -> str:
+    # K-Prototypes: its cost (squared numeric distances plus gamma per differing category)
+    inertia = "Cost" if seg.model.method == "kprototypes" else "Inertia"
     rows = [
-        '<table><thead><tr><th class="num">k</th><th class="num">Inertia</th>'
+        f'<table><thead><tr><th class="num">k</th><th class="num">{inertia}</th>'
         '<th class="num">Silhouette &uarr;</th><th class="num">Calinski-Harabasz &uarr;</th>'
         '<th class="num">Davies-Bouldin &darr;</th><th></th></tr></thead><tbody>'
     ]
@@ -189,10 +190,10 @@ def _sweep_table(seg: Segmentation) -> str:
     return "\n".join(rows)
 
 
-def _figure(images: dict, name: str) -> str:
+def _figure(images: dict, captions: dict, name: str) -> str:
     if name not in images:
         return ""
-    caption = PLOT_FILES.get(name, name)
+    caption = captions.get(name, name)
     return (
         f"<figure>{_image(images[name], caption)}"
         f"<figcaption>{_e(caption)} ({_e('plots/' + name)}).</figcaption></figure>"
@@ -224,8 +225,14 @@ def _log(seg: Segmentation) -> str:
     return "".join(items)
 
 
+_METHOD_WORDS = {
+    "kmeans": "k-means",
+    "kprototypes": "K-Prototypes (numeric means and categorical modes)",
+}
+
+
 def _how_it_was_made(seg: Segmentation) -> str:
-    params = parameters_of(seg)
+    params = seg.parameters
     rows = [
         ("Input", seg.source),
         ("Customers", f"{seg.n_customers:,}"),
@@ -234,7 +241,18 @@ def _how_it_was_made(seg: Segmentation) -> str:
         ("Seed", seg.config.seed),
         ("k", params.get("k")),
         ("k range tried", "–".join(str(v) for v in params.get("k_range", []))),
-        ("Restarts per k (k-means++)", seg.choice.n_init),
+        ("Method", _METHOD_WORDS[seg.model.method]),
+        (
+            "Restarts per k (k-means++)"
+            if seg.model.method == "kmeans"
+            else "Runs per k (K-Prototypes, Cao)",
+            seg.choice.n_init,
+        ),
+        *(
+            [("Gamma (weight of a differing category)", f"{seg.model.gamma:.4g}")]
+            if seg.model.method == "kprototypes"
+            else []
+        ),
         ("Silhouette", seg.silhouette.description),
         ("Scaler", params.get("scaler")),
         ("Log transform", params.get("log_transform")),
@@ -245,7 +263,11 @@ def _how_it_was_made(seg: Segmentation) -> str:
 
 
 def render_report(
-    seg: Segmentation, images: dict[str, bytes], outputs: dict[str, Path] | None = None
+    seg: Segmentation,
+    images: dict[str, bytes],
+    *,
+    captions: dict[str, str] | None = None,
+    outputs: dict[str, Path] | None = None,
 ) -> str:
     """Lay out a segmentation as one self-contained HTML page.
 
@@ -254,6 +276,8 @@ def render_report(
     seg : Segmentation
     images : dict of str to bytes
         PNG figures by file name (``elbow_silhouette.png``...); missing ones are left out.
+    captions : dict of str to str, optional
+        A caption per figure file name.
     outputs : dict of str to pathlib.Path, optional
         The files written with it, listed at the end.
 
@@ -263,28 +287,29 @@ def render_report(
         The HTML document.
     """
     k = seg.k
+    captions = captions or {}
     output_items = "".join(f"<li>{_e(path)}</li>" for path in (outputs or {}).values())
     body = f"""<main>
 <h1>Customer segments</h1>
 <p class="lead">{_e(seg.n_customers)} customers from {_e(seg.source)},
-grouped into {_e(k)} segments by k-means.</p>
+grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 <div class="cards">{_cards(seg)}</div>
 
 <h2>The segments</h2>
 {_segment_table(seg)}
-{_figure(images, "segment_profiles.png")}
+{_figure(images, captions, "segment_profiles.png")}
 {_categorical_tables(seg)}
 
 <h2>How many segments, and why {_e(k)}</h2>
 <p class="reason">{_e(seg.choice.reason)}</p>
 <p><strong>Rule:</strong> {_e(seg.choice.rule)}.</p>
 {_sweep_table(seg)}
-{_figure(images, "elbow_silhouette.png")}
+{_figure(images, captions, "elbow_silhouette.png")}
 
 <h2>Pictures of the segments</h2>
-{_figure(images, "pca_clusters.png")}
-{_figure(images, "feature_distributions.png")}
-{_figure(images, "silhouette.png")}
+{_figure(images, captions, "pca_clusters.png")}
+{_figure(images, captions, "feature_distributions.png")}
+{_figure(images, captions, "silhouette.png")}
 
 <h2>Data cleaning</h2>
 <ul class="log">{_log(seg)}</ul>

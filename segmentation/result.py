@@ -182,6 +182,11 @@ class Segmentation:
     def preprocessor(self) -> Preprocessor:
         return self.model.preprocessor
 
+    @property
+    def parameters(self) -> dict:
+        """The options as recorded in the summary and the model (k as given, n_init used)."""
+        return {**self.config.parameters(), "k": self.config.k, "n_init": self.choice.n_init}
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -217,9 +222,13 @@ class PredictResult:
         Customers per segment name, in segment order.
     path : pathlib.Path
         The CSV written.
+    unknown_categories : dict of str to int
+        Per categorical feature, how many rows hold a category the model was not trained on
+        (they match no segment's category; the row is still assigned).
     """
 
     segmented: pd.DataFrame
     labels: np.ndarray
     counts: dict[str, int]
     path: Path
+    unknown_categories: dict[str, int] = field(default_factory=dict)

@@ -133,36 +133,17 @@ def transactions_to_rfm(
     price = _numbers(df[price_col], price_col)
     dates = _parse_dates(df[date_col], date_col)
 
-    keep = customers.notna().to_numpy(dtype=bool, copy=True)
-    log.append(f"Dropped {_rows(int((~keep).sum()))} without a customer.")
+    keep = np.ones(n_start, dtype=bool)
+    _drop(keep, customers.isna().to_numpy(), "without a customer", log)
     cancelled = invoices.str.upper().str.startswith("C").fillna(False).to_numpy(dtype=bool)
-    step = keep & cancelled
-    log.append(
-        f"Dropped {_rows(int(step.sum()), 'cancellation rows')} (invoice starting with 'C')."
-    )
-    keep &= ~cancelled
-    bad_quantity = ~(quantity > 0)  # NaN counts as bad
-    step = keep & bad_quantity
-    log.append(f"Dropped {_rows(int(step.sum()))} with quantity <= 0 or missing.")
-    keep &= ~bad_quantity
-    bad_price = ~(price > 0)
-    step = keep & bad_price
-    log.append(f"Dropped {_rows(int(step.sum()))} with price <= 0 or missing.")
-    keep &= ~bad_price
-    no_date = dates.isna().to_numpy()
-    step = keep & no_date
-    if step.any():
-        log.append(f"Dropped {_rows(int(step.sum()))} without a date.")
-    keep &= ~no_date
-
+    _drop(keep, cancelled, "(invoice starting with 'C')", log, what="cancellation rows")
+    _drop(keep, ~(quantity > 0), "with quantity <= 0 or missing", log)  # NaN counts as bad
+    _drop(keep, ~(price > 0), "with price <= 0 or missing", log)
+    _drop(keep, dates.isna().to_numpy(), "without a date", log, quiet_when_none=True)
     if as_of is not None:
         reference = _parse_as_of(as_of)
         late = (dates >= reference).to_numpy()
-        step = keep & late
-        log.append(
-            f"Dropped {_rows(int(step.sum()))} on or after the as-of day, {reference.date()}."
-        )
-        keep &= ~late
+        _drop(keep, late, f"on or after the as-of day, {reference.date()}", log)
     if not keep.any():
         raise SegmentationError(
             "No transaction is left after cleaning (rows without a customer, cancellations, "
@@ -182,10 +163,35 @@ def transactions_to_rfm(
         log.append(f"Recency is counted up to {reference.date()} (the day after the last sale).")
     else:
         log.append(f"Recency is counted up to {reference.date()}, the as-of day.")
+    rfm = _per_customer(clean, reference, customer_col)
+    log.append(
+        f"Kept {int(keep.sum()):,} of {n_start:,} rows: {len(rfm):,} customers with recency, "
+        "frequency and monetary value."
+    )
+    return rfm, log
 
+
+def _drop(
+    keep: np.ndarray,
+    mask: np.ndarray,
+    description: str,
+    log: list[str],
+    *,
+    what: str = "rows",
+    quiet_when_none: bool = False,
+) -> None:
+    """Drop the rows of ``mask`` from ``keep`` (in place) and log how many were still kept."""
+    dropped = int((keep & mask).sum())
+    if dropped or not quiet_when_none:
+        log.append(f"Dropped {_rows(dropped, what)} {description}.")
+    keep &= ~mask
+
+
+def _per_customer(clean: pd.DataFrame, reference: pd.Timestamp, customer_col: str):
+    """Recency (days), frequency (invoices) and monetary value (sum) per customer, sorted."""
     grouped = clean.groupby("customer", sort=True)
     last = grouped["date"].max()
-    rfm = pd.DataFrame(
+    return pd.DataFrame(
         {
             customer_col: pd.array(last.index.astype(str), dtype="str"),
             "Recency": (reference.normalize() - last.dt.normalize()).dt.days.to_numpy(np.int64),
@@ -193,11 +199,6 @@ def transactions_to_rfm(
             "Monetary": grouped["amount"].sum().to_numpy(np.float64),
         }
     )
-    log.append(
-        f"Kept {int(keep.sum()):,} of {n_start:,} rows: {len(rfm):,} customers with recency, "
-        "frequency and monetary value."
-    )
-    return rfm, log
 
 
 def _parse_dates(series: pd.Series, column: str) -> pd.Series:

@@ -18,6 +18,14 @@ is bounded, comparable across k and directly means "customers are clearly in one
 elbow only breaks near-ties in favour of fewer segments, which a marketer can act on more
 easily. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says whether they
 agree, so that a disagreement is visible.
+
+With K-Prototypes (:func:`fit_mixed_sweep`) the same rule runs on the same four measures, taken
+with the mixed cost: "inertia" is the K-Prototypes cost (squared distances on the numeric
+features plus gamma per categorical mismatch), and the silhouette, Calinski-Harabasz and
+Davies-Bouldin are computed in the space where that cost is a squared Euclidean distance (the
+numeric features, then each categorical feature one-hot times sqrt(gamma / 2): two columns
+differ per mismatch, each by gamma / 2 squared). So the silhouette is that of the mixed
+distance, the square root of the cost between two customers.
 """
 
 from __future__ import annotations
@@ -27,12 +35,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from kmeans_core import KMeans
-from kmeans_core.metrics import (
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
+from kmeans_core import KMeans, KPrototypes
+from kmeans_core.metrics import cluster_scores
 
 from .errors import SegmentationError
 
@@ -40,9 +44,11 @@ __all__ = [
     "SILHOUETTE_TOLERANCE",
     "SAMPLE_THRESHOLD",
     "RULE",
+    "REFINE",
     "choose_n_init",
     "silhouette_rows",
     "fit_sweep",
+    "fit_mixed_sweep",
     "sweep",
     "kneedle",
     "choose_k",
@@ -54,6 +60,12 @@ RULE = (
     "highest silhouette; the inertia elbow (Kneedle) instead when it is a smaller k whose "
     f"silhouette is within {SILHOUETTE_TOLERANCE} of the best"
 )
+
+
+#: The sweep's fits are k-means++ restarts without ``KMeans(refine="swap")``: fewer starts plus
+#: swaps were faster but gave a higher inertia at some k on the synthetic default and on the
+#: data sets in data/ (benchmarks/README.md, "The k sweep"). The summary records it.
+REFINE = None
 
 
 def choose_n_init(n_samples: int) -> int:
@@ -154,20 +166,20 @@ def fit_sweep(
         )
     if n_init is None:
         n_init = choose_n_init(n_samples)
-    scored = silhouette_rows(n_samples, seed=seed, sample_threshold=sample_threshold)
-    X_scored = X if scored is None else X[scored]
+    # The silhouette's sample is the one silhouette_rows draws (the plot shows those rows).
+    sample_size = sample_threshold if n_samples > sample_threshold else None
     rows, models = [], {}
     for k in ks:
-        km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=seed).fit(X)
+        km = KMeans(k, n_init=n_init, random_state=seed, refine=REFINE).fit(X)
         labels = np.asarray(km.labels_)
         row = {"k": k, "inertia": float(km.inertia_)}
         if np.unique(labels).shape[0] < 2:
             row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
         else:
-            labels_scored = labels if scored is None else labels[scored]
-            row["silhouette"] = float(silhouette_score(X_scored, labels_scored))
-            row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels))
-            row["davies_bouldin"] = float(davies_bouldin_score(X, labels))
+            scores = cluster_scores(X, labels, sample_size=sample_size, random_state=seed)
+            row["silhouette"] = float(scores.silhouette)
+            row["calinski_harabasz"] = float(scores.calinski_harabasz)
+            row["davies_bouldin"] = float(scores.davies_bouldin)
         rows.append(row)
         models[k] = km
         if progress is not None:
@@ -175,24 +187,84 @@ def fit_sweep(
     return rows, models
 
 
-def sweep(
-    X: np.ndarray,
+def fit_mixed_sweep(
+    numeric: np.ndarray,
+    codes: np.ndarray,
+    embedded: np.ndarray,
     k_range: Sequence[int],
     *,
+    gamma: float,
     seed: int | None = 0,
     n_init: int | None = None,
     sample_threshold: int = SAMPLE_THRESHOLD,
     progress: Callable[[int], None] | None = None,
-) -> list[dict]:
-    """The rows of :func:`fit_sweep` without the fitted models (same parameters)."""
-    rows, _ = fit_sweep(
-        X,
-        k_range,
-        seed=seed,
-        n_init=n_init,
-        sample_threshold=sample_threshold,
-        progress=progress,
-    )
+) -> tuple[list[dict], dict[int, KPrototypes]]:
+    """Fit K-Prototypes for every k; measure its cost, silhouette, Calinski-Harabasz and
+    Davies-Bouldin with the mixed distance.
+
+    Parameters
+    ----------
+    numeric : ndarray of shape (n_samples, n_numeric)
+        The scaled numeric features.
+    codes : ndarray of shape (n_samples, n_categorical), int
+        Category codes of the categorical features (0 .. n_categories - 1).
+    embedded : ndarray of shape (n_samples, n_features_out)
+        The rows in the space where the mixed cost is the squared Euclidean distance
+        (:meth:`segmentation.model.SegmentationModel.embed`).
+    k_range : sequence of int
+    gamma : float
+        The weight of a categorical mismatch, the same for every k.
+    seed, n_init, sample_threshold, progress
+        As in :func:`fit_sweep`; ``n_init`` is the number of K-Prototypes runs (Cao's
+        initialisation, numeric parts drawn from the seed).
+
+    Returns
+    -------
+    rows : list of dict
+        As :func:`fit_sweep`'s, with ``inertia`` the K-Prototypes cost.
+    models : dict of int to KPrototypes
+    """
+    n_samples = numeric.shape[0]
+    ks = [int(k) for k in k_range]
+    if not ks:
+        raise SegmentationError("The k range is empty; give one such as `k_range` 2-10.")
+    bad = [k for k in ks if k < 2 or k >= n_samples]
+    if bad:
+        raise SegmentationError(
+            f"Cannot try k={bad[0]} on {n_samples} customers; k must be between 2 and "
+            f"{n_samples - 1}."
+        )
+    if n_init is None:
+        n_init = choose_n_init(n_samples)
+    n_numeric = numeric.shape[1]
+    table = np.empty((n_samples, n_numeric + codes.shape[1]), dtype=object)
+    table[:, :n_numeric] = numeric
+    table[:, n_numeric:] = codes
+    categorical = list(range(n_numeric, table.shape[1]))
+    # the silhouette's sample is the one silhouette_rows draws, as in fit_sweep
+    sample_size = sample_threshold if n_samples > sample_threshold else None
+    rows, models = [], {}
+    for k in ks:
+        model = KPrototypes(k, gamma=gamma, init="cao", n_init=n_init, random_state=seed)
+        labels = model.fit(table, categorical=categorical).labels_
+        row = {"k": k, "inertia": float(model.cost_)}
+        if np.unique(labels).shape[0] < 2:
+            row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
+        else:
+            scores = cluster_scores(embedded, labels, sample_size=sample_size, random_state=seed)
+            row["silhouette"] = float(scores.silhouette)
+            row["calinski_harabasz"] = float(scores.calinski_harabasz)
+            row["davies_bouldin"] = float(scores.davies_bouldin)
+        rows.append(row)
+        models[k] = model
+        if progress is not None:
+            progress(k)
+    return rows, models
+
+
+def sweep(X: np.ndarray, k_range: Sequence[int], **options) -> list[dict]:
+    """The rows of :func:`fit_sweep` without the fitted models (same keyword options)."""
+    rows, _ = fit_sweep(X, k_range, **options)
     return rows
 
 

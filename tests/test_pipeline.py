@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,8 @@ def test_summary_says_how_it_was_made(full_run, customers_csv):
     selection = summary["k_selection"]
     assert selection["rule"] and selection["reason"].startswith(f"k={result.segmentation.k}")
     assert [row["k"] for row in selection["sweep"]] == [2, 3, 4, 5]
+    # The sweep's search: k-means++ restarts, no swap refinement (select_k.REFINE).
+    assert selection["n_init"] == 20 and selection["refine"] is None
     for row in selection["sweep"]:
         assert set(row) == {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
     assert [s["id"] for s in summary["segments"]] == list(range(result.segmentation.k))
@@ -227,9 +230,18 @@ def test_parse_k_range(text, expected):
     assert parse_k_range(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1-5", "5-3", "a-b", "2-3-4", ""])
-def test_parse_k_range_refuses_bad_ranges(text):
-    with pytest.raises(SegmentationError):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1-5", "starts at 1, but a segmentation needs at least 2"),
+        ("5-3", "'5-3' ends before it starts"),
+        ("a-b", "'a-b' is not a range such as 2-10; give two whole numbers"),
+        ("2-3-4", "'2-3-4' is not a range such as 2-10"),
+        ("", "'' is not a range such as 2-10"),
+    ],
+)
+def test_parse_k_range_refuses_bad_ranges(text, message):
+    with pytest.raises(SegmentationError, match=f"^`k_range` {re.escape(message)}"):
         parse_k_range(text)
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
+import re
 import shutil
+import struct
 import subprocess
 from html.parser import HTMLParser
 
@@ -95,12 +98,19 @@ def test_user_strings_are_escaped(report):
     assert "&lt;b&gt;Male&lt;/b&gt;" in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_report_renders_in_headless_chromium(report, tmp_path):
-    _, _, path = report
-    screenshot = tmp_path / "report.png"
+def _chromium() -> str:
+    """The chromium binary; under CI (``CI`` set) its absence is a failure, not a skip."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+def _headless(tmp_path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
-        shutil.which("chromium"),
+        _chromium(),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -110,11 +120,67 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
         "--disable-component-update",
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
-        f"--screenshot={screenshot}",
-        "--window-size=1200,1600",
-        path.resolve().as_uri(),
+        *arguments,
     ]
-    subprocess.run(command, capture_output=True, timeout=120, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+
+
+# Run when the page has loaded (every image with it): one marker per image with what the
+# browser decoded; a broken image has no natural size.
+_IMAGE_CHECK = """<script>
+window.addEventListener("load", () => {
+  for (const img of document.images) {
+    const mark = document.createElement("output");
+    mark.className = "image-check";
+    mark.dataset.complete = img.complete;
+    mark.dataset.width = img.naturalWidth;
+    mark.dataset.height = img.naturalHeight;
+    document.body.appendChild(mark);
+  }
+  document.body.dataset.imagesChecked = document.images.length;
+});
+</script>"""
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    return width, height
+
+
+def test_every_image_loads_in_headless_chromium(report, tmp_path):
+    # The report itself holds no script; a copy with one appended asks the browser, once the
+    # page has loaded, for each image's decoded size, and --dump-dom prints the answers.
+    _, html, _ = report
+    checked = tmp_path / "report_checked.html"
+    checked.write_text(html.replace("</body>", _IMAGE_CHECK + "</body>"), encoding="utf-8")
+    process = _headless(
+        tmp_path, "--virtual-time-budget=10000", "--dump-dom", checked.resolve().as_uri()
+    )
+    dom = process.stdout
+    assert f'data-images-checked="{len(PLOT_FILES)}"' in dom, process.stderr[-2000:]
+    marks = re.findall(
+        r'<output class="image-check" data-complete="(\w+)" data-width="(\d+)" '
+        r'data-height="(\d+)">',
+        dom,
+    )
+    parser = _Collector()
+    parser.feed(html)
+    sources = [attrs["src"] for tag, attrs in parser.tags if tag == "img"]
+    pngs = [base64.b64decode(src.split(",", 1)[1]) for src in sources]
+    assert len(marks) == len(pngs) == len(PLOT_FILES)
+    for (complete, width, height), png in zip(marks, pngs, strict=True):
+        # A whole PNG (a browser also shows a truncated one), decoded at its own size.
+        assert png.endswith(b"IEND\xaeB`\x82")
+        assert complete == "true"
+        assert (int(width), int(height)) == _png_size(png)
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    _, _, path = report
+    screenshot = tmp_path / "report.png"
+    _headless(
+        tmp_path, f"--screenshot={screenshot}", "--window-size=1200,1600", path.resolve().as_uri()
+    )
     assert screenshot.is_file() and screenshot.stat().st_size > 0
     pixels = matplotlib.image.imread(screenshot)[..., :3]
     assert pixels.shape[:2] == (1600, 1200)

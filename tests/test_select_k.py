@@ -140,7 +140,7 @@ def test_choose_k_skips_undefined_silhouettes():
 
 
 def test_choose_k_of_nothing_is_an_error():
-    with pytest.raises(SegmentationError):
+    with pytest.raises(SegmentationError, match="No k was tried, so none can be chosen"):
         choose_k([])
 
 
@@ -186,10 +186,17 @@ def test_sweep_samples_the_silhouette_above_the_threshold():
     assert sampled[0]["silhouette"] == pytest.approx(exact, abs=0.05)
 
 
-@pytest.mark.parametrize("ks", [[1, 2], [2, 30], []])
-def test_sweep_rejects_impossible_k(ks):
+@pytest.mark.parametrize(
+    ("ks", "message"),
+    [
+        ([1, 2], "Cannot try k=1 on 20 customers; k must be between 2 and 19"),
+        ([2, 30], "Cannot try k=30 on 20 customers"),
+        ([], "The k range is empty"),
+    ],
+)
+def test_sweep_rejects_impossible_k(ks, message):
     X, _ = blobs(10, [[0, 0], [5, 5]], 0.5, seed=6)  # 20 rows
-    with pytest.raises(SegmentationError):
+    with pytest.raises(SegmentationError, match=message):
         sweep(X, ks, seed=0)
 
 

@@ -50,7 +50,8 @@ def _expected_failures(estimator):
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Estimator .* does not inherit from")
     _with_checks = parametrize_with_checks(
-        [KMeans(n_clusters=3), PCA()], expected_failed_checks=_expected_failures
+        [KMeans(n_clusters=3), KMeans(n_clusters=3, refine="swap"), PCA()],
+        expected_failed_checks=_expected_failures,
     )
 
 
@@ -100,10 +101,12 @@ def test_get_params_set_params_and_repr():
         "algorithm": "auto",
         "init": "k-means++",
         "max_iter": 300,
+        "max_swaps": None,
         "n_clusters": 4,
         "n_init": "auto",
         "n_threads": None,
         "random_state": 0,
+        "refine": None,
         "tol": 1e-4,
     }
     assert km.set_params(max_iter=50, algorithm="hamerly") is km
