@@ -20,6 +20,7 @@ BENCHMARKS = {
     "micro": ("benchmarks.bench_micro", "building blocks against scikit-learn (pytest-benchmark)"),
     "quality": ("benchmarks.bench_quality", "Centroid Index on the Fränti sets, refine='swap'"),
     "sweep-refine": ("benchmarks.bench_sweep_refine", "the k sweep: restarts or refine='swap'"),
+    "dask": ("benchmarks.bench_dask", "KMeans on Dask against dask-ml and against one machine"),
 }
 
 

@@ -351,7 +351,8 @@ def _silhouette_cluster_sums(XT, starts):
         )
 
     # Hand the parts out one at a time: a thread slowed down by another program then does not
-    # hold the others up (which thread computes a part does not change its result).
+    # hold the others up (which thread computes a part does not change its result). numba keeps
+    # this setting per calling thread, so concurrent callers do not see each other's.
     previous_chunksize = numba.set_parallel_chunksize(1)
     try:
         _all_block_sums(starts, sizes, block)

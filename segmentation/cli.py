@@ -139,6 +139,17 @@ def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["inprocess", "dask"],
+        default="inprocess",
+        help="compute RFM in this process or on Dask (PATH: a file, folder of parts or glob)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
+    )
     _add_clustering_options(
         parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
@@ -332,14 +343,15 @@ def _format_mean(value) -> str:
 
 
 def _cmd_run(args, rfm: bool = False) -> int:
-    from .config import RFM_OPTIONS
+    from .config import ENGINE_OPTIONS, RFM_OPTIONS
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
     progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
     try:
         if rfm:
-            config = _config(args, **{name: getattr(args, name) for name in RFM_OPTIONS})
+            options = {name: getattr(args, name) for name in (*RFM_OPTIONS, *ENGINE_OPTIONS)}
+            config = _config(args, **options)
             result = run_rfm(config, progress=progress)
         else:
             config = _config(args, input=args.input)

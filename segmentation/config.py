@@ -14,7 +14,15 @@ import numpy as np
 from .errors import SegmentationError
 from .io import to_jsonable
 
-__all__ = ["RunConfig", "parse_k_range", "check_k", "check_method", "METHODS", "RFM_OPTIONS"]
+__all__ = [
+    "ENGINE_OPTIONS",
+    "RunConfig",
+    "parse_k_range",
+    "check_k",
+    "check_method",
+    "METHODS",
+    "RFM_OPTIONS",
+]
 
 #: The clustering methods of a run.
 METHODS = ("kmeans", "kprototypes")
@@ -29,6 +37,8 @@ RFM_OPTIONS = (
     "invoice_col",
     "as_of",
 )
+#: Where :func:`segmentation.pipeline.run_rfm` computes RFM (``engine``, ``scheduler``).
+ENGINE_OPTIONS = ("engine", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,11 @@ class RunConfig:
     transactions, customer_col, date_col, quantity_col, price_col, invoice_col, as_of
         Options of :func:`~segmentation.pipeline.run_rfm` (a transaction log instead of a
         customer table).
+    engine : {"inprocess", "dask"}
+        Where :func:`~segmentation.pipeline.run_rfm` turns the log into RFM: in this process,
+        or on Dask (``transactions`` may then be a folder of parts or a glob).
+    scheduler : str or None
+        With ``engine="dask"``: the address of a Dask scheduler; None starts a LocalCluster.
     """
 
     input: str | Path | None = None
@@ -97,6 +112,8 @@ class RunConfig:
     price_col: str = "UnitPrice"
     invoice_col: str = "InvoiceNo"
     as_of: str | None = None
+    engine: str = "inprocess"
+    scheduler: str | None = None
 
     def rfm_options(self) -> dict:
         """The keyword arguments of :func:`segmentation.rfm.transactions_to_rfm`."""
@@ -106,7 +123,7 @@ class RunConfig:
         """The options as a JSON-safe dict (for the summary and the model)."""
         params = to_jsonable(asdict(self))
         if self.transactions is None:
-            for name in RFM_OPTIONS:
+            for name in (*RFM_OPTIONS, *ENGINE_OPTIONS):
                 params.pop(name, None)
         return params
 

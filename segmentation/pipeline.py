@@ -457,6 +457,18 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     return _write(seg, out, protect=protect, written=written, timer=timer)
 
 
+def _rfm_on_dask(transactions, scheduler, options):
+    """RFM on Dask (``segmentation.distributed``); only this imports dask."""
+    try:
+        from .distributed import cluster, transactions_to_rfm_dask
+    except ImportError:
+        raise SegmentationError(
+            '`engine` dask needs dask and distributed: pip install -e ".[dask]".'
+        ) from None
+    with cluster(scheduler):
+        return transactions_to_rfm_dask(transactions, **options)
+
+
 def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Turn a transaction log into recency, frequency and monetary value, then segment it.
 
@@ -478,15 +490,21 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
     timer = Timer()
-    with timer.stage("read"):
-        out = ensure_output_dir(config.out)
-        _refuse_outputs_over_inputs(out, [config.transactions])
-        transactions = read_table(
-            config.transactions, encoding=config.encoding, decimal=config.decimal
-        )
-    with timer.stage("rfm"):
-        rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
-    del transactions
+    if config.engine == "dask":
+        with timer.stage("rfm"):
+            out = ensure_output_dir(config.out)
+            _refuse_outputs_over_inputs(out, [config.transactions])
+            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
+    else:
+        with timer.stage("read"):
+            out = ensure_output_dir(config.out)
+            _refuse_outputs_over_inputs(out, [config.transactions])
+            transactions = read_table(
+                config.transactions, encoding=config.encoding, decimal=config.decimal
+            )
+        with timer.stage("rfm"):
+            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+        del transactions
     log = list(rfm_log)
     if config.features is None:
         config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)

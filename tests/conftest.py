@@ -129,3 +129,19 @@ def init_centers(X, n_clusters, seed=0):
 def dataset():
     """The function ``make_dataset(name, dtype=np.float64) -> (X, n_clusters, weight)``."""
     return make_dataset
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One Dask LocalCluster for the whole test run: two single-threaded workers, threads of
+    this process (quick to start; the kernels release the GIL), no dashboard. Started only by
+    the tests that ask for it; not the default client, so a test opts in with
+    ``with dask_client.as_current():``."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()

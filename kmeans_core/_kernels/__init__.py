@@ -44,6 +44,10 @@ _prefer_512_bit_vectors()
 WIDE_VECTORS = _has_32_vector_registers()
 
 
+_slp_lock = threading.Lock()
+_slp_state = [0, False]  # threads inside, and the setting they found
+
+
 class slp_vectorizer:  # noqa: N801 (used like a function: ``with slp_vectorizer():``)
     """Compile the kernels called inside with LLVM's SLP vectorizer on, which the tile kernels
     need (``tiles.py``). numba reads its setting whenever it compiles, and the cached machine
@@ -51,21 +55,17 @@ class slp_vectorizer:  # noqa: N801 (used like a function: ``with slp_vectorizer
     process-wide, so the threads that enter share one count and the last to leave restores
     it."""
 
-    _lock = threading.Lock()
-    _depth = 0
-    _saved = False
+    __slots__ = ()
 
     def __enter__(self):
-        cls = type(self)
-        with cls._lock:
-            if cls._depth == 0:
-                cls._saved = _numba_config.SLP_VECTORIZE
+        with _slp_lock:
+            if not _slp_state[0]:
+                _slp_state[1] = _numba_config.SLP_VECTORIZE
                 _numba_config.SLP_VECTORIZE = True
-            cls._depth += 1
+            _slp_state[0] += 1
 
     def __exit__(self, *exc_info):
-        cls = type(self)
-        with cls._lock:
-            cls._depth -= 1
-            if cls._depth == 0:
-                _numba_config.SLP_VECTORIZE = cls._saved
+        with _slp_lock:
+            _slp_state[0] -= 1
+            if not _slp_state[0]:
+                _numba_config.SLP_VECTORIZE = _slp_state[1]

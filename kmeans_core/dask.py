@@ -1,0 +1,848 @@
+"""KMeans on Dask arrays: the engine's Lloyd, one pass over the persisted chunks per iteration.
+
+``from kmeans_core.dask import KMeans`` fits a ``dask.array`` of shape (n_samples, n_features)
+chunked by rows only (a NumPy array is chunked for the user). Every chunk is centered once and
+kept in the workers' memory (``persist``); each iteration then sends the centers to every chunk,
+where the engine's own Lloyd kernels (``kmeans_core.lloyd``, one thread per Dask task, the GIL
+released) find the nearest centers and the cluster sums. The per-chunk sums, weights and counts
+of changed labels are added in a tree fixed by the block index (``_tree``), so the answer does
+not depend on how many workers or threads there are, nor on which finishes first. The update is
+the engine's: tol relative to the mean variance of the features, strict convergence when no label
+changed, empty clusters given the points farthest from their centers (largest first, ties to the
+lower global row), and a last assignment step unless the labels stopped changing. From the same
+initial centers the labels, ``n_iter_`` and centers (to rounding) are those of
+``kmeans_core.KMeans(algorithm="lloyd")`` on one machine.
+
+The initial centers come from k-means|| (Bahmani et al., "Scalable K-Means++", 2012):
+``init_rounds`` passes each add every row independently with probability ``l * w * d^2 / phi``
+(``l = oversampling_factor * n_clusters``), from random numbers that are a function of (seed,
+round, global row) alone (``_uniforms``), so the draw does not depend on the chunks or the
+workers; the candidates, weighted by the weight of the rows nearest to each, are reclustered on
+the client by the engine's weighted k-means++ and weighted Lloyd.
+
+This is the only module of the engine that imports dask, and ``import kmeans_core`` does not
+import it. numba kernels are compiled (or loaded from numba's cache) once per worker process on
+first use; ``fit`` first runs every kernel the workers will need on a tiny array in the client,
+so the cache files are written before any worker looks for them (no two processes compile the
+same kernel at once).
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+
+# The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
+# below: the one place to adapt when they change.
+from kmeans_core._kernels.common import (
+    all_distances,
+    column_sums,
+    inertia_blocks,
+    n_blocks_for,
+    transposed_if_few_features,
+)
+from kmeans_core._kernels.update import add_block_sums, average_and_shift
+from kmeans_core._loop import tiles_of
+from kmeans_core.estimator import ALGORITHMS, ConvergenceWarning
+from kmeans_core.estimator import KMeans as _LocalKMeans
+from kmeans_core.init import kmeans_plusplus
+from kmeans_core.lloyd import SCREEN_DISTANCES_FROM_SAMPLES, LloydAssigner, nearest_centers
+
+# ------------------------------------------------------ the engine's internals, and only here
+#: Lloyd's kernel for a chunk may change from this many rows on (warmed for both sides).
+WARM_ROWS = SCREEN_DISTANCES_FROM_SAMPLES
+
+
+def _lloyd_assigner(X, sample_weight, n_clusters):
+    """The engine's Lloyd assigner for one chunk, on one thread, with its copy of the data in
+    tiles when its kernel reads one."""
+    n_samples, n_features = X.shape
+    tile_format = LloydAssigner.tile_format(n_samples, n_features, n_clusters)
+    X_tiles = None
+    if tile_format is not None:
+        X_tiles = tiles_of(X, n_blocks_for(n_samples), 1, tile_format)
+    return LloydAssigner(X, sample_weight, n_clusters, 1, X_tiles)
+
+
+def _lloyd_pass(assigner, centers):
+    """Nearest centers of the chunk's rows and their cluster sums, leaving ``assigner`` as it
+    was (a persisted chunk may be read by several tasks, on several workers): labels all -1
+    make the kernels sum every block afresh. Returns labels (n,), sums (k, d), weights (k,)."""
+    assigner = copy.copy(assigner)
+    for name in ("block_changes", "block_fallbacks"):
+        if hasattr(assigner, name):
+            setattr(assigner, name, getattr(assigner, name).copy())
+    n_clusters, n_features = centers.shape
+    dtype = assigner.X.dtype
+    labels = np.full(assigner.X.shape[0], -1, dtype=np.int32)
+    block_sums = np.zeros((assigner.n_blocks, n_clusters, n_features), dtype=dtype)
+    block_weights = np.zeros((assigner.n_blocks, n_clusters), dtype=dtype)
+    assigner.assign(np.ascontiguousarray(centers, dtype=dtype), labels, block_sums, block_weights)
+    sums = np.empty((n_clusters, n_features), dtype=dtype)
+    weights = np.empty(n_clusters, dtype=dtype)
+    add_block_sums(block_sums, block_weights, sums, weights)
+    return labels, sums, weights
+
+
+def _column_sums(X):
+    """Sums of the columns of ``X`` in float64, the blocks added in order: (d,)."""
+    n_blocks = n_blocks_for(X.shape[0])
+    partial = np.empty((n_blocks, X.shape[1]), dtype=np.float64)
+    column_sums(X, n_blocks, partial, 0, n_blocks)
+    return partial.sum(axis=0)
+
+
+def _squared_distances(X, centers):
+    """Squared distances from every row of ``X`` to every center: (n, m)."""
+    n_blocks = n_blocks_for(X.shape[0])
+    out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+    centers = np.ascontiguousarray(centers, dtype=X.dtype)
+    all_distances(X, centers, transposed_if_few_features(centers), n_blocks, out, 0, n_blocks)
+    return out
+
+
+def _inertia(X, sample_weight, centers, labels):
+    """Weighted sum of squared distances to the assigned centers, the blocks added in order."""
+    n_blocks = n_blocks_for(X.shape[0])
+    per_block = np.zeros(n_blocks, dtype=np.float64)
+    centers = np.ascontiguousarray(centers, dtype=X.dtype)
+    inertia_blocks(X, sample_weight, centers, labels, n_blocks, per_block, 0, n_blocks)
+    return float(per_block.sum())
+
+
+def _nearest(X, centers):
+    return nearest_centers(X, np.ascontiguousarray(centers, dtype=X.dtype), 1)
+
+
+def _add_in_order(sums, weights):
+    """Add stacked sums (m, k, d) and weights (m, k) in their order (the engine's update
+    kernel, without fast-math): returns (k, d), (k,)."""
+    out_sums = np.empty(sums.shape[1:], dtype=sums.dtype)
+    out_weights = np.empty(weights.shape[1:], dtype=weights.dtype)
+    add_block_sums(sums, weights, out_sums, out_weights)
+    return out_sums, out_weights
+
+
+# ---------------------------------------------------------------------------------------------
+
+#: A NumPy input is cut into about this many row chunks (each at most ``MAX_CHUNK_BYTES``).
+NUMPY_CHUNKS = 16
+MIN_CHUNK_ROWS = 4096
+MAX_CHUNK_BYTES = 128 * 2**20
+#: Partial results are added this many at a time, in block order, up the reduction tree.
+FAN_IN = 8
+#: k-means|| distances to the new candidates are computed this many candidates at a time.
+CANDIDATE_BATCH = 64
+#: The k-means|| candidates are reclustered this many times (the best kept): cheap, in the
+#: client, on a few hundred weighted points (benchmarks/README.md, "Dask").
+RECLUSTER_RUNS = 10
+#: k-means|| rounds by default (see benchmarks/README.md, "Dask").
+INIT_ROUNDS = 5
+
+
+class _Chunk:
+    """One persisted row chunk: its centered rows (in ``assigner.X``), weights, first row."""
+
+    def __init__(self, assigner, sample_weight, offset):
+        self.assigner = assigner
+        self.sample_weight = sample_weight
+        self.offset = offset
+
+    @property
+    def X(self):
+        return self.assigner.X
+
+
+def _tree(parts, combine):
+    """Reduce delayed ``parts`` with ``combine(*group)`` over consecutive groups of ``FAN_IN``,
+    level by level: the same tree, and so the same bits, for the same number of parts."""
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(combine)(*parts[i : i + FAN_IN]) for i in range(0, len(parts), FAN_IN)
+        ]
+    return parts[0]
+
+
+def _add_lloyd_parts(*parts):
+    """(sums, weights, n_changed) of consecutive chunks, added in chunk order."""
+    sums, weights = _add_in_order(np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]))
+    return sums, weights, sum(p[2] for p in parts)
+
+
+def _add_floats(*parts):
+    """Float64 sums of consecutive chunks (scalars or arrays), in chunk order."""
+    total = np.array(parts[0], dtype=np.float64, copy=True)
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+def _concat_rows(*parts):
+    """Rows picked by consecutive chunks: (global rows (m,), rows (m, d)), in chunk order."""
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+_MASK64 = np.uint64(2**64 - 1)
+
+
+def _mix64(z):
+    """splitmix64's finalizer on uint64 arrays (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _uniforms(seed, round_, start, stop):
+    """Uniform numbers in [0, 1), one per global row in ``[start, stop)``, a function of (seed,
+    round, row) alone: the same for a row whatever chunk holds it."""
+    with np.errstate(over="ignore"):
+        key = _mix64(
+            np.uint64(seed) ^ _mix64(np.uint64(round_ + 1) * np.uint64(0x9E3779B97F4A7C15))
+        )
+        rows = np.arange(start, stop, dtype=np.uint64)
+        z = _mix64(key + (rows + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+# ------------------------------------------------------------------------- tasks on one chunk
+def _prepare(X, sample_weight, offset, mean, n_clusters):
+    """Center a chunk, build its Lloyd assigner; also its float64 sums of squares (d,)."""
+    X = np.ascontiguousarray(X)
+    X_centered = np.subtract(X, mean, dtype=X.dtype)
+    squares = np.einsum("ij,ij->j", X_centered, X_centered, dtype=np.float64)
+    assigner = _lloyd_assigner(X_centered, sample_weight, n_clusters)
+    return _Chunk(assigner, sample_weight, offset), squares
+
+
+def _chunk_of(prepared):
+    return prepared[0]
+
+
+def _squares_of(prepared):
+    return prepared[1]
+
+
+def _chunk_sums(X, sample_weight):
+    """(column sums (d,), total weight, whether every value is finite) of a raw chunk."""
+    X = np.ascontiguousarray(X)
+    sums = _column_sums(X)
+    finite = bool(np.isfinite(sums).all()) or bool(np.isfinite(X).all())
+    return sums, float(sample_weight.sum()), finite
+
+
+def _add_chunk_sums(*parts):
+    sums = _add_floats(*[p[0] for p in parts])
+    return sums, float(_add_floats(*[p[1] for p in parts])), all(p[2] for p in parts)
+
+
+def _lloyd_task(chunk, centers, before):
+    """One Lloyd pass over a chunk: (labels, (sums, weights, n_changed)); ``before`` is the
+    previous pass's result (None before the first: every label changes)."""
+    labels, sums, weights = _lloyd_pass(chunk.assigner, centers)
+    n_changed = labels.shape[0] if before is None else np.count_nonzero(labels != before[0])
+    return labels, (sums, weights, int(n_changed))
+
+
+def _final_task(chunk, centers, before, reassign):
+    """The last pass: (labels against the final centers if ``reassign``, else those of the
+    last Lloyd pass ``before``; the chunk's inertia)."""
+    labels = _nearest(chunk.X, centers) if reassign else before[0]
+    return labels, _inertia(chunk.X, chunk.sample_weight, centers, labels)
+
+
+def _farthest_task(chunk, centers, state, n_far):
+    """The ``n_far`` points of the chunk farthest from their own centers (labels from the
+    Lloyd pass ``state``), as (squared distances, global rows, rows, weights, labels)."""
+    X, labels = chunk.X, state[0]
+    distances = ((X - centers[labels]) ** 2).sum(axis=1)
+    n_far = min(n_far, X.shape[0])
+    order = np.lexsort((np.arange(X.shape[0]), -distances))[:n_far]
+    return (
+        distances[order],
+        chunk.offset + order,
+        X[order],
+        chunk.sample_weight[order],
+        labels[order],
+    )
+
+
+def _first_center_task(chunk, seed):
+    """The chunk's best row of a weighted draw of one row (largest ``log(u) / w``)."""
+    keys = _weighted_keys(chunk, seed, 0)
+    i = int(np.argmax(keys))
+    return keys[i], chunk.offset + i, chunk.X[i]
+
+
+def _weighted_keys(chunk, seed, round_):
+    """Efraimidis-Spirakis keys ``log(u) / w``: the rows with the largest keys are a weighted
+    draw without replacement (zero weight: never drawn)."""
+    u = _uniforms(seed, round_, chunk.offset, chunk.offset + chunk.X.shape[0])
+    with np.errstate(divide="ignore"):
+        return np.log(u) / chunk.sample_weight.astype(np.float64)
+
+
+def _top_rows_task(chunk, seed, round_, n_rows):
+    """The chunk's ``n_rows`` largest keys: (keys, global rows, rows)."""
+    keys = _weighted_keys(chunk, seed, round_)
+    order = np.lexsort((np.arange(keys.shape[0]), -keys))[:n_rows]
+    return keys[order], chunk.offset + order, chunk.X[order]
+
+
+def _closest_task(chunk, candidates, before):
+    """Squared distance of every row to its nearest candidate so far (n,), and their weighted
+    sum (the chunk's share of phi); ``before`` is the previous round's result, or None."""
+    closest = None if before is None else before[0]
+    for start in range(0, candidates.shape[0], CANDIDATE_BATCH):
+        batch = _squared_distances(chunk.X, candidates[start : start + CANDIDATE_BATCH])
+        nearest = batch.min(axis=1)
+        closest = nearest if closest is None else np.minimum(closest, nearest)
+    return closest, float(np.dot(closest.astype(np.float64), chunk.sample_weight))
+
+
+def _sample_task(chunk, state, seed, round_, factor):
+    """Rows drawn independently with probability ``factor * w * d^2`` (factor = l / phi), the
+    squared distances ``d^2`` those of ``_closest_task``'s result ``state``."""
+    closest = state[0]
+    u = _uniforms(seed, round_, chunk.offset, chunk.offset + chunk.X.shape[0])
+    picked = np.flatnonzero(u < factor * chunk.sample_weight * closest)
+    return chunk.offset + picked, chunk.X[picked]
+
+
+def _candidate_weights_task(chunk, candidates):
+    """Weight of the chunk's rows nearest to each candidate (m,), in float64."""
+    labels = _nearest(chunk.X, candidates)
+    return np.bincount(labels, weights=chunk.sample_weight, minlength=candidates.shape[0])
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _second(pair):
+    return pair[1]
+
+
+# ----------------------------------------------------------------------------------- estimator
+class KMeans:
+    """K-Means on a Dask array, exact against the engine's Lloyd on one machine.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    init : {"k-means||", "random"} or ndarray of shape (n_clusters, n_features)
+        "k-means||" (default): scalable k-means++ (module docstring). "random": distinct rows
+        drawn with probability proportional to their weight. An array: those centers.
+        ("k-means++" needs a pass over the data per center; use "k-means||".)
+    n_init : "auto" or int, default="auto"
+        Runs from different initial centers, the lowest inertia kept; "auto" means 1 for
+        k-means|| or an array, 10 for random.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        Tolerance on the sum of squared center shifts, relative to the mean variance of the
+        features.
+    algorithm : str, default="auto"
+        Any name ``kmeans_core.KMeans`` accepts; every algorithm returns Lloyd's result, and on
+        Dask Lloyd runs (``algorithm_`` says so).
+    random_state : None, int, numpy RandomState or Generator, default=None
+    n_threads : int, default=None
+        Threads for the work done in the client (reclustering the k-means|| candidates). On the
+        chunks each Dask task runs the kernels on one thread: the workers' threads are the
+        parallelism.
+    oversampling_factor : float, default=2.0
+        k-means|| draws about ``oversampling_factor * n_clusters`` rows per round.
+    init_rounds : int, default=5
+        k-means|| rounds.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : dask array of shape (n_samples,), int32, lazy (its chunks are held by the cluster)
+    inertia_ : float
+    n_iter_ : int
+    n_features_in_ : int
+    algorithm_ : str
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means||",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        algorithm="auto",
+        random_state=None,
+        n_threads=None,
+        oversampling_factor=2.0,
+        init_rounds=INIT_ROUNDS,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.oversampling_factor = oversampling_factor
+        self.init_rounds = init_rounds
+
+    # ----------------------------------------------------------------------------- checks
+    def _local(self, init, n_init):
+        return _LocalKMeans(
+            self.n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            algorithm="lloyd",
+            n_threads=self.n_threads,
+        )
+
+    def _check_params(self, n_samples, n_features, dtype):
+        from kmeans_core._validation import check_array, check_n_clusters
+
+        check_n_clusters(self.n_clusters, n_samples)
+        if self.algorithm != "auto" and self.algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"Unknown algorithm {self.algorithm!r}; choose one of {['auto', *ALGORITHMS]}."
+            )
+        factor = self.oversampling_factor
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not factor > 0:
+            raise ValueError(f"oversampling_factor must be a number > 0, got {factor!r}.")
+        rounds = self.init_rounds
+        if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
+            raise ValueError(f"init_rounds must be a positive int, got {rounds!r}.")
+        init = self.init
+        if isinstance(init, str):
+            if init == "k-means++":
+                raise ValueError(
+                    "init='k-means++' takes a pass over the data per center on Dask; use "
+                    "'k-means||' (its scalable form, the default), 'random' or an array."
+                )
+            if init not in ("k-means||", "random"):
+                raise ValueError(
+                    f"Unknown init {init!r}; use 'k-means||', 'random' or an array of shape "
+                    "(n_clusters, n_features)."
+                )
+            local_init = "random" if init == "random" else "k-means++"
+        else:
+            init = check_array(init, name="init", dtype=(dtype,))
+            if init.shape != (self.n_clusters, n_features):
+                raise ValueError(
+                    f"init array has shape {init.shape}, but it must be (n_clusters, n_features)"
+                    f" = ({self.n_clusters}, {n_features})."
+                )
+            local_init = init
+        # The remaining parameters are checked by the engine's own estimator.
+        local = self._local(local_init, self.n_init)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            try:
+                shape_only = np.broadcast_to(np.zeros(1, dtype=dtype), (n_samples, n_features))
+                _, n_init = local._check_params(shape_only)
+            except RuntimeWarning:  # an array init with n_init > 1: one run, as the engine does
+                n_init = 1
+        return init, n_init
+
+    # --------------------------------------------------------------------------------- fit
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : dask array or array-like of shape (n_samples, n_features)
+            Chunked by rows only. float32 stays float32; other types become float64.
+        y : ignored
+        sample_weight : dask array or array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : KMeans
+        """
+        X, weights = _as_dask(X, sample_weight)
+        n_samples, n_features = X.shape
+        init, n_init = self._check_params(n_samples, n_features, X.dtype)
+        _warm_kernels(X.dtype, self.n_clusters, n_features, X.chunks[0])
+
+        offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
+        blocks = X.to_delayed().ravel().tolist()
+        weight_blocks = weights.to_delayed().ravel().tolist()
+
+        # First pass: the column means (and whether every value is finite).
+        sums, total_weight, finite = dask.compute(
+            _tree(
+                [
+                    dask.delayed(_chunk_sums)(b, w)
+                    for b, w in zip(blocks, weight_blocks, strict=True)
+                ],
+                _add_chunk_sums,
+            )
+        )[0]
+        if not finite:
+            raise ValueError(
+                "X contains NaN or infinity; impute or drop the missing/infinite values first."
+            )
+        if not total_weight > 0:
+            raise ValueError("sample_weight is zero everywhere; at least one must be positive.")
+        mean = (sums / n_samples).astype(X.dtype)
+
+        # Second pass: center every chunk once and keep it in memory.
+        prepared = [
+            dask.delayed(_prepare, nout=2)(b, w, off, mean, self.n_clusters)
+            for b, w, off in zip(blocks, weight_blocks, offsets, strict=True)
+        ]
+        chunks = [dask.delayed(_chunk_of)(p) for p in prepared]
+        squares = _tree([dask.delayed(_squares_of)(p) for p in prepared], _add_floats)
+        persisted = dask.persist(*chunks, squares)
+        chunks, squares = list(persisted[:-1]), persisted[-1].compute()
+        tol = float(squares.mean() / n_samples) * self.tol
+
+        random_state = _check_random_state(self.random_state)
+        best = None
+        for _ in range(n_init):
+            if isinstance(init, str) and init == "k-means||":
+                centers = self._kmeans_parallel(chunks, n_samples, _seed_from(random_state))
+            elif isinstance(init, str):
+                centers = _random_rows(chunks, self.n_clusters, _seed_from(random_state))
+            else:
+                centers = np.asarray(init, dtype=X.dtype) - mean
+            run = _run_lloyd(chunks, centers, self.max_iter, tol)
+            if best is None or run[1] < best[1]:
+                best = run
+        labels, inertia, centers, n_iter, converged = best
+
+        self.cluster_centers_ = centers + mean
+        self.labels_ = da.concatenate(
+            [
+                da.from_delayed(lab, shape=(n,), dtype=np.int32)
+                for lab, n in zip(labels, X.chunks[0], strict=True)
+            ]
+        )
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        self.n_features_in_ = n_features
+        self.algorithm_ = "lloyd"
+        if not converged:
+            warnings.warn(
+                f"KMeans stopped at max_iter={self.max_iter} before converging; raise max_iter "
+                "or tol for a settled result.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _kmeans_parallel(self, chunks, n_samples, seed):
+        """k-means|| initial centers (in the centered coordinates of ``chunks``): (k, d)."""
+        k = self.n_clusters
+        oversampling = self.oversampling_factor * k
+        key, row, first = dask.compute(
+            _tree([dask.delayed(_first_center_task)(c, seed) for c in chunks], _best_key)
+        )[0]
+        candidates = first[None, :]
+        closest = [None] * len(chunks)
+        new = candidates
+        for round_ in range(1, self.init_rounds + 1):
+            closest = [
+                dask.delayed(_closest_task)(c, new, d) for c, d in zip(chunks, closest, strict=True)
+            ]
+            phi = _tree([dask.delayed(_second)(d) for d in closest], _add_floats)
+            persisted = dask.persist(*closest, phi)
+            closest, phi = list(persisted[:-1]), float(persisted[-1].compute())
+            if phi <= 0:
+                break  # every row sits on a candidate
+            picked = dask.compute(
+                _tree(
+                    [
+                        dask.delayed(_sample_task)(c, d, seed, round_, oversampling / phi)
+                        for c, d in zip(chunks, closest, strict=True)
+                    ],
+                    _concat_rows,
+                )
+            )[0]
+            new = picked[1]
+            if new.shape[0] == 0:
+                continue
+            candidates = np.concatenate([candidates, new])
+        if candidates.shape[0] < k:
+            extra = _random_rows(chunks, k, seed)
+            candidates = np.concatenate([candidates, extra])
+        weights = dask.compute(
+            _tree(
+                [dask.delayed(_candidate_weights_task)(c, candidates) for c in chunks],
+                _add_floats,
+            )
+        )[0]
+        return self._recluster(candidates, weights, seed)
+
+    def _recluster(self, candidates, weights, seed):
+        """Weighted greedy k-means++ then weighted Lloyd on the candidates, in the client,
+        ``RECLUSTER_RUNS`` times; the lowest weighted inertia on the candidates is kept."""
+        k = self.n_clusters
+        rng = np.random.RandomState(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+        weights = weights.astype(candidates.dtype)
+        if np.count_nonzero(weights) < k:
+            weights = weights + np.finfo(candidates.dtype).tiny  # every candidate may be picked
+        best = None
+        for _ in range(RECLUSTER_RUNS):
+            centers, _ = kmeans_plusplus(candidates, k, sample_weight=weights, random_state=rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                local = self._local(centers, 1).fit(candidates, sample_weight=weights)
+            if best is None or local.inertia_ < best.inertia_:
+                best = local
+        return best.cluster_centers_
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return ``labels_`` (a lazy dask array of shape (n_samples,))."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    # ----------------------------------------------------------------------------- predict
+    def _check_test_data(self, X):
+        if not hasattr(self, "cluster_centers_"):
+            raise ValueError(
+                "This KMeans instance is not fitted yet; call fit(X) before using this method."
+            )
+        was_dask = isinstance(X, da.Array)
+        X, _ = _as_dask(X, None, dtype=self.cluster_centers_.dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this KMeans was fitted with "
+                f"{self.n_features_in_} features."
+            )
+        return X, was_dask
+
+    def predict(self, X):
+        """Index of the nearest center of each sample: shape (n_samples,); a lazy dask array
+        for a dask input, else a NumPy array."""
+        X, was_dask = self._check_test_data(X)
+        labels = X.map_blocks(_predict_block, self.cluster_centers_, drop_axis=1, dtype=np.int32)
+        return labels if was_dask else labels.compute()
+
+    def transform(self, X):
+        """Euclidean distance of each sample to each center: (n_samples, n_clusters); lazy for
+        a dask input."""
+        X, was_dask = self._check_test_data(X)
+        k = self.cluster_centers_.shape[0]
+        out = X.map_blocks(
+            _transform_block, self.cluster_centers_, chunks=(X.chunks[0], (k,)), dtype=X.dtype
+        )
+        return out if was_dask else out.compute()
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` against the fitted centers (a float)."""
+        X, _ = self._check_test_data(X)
+        X, weights = _as_dask(X, sample_weight, dtype=self.cluster_centers_.dtype)
+        parts = [
+            dask.delayed(_score_block)(b, w, self.cluster_centers_)
+            for b, w in zip(X.to_delayed().ravel(), weights.to_delayed().ravel(), strict=True)
+        ]
+        return -float(dask.compute(_tree(parts, _add_floats))[0])
+
+
+# --------------------------------------------------------------------------- the Lloyd loop
+def _run_lloyd(chunks, centers_init, max_iter, tol):
+    """The engine's iteration loop (``kmeans_core._loop.run_kmeans``) over persisted chunks.
+    Returns (labels per chunk (delayed), inertia, centers, n_iter, converged)."""
+    centers = np.array(centers_init, order="C", copy=True)
+    n_clusters = centers.shape[0]
+    states = [None] * len(chunks)
+    shift = np.zeros(n_clusters, dtype=centers.dtype)
+    strict_convergence = converged = False
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
+        states = [
+            dask.delayed(_lloyd_task)(c, centers, state)
+            for c, state in zip(chunks, states, strict=True)
+        ]
+        total = _tree([dask.delayed(_second)(state) for state in states], _add_lloyd_parts)
+        persisted = dask.persist(*states, total)
+        states = list(persisted[:-1])
+        centers_new, weight_in_clusters, n_changed = persisted[-1].compute()
+        centers_new = np.array(centers_new, copy=True)
+        weight_in_clusters = np.array(weight_in_clusters, copy=True)
+        empty = np.flatnonzero(weight_in_clusters == 0)
+        if empty.shape[0]:
+            _relocate(chunks, states, centers, centers_new, weight_in_clusters, empty)
+        squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
+        centers = centers_new
+        if n_changed == 0:
+            strict_convergence = converged = True
+            break
+        if squared_shift <= tol:
+            converged = True
+            break
+
+    states = [
+        dask.delayed(_final_task)(c, centers, state, not strict_convergence)
+        for c, state in zip(chunks, states, strict=True)
+    ]
+    inertia = _tree([dask.delayed(_second)(state) for state in states], _add_floats)
+    persisted = dask.persist(*states, inertia)
+    labels = [dask.delayed(_first)(state) for state in persisted[:-1]]
+    return labels, float(persisted[-1].compute()), centers, n_iter, converged
+
+
+def _relocate(chunks, states, centers_old, centers_new, weight_in_clusters, empty):
+    """Give every empty cluster one of the points farthest from their own centers (the
+    farthest to the first empty cluster; equal distances: the lower global row first). Works on
+    the sums, before they are averaged, as the engine does."""
+    n_empty = empty.shape[0]
+    parts = dask.compute(
+        *[
+            dask.delayed(_farthest_task)(c, centers_old, state, n_empty)
+            for c, state in zip(chunks, states, strict=True)
+        ]
+    )
+    distances, rows, X, weights, old_labels = (np.concatenate(a) for a in zip(*parts, strict=True))
+    if distances.max() == 0:
+        return  # more clusters than distinct points: every point already sits on a center
+    order = np.lexsort((rows, -distances))[:n_empty]
+    for new_id, i in zip(empty, order, strict=True):
+        old_id = old_labels[i]
+        centers_new[old_id] -= X[i] * weights[i]
+        centers_new[new_id] = X[i] * weights[i]
+        weight_in_clusters[new_id] = weights[i]
+        weight_in_clusters[old_id] -= weights[i]
+
+
+def _best_key(*parts):
+    """The part with the largest key (the first on ties: the lower global row)."""
+    best = parts[0]
+    for p in parts[1:]:
+        if p[0] > best[0]:
+            best = p
+    return best
+
+
+def _top_keys(n_rows):
+    def combine(*parts):
+        keys, rows, X = (np.concatenate(a) for a in zip(*parts, strict=True))
+        order = np.lexsort((rows, -keys))[:n_rows]
+        return keys[order], rows[order], X[order]
+
+    return combine
+
+
+def _random_rows(chunks, n_rows, seed):
+    """``n_rows`` distinct rows drawn with probability proportional to their weight."""
+    parts = [dask.delayed(_top_rows_task)(c, seed, 0, n_rows) for c in chunks]
+    keys, rows, X = dask.compute(_tree(parts, _top_keys(n_rows)))[0]
+    return X
+
+
+# ------------------------------------------------------------------------- blocks of predict
+def _predict_block(X, centers):
+    return _nearest(np.ascontiguousarray(X), centers)
+
+
+def _transform_block(X, centers):
+    return np.sqrt(_squared_distances(np.ascontiguousarray(X), centers))
+
+
+def _score_block(X, sample_weight, centers):
+    X = np.ascontiguousarray(X)
+    return _inertia(X, np.ascontiguousarray(sample_weight), centers, _nearest(X, centers))
+
+
+# ------------------------------------------------------------------------------------ inputs
+def _as_dask(X, sample_weight, dtype=None):
+    """``X`` as a float dask array chunked by rows only, and the weights chunked alike."""
+    if isinstance(X, da.Array):
+        if X.ndim != 2:
+            raise ValueError(
+                f"X must be 2-D of shape (n_samples, n_features), got {X.ndim}-D of shape "
+                f"{X.shape}."
+            )
+        if any(np.isnan(c) for c in X.chunks[0]):
+            raise ValueError("X has chunks of unknown size; call X.compute_chunk_sizes() first.")
+        if X.numblocks[1] != 1:
+            raise ValueError(
+                f"X is chunked along its columns ({X.numblocks[1]} column chunks); keep every "
+                "feature in one chunk: X.rechunk({1: -1})."
+            )
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must hold numbers, got dtype {X.dtype}.")
+    else:
+        from kmeans_core._validation import check_array
+
+        X = check_array(X, finite=False)
+        rows = max(MIN_CHUNK_ROWS, -(-X.shape[0] // NUMPY_CHUNKS))
+        rows = max(1, min(rows, MAX_CHUNK_BYTES // (X.itemsize * X.shape[1])))
+        X = da.from_array(X, chunks=(rows, X.shape[1]))
+    if X.shape[0] < 1:
+        raise ValueError("X has 0 samples, but at least 1 is required.")
+    if X.shape[1] < 1:
+        raise ValueError(f"X has no features (shape {X.shape}).")
+    if any(c == 0 for c in X.chunks[0]):
+        raise ValueError(
+            "X has empty row chunks; rechunk it (X.rechunk({0: 'auto'})) so every chunk has rows."
+        )
+    target = dtype or (X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+    if X.dtype != target:
+        X = X.astype(target)
+    if sample_weight is None:
+        weights = da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=target)
+    else:
+        weights = sample_weight if isinstance(sample_weight, da.Array) else None
+        if weights is None:
+            from kmeans_core._validation import check_sample_weight
+
+            weights = da.from_array(
+                check_sample_weight(sample_weight, X.shape[0], target), chunks=(X.chunks[0],)
+            )
+        elif weights.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight must have shape ({X.shape[0]},) to match X, got {weights.shape}."
+            )
+        weights = weights.astype(target).rechunk((X.chunks[0],))
+    return X, weights
+
+
+def _check_random_state(random_state):
+    from kmeans_core._validation import check_random_state
+
+    return check_random_state(random_state)
+
+
+def _seed_from(random_state):
+    """A 63-bit seed drawn from the random state (an int seed always gives the same one)."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    return int(random_state.randint(2**31)) << 32 | int(random_state.randint(2**31))
+
+
+# ------------------------------------------------------------------------------------- numba
+_WARMED = set()
+
+
+def _warm_kernels(dtype, n_clusters, n_features, chunk_rows):
+    """Run, in the client, every kernel the chunks will call, on small arrays of this dtype and
+    shape (as many rows as the smallest and the largest chunk, up to ``WARM_ROWS``: Lloyd's
+    kernel depends on the number of rows), so numba compiles (or loads) them here first and
+    writes its cache files before the workers load them."""
+    for n_rows in sorted({min(min(chunk_rows), WARM_ROWS), min(max(chunk_rows), WARM_ROWS)}):
+        _warm(dtype, n_clusters, n_features, max(n_rows, n_clusters))
+
+
+def _warm(dtype, n_clusters, n_features, n_rows):
+    key = (np.dtype(dtype).str, n_clusters, n_features, n_rows >= WARM_ROWS)
+    if key in _WARMED:
+        return
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, n_features)).astype(dtype)
+    w = np.ones(X.shape[0], dtype=dtype)
+    centers = np.ascontiguousarray(X[:n_clusters])
+    chunk, _ = _prepare(X, w, 0, X.mean(axis=0).astype(dtype), n_clusters)
+    _final_task(chunk, centers, _lloyd_task(chunk, centers, None), True)
+    _closest_task(chunk, centers, None)
+    _candidate_weights_task(chunk, centers)
+    _transform_block(X, centers)
+    _chunk_sums(X, w)
+    _WARMED.add(key)
