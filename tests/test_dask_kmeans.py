@@ -15,7 +15,7 @@ distributed = pytest.importorskip("distributed")
 
 from kmeans_core.dask import KMeans as DaskKMeans  # noqa: E402
 from kmeans_core.dask import _uniforms  # noqa: E402
-from tests.conftest import init_centers, make_dataset  # noqa: E402
+from conftest import init_centers, make_dataset  # noqa: E402
 
 # (data set, row chunks): every Lloyd kernel (screened products, tiles, products, rows), even
 # and uneven chunks, a single chunk.

@@ -1,4 +1,4 @@
-"""The shipped data sets are the ones data/README.md describes: every checksum listed there holds."""
+"""The shipped data sets are the ones data/README.md describes: every listed checksum holds."""
 
 from __future__ import annotations
 
