@@ -13,9 +13,10 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
+from conftest import init_centers, make_dataset  # noqa: E402
+
 from kmeans_core.dask import KMeans as DaskKMeans  # noqa: E402
 from kmeans_core.dask import _uniforms  # noqa: E402
-from conftest import init_centers, make_dataset  # noqa: E402
 
 # (data set, row chunks): every Lloyd kernel (screened products, tiles, products, rows), even
 # and uneven chunks, a single chunk.
