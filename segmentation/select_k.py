@@ -172,19 +172,25 @@ def fit_sweep(
     for k in ks:
         km = KMeans(k, n_init=n_init, random_state=seed, refine=REFINE).fit(X)
         labels = np.asarray(km.labels_)
-        row = {"k": k, "inertia": float(km.inertia_)}
-        if np.unique(labels).shape[0] < 2:
-            row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
-        else:
-            scores = cluster_scores(X, labels, sample_size=sample_size, random_state=seed)
-            row["silhouette"] = float(scores.silhouette)
-            row["calinski_harabasz"] = float(scores.calinski_harabasz)
-            row["davies_bouldin"] = float(scores.davies_bouldin)
-        rows.append(row)
+        rows.append(_sweep_row(k, km.inertia_, X, labels, sample_size, seed))
         models[k] = km
         if progress is not None:
             progress(k)
     return rows, models
+
+
+def _sweep_row(k, inertia, points, labels, sample_size, seed) -> dict:
+    """One row of the sweep: k, its inertia (or cost) and the three scores of ``labels`` on
+    ``points`` (NaN where fewer than two clusters are left)."""
+    row = {"k": k, "inertia": float(inertia)}
+    if np.unique(labels).shape[0] < 2:
+        row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
+        return row
+    scores = cluster_scores(points, labels, sample_size=sample_size, random_state=seed)
+    row["silhouette"] = float(scores.silhouette)
+    row["calinski_harabasz"] = float(scores.calinski_harabasz)
+    row["davies_bouldin"] = float(scores.davies_bouldin)
+    return row
 
 
 def fit_mixed_sweep(
@@ -247,15 +253,7 @@ def fit_mixed_sweep(
     for k in ks:
         model = KPrototypes(k, gamma=gamma, init="cao", n_init=n_init, random_state=seed)
         labels = model.fit(table, categorical=categorical).labels_
-        row = {"k": k, "inertia": float(model.cost_)}
-        if np.unique(labels).shape[0] < 2:
-            row.update(silhouette=math.nan, calinski_harabasz=math.nan, davies_bouldin=math.nan)
-        else:
-            scores = cluster_scores(embedded, labels, sample_size=sample_size, random_state=seed)
-            row["silhouette"] = float(scores.silhouette)
-            row["calinski_harabasz"] = float(scores.calinski_harabasz)
-            row["davies_bouldin"] = float(scores.davies_bouldin)
-        rows.append(row)
+        rows.append(_sweep_row(k, model.cost_, embedded, labels, sample_size, seed))
         models[k] = model
         if progress is not None:
             progress(k)
