@@ -322,6 +322,8 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+    if seg.rfm is not None:
+        _print_rfm_crosstab(console, seg.rfm["crosstab"])
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
@@ -329,6 +331,22 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _print_rfm_crosstab(console, crosstab: dict) -> None:
+    """RFM names (rows) by k-means segment (columns, by number): how many customers each."""
+    from rich.table import Table
+
+    table = Table(title=None, header_style="bold")
+    table.add_column("RFM segment", no_wrap=True)
+    for row in crosstab["rows"]:
+        table.add_column(f"#{row['id']}", justify="right")
+    table.add_column("All", justify="right")
+    for column in crosstab["columns"]:
+        counts = [f"{row['counts'][column]:,}" for row in crosstab["rows"]]
+        table.add_row(column, *counts, f"{crosstab['totals'][column]:,}")
+    console.print("RFM segments (R's rfm map) by k-means segment:", highlight=False, markup=False)
+    console.print(table)
 
 
 # The outputs named after a run (with "plots/" when figures were drawn).

@@ -41,7 +41,7 @@ from .outputs import (
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
-from .rfm import transactions_to_rfm
+from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
 from .select_k import (
     SAMPLE_THRESHOLD,
     choose_k,
@@ -484,7 +484,9 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     Returns
     -------
     RunResult
-        Its segmentation's ``data`` is the RFM table.
+        Its segmentation's ``data`` is the RFM table; its ``segmented`` table (and
+        ``rfm_customers.csv``) also hold each customer's RFM scores and named segment
+        (:func:`segmentation.rfm.rfm_scores`), and its ``rfm`` the cross-table.
     """
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
@@ -512,9 +514,13 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         logged = [name for name in config.features if name in RFM_FEATURES]
         config = replace(config, log_transform=logged)
         log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
+    with timer.stage("rfm"):
+        # On the collected table, whichever engine built it: the same scores either way.
+        scores = rfm_scores(rfm)
     protect = [config.transactions]
     with timer.stage("write"):
-        written = {"rfm": write_csv_atomic(rfm, output_path(out, "rfm"), protect=protect)}
+        scored = pd.concat([rfm, scores], axis=1)
+        written = {"rfm": write_csv_atomic(scored, output_path(out, "rfm"), protect=protect)}
     seg = segment(
         rfm,
         config,
@@ -522,7 +528,14 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         log=log,
         progress=progress,
     )
+    seg = _with_rfm_scores(seg, scores)
     return _write(seg, out, protect=protect, written=written, timer=timer)
+
+
+def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+    """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
+    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
 
 
 def _write(seg: Segmentation, out: Path, *, protect, written, timer: Timer) -> RunResult:
