@@ -85,6 +85,9 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     parser.add_argument(
         "--json", action="store_true", help="print the summary as JSON instead of a table"
     )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars on stderr (errors still show)"
+    )
 
 
 def _add_reading_options(parser: argparse.ArgumentParser) -> None:
@@ -257,15 +260,29 @@ def _config(args, **extra):
     )
 
 
-class _SweepProgress:
-    """A rich progress bar on stderr while k is swept (only on a terminal)."""
+class _StageProgress:
+    """Progress bars on stderr, one per stage of a run (the pipeline's ``ProgressCallback``).
+
+    Drawn only when enabled (stderr is a terminal and ``--quiet`` was not given). A stage seen
+    for the first time gets its own line: a bar when its steps are counted, a pulsing bar when
+    not; the bars disappear when the run ends.
+    """
+
+    #: How each stage is named on its bar; an unknown stage shows its own name.
+    LABELS = {
+        "read": "Reading the input",
+        "sweep": "Trying k",
+        "stability": "Checking stability",
+        "fit": "Assigning and profiling",
+        "write": "Writing the outputs",
+    }
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.progress = None
-        self.task = None
+        self.tasks: dict[str, object] = {}
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
         if not self.enabled:
             return
         if self.progress is None:
@@ -281,13 +298,21 @@ class _SweepProgress:
                 transient=True,
             )
             self.progress.start()
-            self.task = self.progress.add_task("Trying k", total=total)
-        self.progress.update(self.task, completed=done)
+        if stage not in self.tasks:
+            label = self.LABELS.get(stage, stage)
+            self.tasks[stage] = self.progress.add_task(label, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
 
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _progress(args) -> _StageProgress:
+    """Progress bars for a command: on a terminal only, and not with --quiet or --json."""
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    return _StageProgress(enabled=sys.stderr.isatty() and not quiet)
 
 
 def _console():
@@ -344,6 +369,8 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+    if seg.rfm is not None:
+        _print_rfm_crosstab(console, seg.rfm["crosstab"])
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
@@ -351,6 +378,22 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _print_rfm_crosstab(console, crosstab: dict) -> None:
+    """RFM names (rows) by k-means segment (columns, by number): how many customers each."""
+    from rich.table import Table
+
+    table = Table(title=None, header_style="bold")
+    table.add_column("RFM segment", no_wrap=True)
+    for row in crosstab["rows"]:
+        table.add_column(f"#{row['id']}", justify="right")
+    table.add_column("All", justify="right")
+    for column in crosstab["columns"]:
+        counts = [f"{row['counts'][column]:,}" for row in crosstab["rows"]]
+        table.add_row(column, *counts, f"{crosstab['totals'][column]:,}")
+    console.print("RFM segments (R's rfm map) by k-means segment:", highlight=False, markup=False)
+    console.print(table)
 
 
 # The outputs named after a run (with "plots/" when figures were drawn).
@@ -369,7 +412,7 @@ def _cmd_run(args, rfm: bool = False) -> int:
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
-    progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
+    progress = _progress(args)
     try:
         if rfm:
             options = {name: getattr(args, name) for name in (*RFM_OPTIONS, *ENGINE_OPTIONS)}

@@ -195,6 +195,8 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
+    if seg.rfm is not None:
+        summary["rfm"] = seg.rfm
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary

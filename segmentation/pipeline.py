@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,7 +43,7 @@ from .outputs import (
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
-from .rfm import transactions_to_rfm
+from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
 from .select_k import (
     SAMPLE_THRESHOLD,
     choose_k,
@@ -67,11 +68,34 @@ __all__ = [
     "run_rfm",
     "predict",
     "parse_k_range",
+    "ProgressCallback",
+    "report_stage",
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
 
-ProgressCallback = Callable[[int, int], None]
+#: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
+#: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
+#: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
+#: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
+#: "fit" (the final assignment and the profiles), "write" (plots, files, report). A new stage
+#: (for example "stability", one step per bootstrap resample) only calls it with its own name;
+#: the command line draws one bar per stage name it sees. Use :func:`report_stage` to wrap a
+#: stage that has no steps of its own.
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def report_stage(progress: ProgressCallback | None, stage: str) -> Iterator[None]:
+    """Report ``stage`` as started (0 of None) and, when the block ends, done (1 of 1)."""
+    _tell(progress, stage, 0, None)
+    yield
+    _tell(progress, stage, 1, 1)
+
+
+def _tell(progress: ProgressCallback | None, stage: str, done: int, total: int | None) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 # --------------------------------------------------------------------------- segmenting
@@ -99,7 +123,8 @@ def segment(
     log : sequence of str
         Cleaning-log lines of what came before (reading), kept first in the log.
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`: ``progress(stage, done, total)`` for the stages "sweep"
+        (before the first k and after each k) and "fit" (assignment, then profiles).
 
     Returns
     -------
@@ -123,11 +148,13 @@ def segment(
             sweep = _mixed_sweep(preprocessor, X, log)
     with timer.stage("sweep"):
         choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
         # The training labels are the saved model's assignment, so that `segment predict`
         # on the training file reproduces them exactly.
         labels, distances = draft.assignment(X)
+    _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
         values = imputed[preprocessor.numeric_features_]
@@ -145,6 +172,7 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     result = Segmentation(
         data=data,
@@ -276,14 +304,12 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
     take the given one); the choice and its fitted model."""
     n_init = config.n_init or choose_n_init(X.shape[0])
-    if progress is not None:
-        progress(0, len(ks))
+    _tell(progress, "sweep", 0, len(ks))
     done = []
 
     def step(_k):
         done.append(_k)
-        if progress is not None:
-            progress(len(done), len(ks))
+        _tell(progress, "sweep", len(done), len(ks))
 
     with warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
@@ -426,7 +452,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     ----------
     config : RunConfig
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`, called for the stages "read", "sweep", "fit" and "write".
 
     Returns
     -------
@@ -440,7 +466,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     check_k(config.k)  # before any reading
     timer = Timer()
     written: dict[str, Path] = {}
-    with timer.stage("read"):
+    with timer.stage("read"), report_stage(progress, "read"):
         out = ensure_output_dir(config.out)
         if config.input is None:
             data = make_customers(config.n_synthetic, seed=config.seed)
@@ -458,7 +484,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
             written["input"] = write_csv_atomic(data, output_path(out, "input"))
         log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
     seg = segment(data, config, source=source, log=log, progress=progress)
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+    return _write(seg, out, protect=protect, written=written, timer=timer, progress=progress)
 
 
 def _rfm_on_dask(transactions, scheduler, options):
@@ -488,7 +514,9 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     Returns
     -------
     RunResult
-        Its segmentation's ``data`` is the RFM table.
+        Its segmentation's ``data`` is the RFM table; its ``segmented`` table (and
+        ``rfm_customers.csv``) also hold each customer's RFM scores and named segment
+        (:func:`segmentation.rfm.rfm_scores`), and its ``rfm`` the cross-table.
     """
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
@@ -500,7 +528,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             _refuse_outputs_over_inputs(out, [config.transactions])
             rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
     else:
-        with timer.stage("read"):
+        with timer.stage("read"), report_stage(progress, "read"):
             out = ensure_output_dir(config.out)
             _refuse_outputs_over_inputs(out, [config.transactions])
             transactions = read_table(
@@ -516,9 +544,13 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         logged = [name for name in config.features if name in RFM_FEATURES]
         config = replace(config, log_transform=logged)
         log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
+    with timer.stage("rfm"):
+        # On the collected table, whichever engine built it: the same scores either way.
+        scores = rfm_scores(rfm)
     protect = [config.transactions]
     with timer.stage("write"):
-        written = {"rfm": write_csv_atomic(rfm, output_path(out, "rfm"), protect=protect)}
+        scored = pd.concat([rfm, scores], axis=1)
+        written = {"rfm": write_csv_atomic(scored, output_path(out, "rfm"), protect=protect)}
     seg = segment(
         rfm,
         config,
@@ -526,12 +558,22 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         log=log,
         progress=progress,
     )
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+    seg = _with_rfm_scores(seg, scores)
+    return _write(seg, out, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _write(seg: Segmentation, out: Path, *, protect, written, timer: Timer) -> RunResult:
+def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+    """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
+    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+
+
+def _write(
+    seg: Segmentation, out: Path, *, protect, written, timer: Timer, progress=None
+) -> RunResult:
     timer.add(seg.timings)
-    paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
+    with report_stage(progress, "write"):
+        paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
     return RunResult(segmentation=seg, summary=summary, paths=paths, timings=dict(timer.timings))
 
 
