@@ -32,6 +32,7 @@ from .config import RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
+from .monitor import describe_training
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
@@ -193,7 +194,10 @@ def segment(
         created=created,
         timings=timer.timings,
     )
-    return replace(result, model=draft.renamed(profiles.names, _model_metadata(result)))
+    # What drift is measured against later (segment monitor): stored in the model.
+    training = describe_training(preprocessor, data, labels, choice.k)
+    model = draft.renamed(profiles.names, _model_metadata(result), training=training)
+    return replace(result, model=model)
 
 
 def _preprocess(
