@@ -133,6 +133,11 @@ OUTPUTS = (
     Output("rfm", "rfm_customers.csv", "Recency, frequency and monetary value per customer"),
     *(Output(name, f"plots/{name}", description) for name, description in PLOT_FILES.items()),
     Output("customers", "customers_segmented.csv", "The input with each customer's segment"),
+    Output(
+        "customers_parts",
+        "customers_segmented",
+        "On Dask: the input with each customer's segment, one Parquet part per partition",
+    ),
     Output("model", "model.json", "The model, to assign new customers with segment predict"),
     Output("report", "report.html", "One self-contained page that explains the run"),
     Output("summary", "cluster_summary.json", "Everything the run computed, and how"),
@@ -191,6 +196,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "pca": {
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
+        **({"sample": _sample_of(seg)} if seg.population is not None else {}),
         "seed": seg.config.seed,
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
@@ -198,6 +204,22 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
+
+
+def _sample_of(seg: Segmentation) -> dict:
+    """What was computed on a sample of the customers (on Dask), and what on every one."""
+    return {
+        "rows": len(seg.data),
+        "of": seg.population,
+        "seed": seg.config.seed,
+        "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
+        "on_every_customer": [
+            "preprocessing statistics",
+            "final fit",
+            "segment sizes",
+            "segmented table",
+        ],
+    }
 
 
 def write_outputs(
@@ -240,9 +262,10 @@ def write_outputs(
             (out / "plots").mkdir(exist_ok=True)
         for name, png in images.items():
             paths[name] = write_bytes_atomic(png, output_path(out, name), protect=protect)
-        paths["customers"] = write_csv_atomic(
-            seg.segmented, output_path(out, "customers"), protect=protect
-        )
+        if "customers_parts" not in paths:  # on Dask the parts are the segmented table
+            paths["customers"] = write_csv_atomic(
+                seg.segmented, output_path(out, "customers"), protect=protect
+            )
         paths["model"] = seg.model.save(output_path(out, "model"), protect=protect)
     if config.report:
         from .report import render_report  # only needed when a report is written
