@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
@@ -32,6 +33,7 @@ from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic, write_folder_atomic
 from .model import SegmentationModel, embed_mixed
+from .monitor import describe_training
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
@@ -42,7 +44,7 @@ from .outputs import (
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import Profiles, build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
-from .rfm import transactions_to_rfm
+from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
 from .select_k import (
     SAMPLE_THRESHOLD,
     choose_k,
@@ -52,6 +54,7 @@ from .select_k import (
     kneedle,
     silhouette_rows,
 )
+from .staging import OutputSet, output_set
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -67,6 +70,8 @@ __all__ = [
     "run_rfm",
     "predict",
     "parse_k_range",
+    "ProgressCallback",
+    "report_stage",
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
@@ -77,7 +82,28 @@ RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
 #: customer (README, "The toolkit on Dask").
 DASK_SAMPLE_ROWS = 100_000
 
-ProgressCallback = Callable[[int, int], None]
+#: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
+#: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
+#: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
+#: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
+#: "fit" (the final assignment and the profiles), "write" (plots, files, report). A new stage
+#: (for example "stability", one step per bootstrap resample) only calls it with its own name;
+#: the command line draws one bar per stage name it sees. Use :func:`report_stage` to wrap a
+#: stage that has no steps of its own.
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def report_stage(progress: ProgressCallback | None, stage: str) -> Iterator[None]:
+    """Report ``stage`` as started (0 of None) and, when the block ends, done (1 of 1)."""
+    _tell(progress, stage, 0, None)
+    yield
+    _tell(progress, stage, 1, 1)
+
+
+def _tell(progress: ProgressCallback | None, stage: str, done: int, total: int | None) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 # --------------------------------------------------------------------------- segmenting
@@ -105,7 +131,8 @@ def segment(
     log : sequence of str
         Cleaning-log lines of what came before (reading), kept first in the log.
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`: ``progress(stage, done, total)`` for the stages "sweep"
+        (before the first k and after each k) and "fit" (assignment, then profiles).
 
     Returns
     -------
@@ -129,14 +156,15 @@ def segment(
             sweep = _mixed_sweep(preprocessor, X, log)
     with timer.stage("sweep"):
         choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
-    result = _describe(data, X, roles, choice, draft, config, source, log, timer)
+    result = _describe(data, X, roles, choice, draft, config, source, log, timer, progress)
     return _named(result)
 
 
 def _describe(
-    data, X, roles, choice, draft, config, source, log, timer, population=None
+    data, X, roles, choice, draft, config, source, log, timer, progress, population=None
 ) -> Segmentation:
     """Everything read from a fitted model: the customers' labels and distances (the saved
     model's assignment, so that `segment predict` on the training file reproduces them),
@@ -145,6 +173,7 @@ def _describe(
     preprocessor = draft.preprocessor
     with timer.stage("fit"):
         labels, distances = draft.assignment(X)
+    _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
         values = imputed[preprocessor.numeric_features_]
@@ -162,6 +191,7 @@ def _describe(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Segmentation(
         data=data,
@@ -186,8 +216,11 @@ def _describe(
 
 
 def _named(seg: Segmentation) -> Segmentation:
-    """The segmentation whose model carries the segments' names and the run's metadata."""
-    return replace(seg, model=seg.model.renamed(seg.profiles.names, _model_metadata(seg)))
+    """The segmentation whose model carries the segments' names, the run's metadata and what
+    drift is measured against later (segment monitor)."""
+    training = describe_training(seg.preprocessor, seg.data, seg.labels, seg.k)
+    model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
+    return replace(seg, model=model)
 
 
 def _preprocess(
@@ -295,14 +328,12 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
     take the given one); the choice and its fitted model."""
     n_init = config.n_init or choose_n_init(X.shape[0])
-    if progress is not None:
-        progress(0, len(ks))
+    _tell(progress, "sweep", 0, len(ks))
     done = []
 
     def step(_k):
         done.append(_k)
-        if progress is not None:
-            progress(len(done), len(ks))
+        _tell(progress, "sweep", len(done), len(ks))
 
     with warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
@@ -443,11 +474,15 @@ def _with_output_columns(
 def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Segment a customer table (or synthetic customers) and write every output.
 
+    The outputs are prepared beside ``config.out`` and put in place together at the end
+    (:func:`segmentation.staging.output_set`): a run that fails or is killed leaves the
+    previous outputs as they were.
+
     Parameters
     ----------
     config : RunConfig
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`, called for the stages "read", "sweep", "fit" and "write".
 
     Returns
     -------
@@ -456,33 +491,52 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     Raises
     ------
     SegmentationError
-        For every problem with the input or the options, in one sentence.
+        For every problem with the input or the options, in one sentence; also when another
+        run is writing to ``out`` or ``out`` holds files no run wrote.
     """
     check_k(config.k)  # before any reading
     _check_engine(config.engine, config.scheduler)
     if config.engine == "dask":
         return _run_on_dask(config, progress)
+    if config.input is not None:
+        _refuse_outputs_over_inputs(Path(config.out), [config.input])
     timer = Timer()
-    written: dict[str, Path] = {}
-    with timer.stage("read"):
-        out = ensure_output_dir(config.out)
+    with _output_set(config, "run") as stage:
+        written: dict[str, Path] = {}
+        with timer.stage("read"), report_stage(progress, "read"):
+            if config.input is None:
+                data = make_customers(config.n_synthetic, seed=config.seed)
+                source = (
+                    f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
+                )
+                protect = []
+            else:
+                data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
+                source = str(config.input)
+                protect = [config.input]
+        read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
+        log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
         if config.input is None:
-            data = make_customers(config.n_synthetic, seed=config.seed)
-            source = f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
-            protect = []
-        else:
-            _refuse_outputs_over_inputs(out, [config.input])
-            data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
-            source = str(config.input)
-            protect = [config.input]
-    read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
-    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
-    if config.input is None:
-        with timer.stage("write"):
-            written["input"] = write_csv_atomic(data, output_path(out, "input"))
-        log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
-    seg = segment(data, config, source=source, log=log, progress=progress)
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            with timer.stage("write"):
+                written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
+            log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
+        seg = segment(data, config, source=source, log=log, progress=progress)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
+
+
+def _output_set(config: RunConfig, command: str):
+    """The run's output set in ``config.out`` (:func:`segmentation.staging.output_set`)."""
+    return output_set(
+        config.out,
+        command=command,
+        parameters=config.parameters(),
+        known=[output.file for output in OUTPUTS],
+    )
+
+
+def _staged(stage: OutputSet, key: str) -> Path:
+    """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
+    return stage.path(output_path(Path(), key))
 
 
 def _check_engine(engine, scheduler) -> None:
@@ -524,15 +578,16 @@ def _segment_partition(part: pd.DataFrame, model: SegmentationModel):
     return frame, np.concatenate([counts, unknown]).astype(np.int64)
 
 
-def _refuse_parts_over_inputs(distributed, folder: Path, source) -> None:
-    """Refuse before any work when the Parquet parts would replace the input's files."""
+def _refuse_inputs_inside(distributed, folder: Path, source, role: str = "`out`") -> None:
+    """Refuse before any work when the input's files are inside ``folder``, which the run
+    replaces whole."""
     if not folder.exists():
         return
     for item in distributed.input_files(source):
         if _is_within(Path(item), folder):
             raise SegmentationError(
-                f"Refusing to overwrite the input '{source}', which is inside '{folder}', where "
-                "the segmented parts go; choose another `out`."
+                f"Refusing to overwrite the input '{source}', which is inside '{folder}', the "
+                f"folder the run replaces; choose another {role}."
             )
 
 
@@ -557,13 +612,11 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
     distributed = _on_dask()
     from kmeans_core.dask import KMeans as DaskKMeans
 
+    _refuse_inputs_inside(distributed, Path(config.out), config.input)
     timer = Timer()
-    out = ensure_output_dir(config.out)
-    parts_folder = output_path(out, "customers_parts")
-    _refuse_parts_over_inputs(distributed, parts_folder, config.input)
     source = str(config.input)
-    with distributed.cluster(config.scheduler):
-        with timer.stage("read"):
+    with _output_set(config, "run") as stage, distributed.cluster(config.scheduler):
+        with timer.stage("read"), report_stage(progress, "read"):
             table = distributed.DaskTable(
                 distributed.read_customers(
                     config.input, encoding=config.encoding, decimal=config.decimal
@@ -594,6 +647,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             ks = _ks_to_try(config, k, X, log)
         with timer.stage("sweep"):
             choice, fitted = _choose_k(X, ks, k, config, progress)
+        _tell(progress, "fit", 0, 2)
         with timer.stage("fit"):
             # Lloyd on every customer, from the sample's best centers.
             final = DaskKMeans(
@@ -608,14 +662,19 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
                 f"Fitted k={choice.k} on all {table.n_rows:,} customers on Dask "
                 f"({final.n_iter_} Lloyd iterations from the sample's centers)."
             )
-        seg = _describe(data, X, roles, choice, draft, config, source, log, timer, table.n_rows)
-        with timer.stage("write"):
+        seg = _describe(
+            data, X, roles, choice, draft, config, source, log, timer, progress, table.n_rows
+        )
+        with timer.stage("write"), report_stage(progress, "write"):
+            # Every partition, segmented, as one Parquet part, written by the workers into the
+            # output set being prepared (on a real cluster: a folder they all reach).
+            folder = _staged(stage, "customers_parts")
+            folder.mkdir()
             model = draft.renamed(seg.profiles.names)
-            segmented = partial(_segment_partition, model=model)
-            totals = write_folder_atomic(parts_folder, lambda f: table.write_parts(segmented, f))
-    seg = _named(replace(seg, profiles=_resized(seg.profiles, totals[: choice.k])))
-    written = {"customers_parts": parts_folder}
-    return _write(seg, out, protect=[], written=written, timer=timer)
+            totals = table.write_parts(partial(_segment_partition, model=model), folder)
+        seg = _named(replace(seg, profiles=_resized(seg.profiles, totals[: choice.k])))
+        written = {"customers_parts": stage.final(folder)}
+        return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
 
 
 def _resized(profiles, sizes) -> Profiles:
@@ -642,51 +701,67 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     Returns
     -------
     RunResult
-        Its segmentation's ``data`` is the RFM table.
+        Its segmentation's ``data`` is the RFM table; its ``segmented`` table (and
+        ``rfm_customers.csv``) also hold each customer's RFM scores and named segment
+        (:func:`segmentation.rfm.rfm_scores`), and its ``rfm`` the cross-table.
     """
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
     _check_engine(config.engine, config.scheduler)
+    _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
-    if config.engine == "dask":
+    with _output_set(config, "rfm") as stage:
+        if config.engine == "dask":
+            with timer.stage("rfm"):
+                rfm, rfm_log = _rfm_on_dask(
+                    config.transactions, config.scheduler, config.rfm_options()
+                )
+        else:
+            with timer.stage("read"), report_stage(progress, "read"):
+                transactions = read_table(
+                    config.transactions, encoding=config.encoding, decimal=config.decimal
+                )
+            with timer.stage("rfm"):
+                rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            del transactions
+        log = list(rfm_log)
+        if config.features is None:
+            config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
+        if config.log_transform == "auto":
+            logged = [name for name in config.features if name in RFM_FEATURES]
+            config = replace(config, log_transform=logged)
+            log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
         with timer.stage("rfm"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
-    else:
-        with timer.stage("read"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            transactions = read_table(
-                config.transactions, encoding=config.encoding, decimal=config.decimal
-            )
-        with timer.stage("rfm"):
-            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
-        del transactions
-    log = list(rfm_log)
-    if config.features is None:
-        config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
-    if config.log_transform == "auto":
-        logged = [name for name in config.features if name in RFM_FEATURES]
-        config = replace(config, log_transform=logged)
-        log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
-    protect = [config.transactions]
-    with timer.stage("write"):
-        written = {"rfm": write_csv_atomic(rfm, output_path(out, "rfm"), protect=protect)}
-    seg = segment(
-        rfm,
-        config,
-        source=f"RFM of the transactions in {config.transactions}",
-        log=log,
-        progress=progress,
-    )
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            # On the collected table, whichever engine built it: the same scores either way.
+            scores = rfm_scores(rfm)
+        protect = [config.transactions]
+        with timer.stage("write"):
+            scored = pd.concat([rfm, scores], axis=1)
+            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+        seg = segment(
+            rfm,
+            config,
+            source=f"RFM of the transactions in {config.transactions}",
+            log=log,
+            progress=progress,
+        )
+        seg = _with_rfm_scores(seg, scores)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _write(seg: Segmentation, out: Path, *, protect, written, timer: Timer) -> RunResult:
+def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+    """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
+    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+
+
+def _write(
+    seg: Segmentation, stage: OutputSet, *, protect, written, timer: Timer, progress=None
+) -> RunResult:
     timer.add(seg.timings)
-    paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
+    with report_stage(progress, "write"):
+        paths, summary = write_outputs(seg, stage, protect=protect, written=written, timer=timer)
     return RunResult(segmentation=seg, summary=summary, paths=paths, timings=dict(timer.timings))
 
 
@@ -789,7 +864,7 @@ def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encodin
             f"`out` '{folder}' is a file; on Dask the predictions are a folder of Parquet parts."
         )
     ensure_output_dir(folder.parent if str(folder.parent) else ".")
-    _refuse_parts_over_inputs(distributed, folder, input_path)
+    _refuse_inputs_inside(distributed, folder, input_path)
     if _is_within(Path(model_path), folder):
         raise SegmentationError(
             f"Refusing to overwrite the model '{model_path}', which is inside '{folder}'; "

@@ -144,6 +144,9 @@ class Segmentation:
         UTC time of the segmentation, ISO 8601.
     timings : dict of str to float
         Seconds per stage, in order.
+    rfm : dict or None
+        For an RFM run: how the RFM scores were made and the cross-table of k-means segments
+        by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
     population : int or None
         On Dask: the number of customers in the whole table, of which ``data`` is a seeded
         sample (the k sweep, profiles, figures and silhouette are the sample's; the final fit,
@@ -168,6 +171,7 @@ class Segmentation:
     log: list[str]
     created: str
     timings: dict[str, float] = field(default_factory=dict)
+    rfm: dict | None = None
     population: int | None = None
 
     @property

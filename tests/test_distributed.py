@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 from segmentation.errors import SegmentationError
 from segmentation.io import read_table
-from segmentation.rfm import transactions_to_rfm
+from segmentation.rfm import rfm_scores, transactions_to_rfm
 
 dask = pytest.importorskip("dask")
 pytest.importorskip("distributed")
@@ -51,6 +52,8 @@ def test_rfm_from_parquet_parts_is_the_in_process_table(dask_client, retail, tmp
         got, log = transactions_to_rfm_dask(folder)
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     assert len(got) == 4338
+    # The scores and names, computed on the collected table, are the in-process ones exactly.
+    pd.testing.assert_frame_equal(rfm_scores(got), rfm_scores(expected))
     assert "Read 541,909 transaction rows on Dask (5 partitions)." in log
 
 
@@ -119,6 +122,10 @@ def test_segment_rfm_on_dask_writes_the_in_process_rfm_table(dask_client, retail
     in_process = pd.read_csv(tmp_path / "in" / "rfm_customers.csv")
     on_dask = pd.read_csv(tmp_path / "on_dask" / "rfm_customers.csv")
     pd.testing.assert_frame_equal(on_dask, in_process, check_exact=False, rtol=1e-12)
+    assert {"R_score", "F_score", "M_score", "RFM_segment"} <= set(on_dask.columns)
+    in_summary = json.loads((tmp_path / "in" / "cluster_summary.json").read_text())
+    dask_summary = json.loads((tmp_path / "on_dask" / "cluster_summary.json").read_text())
+    assert dask_summary["rfm"]["crosstab"] == in_summary["rfm"]["crosstab"]
 
 
 # --------------------------------------------------------------- segment run / predict on Dask
@@ -273,7 +280,7 @@ def test_segment_run_and_predict_on_dask_label_as_in_process(dask_client, tmp_pa
             [
                 "predict",
                 "--model",
-                "{tmp}/model.json",
+                "{tmp}/run/model.json",
                 "--input",
                 "{tmp}/other",
                 "--engine",
@@ -291,21 +298,14 @@ def test_bad_input_on_dask_is_one_sentence_and_exit_2(dask_client, tmp_path, cap
     from segmentation.pipeline import run
 
     df = _customers(300)
-    _parts(df, tmp_path / "parts", 2, ".parquet")
+    folder = _parts(df, tmp_path / "parts", 2, ".parquet")
     _parts(df.drop(columns="Spend"), tmp_path / "other", 2, ".parquet")
     (tmp_path / "mixed").mkdir()
     df.to_parquet(tmp_path / "mixed" / "a.parquet")
     df.to_csv(tmp_path / "mixed" / "b.csv")
     if "predict" in argv:
-        run(
-            RunConfig(
-                input=tmp_path / "parts" / "part00.parquet",
-                k=3,
-                out=tmp_path,
-                plots=False,
-                report=False,
-            )
-        )
+        config = RunConfig(input=folder / "part00.parquet", k=3, out=tmp_path / "run")
+        run(replace(config, plots=False, report=False))
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     if "--engine" in argv and "--scheduler" not in argv:
         argv += ["--scheduler", dask_client.scheduler.address]
