@@ -802,7 +802,7 @@ def drift(
         warnings.append(
             f"The batch has {n:,} customers, fewer than {MIN_CUSTOMERS_PER_BIN} per bin: PSI is "
             f"noisy at this size (a batch drawn from the training data itself reads up to "
-            f"{widest.noise_95:.2g} on '{widest.name}' by chance), so only large shifts show."
+            f"{widest.noise_95:.2f} on '{widest.name}' by chance), so only large shifts show."
         )
     verdict, reason = _verdict(features, segments, n)
     document = model.to_dict()
@@ -828,6 +828,18 @@ def drift(
 
 
 # --------------------------------------------------------------------------- files
+
+
+def _refuse_inputs_inside(out, inputs: dict) -> None:
+    """The output folder is replaced as a whole: it must not hold an input (such as the
+    model.json of the run folder it would be written over)."""
+    folder = Path(out).resolve()
+    for what, path in inputs.items():
+        if path is not None and folder in Path(path).resolve().parents:
+            raise SegmentationError(
+                f"The output folder '{out}' holds {what} ('{path}'), and monitor replaces its "
+                "output folder as a whole; choose another `out` folder."
+            )
 
 
 @dataclass(frozen=True)
@@ -883,6 +895,12 @@ def monitor(
     model = SegmentationModel.load(model_path)
     # Before reading anything else: a model from before is refused.
     _checked_training(model, f"Model file '{model_path}'")
+    inputs = {
+        "the model": model_path,
+        "the new batch": input_path,
+        "the earlier segmentation": previous_path,
+    }
+    _refuse_inputs_inside(out, inputs)
     folder = ensure_output_dir(out)
     data = read_table(input_path, encoding=encoding, decimal=decimal)
     previous = None

@@ -375,3 +375,13 @@ def test_monitor_writes_json_and_page(tmp_path, capsys):
 
     again = monitor(trained / "model.json", tmp_path / "batch.csv", out=tmp_path / "drift2")
     assert again.document["migration"] is None
+
+
+def test_monitor_never_writes_over_the_folder_of_its_inputs(tmp_path, mall_model, mall):
+    run_folder = tmp_path / "outputs"
+    run_folder.mkdir()
+    model_path = mall_model.save(run_folder / "model.json")
+    mall.to_csv(tmp_path / "batch.csv", index=False)
+    with pytest.raises(SegmentationError, match="holds the model"):
+        monitor(model_path, tmp_path / "batch.csv", out=run_folder)
+    assert sorted(p.name for p in run_folder.iterdir()) == ["model.json"]
