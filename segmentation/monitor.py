@@ -43,9 +43,10 @@ import pandas as pd
 
 from . import __version__
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, to_jsonable, write_json_atomic, write_text_atomic
+from .io import read_table, to_jsonable, write_json_atomic, write_text_atomic
 from .model import SegmentationModel
 from .preprocess import is_id_name
+from .staging import output_set
 
 __all__ = [
     "N_BINS",
@@ -873,6 +874,11 @@ def monitor(
     """Read a model and a new batch (and an earlier segmentation), measure the drift, and
     write ``drift.json`` and ``drift.html`` into ``out``.
 
+    The output folder is one set (:func:`segmentation.staging.output_set`): both files are
+    prepared beside it and swapped in together with a ``manifest.json``, so a run that fails
+    or is killed leaves the previous drift files as they were. The folder must not hold an
+    input or files that no segment run wrote.
+
     Parameters
     ----------
     model_path : path
@@ -901,26 +907,41 @@ def monitor(
         "the earlier segmentation": previous_path,
     }
     _refuse_inputs_inside(out, inputs)
-    folder = ensure_output_dir(out)
-    data = read_table(input_path, encoding=encoding, decimal=decimal)
-    previous = None
-    if previous_path is not None:
-        previous = read_table(previous_path, encoding=encoding, decimal=decimal)
-    report = drift(model, data, previous, id_column)
-    document = {
-        "package": "kmeans-segment",
-        "version": __version__,
-        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "input": str(input_path),
-        "previous": None if previous_path is None else str(previous_path),
-        **report.to_dict(),
+    parameters = {
+        "model": model_path,
+        "input": input_path,
+        "previous": previous_path,
+        "id_column": id_column,
+        "encoding": encoding,
+        "decimal": decimal,
     }
-    document["model"] = {"path": str(model_path), **document["model"]}
-    from .drift_report import render_drift_page  # matplotlib only when writing
+    protect = [path for path in inputs.values() if path is not None]
+    # All or nothing: both files are prepared beside `out` and put in place together.
+    with output_set(
+        out, command="monitor", parameters=to_jsonable(parameters), known=DRIFT_FILES.values()
+    ) as stage:
+        data = read_table(input_path, encoding=encoding, decimal=decimal)
+        previous = None
+        if previous_path is not None:
+            previous = read_table(previous_path, encoding=encoding, decimal=decimal)
+        report = drift(model, data, previous, id_column)
+        document = {
+            "package": "kmeans-segment",
+            "version": __version__,
+            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "input": str(input_path),
+            "previous": None if previous_path is None else str(previous_path),
+            **report.to_dict(),
+        }
+        document["model"] = {"path": str(model_path), **document["model"]}
+        from .drift_report import render_drift_page  # matplotlib only when writing
 
-    protect = [p for p in (model_path, input_path, previous_path) if p is not None]
-    paths = {}
-    html = render_drift_page(report, document)
-    paths["html"] = write_text_atomic(html, Path(folder) / DRIFT_FILES["html"], protect=protect)
-    paths["json"] = write_json_atomic(document, Path(folder) / DRIFT_FILES["json"], protect=protect)
+        html = render_drift_page(report, document)
+        paths = {}
+        for key, write, content in (
+            ("html", write_text_atomic, html),
+            ("json", write_json_atomic, document),
+        ):
+            staged = write(content, stage.path(DRIFT_FILES[key]), protect=protect)
+            paths[key] = stage.final(staged)
     return MonitorResult(report=report, document=document, paths=paths)
