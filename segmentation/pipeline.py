@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from .config import RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
+from .monitor import describe_training
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
@@ -41,7 +43,7 @@ from .outputs import (
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
-from .rfm import transactions_to_rfm
+from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
 from .select_k import (
     GAP_MAX_ROWS,
     GAP_N_INIT,
@@ -58,6 +60,7 @@ from .select_k import (
     needs_gap,
     silhouette_rows,
 )
+from .staging import OutputSet, output_set
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -73,11 +76,34 @@ __all__ = [
     "run_rfm",
     "predict",
     "parse_k_range",
+    "ProgressCallback",
+    "report_stage",
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
 
-ProgressCallback = Callable[[int, int], None]
+#: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
+#: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
+#: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
+#: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
+#: "fit" (the final assignment and the profiles), "write" (plots, files, report). A new stage
+#: (for example "stability", one step per bootstrap resample) only calls it with its own name;
+#: the command line draws one bar per stage name it sees. Use :func:`report_stage` to wrap a
+#: stage that has no steps of its own.
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def report_stage(progress: ProgressCallback | None, stage: str) -> Iterator[None]:
+    """Report ``stage`` as started (0 of None) and, when the block ends, done (1 of 1)."""
+    _tell(progress, stage, 0, None)
+    yield
+    _tell(progress, stage, 1, 1)
+
+
+def _tell(progress: ProgressCallback | None, stage: str, done: int, total: int | None) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 # --------------------------------------------------------------------------- segmenting
@@ -105,7 +131,8 @@ def segment(
     log : sequence of str
         Cleaning-log lines of what came before (reading), kept first in the log.
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`: ``progress(stage, done, total)`` for the stages "sweep"
+        (before the first k and after each k) and "fit" (assignment, then profiles).
 
     Returns
     -------
@@ -130,11 +157,13 @@ def segment(
             sweep = _mixed_sweep(preprocessor, X, log)
     with timer.stage("sweep"):
         choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
         # The training labels are the saved model's assignment, so that `segment predict`
         # on the training file reproduces them exactly.
         labels, distances = draft.assignment(X)
+    _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
         values = imputed[preprocessor.numeric_features_]
@@ -152,6 +181,7 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     result = Segmentation(
         data=data,
@@ -172,7 +202,10 @@ def segment(
         created=created,
         timings=timer.timings,
     )
-    return replace(result, model=draft.renamed(profiles.names, _model_metadata(result)))
+    # What drift is measured against later (segment monitor): stored in the model.
+    training = describe_training(preprocessor, data, labels, choice.k)
+    model = draft.renamed(profiles.names, _model_metadata(result), training=training)
+    return replace(result, model=model)
 
 
 def _preprocess(
@@ -280,14 +313,12 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
     take the given one); the choice and its fitted model."""
     n_init = config.n_init or choose_n_init(X.shape[0])
-    if progress is not None:
-        progress(0, len(ks))
+    _tell(progress, "sweep", 0, len(ks))
     done = []
 
     def step(_k):
         done.append(_k)
-        if progress is not None:
-            progress(len(done), len(ks))
+        _tell(progress, "sweep", len(done), len(ks))
 
     with warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
@@ -463,11 +494,15 @@ def _with_output_columns(
 def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Segment a customer table (or synthetic customers) and write every output.
 
+    The outputs are prepared beside ``config.out`` and put in place together at the end
+    (:func:`segmentation.staging.output_set`): a run that fails or is killed leaves the
+    previous outputs as they were.
+
     Parameters
     ----------
     config : RunConfig
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`, called for the stages "read", "sweep", "fit" and "write".
 
     Returns
     -------
@@ -476,30 +511,49 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     Raises
     ------
     SegmentationError
-        For every problem with the input or the options, in one sentence.
+        For every problem with the input or the options, in one sentence; also when another
+        run is writing to ``out`` or ``out`` holds files no run wrote.
     """
     check_k(config.k)  # before any reading
+    if config.input is not None:
+        _refuse_outputs_over_inputs(Path(config.out), [config.input])
     timer = Timer()
-    written: dict[str, Path] = {}
-    with timer.stage("read"):
-        out = ensure_output_dir(config.out)
+    with _output_set(config, "run") as stage:
+        written: dict[str, Path] = {}
+        with timer.stage("read"), report_stage(progress, "read"):
+            if config.input is None:
+                data = make_customers(config.n_synthetic, seed=config.seed)
+                source = (
+                    f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
+                )
+                protect = []
+            else:
+                data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
+                source = str(config.input)
+                protect = [config.input]
+        read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
+        log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
         if config.input is None:
-            data = make_customers(config.n_synthetic, seed=config.seed)
-            source = f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
-            protect = []
-        else:
-            _refuse_outputs_over_inputs(out, [config.input])
-            data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
-            source = str(config.input)
-            protect = [config.input]
-    read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
-    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
-    if config.input is None:
-        with timer.stage("write"):
-            written["input"] = write_csv_atomic(data, output_path(out, "input"))
-        log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
-    seg = segment(data, config, source=source, log=log, progress=progress)
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            with timer.stage("write"):
+                written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
+            log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
+        seg = segment(data, config, source=source, log=log, progress=progress)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
+
+
+def _output_set(config: RunConfig, command: str):
+    """The run's output set in ``config.out`` (:func:`segmentation.staging.output_set`)."""
+    return output_set(
+        config.out,
+        command=command,
+        parameters=config.parameters(),
+        known=[output.file for output in OUTPUTS],
+    )
+
+
+def _staged(stage: OutputSet, key: str) -> Path:
+    """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
+    return stage.path(output_path(Path(), key))
 
 
 def _rfm_on_dask(transactions, scheduler, options):
@@ -529,50 +583,66 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     Returns
     -------
     RunResult
-        Its segmentation's ``data`` is the RFM table.
+        Its segmentation's ``data`` is the RFM table; its ``segmented`` table (and
+        ``rfm_customers.csv``) also hold each customer's RFM scores and named segment
+        (:func:`segmentation.rfm.rfm_scores`), and its ``rfm`` the cross-table.
     """
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
+    _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
-    if config.engine == "dask":
+    with _output_set(config, "rfm") as stage:
+        if config.engine == "dask":
+            with timer.stage("rfm"):
+                rfm, rfm_log = _rfm_on_dask(
+                    config.transactions, config.scheduler, config.rfm_options()
+                )
+        else:
+            with timer.stage("read"), report_stage(progress, "read"):
+                transactions = read_table(
+                    config.transactions, encoding=config.encoding, decimal=config.decimal
+                )
+            with timer.stage("rfm"):
+                rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            del transactions
+        log = list(rfm_log)
+        if config.features is None:
+            config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
+        if config.log_transform == "auto":
+            logged = [name for name in config.features if name in RFM_FEATURES]
+            config = replace(config, log_transform=logged)
+            log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
         with timer.stage("rfm"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
-    else:
-        with timer.stage("read"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            transactions = read_table(
-                config.transactions, encoding=config.encoding, decimal=config.decimal
-            )
-        with timer.stage("rfm"):
-            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
-        del transactions
-    log = list(rfm_log)
-    if config.features is None:
-        config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
-    if config.log_transform == "auto":
-        logged = [name for name in config.features if name in RFM_FEATURES]
-        config = replace(config, log_transform=logged)
-        log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
-    protect = [config.transactions]
-    with timer.stage("write"):
-        written = {"rfm": write_csv_atomic(rfm, output_path(out, "rfm"), protect=protect)}
-    seg = segment(
-        rfm,
-        config,
-        source=f"RFM of the transactions in {config.transactions}",
-        log=log,
-        progress=progress,
-    )
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            # On the collected table, whichever engine built it: the same scores either way.
+            scores = rfm_scores(rfm)
+        protect = [config.transactions]
+        with timer.stage("write"):
+            scored = pd.concat([rfm, scores], axis=1)
+            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+        seg = segment(
+            rfm,
+            config,
+            source=f"RFM of the transactions in {config.transactions}",
+            log=log,
+            progress=progress,
+        )
+        seg = _with_rfm_scores(seg, scores)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _write(seg: Segmentation, out: Path, *, protect, written, timer: Timer) -> RunResult:
+def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+    """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
+    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+
+
+def _write(
+    seg: Segmentation, stage: OutputSet, *, protect, written, timer: Timer, progress=None
+) -> RunResult:
     timer.add(seg.timings)
-    paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
+    with report_stage(progress, "write"):
+        paths, summary = write_outputs(seg, stage, protect=protect, written=written, timer=timer)
     return RunResult(segmentation=seg, summary=summary, paths=paths, timings=dict(timer.timings))
 
 

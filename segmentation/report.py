@@ -190,6 +190,59 @@ def _sweep_table(seg: Segmentation) -> str:
     return "\n".join(rows)
 
 
+def _rfm_section(seg: Segmentation) -> str:
+    """RFM names by k-means segment, the map's ranges and how the scores are made."""
+    if seg.rfm is None:
+        return ""
+    crosstab = seg.rfm["crosstab"]
+    colors = [to_hex(c) for c in segment_colors(max(1, len(crosstab["rows"])))]
+    head = "".join(
+        f'<th class="num"><span class="swatch" style="background:{colors[row["id"]]}"></span>'
+        f"{row['id']}: {_e(row['name'])}</th>"
+        for row in crosstab["rows"]
+    )
+    ranges = {row["name"]: row for row in seg.rfm["segment_map"]}
+    rows = [
+        "<h2>RFM segments</h2>",
+        f"<p>{_e(seg.rfm['scores'])} Each cell counts the customers of a k-means segment "
+        "(column) who carry an RFM name (row); customers_segmented.csv holds every "
+        "customer's R_score, F_score, M_score and RFM_segment.</p>",
+        '<table><thead><tr><th>RFM segment</th><th class="num">R</th><th class="num">F</th>'
+        f'<th class="num">M</th>{head}<th class="num">All</th></tr></thead><tbody>',
+    ]
+    for column in crosstab["columns"]:
+        bounds = ranges.get(column)
+        spans = (
+            [
+                f"{bounds[s][0]}–{bounds[s][1]}"
+                if bounds[s][0] != bounds[s][1]
+                else str(bounds[s][0])
+                for s in "RFM"
+            ]
+            if bounds
+            else ["", "", ""]
+        )
+        cells = "".join(
+            f'<td class="num">{row["counts"][column]:,}</td>' for row in crosstab["rows"]
+        )
+        rows.append(
+            f"<tr><td>{_e(column)}</td>"
+            + "".join(f'<td class="num">{_e(span)}</td>' for span in spans)
+            + f'{cells}<td class="num">{crosstab["totals"][column]:,}</td></tr>'
+        )
+    totals = "".join(f'<td class="num">{row["total"]:,}</td>' for row in crosstab["rows"])
+    rows.append(
+        f"<tr><td><em>All customers</em></td><td></td><td></td><td></td>{totals}"
+        f'<td class="num">{seg.n_customers:,}</td></tr></tbody></table>'
+    )
+    rows.append(
+        '<small class="note">R, F and M: the score ranges of each name, tested top to bottom; '
+        'the first that holds a customer\'s three scores names it. "Lost" has the very ranges '
+        'of "Hibernating" in the rfm vignette, so it stays empty.</small>'
+    )
+    return "\n".join(rows)
+
+
 def _figure(images: dict, captions: dict, name: str) -> str:
     if name not in images:
         return ""
@@ -299,6 +352,7 @@ grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 {_segment_table(seg)}
 {_figure(images, captions, "segment_profiles.png")}
 {_categorical_tables(seg)}
+{_rfm_section(seg)}
 
 <h2>How many segments, and why {_e(k)}</h2>
 <p class="reason">{_e(seg.choice.reason)}</p>

@@ -150,6 +150,9 @@ class Segmentation:
         UTC time of the segmentation, ISO 8601.
     timings : dict of str to float
         Seconds per stage, in order.
+    rfm : dict or None
+        For an RFM run: how the RFM scores were made and the cross-table of k-means segments
+        by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
     """
 
     data: pd.DataFrame
@@ -169,6 +172,7 @@ class Segmentation:
     log: list[str]
     created: str
     timings: dict[str, float] = field(default_factory=dict)
+    rfm: dict | None = None
 
     @property
     def k(self) -> int:

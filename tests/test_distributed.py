@@ -3,6 +3,7 @@ partitioned Parquet and CSV made here; clear errors."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from segmentation.errors import SegmentationError
 from segmentation.io import read_table
-from segmentation.rfm import transactions_to_rfm
+from segmentation.rfm import rfm_scores, transactions_to_rfm
 
 dask = pytest.importorskip("dask")
 pytest.importorskip("distributed")
@@ -47,6 +48,8 @@ def test_rfm_from_parquet_parts_is_the_in_process_table(dask_client, retail, tmp
         got, log = transactions_to_rfm_dask(folder)
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     assert len(got) == 4338
+    # The scores and names, computed on the collected table, are the in-process ones exactly.
+    pd.testing.assert_frame_equal(rfm_scores(got), rfm_scores(expected))
     assert "Read 541,909 transaction rows on Dask (5 partitions)." in log
 
 
@@ -115,3 +118,7 @@ def test_segment_rfm_on_dask_writes_the_in_process_rfm_table(dask_client, retail
     in_process = pd.read_csv(tmp_path / "in" / "rfm_customers.csv")
     on_dask = pd.read_csv(tmp_path / "on_dask" / "rfm_customers.csv")
     pd.testing.assert_frame_equal(on_dask, in_process, check_exact=False, rtol=1e-12)
+    assert {"R_score", "F_score", "M_score", "RFM_segment"} <= set(on_dask.columns)
+    in_summary = json.loads((tmp_path / "in" / "cluster_summary.json").read_text())
+    dask_summary = json.loads((tmp_path / "on_dask" / "cluster_summary.json").read_text())
+    assert dask_summary["rfm"]["crosstab"] == in_summary["rfm"]["crosstab"]

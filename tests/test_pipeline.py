@@ -40,7 +40,7 @@ def full_run(customers_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     config = RunConfig(input=customers_csv, k_range=(2, 5), seed=1, out=out)
     calls = []
-    result = run(config, progress=lambda done, total: calls.append((done, total)))
+    result = run(config, progress=lambda stage, done, total: calls.append((stage, done, total)))
     return result, out, calls
 
 
@@ -56,9 +56,21 @@ def test_every_output_is_written(full_run):
     assert set(result.timings) >= {"read", "preprocess", "sweep", "fit", "profile", "plots"}
 
 
-def test_progress_is_reported_per_k(full_run):
+def test_progress_is_reported_per_stage_and_per_k(full_run):
     _, _, calls = full_run
-    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(done, total) for stage, done, total in calls if stage == "sweep"] == [
+        (0, 4),
+        (1, 4),
+        (2, 4),
+        (3, 4),
+        (4, 4),
+    ]
+    # Every stage starts at 0 and ends done, in run order.
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["read", "sweep", "fit", "write"]
+    for stage in stages:
+        mine = [(done, total) for name, done, total in calls if name == stage]
+        assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
 
 
 def test_segmented_csv_keeps_every_input_column_unchanged(full_run, customers_csv):
