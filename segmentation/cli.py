@@ -158,6 +158,28 @@ def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _monitor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    parser.add_argument(
+        "--input", required=True, metavar="PATH", help="the new batch, CSV or Parquet"
+    )
+    parser.add_argument(
+        "--previous",
+        metavar="PATH",
+        help="an earlier customers_segmented.csv: how customers moved between segments",
+    )
+    parser.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="with --previous: the customer id column of both tables (default: detected)",
+    )
+    _add_reading_options(parser)
+    parser.add_argument(
+        "--out", default="monitor", metavar="DIR", help="output folder (default: monitor/)"
+    )
+    parser.add_argument("--json", action="store_true", help="print drift.json instead of tables")
+
+
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=400, help="number of customers (default: 400)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -474,6 +496,93 @@ def _cmd_predict(args) -> int:
     return EXIT_OK
 
 
+def _cmd_monitor(args) -> int:
+    from .monitor import monitor
+
+    result = monitor(
+        args.model,
+        args.input,
+        previous_path=args.previous,
+        id_column=args.id_column,
+        out=args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
+    )
+    if args.json:
+        print(json.dumps(result.document, indent=2, ensure_ascii=False))
+    else:
+        _print_drift(result)
+    return EXIT_OK
+
+
+_READING_STYLES = {"no change": "green", "moderate": "yellow", "significant": "bold red"}
+
+
+def _print_drift(result) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    report = result.report
+    console.print(
+        f"Compared {report.n_batch:,} new customers with the model's {report.n_train:,} "
+        f"training customers: [bold]{report.verdict}[/bold].",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(report.reason, highlight=False, markup=False, soft_wrap=True)
+    for warning in report.warnings:
+        console.print(f"Warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    table = Table(header_style="bold")
+    table.add_column("Feature")
+    table.add_column("PSI", justify="right")
+    table.add_column("Reading")
+    table.add_column("Chance up to", justify="right")
+    signals = [(f.name, f) for f in report.features] + [("(segment shares)", report.segments)]
+    for name, signal in signals:
+        style = _READING_STYLES[signal.reading]
+        reading = signal.reading
+        if reading != "no change" and not signal.beyond_noise:
+            style, reading = "dim", f"{reading} (within chance)"
+        table.add_row(
+            Text(name), f"{signal.psi:.3f}", Text(reading, style=style), f"{signal.noise_95:.3f}"
+        )
+    console.print(table)
+    shares = Table(header_style="bold")
+    shares.add_column("#", justify="right")
+    shares.add_column("Segment")
+    shares.add_column("Training", justify="right")
+    shares.add_column("Now", justify="right")
+    shares.add_column("Customers now", justify="right")
+    segments = report.segments
+    for i, name in enumerate(segments.names):
+        shares.add_row(
+            str(i),
+            Text(name),
+            f"{segments.shares_then[i]:.1%}",
+            f"{segments.shares_now[i]:.1%}",
+            f"{segments.customers_now[i]:,}",
+        )
+    console.print(shares)
+    migration = report.migration
+    if migration is not None:
+        matrix = Table(header_style="bold", title=f"Customers moved (by {migration.id_column})")
+        # Columns by segment number (the table above names them), rows by number and name.
+        matrix.add_column("earlier \\ now")
+        for j in range(len(migration.now)):
+            matrix.add_column(str(j), justify="right")
+        matrix.add_column("gone", justify="right")
+        for i, name in enumerate(migration.before):
+            cells = [f"{count:,}" for count in migration.matrix[i]]
+            matrix.add_row(Text(f"{i} {name}"), *cells, f"{migration.gone[i]:,}")
+        matrix.add_row("new", *(f"{count:,}" for count in migration.new), "")
+        console.print(matrix)
+    folder = result.paths["json"].parent
+    console.print(
+        f"Wrote drift.json, drift.html to {folder}/", highlight=False, markup=False, soft_wrap=True
+    )
+
+
 def _cmd_synth(args) -> int:
     import io as _io
 
@@ -535,6 +644,14 @@ COMMANDS: dict[str, Command] = {
         "customer, then segment them like 'run'.",
         arguments=_rfm_arguments,
         run=lambda args: _cmd_run(args, rfm=True),
+    ),
+    "monitor": Command(
+        help="compare a new batch of customers with a model's training data (drift)",
+        description="Measure the drift of a new batch against the training data of a model: "
+        "PSI per feature, segment shares then and now, and with --previous how customers "
+        "moved; write drift.json and drift.html to --out.",
+        arguments=_monitor_arguments,
+        run=_cmd_monitor,
     ),
     "synth": Command(
         help="write realistic synthetic customers",

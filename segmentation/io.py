@@ -20,7 +20,9 @@ import io
 import json
 import logging
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,6 +41,7 @@ __all__ = [
     "write_text_atomic",
     "write_bytes_atomic",
     "to_jsonable",
+    "pause_point",
 ]
 
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -410,6 +413,25 @@ def _convert_text_column(column: pd.Series, *, decimal: str) -> pd.Series:
 
 # --------------------------------------------------------------------------- writing
 
+#: Test hook: with this environment variable set to N, every :func:`pause_point` is announced
+#: on stderr and the N-th one sleeps, so that a test can kill the process exactly there (0:
+#: announce only). Unset (always, outside the tests), a pause point does nothing.
+PAUSE_AT_VARIABLE = "SEGMENT_TEST_PAUSE_AT"
+_pause_points_passed = 0
+
+
+def pause_point(what: str) -> None:
+    """A moment of the write stage where a test may stop the process (see PAUSE_AT_VARIABLE)."""
+    setting = os.environ.get(PAUSE_AT_VARIABLE)
+    if not setting:
+        return
+    global _pause_points_passed
+    _pause_points_passed += 1
+    print(f"pause point {_pause_points_passed}: {what}", file=sys.stderr, flush=True)
+    if _pause_points_passed == int(setting):
+        print("paused", file=sys.stderr, flush=True)
+        time.sleep(600)
+
 
 def ensure_output_dir(path) -> Path:
     """Create the output folder if needed and check that files can be written in it.
@@ -504,6 +526,7 @@ def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) ->
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        pause_point(f"{target.name} written, not yet renamed")
         # NamedTemporaryFile creates 0600 files; outputs should be readable like any other file.
         os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, target)

@@ -32,6 +32,7 @@ from .config import RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
+from .monitor import describe_training
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
@@ -53,6 +54,7 @@ from .select_k import (
     kneedle,
     silhouette_rows,
 )
+from .staging import OutputSet, output_set
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -196,7 +198,10 @@ def segment(
         timings=timer.timings,
         rules=rules,
     )
-    return replace(result, model=draft.renamed(profiles.names, _model_metadata(result)))
+    # What drift is measured against later (segment monitor): stored in the model.
+    training = describe_training(preprocessor, data, labels, choice.k)
+    model = draft.renamed(profiles.names, _model_metadata(result), training=training)
+    return replace(result, model=model)
 
 
 def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
@@ -455,6 +460,10 @@ def _with_output_columns(
 def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Segment a customer table (or synthetic customers) and write every output.
 
+    The outputs are prepared beside ``config.out`` and put in place together at the end
+    (:func:`segmentation.staging.output_set`): a run that fails or is killed leaves the
+    previous outputs as they were.
+
     Parameters
     ----------
     config : RunConfig
@@ -468,30 +477,49 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     Raises
     ------
     SegmentationError
-        For every problem with the input or the options, in one sentence.
+        For every problem with the input or the options, in one sentence; also when another
+        run is writing to ``out`` or ``out`` holds files no run wrote.
     """
     check_k(config.k)  # before any reading
+    if config.input is not None:
+        _refuse_outputs_over_inputs(Path(config.out), [config.input])
     timer = Timer()
-    written: dict[str, Path] = {}
-    with timer.stage("read"), report_stage(progress, "read"):
-        out = ensure_output_dir(config.out)
+    with _output_set(config, "run") as stage:
+        written: dict[str, Path] = {}
+        with timer.stage("read"), report_stage(progress, "read"):
+            if config.input is None:
+                data = make_customers(config.n_synthetic, seed=config.seed)
+                source = (
+                    f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
+                )
+                protect = []
+            else:
+                data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
+                source = str(config.input)
+                protect = [config.input]
+        read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
+        log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
         if config.input is None:
-            data = make_customers(config.n_synthetic, seed=config.seed)
-            source = f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
-            protect = []
-        else:
-            _refuse_outputs_over_inputs(out, [config.input])
-            data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
-            source = str(config.input)
-            protect = [config.input]
-    read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
-    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
-    if config.input is None:
-        with timer.stage("write"):
-            written["input"] = write_csv_atomic(data, output_path(out, "input"))
-        log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
-    seg = segment(data, config, source=source, log=log, progress=progress)
-    return _write(seg, out, protect=protect, written=written, timer=timer, progress=progress)
+            with timer.stage("write"):
+                written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
+            log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
+        seg = segment(data, config, source=source, log=log, progress=progress)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
+
+
+def _output_set(config: RunConfig, command: str):
+    """The run's output set in ``config.out`` (:func:`segmentation.staging.output_set`)."""
+    return output_set(
+        config.out,
+        command=command,
+        parameters=config.parameters(),
+        known=[output.file for output in OUTPUTS],
+    )
+
+
+def _staged(stage: OutputSet, key: str) -> Path:
+    """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
+    return stage.path(output_path(Path(), key))
 
 
 def _rfm_on_dask(transactions, scheduler, options):
@@ -528,45 +556,45 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
+    _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
-    if config.engine == "dask":
+    with _output_set(config, "rfm") as stage:
+        if config.engine == "dask":
+            with timer.stage("rfm"):
+                rfm, rfm_log = _rfm_on_dask(
+                    config.transactions, config.scheduler, config.rfm_options()
+                )
+        else:
+            with timer.stage("read"), report_stage(progress, "read"):
+                transactions = read_table(
+                    config.transactions, encoding=config.encoding, decimal=config.decimal
+                )
+            with timer.stage("rfm"):
+                rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            del transactions
+        log = list(rfm_log)
+        if config.features is None:
+            config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
+        if config.log_transform == "auto":
+            logged = [name for name in config.features if name in RFM_FEATURES]
+            config = replace(config, log_transform=logged)
+            log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
         with timer.stage("rfm"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
-    else:
-        with timer.stage("read"), report_stage(progress, "read"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            transactions = read_table(
-                config.transactions, encoding=config.encoding, decimal=config.decimal
-            )
-        with timer.stage("rfm"):
-            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
-        del transactions
-    log = list(rfm_log)
-    if config.features is None:
-        config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
-    if config.log_transform == "auto":
-        logged = [name for name in config.features if name in RFM_FEATURES]
-        config = replace(config, log_transform=logged)
-        log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
-    with timer.stage("rfm"):
-        # On the collected table, whichever engine built it: the same scores either way.
-        scores = rfm_scores(rfm)
-    protect = [config.transactions]
-    with timer.stage("write"):
-        scored = pd.concat([rfm, scores], axis=1)
-        written = {"rfm": write_csv_atomic(scored, output_path(out, "rfm"), protect=protect)}
-    seg = segment(
-        rfm,
-        config,
-        source=f"RFM of the transactions in {config.transactions}",
-        log=log,
-        progress=progress,
-    )
-    seg = _with_rfm_scores(seg, scores)
-    return _write(seg, out, protect=protect, written=written, timer=timer, progress=progress)
+            # On the collected table, whichever engine built it: the same scores either way.
+            scores = rfm_scores(rfm)
+        protect = [config.transactions]
+        with timer.stage("write"):
+            scored = pd.concat([rfm, scores], axis=1)
+            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+        seg = segment(
+            rfm,
+            config,
+            source=f"RFM of the transactions in {config.transactions}",
+            log=log,
+            progress=progress,
+        )
+        seg = _with_rfm_scores(seg, scores)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
 def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
@@ -576,11 +604,11 @@ def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
 
 
 def _write(
-    seg: Segmentation, out: Path, *, protect, written, timer: Timer, progress=None
+    seg: Segmentation, stage: OutputSet, *, protect, written, timer: Timer, progress=None
 ) -> RunResult:
     timer.add(seg.timings)
     with report_stage(progress, "write"):
-        paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
+        paths, summary = write_outputs(seg, stage, protect=protect, written=written, timer=timer)
     return RunResult(segmentation=seg, summary=summary, paths=paths, timings=dict(timer.timings))
 
 

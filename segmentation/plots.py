@@ -1,10 +1,11 @@
-"""The five figures of a run, drawn with matplotlib's Agg backend into PNG bytes.
+"""The five figures of a run, and the segment shares of ``segment monitor``, drawn with
+matplotlib's Agg backend into PNG bytes.
 
-Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile` and the pipeline
-computed (the sweep rows, the PCA coordinates, the silhouette values, the z-scores); the one
-exception is the box plots, whose quartiles matplotlib computes from the values it is given.
-Every function returns PNG bytes so that the caller can write them atomically and the report
-can embed them.
+Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile`,
+:mod:`segmentation.monitor` and the pipeline computed (the sweep rows, the PCA coordinates, the
+silhouette values, the z-scores, the shares); the one exception is the box plots, whose
+quartiles matplotlib computes from the values it is given. Every function returns PNG bytes so
+that the caller can write them atomically and the report can embed them.
 
 Colours come from matplotlib's "tab10" palette (tab20 beyond ten segments), which stays
 distinguishable for the common forms of colour blindness; the heatmap uses the diverging
@@ -34,6 +35,7 @@ __all__ = [
     "feature_distributions",
     "silhouette",
     "segment_profiles",
+    "segment_shares",
 ]
 
 DPI = 110
@@ -539,4 +541,48 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
         colorbar = fig.colorbar(image, cax=cax)
         colorbar.set_label("z-score of the mean\n(SDs from all customers)")
         ax.set_title(title, loc="left")
+        return _png(fig)
+
+
+def segment_shares(names: list[str], then: list[float], now: list[float]) -> bytes:
+    """Each segment's share of the training customers beside its share of a new batch.
+
+    Parameters
+    ----------
+    names : list of str of length k
+    then, now : list of float of length k
+        Shares of training and batch customers (:class:`segmentation.monitor.SegmentShift`).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.42 * k)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 4.6, plot_h + 1.05))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.45, top=0.6)
+        rows = np.arange(k)
+        ax.barh(rows - 0.2, then, height=0.38, color=colors, alpha=0.35, label="training")
+        ax.barh(rows + 0.2, now, height=0.38, color=colors, label="new batch")
+        for row, share in zip(rows, now, strict=True):
+            ax.text(share, row + 0.2, f" {share:.0%}", va="center", fontsize=8)
+        ax.set_yticks(rows, labels)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+        ax.set_xlim(0, 1.15 * max(max(then), max(now), 0.01))
+        ax.grid(axis="y", visible=False)
+        ax.legend(
+            handles=[
+                Patch(facecolor="grey", alpha=0.35, label="training (pale)"),
+                Patch(facecolor="grey", label="new batch"),
+            ],
+            loc="lower right",
+        )
+        ax.set_title("Segment shares: training and new batch", loc="left")
         return _png(fig)
