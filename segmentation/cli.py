@@ -432,6 +432,8 @@ def _format_mean(value) -> str:
     value = float(value)
     if value != value:  # NaN: an empty segment
         return "-"
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
 
 

@@ -72,6 +72,8 @@ def _number(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     value = float(value)
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:
