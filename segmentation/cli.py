@@ -59,6 +59,20 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
         help="the k values to try, both ends included (default: 2-10)",
     )
     parser.add_argument(
+        "--k-rule",
+        default="auto",
+        choices=["auto", "silhouette", "elbow", "gap"],
+        help="how --k auto chooses k: the highest silhouette, the inertia elbow, the gap "
+        "statistic, or auto (the silhouette when it shows reasonable structure, else a vote of "
+        "the three) (default: auto)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default="50",
+        metavar="N",
+        help="bootstrap replicates for the stability of each segment; 0 skips it (default: 50)",
+    )
+    parser.add_argument(
         "--scaler",
         default="standard",
         choices=["standard", "robust", "minmax", "none"],
@@ -243,12 +257,15 @@ def _log_transform(text: str):
 
 def _config(args, **extra):
     from .config import RunConfig, parse_k_range
+    from .stability import check_bootstrap
 
     return RunConfig(
         features=_split(args.features),
         id_column=args.id_column,
         k=args.k,
         k_range=parse_k_range(args.k_range),
+        k_rule=args.k_rule,
+        bootstrap=check_bootstrap(args.bootstrap),
         scaler=args.scaler,
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,

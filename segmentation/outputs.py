@@ -175,6 +175,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "n_customers": seg.n_customers,
         "k": seg.k,
         "k_selection": {
+            "k_rule": choice.k_rule,
             "rule": choice.rule,
             "reason": choice.reason,
             "automatic_k": choice.automatic_k,
@@ -183,6 +184,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "refine": REFINE,
             "silhouette": seg.silhouette.description,
             "sweep": choice.sweep,
+            "gap": choice.gap,
         },
         "segments": _segments_with_rules(seg),
         "overall": seg.profiles.overall,

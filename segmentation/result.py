@@ -45,9 +45,13 @@ class KChoice:
         The Kneedle elbow of the inertia curve.
     sweep : list of dict
         One row per k tried: ``k``, ``inertia``, ``silhouette``, ``calinski_harabasz``,
-        ``davies_bouldin``.
+        ``davies_bouldin``; ``gap`` and ``gap_se`` too when the gap statistic was computed.
     n_init : int
         k-means++ restarts per k.
+    k_rule : str
+        The rule asked for (``auto``, ``silhouette``, ``elbow`` or ``gap``).
+    gap : dict or None
+        The gap statistic's settings, its k = 1 row and its choice, when it was computed.
     """
 
     k: int
@@ -57,6 +61,8 @@ class KChoice:
     elbow: int | None
     sweep: list[dict]
     n_init: int
+    k_rule: str = "auto"
+    gap: dict | None = None
 
 
 @dataclass(frozen=True)
