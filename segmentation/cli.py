@@ -386,6 +386,8 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+    if seg.rules is not None:
+        _print_rules(console, seg)
     if seg.rfm is not None:
         _print_rfm_crosstab(console, seg.rfm["crosstab"])
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
@@ -395,6 +397,32 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _print_rules(console, seg) -> None:
+    """One line per segment: its rule, precision and coverage; the rules' accuracy first."""
+    rules = seg.rules
+    console.print(
+        f"One rule per segment (IMM threshold tree): {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        if rule is None:
+            text = "no rule (no cut tells its center from another's)"
+        else:
+            text = (
+                f"{rule} (precision {_share(rules.precision[number])}, "
+                f"coverage {_share(rules.coverage[number])})"
+            )
+        console.print(f"{number} {name}: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _print_rfm_crosstab(console, crosstab: dict) -> None:

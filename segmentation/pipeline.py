@@ -44,6 +44,7 @@ from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
 from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
+from .rules import SegmentRules, columns_of, segment_rules
 from .select_k import (
     GAP_MAX_ROWS,
     GAP_N_INIT,
@@ -181,6 +182,8 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    with timer.stage("rules"):
+        rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     result = Segmentation(
@@ -201,11 +204,19 @@ def segment(
         log=log,
         created=created,
         timings=timer.timings,
+        rules=rules,
     )
     # What drift is measured against later (segment monitor): stored in the model.
     training = describe_training(preprocessor, data, labels, choice.k)
     model = draft.renamed(profiles.names, _model_metadata(result), training=training)
     return replace(result, model=model)
+
+
+def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
+    """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
+    n_numeric = len(preprocessor.numeric_features_)
+    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
 def _preprocess(
