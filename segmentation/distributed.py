@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
-from .preprocess import NumericSummary, _numeric_column, _text_column
+from .preprocess import HUGE, NumericSummary, _numeric_column, _text_column
 from .rfm import _customer_ids, _numbers, _parse_as_of, _parse_dates
 
 __all__ = [
@@ -513,9 +513,10 @@ def _combine_summaries(*parts):
     return out
 
 
-def _central_moments(block, fill, mean):
-    """Sums of the squared and cubed deviations from ``mean``, gaps filled: (2, n_columns)."""
-    values = np.where(np.isnan(block), fill, block)
+def _central_moments(block, fill, mean, units=1.0):
+    """Sums of the squared and cubed deviations from ``mean`` of ``block / units``, gaps
+    filled: (2, n_columns)."""
+    values = np.where(np.isnan(block), fill, block) / units
     deviations = values - mean
     return np.stack([(deviations**2).sum(axis=0), (deviations**3).sum(axis=0)])
 
@@ -590,7 +591,9 @@ class DaskStatistics:
             self._sums[name] = float(summary[3, j])
         self._skewness = None
 
-    def numeric(self, name: str) -> NumericSummary:
+    def numeric(self, name: str, log: list[str] | None = None) -> NumericSummary:
+        """Count, extremes and median of a numeric feature's present values (cells that are
+        not finite numbers count as missing, as in process; the log does not list them)."""
         return self._summaries[name]
 
     def skewness(self, name: str, fill: float) -> float:
@@ -605,8 +608,14 @@ class DaskStatistics:
             fills = np.where(np.isnan(fills), 0.0, fills)
             missing = np.array([self.n_rows - self._summaries[c].n_present for c in self.names])
             sums = np.array([self._sums[c] for c in self.names])
-            mean = (sums + missing * fills) / self.n_rows
-            parts = [dask.delayed(_central_moments)(b, fills, mean) for b in self.blocks]
+            # Near the float64 limit cubes overflow: such columns in units of their largest
+            # value (skewness does not depend on the unit).
+            largest = np.array(
+                [np.nanmax(np.abs(self._summaries[c][1:3] + (0.0,))) for c in self.names]
+            )
+            units = np.where(largest > HUGE, largest, 1.0)
+            mean = (sums / units + missing * (fills / units)) / self.n_rows
+            parts = [dask.delayed(_central_moments)(b, fills, mean, units) for b in self.blocks]
             moments = dask.compute(_tree(parts, _add_all))[0] / self.n_rows
             self._skewness = {
                 c: _skewness_from_moments(self.n_rows, moments[0, j], moments[1, j])
@@ -617,48 +626,66 @@ class DaskStatistics:
     def counts(self, name: str) -> pd.Series:
         return self._counts[name]
 
-    def scaler(self, transform_block, scaler: str) -> tuple[np.ndarray, np.ndarray]:
-        """Center and scale of ``transform_block(partition)`` over the whole table, as
-        ``segmentation.preprocess._fit_scaler`` computes them in memory."""
+    def scaler(self, transform_block, scaler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Center, scale and largest magnitude per column of ``transform_block(partition)``
+        over the whole table, as ``segmentation.preprocess._fit_scaler`` computes them in
+        memory (columns beyond ``HUGE`` measured in units of their largest value)."""
         import dask
 
         blocks = [dask.delayed(_scaler_block)(b, self.names, transform_block) for b in self.blocks]
         if not blocks:
-            return np.zeros(0), np.ones(0)
+            return np.zeros(0), np.ones(0), np.zeros(0)
         blocks = list(dask.persist(*blocks))
-        n = self.n_rows
         summary = dask.compute(
             _tree([dask.delayed(_summaries)(b) for b in blocks], _combine_summaries)
         )[0]
         width = summary.shape[1]
+        magnitude = np.maximum(np.abs(summary[1]), np.abs(summary[2]))
         if scaler == "none" or width == 0:
-            return np.zeros(width), np.ones(width)
+            return np.zeros(width), np.ones(width), magnitude
+        units = np.where(magnitude > HUGE, magnitude, 1.0)
+        if (units != 1.0).any():
+            blocks = list(dask.persist(*[dask.delayed(np.divide)(b, units) for b in blocks]))
+            summary = dask.compute(
+                _tree([dask.delayed(_summaries)(b) for b in blocks], _combine_summaries)
+            )[0]
+        center, scale = self._center_and_scale(blocks, summary, scaler)
+        with np.errstate(over="ignore"):
+            center, scale = center * units, scale * units
+        scale = np.where(scale > 0.0, scale, 1.0)
+        return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64), magnitude
+
+    def _center_and_scale(self, blocks, summary, scaler):
+        import dask
+
+        n = self.n_rows
+        width = summary.shape[1]
         mean = summary[3] / n
         parts = [dask.delayed(_central_moments)(b, 0.0, mean) for b in blocks]
         std = np.sqrt(dask.compute(_tree(parts, _add_all))[0][0] / n)
         if scaler == "standard":
-            center, scale = mean, std
-        elif scaler == "minmax":
-            center, scale = summary[1], summary[2] - summary[1]
-        else:  # robust: median and interquartile range, the std where that range is 0
-            ranks, plan = [], []
-            for j in range(width):
-                low, high, gamma = _percentile_ranks(n, 25.0)
-                low3, high3, gamma3 = _percentile_ranks(n, 75.0)
-                plan.append((gamma, gamma3))
-                ranks += [(j, r) for r in (*_median_ranks(n), low, high, low3, high3)]
-            values = np.array(order_statistics(blocks, ranks)).reshape(width, 6)
-            center = np.array([_median(v[0], v[1]) for v in values])
-            q25 = np.array([_lerp(v[2], v[3], g[0]) for v, g in zip(values, plan, strict=True)])
-            q75 = np.array([_lerp(v[4], v[5], g[1]) for v, g in zip(values, plan, strict=True)])
-            scale = q75 - q25
-            scale = np.where(scale > 0.0, scale, std)
-        scale = np.where(scale > 0.0, scale, 1.0)
-        return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+            return mean, std
+        if scaler == "minmax":
+            return summary[1], summary[2] - summary[1]
+        # robust: the median and the interquartile range, the std where that range is 0
+        low25, high25, gamma25 = _percentile_ranks(n, 25.0)
+        low75, high75, gamma75 = _percentile_ranks(n, 75.0)
+        ranks = [
+            (j, rank)
+            for j in range(width)
+            for rank in (*_median_ranks(n), low25, high25, low75, high75)
+        ]
+        values = np.array(order_statistics(blocks, ranks)).reshape(width, 6)
+        center = np.array([_median(v[0], v[1]) for v in values])
+        q25 = np.array([_lerp(v[2], v[3], gamma25) for v in values])
+        q75 = np.array([_lerp(v[4], v[5], gamma75) for v in values])
+        return center, np.where(q75 - q25 > 0.0, q75 - q25, std)
 
 
 def _skewness_from_moments(n, m2, m3):
     """``segmentation.preprocess._sample_skewness`` from the second and third central moments."""
     if n < 3 or not m2 > 0.0:
         return 0.0
-    return float(m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        skewness = m3 / m2**1.5
+    return float(skewness * math.sqrt(n * (n - 1)) / (n - 2)) if np.isfinite(skewness) else 0.0
