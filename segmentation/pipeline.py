@@ -400,12 +400,16 @@ def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | Non
                 "categories; use `method` kmeans or another `k_rule`."
             )
         return None, None  # auto votes with the silhouette and the elbow
-    gaps = gap_statistic(
-        X,
-        [row["k"] for row in rows],
-        seed=config.seed,
-        inertias={row["k"]: row["inertia"] for row in rows},
-    )
+    with warnings.catch_warnings():
+        # A reference or a degenerate data set may give fewer clusters than k: that is a
+        # small W_k, which the statistic handles, not a warning for the user.
+        warnings.simplefilter("ignore")
+        gaps = gap_statistic(
+            X,
+            [row["k"] for row in rows],
+            seed=config.seed,
+            inertias={row["k"]: row["inertia"] for row in rows},
+        )
     by_k = {row["k"]: row for row in gaps}
     for row in rows:
         row["gap"] = by_k[row["k"]]["gap"]
