@@ -638,14 +638,14 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             log=log,
             progress=progress,
         )
-        seg = _with_rfm_scores(seg, scores)
+        seg = _with_rfm_scores(seg, rfm, scores)
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
     """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
     segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
-    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
 
 
 def _write(

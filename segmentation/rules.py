@@ -344,11 +344,13 @@ class SegmentRules:
     tree: list[dict] = field(default_factory=list)
 
     def segment_fields(self, segment_id: int) -> dict:
-        """``rule``, ``rule_precision`` and ``rule_coverage`` of one segment."""
+        """``rule``, ``rule_precision``, ``rule_coverage`` and ``rule_matching`` (customers
+        matching the rule) of one segment."""
         return {
             "rule": self.rules[segment_id],
             "rule_precision": self.precision[segment_id],
             "rule_coverage": self.coverage[segment_id],
+            "rule_matching": self.matching[segment_id],
         }
 
     def to_dict(self) -> dict:

@@ -248,6 +248,7 @@ def check_rules_on_the_raw_table(summary: dict, table: pd.DataFrame, labels) -> 
         hits = int(np.sum(mask & members))
         assert entry["rule_precision"] == pytest.approx(hits / mask.sum()), entry["rule"]
         assert entry["rule_coverage"] == pytest.approx(hits / members.sum()), entry["rule"]
+        assert entry["rule_matching"] == int(mask.sum())
     assert (matched == 1).all()  # the rules share out the customers
     hits = sum(
         int(np.sum(rule_mask(s["rule"], table) & (labels == s["id"]))) for s in summary["segments"]
@@ -293,7 +294,8 @@ def test_mall_summary_and_report_hold_the_rules(mall_run):
     result, out = mall_run
     summary = json.loads((out / "cluster_summary.json").read_text())
     for entry in summary["segments"]:
-        assert {"rule", "rule_precision", "rule_coverage"} <= set(entry)
+        assert {"rule", "rule_precision", "rule_coverage", "rule_matching"} <= set(entry)
+    assert sum(entry["rule_matching"] for entry in summary["segments"]) == 200
     assert summary["rules"]["method"].startswith("IMM")
     assert summary["rules"]["mistakes"] == round((1 - summary["rules"]["accuracy"]) * 200)
     tree = summary["rules"]["tree"]
