@@ -451,6 +451,9 @@ class Migration:
         Customers of the batch not in the earlier file, by segment now.
     gone : ndarray of shape (len(before),), dtype int64
         Customers of the earlier file not in the batch, by earlier segment.
+    named : bool
+        Whether the earlier file named its segments (``Segment_name``); if not, they are
+        "Segment 0", "Segment 1" ... and a customer stayed when its number did not change.
     """
 
     id_column: str
@@ -459,21 +462,27 @@ class Migration:
     matrix: np.ndarray
     new: np.ndarray
     gone: np.ndarray
+    named: bool = True
 
     @property
     def matched(self) -> int:
         """Customers in both."""
         return int(self.matrix.sum())
 
+    def same(self, i: int, j: int) -> bool:
+        """Whether earlier segment ``i`` and segment ``j`` now are the same segment: the same
+        name (or, when the earlier file named none, the same number)."""
+        return self.before[i] == self.now[j] if self.named else i == j
+
     @property
     def stayed(self) -> int:
-        """Matched customers whose segment now has the name of their earlier one."""
+        """Matched customers who are in the same segment as before (see :meth:`same`)."""
         return int(
             sum(
                 self.matrix[i, j]
-                for i, a in enumerate(self.before)
-                for j, b in enumerate(self.now)
-                if a == b
+                for i in range(len(self.before))
+                for j in range(len(self.now))
+                if self.same(i, j)
             )
         )
 
@@ -728,7 +737,8 @@ def migration_matrix(
     new = np.bincount(labels[~found], minlength=len(names)).astype(np.int64)
     gone_mask = ~before_keys.isin(now_keys)
     gone = np.bincount(before_codes[gone_mask], minlength=n_before).astype(np.int64)
-    return Migration(id_column, before_names, list(names), matrix, new, gone)
+    named = "Segment_name" in previous.columns
+    return Migration(id_column, before_names, list(names), matrix, new, gone, named)
 
 
 def drift(
