@@ -188,7 +188,7 @@ def test_imm_tree_properties(case):
     assert set(leaf) <= set(leaves)
     own_leaf = np.array([tree.leaf_of_center[c] for c in labels])
     assert int(np.sum(leaf != own_leaf)) == tree.mistakes
-    # The rules judge the same partition: counts agree with precision and coverage.
+    # The written rules route every row as the tree does: their counts are the tree's.
     rules = segment_rules(X, labels, centers, identity_columns(X.shape[1]), X)
     assert sum(rules.matching) == n
     assert rules.accuracy == pytest.approx(1 - tree.mistakes / n)
