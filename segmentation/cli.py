@@ -289,6 +289,7 @@ class _StageProgress:
     LABELS = {
         "read": "Reading the input",
         "sweep": "Trying k",
+        "gap": "Gap statistic",
         "stability": "Checking stability",
         "fit": "Assigning and profiling",
         "write": "Writing the outputs",
@@ -362,6 +363,8 @@ def _print_run(result) -> None:
     table.add_column("Segment", no_wrap=True)
     table.add_column("Customers", justify="right")
     table.add_column("Share", justify="right")
+    if seg.stability is not None:
+        table.add_column("Stability\n(bootstrap)", justify="right")
     for name in features:
         table.add_column(f"{name}\n(mean)", justify="right")
     for row in frame.itertuples(index=False):
@@ -371,9 +374,11 @@ def _print_run(result) -> None:
             str(values[1]),
             f"{values[2]:,}",
             f"{values[3]:.1%}",
+            *_stability_cell(seg, values[0]),
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
+    _print_warnings(console, seg)
     if seg.model.method == "kprototypes":
         for segment in seg.profiles.segments:
             leading = segment["profile"]["leading_categories"]
@@ -395,6 +400,21 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _stability_cell(seg, segment_id: int) -> list[str]:
+    """The segment's bootstrap stability and its reading, as a table cell (none when off)."""
+    if seg.stability is None:
+        return []
+    value = seg.stability.mean[segment_id]
+    return [f"{value:.2f} {seg.stability.labels[segment_id]}"]
+
+
+def _print_warnings(console, seg) -> None:
+    """Say plainly what must be known before the segments are trusted."""
+    for sentence in seg.warnings:
+        console.print("[bold yellow]Warning:[/bold yellow] ", end="", highlight=False)
+        console.print(sentence, highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_rfm_crosstab(console, crosstab: dict) -> None:

@@ -17,6 +17,7 @@ from .config import RunConfig
 from .model import SegmentationModel
 from .preprocess import ColumnRoles, Preprocessor
 from .profile import Profiles
+from .stability import Stability
 
 __all__ = [
     "KChoice",
@@ -153,6 +154,12 @@ class Segmentation:
     rfm : dict or None
         For an RFM run: how the RFM scores were made and the cross-table of k-means segments
         by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
+    stability : Stability or None
+        The bootstrap stability of every segment (:mod:`segmentation.stability`); None when
+        ``bootstrap`` is 0.
+    warnings : list of str
+        What must be said before the segments are trusted (no structure, unstable segments),
+        one sentence each; empty when nothing.
     """
 
     data: pd.DataFrame
@@ -173,6 +180,8 @@ class Segmentation:
     created: str
     timings: dict[str, float] = field(default_factory=dict)
     rfm: dict | None = None
+    stability: Stability | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def k(self) -> int:
