@@ -378,7 +378,6 @@ def _print_run(result) -> None:
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
-    _print_warnings(console, seg)
     if seg.model.method == "kprototypes":
         for segment in seg.profiles.segments:
             leading = segment["profile"]["leading_categories"]
@@ -391,8 +390,11 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+    if seg.rules is not None:
+        _print_rules(console, seg)
     if seg.rfm is not None:
         _print_rfm_crosstab(console, seg.rfm["crosstab"])
+    _print_warnings(console, seg)
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
@@ -415,6 +417,32 @@ def _print_warnings(console, seg) -> None:
     for sentence in seg.warnings:
         console.print("[bold yellow]Warning:[/bold yellow] ", end="", highlight=False)
         console.print(sentence, highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_rules(console, seg) -> None:
+    """One line per segment: its rule, precision and coverage; the rules' accuracy first."""
+    rules = seg.rules
+    console.print(
+        f"One rule per segment (IMM threshold tree): {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        if rule is None:
+            text = "no rule (no cut tells its center from another's)"
+        else:
+            text = (
+                f"{rule} (precision {_share(rules.precision[number])}, "
+                f"coverage {_share(rules.coverage[number])})"
+            )
+        console.print(f"{number} {name}: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _print_rfm_crosstab(console, crosstab: dict) -> None:

@@ -207,7 +207,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "gap": choice.gap,
         },
         "warnings": seg.warnings,
-        "segments": _segments(seg),
+        "segments": _with_stability(seg, _segments_with_rules(seg)),
         "overall": seg.profiles.overall,
         "columns": {
             **seg.roles.to_dict(),
@@ -221,6 +221,8 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
+    if seg.rules is not None:
+        summary["rules"] = seg.rules.to_dict()
     if seg.rfm is not None:
         summary["rfm"] = seg.rfm
     summary["stability"] = seg.stability.to_dict() if seg.stability is not None else None
@@ -229,13 +231,20 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
     return summary
 
 
-def _segments(seg: Segmentation) -> list[dict]:
-    """The segments' profiles, with each one's bootstrap stability when it was measured."""
-    if seg.stability is None:
+def _segments_with_rules(seg: Segmentation) -> list[dict]:
+    """The profiles' segments with each one's ``rule``, ``rule_precision``, ``rule_coverage``."""
+    if seg.rules is None:
         return seg.profiles.segments
     return [
-        {**segment, **seg.stability.segment(segment["id"])} for segment in seg.profiles.segments
+        {**segment, **seg.rules.segment_fields(segment["id"])} for segment in seg.profiles.segments
     ]
+
+
+def _with_stability(seg: Segmentation, segments: list[dict]) -> list[dict]:
+    """The segments with each one's bootstrap stability, when it was measured."""
+    if seg.stability is None:
+        return segments
+    return [{**segment, **seg.stability.segment(segment["id"])} for segment in segments]
 
 
 def write_outputs(

@@ -44,6 +44,7 @@ from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
 from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
+from .rules import SegmentRules, columns_of, segment_rules
 from .select_k import (
     GAP_MAX_ROWS,
     GAP_N_INIT,
@@ -196,6 +197,8 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    with timer.stage("rules"):
+        rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     with timer.stage("stability"):
         stability = _stability(X, labels, draft, config, progress)
@@ -218,6 +221,7 @@ def segment(
         log=log,
         created=created,
         timings=timer.timings,
+        rules=rules,
         stability=stability,
         warnings=structure_warnings(choice.sweep, choice.gap, stability, profiles.names),
     )
@@ -225,6 +229,13 @@ def segment(
     training = describe_training(preprocessor, data, labels, choice.k)
     model = draft.renamed(profiles.names, _model_metadata(result), training=training)
     return replace(result, model=model)
+
+
+def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
+    """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
+    n_numeric = len(preprocessor.numeric_features_)
+    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
 def _preprocess(

@@ -583,9 +583,9 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
     left = 0.3 + max(_text_width(label) for label in labels)
     plot_h = max(1.4, 0.42 * k)
     with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(left + 4.6, plot_h + 1.05))
+        fig = Figure(figsize=(left + 4.6, plot_h + 1.35))
         ax = fig.add_subplot()
-        _layout(fig, left=left, right=0.3, bottom=0.45, top=0.6)
+        _layout(fig, left=left, right=0.3, bottom=0.75, top=0.6)
         rows = np.arange(k)
         ax.barh(rows - 0.2, then, height=0.38, color=colors, alpha=0.35, label="training")
         ax.barh(rows + 0.2, now, height=0.38, color=colors, label="new batch")
@@ -596,12 +596,14 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
         ax.set_xlim(0, 1.15 * max(max(then), max(now), 0.01))
         ax.grid(axis="y", visible=False)
-        ax.legend(
+        # Below the axes, where it covers no bar.
+        fig.legend(
             handles=[
                 Patch(facecolor="grey", alpha=0.35, label="training (pale)"),
                 Patch(facecolor="grey", label="new batch"),
             ],
-            loc="lower right",
+            loc="lower center",
+            ncols=2,
         )
         ax.set_title("Segment shares: training and new batch", loc="left")
         return _png(fig)

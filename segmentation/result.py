@@ -17,6 +17,7 @@ from .config import RunConfig
 from .model import SegmentationModel
 from .preprocess import ColumnRoles, Preprocessor
 from .profile import Profiles
+from .rules import SegmentRules
 from .stability import Stability
 
 __all__ = [
@@ -151,6 +152,9 @@ class Segmentation:
         UTC time of the segmentation, ISO 8601.
     timings : dict of str to float
         Seconds per stage, in order.
+    rules : SegmentRules or None
+        One readable rule per segment from IMM's threshold tree, with its precision and
+        coverage (:func:`segmentation.rules.segment_rules`).
     rfm : dict or None
         For an RFM run: how the RFM scores were made and the cross-table of k-means segments
         by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
@@ -179,6 +183,7 @@ class Segmentation:
     log: list[str]
     created: str
     timings: dict[str, float] = field(default_factory=dict)
+    rules: SegmentRules | None = None
     rfm: dict | None = None
     stability: Stability | None = None
     warnings: list[str] = field(default_factory=list)

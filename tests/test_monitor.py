@@ -265,17 +265,27 @@ def _rfm(transactions, start, end, as_of=None):
 
 
 def test_online_retail_quarters(retail):
-    """RFM of the first quarter of 2011 as training: the third quarter's customers are alike;
-    the same third quarter measured a month after it ended has a shifted Recency only."""
+    """RFM of the first quarter of 2011 as training (as segment rfm makes it): the third
+    quarter's customers are alike, some of those who bought in both changed segment; the same
+    third quarter measured a month after it ended has a shifted Recency only."""
     config = RunConfig(
         features=["Recency", "Frequency", "Monetary"],
         id_column="CustomerID",
         log_transform=["Recency", "Frequency", "Monetary"],
-        k_range=(2, 5),
     )
-    model = segment(_rfm(retail, "2011-01-01", "2011-04-01"), config).model
-    same_season = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"))
-    assert same_season.verdict == "no change"
+    first = _rfm(retail, "2011-01-01", "2011-04-01")
+    model = segment(first, config).model
+    labels = model.predict(first)  # the columns customers_segmented.csv holds
+    previous = first.assign(Segment=labels, Segment_name=np.asarray(model.segment_names)[labels])
+    third = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"), previous)
+    assert third.verdict == "no change"
+    m = third.migration
+    assert (m.matched, m.matched - m.stayed, int(m.new.sum()), int(m.gone.sum())) == (
+        1036,
+        335,
+        1125,
+        740,
+    )
     late = drift(model, _rfm(retail, "2011-07-01", "2011-10-01", as_of="2011-11-01"))
     readings = {f.name: f.reading for f in late.features}
     assert readings == {"Recency": "significant", "Frequency": "no change", "Monetary": "no change"}
@@ -310,6 +320,7 @@ def test_migration_new_counts_by_segment_now():
     assert m.matrix.tolist() == [[0, 0], [0, 1]]  # ids 2 and 2.0 are the same customer
     assert m.new.tolist() == [2, 0]
     assert m.gone.tolist() == [1, 0]
+    assert not m.named and m.stayed == 1  # by number: id 2 was in segment 1 and is in 1
 
 
 def test_migration_through_drift_finds_the_id_column(mall, mall_model):
@@ -375,3 +386,35 @@ def test_monitor_writes_json_and_page(tmp_path, capsys):
 
     again = monitor(trained / "model.json", tmp_path / "batch.csv", out=tmp_path / "drift2")
     assert again.document["migration"] is None
+
+
+def test_monitor_never_writes_over_the_folder_of_its_inputs(tmp_path, mall_model, mall):
+    run_folder = tmp_path / "outputs"
+    run_folder.mkdir()
+    model_path = mall_model.save(run_folder / "model.json")
+    mall.to_csv(tmp_path / "batch.csv", index=False)
+    with pytest.raises(SegmentationError, match="holds the model"):
+        monitor(model_path, tmp_path / "batch.csv", out=run_folder)
+    assert sorted(p.name for p in run_folder.iterdir()) == ["model.json"]
+
+
+def test_monitor_outputs_are_all_or_nothing(tmp_path, mall_model, mall):
+    from segmentation.staging import verify_output_set
+
+    model_path = mall_model.save(tmp_path / "model.json")
+    mall.to_csv(tmp_path / "batch.csv", index=False)
+    out = tmp_path / "drift"
+    first = monitor(model_path, tmp_path / "batch.csv", out=out)
+    manifest = verify_output_set(out)
+    assert manifest["command"] == "monitor"
+    assert sorted(entry["path"] for entry in manifest["files"]) == ["drift.html", "drift.json"]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # A second run that fails half-way (an earlier table without segments) changes nothing.
+    mall.to_csv(tmp_path / "no_segments.csv", index=False)
+    with pytest.raises(SegmentationError, match="no 'Segment' column"):
+        monitor(
+            model_path, tmp_path / "batch.csv", previous_path=tmp_path / "no_segments.csv", out=out
+        )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert first.paths["json"] == out / "drift.json"
