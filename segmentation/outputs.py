@@ -155,6 +155,11 @@ OUTPUTS = (
     Output("rfm", "rfm_customers.csv", "Recency, frequency and monetary value per customer"),
     *(Output(name, f"plots/{name}", description) for name, description in PLOT_FILES.items()),
     Output("customers", "customers_segmented.csv", "The input with each customer's segment"),
+    Output(
+        "customers_parts",
+        "customers_segmented",
+        "On Dask: the input with each customer's segment, one Parquet part per partition",
+    ),
     Output("model", "model.json", "The model, to assign new customers with segment predict"),
     Output("report", "report.html", "One self-contained page that explains the run"),
     Output("summary", "cluster_summary.json", "Everything the run computed, and how"),
@@ -217,6 +222,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "pca": {
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
+        **({"sample": _sample_of(seg)} if seg.population is not None else {}),
         "seed": seg.config.seed,
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
@@ -229,6 +235,22 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
+
+
+def _sample_of(seg: Segmentation) -> dict:
+    """What was computed on a sample of the customers (on Dask), and what on every one."""
+    return {
+        "rows": len(seg.data),
+        "of": seg.population,
+        "seed": seg.config.seed,
+        "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
+        "on_every_customer": [
+            "preprocessing statistics",
+            "final fit",
+            "segment sizes",
+            "segmented table",
+        ],
+    }
 
 
 def _segments_with_rules(seg: Segmentation) -> list[dict]:
@@ -292,8 +314,9 @@ def write_outputs(
         for name, png in images.items():
             write_bytes_atomic(png, staged(name), protect=protect)
             paths[name] = stage.final(_FILES[name])
-        write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
-        paths["customers"] = stage.final(_FILES["customers"])
+        if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
+            write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
+            paths["customers"] = stage.final(_FILES["customers"])
         seg.model.save(staged("model"), protect=protect)
         paths["model"] = stage.final(_FILES["model"])
     if config.report:

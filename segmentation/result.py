@@ -164,6 +164,11 @@ class Segmentation:
     warnings : list of str
         What must be said before the segments are trusted (no structure, unstable segments),
         one sentence each; empty when nothing.
+    population : int or None
+        On Dask: the number of customers in the whole table, of which ``data`` is a seeded
+        sample (the k sweep, profiles, figures and silhouette are the sample's; the final fit,
+        the segment sizes and the segmented table cover every customer). None: ``data`` is
+        every customer.
     """
 
     data: pd.DataFrame
@@ -187,6 +192,7 @@ class Segmentation:
     rfm: dict | None = None
     stability: Stability | None = None
     warnings: list[str] = field(default_factory=list)
+    population: int | None = None
 
     @property
     def k(self) -> int:
@@ -200,7 +206,8 @@ class Segmentation:
 
     @property
     def n_customers(self) -> int:
-        return len(self.data)
+        """Every customer segmented (the whole table, also when ``data`` is a sample)."""
+        return len(self.data) if self.population is None else self.population
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -239,20 +246,27 @@ class PredictResult:
 
     Attributes
     ----------
-    segmented : pandas.DataFrame
-        The input followed by the segment columns.
-    labels : ndarray of shape (n_rows,)
+    segmented : pandas.DataFrame or None
+        The input followed by the segment columns (None on Dask: they stay in the Parquet
+        parts at ``path``).
+    labels : ndarray of shape (n_rows,) or None
+        None on Dask.
     counts : dict of str to int
         Customers per segment name, in segment order.
     path : pathlib.Path
-        The CSV written.
+        The CSV written (on Dask: the folder of Parquet parts).
     unknown_categories : dict of str to int
         Per categorical feature, how many rows hold a category the model was not trained on
         (they match no segment's category; the row is still assigned).
     """
 
-    segmented: pd.DataFrame
-    labels: np.ndarray
+    segmented: pd.DataFrame | None
+    labels: np.ndarray | None
     counts: dict[str, int]
     path: Path
     unknown_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows assigned."""
+        return sum(self.counts.values())
