@@ -84,11 +84,21 @@ def _pca(seg: Segmentation) -> bytes:
     )
 
 
+#: A figure draws at most this many features (the most distinctive; its title says so).
+MAX_PLOTTED_FEATURES = 24
+
+
 def _distributions(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
+    columns = list(seg.values.columns)
+    shown = seg.profiles.distinctive(columns, MAX_PLOTTED_FEATURES)
     return plotting.feature_distributions(
-        seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
+        seg.values[shown],
+        seg.labels,
+        seg.names,
+        log_columns=seg.preprocessor.log_columns_,
+        n_features=len(columns),
     )
 
 
@@ -104,7 +114,9 @@ def _silhouette(seg: Segmentation) -> bytes:
 def _profiles(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
-    return plotting.segment_profiles(seg.profiles.z, seg.names)
+    z = seg.profiles.z
+    shown = seg.profiles.distinctive(list(z.columns), MAX_PLOTTED_FEATURES)
+    return plotting.segment_profiles(z[shown], seg.names, n_features=z.shape[1])
 
 
 def _stability(seg: Segmentation) -> bytes | None:

@@ -643,6 +643,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
                 protect = [config.input]
         read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
         log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
+        log.extend(data.attrs.get("read_log", []))
         if config.input is None:
             with timer.stage("write"):
                 written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
@@ -851,6 +852,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
                 )
             with timer.stage("rfm"):
                 rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            rfm_log = [*transactions.attrs.get("read_log", []), *rfm_log]
             del transactions
         log = list(rfm_log)
         if config.features is None:
