@@ -249,7 +249,9 @@ def _describe(
 def _named(seg: Segmentation) -> Segmentation:
     """The segmentation whose model carries the segments' names, the run's metadata and what
     drift is measured against later (segment monitor)."""
-    training = describe_training(seg.preprocessor, seg.data, seg.labels, seg.k)
+    # On Dask, `data` is a sample: the deciles come from it, the segment sizes from everyone.
+    sizes = [segment["size"] for segment in seg.profiles.segments]
+    training = describe_training(seg.preprocessor, seg.data, sizes)
     model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
     return replace(seg, model=model)
 
