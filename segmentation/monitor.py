@@ -625,8 +625,10 @@ def _verdict(features: list[FeatureDrift], segments: SegmentShift, n: int) -> tu
         return "no change", (f"No change that a batch of {n:,} customers can show: {listed}.")
     largest = max((s for _, s in signals), key=lambda s: s.psi)
     label = next(label for label, s in signals if s is largest)
+    small_but_real = ", a small shift beyond chance" if largest.beyond_noise else ""
     return "no change", (
-        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f})."
+        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f}"
+        f"{small_but_real})."
     )
 
 

@@ -266,7 +266,7 @@ def _sample_of(seg: Segmentation) -> dict:
 
 
 def _segments_with_rules(seg: Segmentation) -> list[dict]:
-    """The profiles' segments with each one's ``rule``, ``rule_precision``, ``rule_coverage``."""
+    """The profiles' segments with each one's rule, its precision, coverage and matches."""
     if seg.rules is None:
         return seg.profiles.segments
     return [
