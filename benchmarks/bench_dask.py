@@ -92,7 +92,7 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, dask_ml_repeats
 
     Xd = make_data(n_samples, n_features, n_clusters).persist()
     X = Xd.compute()
-    sample = X[np.random.default_rng(0).choice(n_samples, 100_000, replace=False)]
+    sample = X[np.random.default_rng(0).choice(n_samples, min(n_samples, 100_000), replace=False)]
     init, _ = kmeans_core.kmeans_plusplus(sample, n_clusters, random_state=0)
 
     peers = {
@@ -197,7 +197,8 @@ def _warm(client):
     from kmeans_core.dask import KMeans as DaskKMeans
 
     for n_features, k in ((8, 16), (32, 32)):
-        X = make_data(300_000, n_features, k, chunk_rows=100_000).persist()
+        # Chunks of the cases' size and a short one: the workers load the kernels of both.
+        X = make_data(CHUNK_ROWS + 50_000, n_features, k).persist()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             DaskKMeans(k, random_state=0, max_iter=3).fit(X)
