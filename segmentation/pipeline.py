@@ -53,7 +53,7 @@ from .select_k import (
     kneedle,
     silhouette_rows,
 )
-from .staging import OutputSet, output_set
+from .staging import OutputSet, output_file, output_set, refuse_inside_output_set
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -74,6 +74,8 @@ __all__ = [
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
+#: Where :func:`predict` writes by default (in the current folder).
+PREDICTIONS_FILE = "predictions.csv"
 
 #: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
@@ -629,7 +631,9 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
     input_path : path
         A CSV or Parquet table holding the model's feature columns.
     out_path : path or None
-        Where to write the result; default ``outputs/predictions.csv``.
+        The CSV file to write; default ``predictions.csv`` in the current folder. Not inside
+        a run's output folder, which the next run replaces whole. Written atomically, under a
+        lock: a second process writing the same file at the same time is refused.
     encoding, decimal : str or None
         Text encoding and decimal mark of a CSV input; None detects them.
 
@@ -645,19 +649,21 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
     """
     model = SegmentationModel.load(model_path)
     data = read_table(input_path, encoding=encoding, decimal=decimal)
-    out_path = Path(out_path) if out_path is not None else Path("outputs") / "predictions.csv"
-    ensure_output_dir(out_path.parent if str(out_path.parent) else ".")
+    out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
+    ensure_output_dir(out_path.parent)
     if out_path.is_dir():
         raise SegmentationError(
             f"`out` '{out_path}' is a folder; give a file name such as "
-            f"{out_path / 'predictions.csv'}."
+            f"{out_path / PREDICTIONS_FILE}."
         )
-    X = model.preprocessor.transform(data)
-    labels, distances = model.assignment(X)
-    unknown = (model.category_codes(X) < 0).sum(axis=0)
-    explanations = customer_explanations(distances, labels)
-    segmented = _with_output_columns(data, labels, model.segment_names, explanations)
-    path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
+    refuse_inside_output_set(out_path)
+    with output_file(out_path):
+        X = model.preprocessor.transform(data)
+        labels, distances = model.assignment(X)
+        unknown = (model.category_codes(X) < 0).sum(axis=0)
+        explanations = customer_explanations(distances, labels)
+        segmented = _with_output_columns(data, labels, model.segment_names, explanations)
+        path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
     counts = np.bincount(labels, minlength=model.n_segments)
     return PredictResult(
         segmented=segmented,

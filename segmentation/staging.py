@@ -75,6 +75,7 @@ __all__ = [
     "OutputSet",
     "output_set",
     "output_file",
+    "refuse_inside_output_set",
     "output_set_problems",
     "verify_output_set",
 ]
@@ -233,6 +234,23 @@ def output_file(path) -> Iterator[Path]:
         yield given
     finally:
         lock.release()
+
+
+def refuse_inside_output_set(path) -> None:
+    """Refuse to write a file of another kind into a run's output folder, which the next run
+    replaces whole (and whose manifest it would contradict).
+
+    Raises
+    ------
+    SegmentationError
+        If the folder of ``path`` holds a ``manifest.json``.
+    """
+    folder = Path(path).parent
+    if (folder / MANIFEST).is_file():
+        raise SegmentationError(
+            f"'{folder}' is a run's output folder (it has a {MANIFEST}), which the next run "
+            f"replaces whole; write '{Path(path).name}' somewhere else with `out`."
+        )
 
 
 def _sibling(target: Path, kind: str) -> Path:
@@ -491,6 +509,15 @@ def output_set_problems(folder) -> list[str]:
     """
     folder = Path(folder)
     if not folder.is_dir():
+        target = Path(os.path.realpath(folder))
+        prefix = f".{target.name}.segment-previous-"
+        if target.parent.is_dir() and any(
+            entry.name.startswith(prefix) for entry in os.scandir(target.parent)
+        ):
+            return [
+                f"'{folder}' is missing: a run stopped as it swapped its outputs in, and the "
+                "next run into it puts the previous ones back"
+            ]
         return [f"'{folder}' is not a folder"]
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
