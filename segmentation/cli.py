@@ -59,6 +59,20 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
         help="the k values to try, both ends included (default: 2-10)",
     )
     parser.add_argument(
+        "--k-rule",
+        default="auto",
+        choices=["auto", "silhouette", "elbow", "gap"],
+        help="how --k auto chooses k: the highest silhouette, the inertia elbow, the gap "
+        "statistic, or auto (the silhouette when it shows reasonable structure, else a vote of "
+        "the three) (default: auto)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default="50",
+        metavar="N",
+        help="bootstrap replicates for the stability of each segment; 0 skips it (default: 50)",
+    )
+    parser.add_argument(
         "--scaler",
         default="standard",
         choices=["standard", "robust", "minmax", "none"],
@@ -243,12 +257,15 @@ def _log_transform(text: str):
 
 def _config(args, **extra):
     from .config import RunConfig, parse_k_range
+    from .stability import check_bootstrap
 
     return RunConfig(
         features=_split(args.features),
         id_column=args.id_column,
         k=args.k,
         k_range=parse_k_range(args.k_range),
+        k_rule=args.k_rule,
+        bootstrap=check_bootstrap(args.bootstrap),
         scaler=args.scaler,
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
@@ -369,6 +386,8 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+    if seg.rules is not None:
+        _print_rules(console, seg)
     if seg.rfm is not None:
         _print_rfm_crosstab(console, seg.rfm["crosstab"])
     shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
@@ -378,6 +397,32 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _print_rules(console, seg) -> None:
+    """One line per segment: its rule, precision and coverage; the rules' accuracy first."""
+    rules = seg.rules
+    console.print(
+        f"One rule per segment (IMM threshold tree): {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        if rule is None:
+            text = "no rule (no cut tells its center from another's)"
+        else:
+            text = (
+                f"{rule} (precision {_share(rules.precision[number])}, "
+                f"coverage {_share(rules.coverage[number])})"
+            )
+        console.print(f"{number} {name}: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def _print_rfm_crosstab(console, crosstab: dict) -> None:
@@ -404,6 +449,8 @@ def _format_mean(value) -> str:
     value = float(value)
     if value != value:  # NaN: an empty segment
         return "-"
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
 
 

@@ -60,6 +60,11 @@ class RunConfig:
         Number of segments, or "auto" to choose it over ``k_range``.
     k_range : tuple of two int
         Smallest and largest k to try (inclusive).
+    k_rule : {"auto", "silhouette", "elbow", "gap"}
+        How k is chosen over ``k_range`` (:func:`segmentation.select_k.choose_k`).
+    bootstrap : int
+        Bootstrap replicates of the stability of every segment
+        (:mod:`segmentation.stability`); 0 skips it.
     scaler : {"standard", "robust", "minmax", "none"}
     log_transform : "auto", "none" or list of str
     seed : int
@@ -94,6 +99,8 @@ class RunConfig:
     id_column: str | None = None
     k: str | int = "auto"
     k_range: tuple[int, int] = (2, 10)
+    k_rule: str = "auto"
+    bootstrap: int = 50
     scaler: str = "standard"
     log_transform: str | list[str] = "auto"
     seed: int = 0

@@ -43,9 +43,10 @@ import pandas as pd
 
 from . import __version__
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, to_jsonable, write_json_atomic, write_text_atomic
+from .io import read_table, to_jsonable, write_json_atomic, write_text_atomic
 from .model import SegmentationModel
 from .preprocess import is_id_name
+from .staging import output_set
 
 __all__ = [
     "N_BINS",
@@ -802,7 +803,7 @@ def drift(
         warnings.append(
             f"The batch has {n:,} customers, fewer than {MIN_CUSTOMERS_PER_BIN} per bin: PSI is "
             f"noisy at this size (a batch drawn from the training data itself reads up to "
-            f"{widest.noise_95:.2g} on '{widest.name}' by chance), so only large shifts show."
+            f"{widest.noise_95:.2f} on '{widest.name}' by chance), so only large shifts show."
         )
     verdict, reason = _verdict(features, segments, n)
     document = model.to_dict()
@@ -828,6 +829,18 @@ def drift(
 
 
 # --------------------------------------------------------------------------- files
+
+
+def _refuse_inputs_inside(out, inputs: dict) -> None:
+    """The output folder is replaced as a whole: it must not hold an input (such as the
+    model.json of the run folder it would be written over)."""
+    folder = Path(out).resolve()
+    for what, path in inputs.items():
+        if path is not None and folder in Path(path).resolve().parents:
+            raise SegmentationError(
+                f"The output folder '{out}' holds {what} ('{path}'), and monitor replaces its "
+                "output folder as a whole; choose another `out` folder."
+            )
 
 
 @dataclass(frozen=True)
@@ -861,6 +874,11 @@ def monitor(
     """Read a model and a new batch (and an earlier segmentation), measure the drift, and
     write ``drift.json`` and ``drift.html`` into ``out``.
 
+    The output folder is one set (:func:`segmentation.staging.output_set`): both files are
+    prepared beside it and swapped in together with a ``manifest.json``, so a run that fails
+    or is killed leaves the previous drift files as they were. The folder must not hold an
+    input or files that no segment run wrote.
+
     Parameters
     ----------
     model_path : path
@@ -883,26 +901,47 @@ def monitor(
     model = SegmentationModel.load(model_path)
     # Before reading anything else: a model from before is refused.
     _checked_training(model, f"Model file '{model_path}'")
-    folder = ensure_output_dir(out)
-    data = read_table(input_path, encoding=encoding, decimal=decimal)
-    previous = None
-    if previous_path is not None:
-        previous = read_table(previous_path, encoding=encoding, decimal=decimal)
-    report = drift(model, data, previous, id_column)
-    document = {
-        "package": "kmeans-segment",
-        "version": __version__,
-        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "input": str(input_path),
-        "previous": None if previous_path is None else str(previous_path),
-        **report.to_dict(),
+    inputs = {
+        "the model": model_path,
+        "the new batch": input_path,
+        "the earlier segmentation": previous_path,
     }
-    document["model"] = {"path": str(model_path), **document["model"]}
-    from .drift_report import render_drift_page  # matplotlib only when writing
+    _refuse_inputs_inside(out, inputs)
+    parameters = {
+        "model": model_path,
+        "input": input_path,
+        "previous": previous_path,
+        "id_column": id_column,
+        "encoding": encoding,
+        "decimal": decimal,
+    }
+    protect = [path for path in inputs.values() if path is not None]
+    # All or nothing: both files are prepared beside `out` and put in place together.
+    with output_set(
+        out, command="monitor", parameters=to_jsonable(parameters), known=DRIFT_FILES.values()
+    ) as stage:
+        data = read_table(input_path, encoding=encoding, decimal=decimal)
+        previous = None
+        if previous_path is not None:
+            previous = read_table(previous_path, encoding=encoding, decimal=decimal)
+        report = drift(model, data, previous, id_column)
+        document = {
+            "package": "kmeans-segment",
+            "version": __version__,
+            "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "input": str(input_path),
+            "previous": None if previous_path is None else str(previous_path),
+            **report.to_dict(),
+        }
+        document["model"] = {"path": str(model_path), **document["model"]}
+        from .drift_report import render_drift_page  # matplotlib only when writing
 
-    protect = [p for p in (model_path, input_path, previous_path) if p is not None]
-    paths = {}
-    html = render_drift_page(report, document)
-    paths["html"] = write_text_atomic(html, Path(folder) / DRIFT_FILES["html"], protect=protect)
-    paths["json"] = write_json_atomic(document, Path(folder) / DRIFT_FILES["json"], protect=protect)
+        html = render_drift_page(report, document)
+        paths = {}
+        for key, write, content in (
+            ("html", write_text_atomic, html),
+            ("json", write_json_atomic, document),
+        ):
+            staged = write(content, stage.path(DRIFT_FILES[key]), protect=protect)
+            paths[key] = stage.final(staged)
     return MonitorResult(report=report, document=document, paths=paths)

@@ -175,6 +175,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "n_customers": seg.n_customers,
         "k": seg.k,
         "k_selection": {
+            "k_rule": choice.k_rule,
             "rule": choice.rule,
             "reason": choice.reason,
             "automatic_k": choice.automatic_k,
@@ -183,8 +184,9 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "refine": REFINE,
             "silhouette": seg.silhouette.description,
             "sweep": choice.sweep,
+            "gap": choice.gap,
         },
-        "segments": seg.profiles.segments,
+        "segments": _segments_with_rules(seg),
         "overall": seg.profiles.overall,
         "columns": {
             **seg.roles.to_dict(),
@@ -198,11 +200,22 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
+    if seg.rules is not None:
+        summary["rules"] = seg.rules.to_dict()
     if seg.rfm is not None:
         summary["rfm"] = seg.rfm
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
+
+
+def _segments_with_rules(seg: Segmentation) -> list[dict]:
+    """The profiles' segments with each one's ``rule``, ``rule_precision``, ``rule_coverage``."""
+    if seg.rules is None:
+        return seg.profiles.segments
+    return [
+        {**segment, **seg.rules.segment_fields(segment["id"])} for segment in seg.profiles.segments
+    ]
 
 
 def write_outputs(

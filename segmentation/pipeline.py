@@ -44,13 +44,21 @@ from .preprocess import ColumnRoles, Preprocessor, infer_roles
 from .profile import build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
 from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
+from .rules import SegmentRules, columns_of, segment_rules
 from .select_k import (
+    GAP_MAX_ROWS,
+    GAP_N_INIT,
+    GAP_REFERENCES,
     SAMPLE_THRESHOLD,
+    check_k_rule,
     choose_k,
     choose_n_init,
     fit_mixed_sweep,
     fit_sweep,
+    gap_choice,
+    gap_statistic,
     kneedle,
+    needs_gap,
     silhouette_rows,
 )
 from .staging import OutputSet, output_file, output_set, refuse_inside_output_set
@@ -141,6 +149,7 @@ def segment(
     config = RunConfig() if config is None else config
     k = check_k(config.k)
     check_method(config.method)
+    check_k_rule(config.k_rule)
     timer = Timer()
     log = list(log)
     with timer.stage("preprocess"):
@@ -175,6 +184,8 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    with timer.stage("rules"):
+        rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     result = Segmentation(
@@ -195,11 +206,19 @@ def segment(
         log=log,
         created=created,
         timings=timer.timings,
+        rules=rules,
     )
     # What drift is measured against later (segment monitor): stored in the model.
     training = describe_training(preprocessor, data, labels, choice.k)
     model = draft.renamed(profiles.names, _model_metadata(result), training=training)
     return replace(result, model=model)
+
+
+def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
+    """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
+    n_numeric = len(preprocessor.numeric_features_)
+    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
 def _preprocess(
@@ -326,7 +345,8 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    automatic_k, rule, reason = choose_k(rows)
+    gaps, gap = _gap(X, rows, config)
+    automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
     else:
@@ -341,8 +361,44 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
         elbow=elbow,
         sweep=rows,
         n_init=n_init,
+        k_rule=config.k_rule,
+        gap=gap,
     )
     return choice, models[chosen]
+
+
+def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | None, dict | None]:
+    """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
+    records; ``gap`` and ``gap_se`` are added to the sweep rows."""
+    if not needs_gap(rows, config.k_rule):
+        return None, None
+    if config.method == "kprototypes":
+        if config.k_rule == "gap":
+            raise SegmentationError(
+                "`k_rule` gap needs numeric features only: its uniform reference data have no "
+                "categories; use `method` kmeans or another `k_rule`."
+            )
+        return None, None  # auto votes with the silhouette and the elbow
+    gaps = gap_statistic(
+        X,
+        [row["k"] for row in rows],
+        seed=config.seed,
+        inertias={row["k"]: row["inertia"] for row in rows},
+    )
+    by_k = {row["k"]: row for row in gaps}
+    for row in rows:
+        row["gap"] = by_k[row["k"]]["gap"]
+        row["gap_se"] = by_k[row["k"]]["gap_se"]
+    sampled = X.shape[0] > GAP_MAX_ROWS
+    return gaps, {
+        "reference": "uniform over the box aligned with the principal components of the "
+        "scaled features (Tibshirani, Walther & Hastie 2001, their second method)",
+        "n_references": GAP_REFERENCES,
+        "n_init": GAP_N_INIT,
+        "rows": (f"a seeded sample of {GAP_MAX_ROWS:,} customers" if sampled else "all customers"),
+        "k1": {"gap": by_k[1]["gap"], "gap_se": by_k[1]["gap_se"]},
+        "choice": gap_choice(gaps),
+    }
 
 
 def _model_by_size(preprocessor: Preprocessor, fitted) -> SegmentationModel:

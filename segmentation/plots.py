@@ -15,6 +15,7 @@ distinguishable for the common forms of colour blindness; the heatmap uses the d
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib
 import numpy as np
@@ -25,6 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from .preprocess import HUGE
 
 __all__ = [
     "DPI",
@@ -106,6 +109,8 @@ def _layout(fig, *, left, right, bottom, top, wspace=0.0, hspace=0.0, nrows=1, n
 def _plain_number(value: float, _position=None) -> str:
     """A short tick label without scientific notation: 0.25, 20, 1,500, 12.5k, 2.5M."""
     magnitude = abs(value)
+    if magnitude >= 1e15:
+        return f"{value:.3g}"
     if magnitude >= 1e6:
         return f"{value / 1e6:.3g}M"
     if magnitude >= 1e4:
@@ -331,11 +336,16 @@ def feature_distributions(
             # Only the cells that hold a feature get axes.
             ax = fig.add_subplot(n_rows, n_cols, index + 1)
             data = values[column].to_numpy(dtype=float)
+            title = str(column)
+            unit = _display_unit(data)
+            if unit != 1.0:
+                data = data / unit
+                title = f"{column} (x {unit:.0e})"
             groups = [data[labels == segment_id] for segment_id in range(k)]
             _box_plots(ax, [g[np.isfinite(g)] for g in groups], colors, show_outliers)
             ax.set_xticks(range(1, k + 1), [str(i) for i in range(k)])
             ax.set_xlabel("segment")
-            ax.set_title(str(column), fontsize=10.5)
+            ax.set_title(title, fontsize=10.5)
             ax.grid(axis="x", visible=False)
             ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
             if column in log_columns and np.nanmin(data) > 0:
@@ -346,7 +356,7 @@ def feature_distributions(
                 ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
                 ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
                 ax.yaxis.set_minor_locator(NullLocator())
-                ax.set_title(f"{column} (log scale)", fontsize=10.5)
+                ax.set_title(f"{title} (log scale)", fontsize=10.5)
         legend = [Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)]
         fig.legend(
             handles=legend,
@@ -363,6 +373,14 @@ def feature_distributions(
             va="top",
         )
         return _png(fig)
+
+
+def _display_unit(data: np.ndarray) -> float:
+    """1, or for values beyond :data:`HUGE` (whose squares overflow in the quartile statistics) the
+    power of ten they are drawn in."""
+    finite = data[np.isfinite(data)]
+    largest = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return 10.0 ** math.floor(math.log10(largest)) if largest > HUGE else 1.0
 
 
 def _box_plots(ax, groups: list[np.ndarray], colors: list, show_outliers: bool) -> None:
@@ -564,9 +582,9 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
     left = 0.3 + max(_text_width(label) for label in labels)
     plot_h = max(1.4, 0.42 * k)
     with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(left + 4.6, plot_h + 1.05))
+        fig = Figure(figsize=(left + 4.6, plot_h + 1.35))
         ax = fig.add_subplot()
-        _layout(fig, left=left, right=0.3, bottom=0.45, top=0.6)
+        _layout(fig, left=left, right=0.3, bottom=0.75, top=0.6)
         rows = np.arange(k)
         ax.barh(rows - 0.2, then, height=0.38, color=colors, alpha=0.35, label="training")
         ax.barh(rows + 0.2, now, height=0.38, color=colors, label="new batch")
@@ -577,12 +595,14 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
         ax.set_xlim(0, 1.15 * max(max(then), max(now), 0.01))
         ax.grid(axis="y", visible=False)
-        ax.legend(
+        # Below the axes, where it covers no bar.
+        fig.legend(
             handles=[
                 Patch(facecolor="grey", alpha=0.35, label="training (pale)"),
                 Patch(facecolor="grey", label="new batch"),
             ],
-            loc="lower right",
+            loc="lower center",
+            ncols=2,
         )
         ax.set_title("Segment shares: training and new batch", loc="left")
         return _png(fig)

@@ -72,6 +72,8 @@ def _number(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     value = float(value)
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:
@@ -188,6 +190,40 @@ def _sweep_table(seg: Segmentation) -> str:
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)
+
+
+def _rules_section(seg: Segmentation) -> str:
+    """Every segment's rule from IMM's threshold tree, with its precision and coverage."""
+    rules = seg.rules
+    if rules is None:
+        return ""
+    colors = [to_hex(c) for c in segment_colors(max(1, seg.k))]
+    rows = [
+        "<h3>One rule per segment</h3>",
+        f"<p>A threshold tree with one leaf per segment (IMM, Dasgupta et al. 2020) gives "
+        f"each segment a rule in the data's own units; {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule. <em>Precision</em>: the share of the customers "
+        "matching a rule who are in its segment; <em>coverage</em>: the share of the segment "
+        "that matches its rule.</p>",
+        '<table><thead><tr><th>#</th><th>Segment</th><th>Rule</th><th class="num">Matching'
+        '</th><th class="num">Precision</th><th class="num">Coverage</th></tr></thead><tbody>',
+    ]
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        rows.append(
+            f"<tr><td>{number}</td>"
+            f'<td><span class="swatch" style="background:{colors[number]}"></span>{_e(name)}</td>'
+            f"<td>{_e(rule) if rule is not None else '<em>no rule</em>'}</td>"
+            f'<td class="num">{rules.matching[number]:,}</td>'
+            f'<td class="num">{_percent(rules.precision[number])}</td>'
+            f'<td class="num">{_percent(rules.coverage[number])}</td></tr>'
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def _rfm_section(seg: Segmentation) -> str:
@@ -350,6 +386,7 @@ grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 
 <h2>The segments</h2>
 {_segment_table(seg)}
+{_rules_section(seg)}
 {_figure(images, captions, "segment_profiles.png")}
 {_categorical_tables(seg)}
 {_rfm_section(seg)}

@@ -17,6 +17,7 @@ from .config import RunConfig
 from .model import SegmentationModel
 from .preprocess import ColumnRoles, Preprocessor
 from .profile import Profiles
+from .rules import SegmentRules
 
 __all__ = [
     "KChoice",
@@ -44,9 +45,13 @@ class KChoice:
         The Kneedle elbow of the inertia curve.
     sweep : list of dict
         One row per k tried: ``k``, ``inertia``, ``silhouette``, ``calinski_harabasz``,
-        ``davies_bouldin``.
+        ``davies_bouldin``; ``gap`` and ``gap_se`` too when the gap statistic was computed.
     n_init : int
         k-means++ restarts per k.
+    k_rule : str
+        The rule asked for (``auto``, ``silhouette``, ``elbow`` or ``gap``).
+    gap : dict or None
+        The gap statistic's settings, its k = 1 row and its choice, when it was computed.
     """
 
     k: int
@@ -56,6 +61,8 @@ class KChoice:
     elbow: int | None
     sweep: list[dict]
     n_init: int
+    k_rule: str = "auto"
+    gap: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,9 @@ class Segmentation:
         UTC time of the segmentation, ISO 8601.
     timings : dict of str to float
         Seconds per stage, in order.
+    rules : SegmentRules or None
+        One readable rule per segment from IMM's threshold tree, with its precision and
+        coverage (:func:`segmentation.rules.segment_rules`).
     rfm : dict or None
         For an RFM run: how the RFM scores were made and the cross-table of k-means segments
         by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
@@ -166,6 +176,7 @@ class Segmentation:
     log: list[str]
     created: str
     timings: dict[str, float] = field(default_factory=dict)
+    rules: SegmentRules | None = None
     rfm: dict | None = None
 
     @property

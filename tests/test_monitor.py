@@ -375,3 +375,35 @@ def test_monitor_writes_json_and_page(tmp_path, capsys):
 
     again = monitor(trained / "model.json", tmp_path / "batch.csv", out=tmp_path / "drift2")
     assert again.document["migration"] is None
+
+
+def test_monitor_never_writes_over_the_folder_of_its_inputs(tmp_path, mall_model, mall):
+    run_folder = tmp_path / "outputs"
+    run_folder.mkdir()
+    model_path = mall_model.save(run_folder / "model.json")
+    mall.to_csv(tmp_path / "batch.csv", index=False)
+    with pytest.raises(SegmentationError, match="holds the model"):
+        monitor(model_path, tmp_path / "batch.csv", out=run_folder)
+    assert sorted(p.name for p in run_folder.iterdir()) == ["model.json"]
+
+
+def test_monitor_outputs_are_all_or_nothing(tmp_path, mall_model, mall):
+    from segmentation.staging import verify_output_set
+
+    model_path = mall_model.save(tmp_path / "model.json")
+    mall.to_csv(tmp_path / "batch.csv", index=False)
+    out = tmp_path / "drift"
+    first = monitor(model_path, tmp_path / "batch.csv", out=out)
+    manifest = verify_output_set(out)
+    assert manifest["command"] == "monitor"
+    assert sorted(entry["path"] for entry in manifest["files"]) == ["drift.html", "drift.json"]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # A second run that fails half-way (an earlier table without segments) changes nothing.
+    mall.to_csv(tmp_path / "no_segments.csv", index=False)
+    with pytest.raises(SegmentationError, match="no 'Segment' column"):
+        monitor(
+            model_path, tmp_path / "batch.csv", previous_path=tmp_path / "no_segments.csv", out=out
+        )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert first.paths["json"] == out / "drift.json"

@@ -112,8 +112,12 @@ def test_summary_says_how_it_was_made(full_run, customers_csv):
     assert [row["k"] for row in selection["sweep"]] == [2, 3, 4, 5]
     # The sweep's search: k-means++ restarts, no swap refinement (select_k.REFINE).
     assert selection["n_init"] == 20 and selection["refine"] is None
+    # The gap statistic's columns when the k rule needed it (auto, below reasonable structure).
+    columns = {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
+    if selection["gap"] is not None:
+        columns |= {"gap", "gap_se"}
     for row in selection["sweep"]:
-        assert set(row) == {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
+        assert set(row) == columns
     assert [s["id"] for s in summary["segments"]] == list(range(result.segmentation.k))
     assert sum(s["size"] for s in summary["segments"]) == 160
     assert sum(s["share"] for s in summary["segments"]) == pytest.approx(1.0)

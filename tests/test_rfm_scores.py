@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,21 @@ def test_summary_crosstab_counts_the_csv(retail_run):
     richest = max(means, key=means.get)
     champions = {row["id"]: row["counts"]["Champions"] for row in crosstab["rows"]}
     assert max(champions, key=champions.get) == richest
+
+
+def test_online_retail_segments_get_rules_in_days_invoices_and_money(retail_run):
+    from test_rules import check_rules_on_the_raw_table
+
+    result, out = retail_run
+    summary = json.loads((out / "cluster_summary.json").read_text())
+    table = pd.read_csv(out / "rfm_customers.csv")
+    check_rules_on_the_raw_table(summary, table, result.segmentation.labels)
+    rules = " ".join(s["rule"] for s in summary["segments"])
+    # Thresholds are read in days, invoices and money (the logs k-means saw are undone).
+    for name, value in re.findall(r"(Recency|Frequency|Monetary) (?:<=|>) ([\d.]+)", rules):
+        low, high = table[name].min(), table[name].max()
+        assert low < float(value) < high, (name, value)
+    assert summary["rules"]["accuracy"] >= 0.7
 
 
 def test_report_and_console_show_the_crosstab(retail_run, tmp_path, capsys):
