@@ -9,7 +9,8 @@ text), so that writing the table back reproduces every input column.
 
 Writing never leaves half a file: each output goes to a temporary file in the same folder, is
 flushed to disk, then renamed over the target with :func:`os.replace`. Inputs are protected:
-pass ``protect=[input_path, ...]`` and a write to one of them is refused.
+pass ``protect=[input_path, ...]`` and a write to one of them is refused. That a run's files
+appear together or not at all is one level up: :mod:`segmentation.staging`.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def output_set(
     started = _now()
     given = Path(out)
     target = _check_target(given)
-    lock = _Lock(_sibling(target, "lock"), given)
+    lock = _Lock(_sibling(target, "lock"), given, "Output folder")
     lock.acquire()
     try:
         _recover(target)
@@ -222,14 +222,13 @@ def output_file(path) -> Iterator[Path]:
         If another process is writing ``path``, or its folder cannot be written.
     """
     given = Path(path)
-    folder = Path(os.path.realpath(given)).parent
-    lock = _Lock(folder / f".{given.name}.segment-lock", given)
+    folder = Path(os.path.abspath(given)).parent  # where io.write_bytes_atomic puts its temporary
+    lock = _Lock(folder / f".{given.name}.segment-lock", given, "Output file")
     lock.acquire()
     try:
-        prefix, suffix = f".{given.name}.", ".tmp"
         for entry in os.scandir(folder):
-            name = entry.name
-            if name.startswith(prefix) and name.endswith(suffix) and entry.is_file():
+            temporary = _TEMPORARY.fullmatch(entry.name)
+            if temporary and temporary[1] == given.name and entry.is_file():
                 _unlink(Path(entry.path))
         yield given
     finally:
@@ -579,9 +578,10 @@ def verify_output_set(folder) -> dict:
 class _Lock:
     """The lock file of an output (see step 1 of the module docstring)."""
 
-    def __init__(self, path: Path, given: Path):
+    def __init__(self, path: Path, given: Path, what: str):
         self.path = path
         self.given = given
+        self.what = what
         self.fd: int | None = None
         self.by_pid = False
 
@@ -599,8 +599,8 @@ class _Lock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise SegmentationError(
-                    f"Output '{self.given}' cannot be written: its files are prepared beside it, "
-                    f"in '{self.path.parent}' ({_reason(exc)}); choose another `out`."
+                    f"{self.what} '{self.given}' cannot be written: its lock file goes beside "
+                    f"it, in '{self.path.parent}' ({_reason(exc)}); choose another `out`."
                 ) from None
             locked = _kernel_lock(fd)
             if locked is None:  # no locks on this filesystem: the PID decides

@@ -22,11 +22,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stderr
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from segmentation import io as segmentation_io
 from segmentation.config import RunConfig
 from segmentation.io import PAUSE_AT_VARIABLE
 from segmentation.model import SegmentationModel
@@ -62,12 +65,6 @@ def _start(arguments, input_path, out, log: Path, *, pause_at: int, swap: str):
     )
 
 
-def _points(log: Path) -> list[str]:
-    """The pause points a process announced, in order."""
-    lines = log.read_text().splitlines()
-    return [line.split(": ", 1)[1] for line in lines if line.startswith("pause point ")]
-
-
 def _wait_for(process, log: Path, word: str) -> None:
     deadline = time.monotonic() + WAIT
     while word not in log.read_text():
@@ -96,7 +93,8 @@ def _assert_whole(out: Path, k: int, plots: dict[int, dict[str, str]]) -> None:
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
-    """The input, the previous set (k=3), and the pause points of a new run in each swap."""
+    """The input, the previous set (k=3), the plots of both k, and the pause points of the new
+    run with each swap (that run in process: the same code, announcing its pause points)."""
     root = tmp_path_factory.mktemp("kill")
     input_path = root / "customers.csv"
     make_customers(600, seed=2).to_csv(input_path, index=False)
@@ -104,15 +102,18 @@ def setting(tmp_path_factory):
     run(RunConfig(input=input_path, k=OLD_K, k_range=(OLD_K, OLD_K), out=previous))
     plots = {OLD_K: _plots(previous)}
     points = {}
-    for swap in ("exchange", "rename"):
-        out = root / f"whole-{swap}" / "out"
-        shutil.copytree(previous, out)
-        log = root / f"whole-{swap}.log"
-        process = _start(NEW_RUN, input_path, out, log, pause_at=0, swap=swap)
-        assert process.wait(WAIT) == 0, log.read_text()
-        points[swap] = _points(log)
-        _assert_whole(out, NEW_K, {**plots, NEW_K: _plots(out)})
-        plots[NEW_K] = _plots(out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PAUSE_AT_VARIABLE, "0")
+        for swap in ("exchange", "rename"):
+            patch.setenv(SWAP_VARIABLE, swap)
+            patch.setattr(segmentation_io, "_pause_points_passed", 0)
+            out = root / f"whole-{swap}" / "out"
+            shutil.copytree(previous, out)
+            announced = StringIO()
+            with redirect_stderr(announced):
+                run(RunConfig(input=input_path, k=NEW_K, k_range=(NEW_K, NEW_K), out=out))
+            points[swap] = [line.split(": ", 1)[1] for line in announced.getvalue().splitlines()]
+            plots[NEW_K] = _plots(out)
     return input_path, previous, plots, points
 
 
@@ -205,10 +206,10 @@ def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(set
 
 def test_kills_without_the_hook_while_the_staging_folder_fills(setting, tmp_path):
     """No pause: the process is killed when its staging folder holds n files, on an input
-    large enough (10,000 customers) that the write stage lasts a while."""
+    large enough (5,000 customers) that the write stage lasts a while."""
     _, previous, plots, _ = setting
     input_path = tmp_path / "large.csv"
-    make_customers(10_000, seed=3).to_csv(input_path, index=False)
+    make_customers(5_000, seed=3).to_csv(input_path, index=False)
     for n_files in (2, 6):
         case = tmp_path / f"after-{n_files}"
         shutil.copytree(previous, case / "out")

@@ -278,3 +278,21 @@ def test_a_single_output_file_is_locked_and_dead_temporaries_are_removed(tmp_pat
         ".other.csv.abcd1234.tmp",
         "predictions.csv",
     ]
+
+
+def test_a_folder_whose_parent_cannot_be_written_is_refused(tmp_path, monkeypatch):
+    # Root writes anywhere, so the refusal of the lock file is simulated.
+    real_open = os.open
+
+    def refusing_open(path, flags, *args):
+        if str(path).endswith(".segment-lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(staging.os, "open", refusing_open)
+    with pytest.raises(
+        SegmentationError,
+        match=rf"Output folder '{tmp_path / 'out'}' cannot be written: .+Permission denied",
+    ):
+        write_set(tmp_path / "out", "x")
+    assert list(tmp_path.iterdir()) == []
