@@ -117,6 +117,20 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["inprocess", "dask"],
+        default="inprocess",
+        help=f"{what} in this process or on Dask (PATH: a file, folder of parts or glob)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
+    )
+
+
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input",
@@ -124,6 +138,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
     _add_reading_options(parser)
+    _add_engine_options(
+        parser, what="segment (on Dask the segmented table is written as Parquet parts)"
+    )
     _add_clustering_options(
         parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
@@ -138,8 +155,10 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="CSV file to write (default: predictions.csv)",
+        help="CSV file to write (default: predictions.csv; with --engine dask a folder of "
+        "Parquet parts, default predictions/)",
     )
+    _add_engine_options(parser, what="score")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
@@ -156,17 +175,7 @@ def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
-    parser.add_argument(
-        "--engine",
-        choices=["inprocess", "dask"],
-        default="inprocess",
-        help="compute RFM in this process or on Dask (PATH: a file, folder of parts or glob)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
-    )
+    _add_engine_options(parser, what="compute RFM")
     _add_clustering_options(
         parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
@@ -390,7 +399,11 @@ def _print_run(result) -> None:
         _print_rules(console, seg)
     if seg.rfm is not None:
         _print_rfm_crosstab(console, seg.rfm["crosstab"])
-    shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
+    shown = [
+        result.paths[key].name + ("/" if result.paths[key].is_dir() else "")
+        for key in _ANNOUNCED
+        if key in result.paths
+    ]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
     folder = result.paths["summary"].parent
@@ -442,7 +455,7 @@ def _print_rfm_crosstab(console, crosstab: dict) -> None:
 
 
 # The outputs named after a run (with "plots/" when figures were drawn).
-_ANNOUNCED = ("customers", "summary", "model", "report")
+_ANNOUNCED = ("customers", "customers_parts", "summary", "model", "report")
 
 
 def _format_mean(value) -> str:
@@ -466,7 +479,7 @@ def _cmd_run(args, rfm: bool = False) -> int:
             config = _config(args, **options)
             result = run_rfm(config, progress=progress)
         else:
-            config = _config(args, input=args.input)
+            config = _config(args, input=args.input, engine=args.engine, scheduler=args.scheduler)
             result = run(config, progress=progress)
     finally:
         progress.close()
@@ -480,7 +493,15 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
+    result = predict(
+        args.model,
+        args.input,
+        args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
+        engine=args.engine,
+        scheduler=args.scheduler,
+    )
     if args.json:
         document = {
             "output": str(result.path),
@@ -492,7 +513,7 @@ def _cmd_predict(args) -> int:
     from rich.table import Table
 
     console = _console()
-    total = len(result.labels)
+    total = result.n_rows
     table = Table(header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("Segment")

@@ -79,15 +79,15 @@ def _migration(report: DriftReport) -> str:
     body = []
     for i, name in enumerate(m.before):
         cells = "".join(
-            f'<td class="num{" stay" if name == now else ""}">{m.matrix[i, j]:,}</td>'
-            for j, now in enumerate(m.now)
+            f'<td class="num{" stay" if m.same(i, j) else ""}">{m.matrix[i, j]:,}</td>'
+            for j in range(len(m.now))
         )
         body.append(f"<tr><th>{_e(name)}</th>{cells}<td class='num'>{m.gone[i]:,}</td></tr>")
     new = "".join(f'<td class="num">{count:,}</td>' for count in m.new)
     body.append(f"<tr><th><em>new</em></th>{new}<td></td></tr>")
     return (
         f"<p>Customers matched by <code>{_e(m.id_column)}</code>: {m.matched:,} in both, "
-        f"{m.stayed:,} in a segment of the same name, {m.matched - m.stayed:,} moved; "
+        f"{m.stayed:,} in the same segment, {m.matched - m.stayed:,} moved; "
         f"{int(m.new.sum()):,} new, {int(m.gone.sum()):,} gone. Rows: the earlier segment; "
         "columns: the segment now.</p>"
         f'<table class="migration"><tr><th>earlier \\ now</th>{head}'

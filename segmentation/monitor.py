@@ -332,8 +332,25 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+class _Reading:
+    """The reading of a PSI and whether chance explains it (needs ``psi`` and ``noise_95``)."""
+
+    psi: float
+    noise_95: float
+
+    @property
+    def reading(self) -> str:
+        """The reading: "no change", "moderate" or "significant" (:func:`psi_reading`)."""
+        return psi_reading(self.psi)
+
+    @property
+    def beyond_noise(self) -> bool:
+        """Whether the PSI is above what chance gives at this batch size."""
+        return self.psi > self.noise_95
+
+
 @dataclass(frozen=True)
-class FeatureDrift:
+class FeatureDrift(_Reading):
     """One feature of the batch against its training distribution.
 
     Attributes
@@ -358,16 +375,6 @@ class FeatureDrift:
     noise_mean: float
     noise_95: float
 
-    @property
-    def reading(self) -> str:
-        """ "no change", "moderate" or "significant" (:func:`psi_reading`)."""
-        return psi_reading(self.psi)
-
-    @property
-    def beyond_noise(self) -> bool:
-        """Whether the PSI is above what chance gives at this batch size."""
-        return self.psi > self.noise_95
-
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
@@ -383,7 +390,7 @@ class FeatureDrift:
 
 
 @dataclass(frozen=True)
-class SegmentShift:
+class SegmentShift(_Reading):
     """The segment shares in training and in the batch (the model's assignment).
 
     Attributes
@@ -402,14 +409,6 @@ class SegmentShift:
     psi: float
     noise_mean: float
     noise_95: float
-
-    @property
-    def reading(self) -> str:
-        return psi_reading(self.psi)
-
-    @property
-    def beyond_noise(self) -> bool:
-        return self.psi > self.noise_95
 
     def to_dict(self) -> dict:
         return {
@@ -451,6 +450,9 @@ class Migration:
         Customers of the batch not in the earlier file, by segment now.
     gone : ndarray of shape (len(before),), dtype int64
         Customers of the earlier file not in the batch, by earlier segment.
+    named : bool
+        Whether the earlier file named its segments (``Segment_name``); if not, they are
+        "Segment 0", "Segment 1" ... and a customer stayed when its number did not change.
     """
 
     id_column: str
@@ -459,21 +461,27 @@ class Migration:
     matrix: np.ndarray
     new: np.ndarray
     gone: np.ndarray
+    named: bool = True
 
     @property
     def matched(self) -> int:
         """Customers in both."""
         return int(self.matrix.sum())
 
+    def same(self, i: int, j: int) -> bool:
+        """Whether earlier segment ``i`` and segment ``j`` now are the same segment: the same
+        name (or, when the earlier file named none, the same number)."""
+        return self.before[i] == self.now[j] if self.named else i == j
+
     @property
     def stayed(self) -> int:
-        """Matched customers whose segment now has the name of their earlier one."""
+        """Matched customers who are in the same segment as before (see :meth:`same`)."""
         return int(
             sum(
                 self.matrix[i, j]
-                for i, a in enumerate(self.before)
-                for j, b in enumerate(self.now)
-                if a == b
+                for i in range(len(self.before))
+                for j in range(len(self.now))
+                if self.same(i, j)
             )
         )
 
@@ -670,7 +678,6 @@ def _shared_id_column(model, data: pd.DataFrame, previous: pd.DataFrame, id_colu
 
 def migration_matrix(
     previous: pd.DataFrame,
-    previous_id: pd.Series | None,
     ids: pd.Series,
     labels,
     names: list[str],
@@ -683,10 +690,8 @@ def migration_matrix(
     previous : pandas.DataFrame of shape (n_before, n_columns)
         An earlier ``customers_segmented.csv``: a ``Segment`` column (numbers) and, if there,
         ``Segment_name``.
-    previous_id : pandas.Series of shape (n_before,) or None
-        The earlier customers' ids (default: ``previous[id_column]``).
     ids : pandas.Series of shape (n_batch,)
-        The batch's customer ids.
+        The batch's customer ids (the earlier ones are ``previous[id_column]``).
     labels : array-like of shape (n_batch,)
         The batch's segments, 0 .. len(names) - 1.
     names : list of str
@@ -713,11 +718,7 @@ def migration_matrix(
     if "Segment_name" in previous.columns:
         for code, name in zip(before_codes, previous["Segment_name"].astype(str), strict=True):
             before_names[code] = name
-    before_keys = _id_keys(
-        previous[id_column] if previous_id is None else previous_id,
-        "The `previous` table",
-        id_column,
-    )
+    before_keys = _id_keys(previous[id_column], "The `previous` table", id_column)
     now_keys = _id_keys(ids, "The new batch", id_column)
     labels = np.asarray(labels, dtype=np.int64)
     position = pd.Series(np.arange(len(before_keys)), index=before_keys)
@@ -728,7 +729,8 @@ def migration_matrix(
     new = np.bincount(labels[~found], minlength=len(names)).astype(np.int64)
     gone_mask = ~before_keys.isin(now_keys)
     gone = np.bincount(before_codes[gone_mask], minlength=n_before).astype(np.int64)
-    return Migration(id_column, before_names, list(names), matrix, new, gone)
+    named = "Segment_name" in previous.columns
+    return Migration(id_column, before_names, list(names), matrix, new, gone, named)
 
 
 def drift(
@@ -793,9 +795,7 @@ def drift(
     migration = None
     if previous is not None:
         column = _shared_id_column(model, data, previous, id_column)
-        migration = migration_matrix(
-            previous, None, data[column], labels, model.segment_names, column
-        )
+        migration = migration_matrix(previous, data[column], labels, model.segment_names, column)
     warnings = []
     most_bins = max(len(f.bins) for f in features)
     if n < MIN_CUSTOMERS_PER_BIN * most_bins:

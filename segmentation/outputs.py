@@ -84,11 +84,21 @@ def _pca(seg: Segmentation) -> bytes:
     )
 
 
+#: A figure draws at most this many features (the most distinctive; its title says so).
+MAX_PLOTTED_FEATURES = 24
+
+
 def _distributions(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
+    columns = list(seg.values.columns)
+    shown = seg.profiles.distinctive(columns, MAX_PLOTTED_FEATURES)
     return plotting.feature_distributions(
-        seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
+        seg.values[shown],
+        seg.labels,
+        seg.names,
+        log_columns=seg.preprocessor.log_columns_,
+        n_features=len(columns),
     )
 
 
@@ -104,7 +114,9 @@ def _silhouette(seg: Segmentation) -> bytes:
 def _profiles(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
-    return plotting.segment_profiles(seg.profiles.z, seg.names)
+    z = seg.profiles.z
+    shown = seg.profiles.distinctive(list(z.columns), MAX_PLOTTED_FEATURES)
+    return plotting.segment_profiles(z[shown], seg.names, n_features=z.shape[1])
 
 
 #: The figures of a run: file name -> (what it shows, how it is drawn).
@@ -136,6 +148,11 @@ OUTPUTS = (
     Output("rfm", "rfm_customers.csv", "Recency, frequency and monetary value per customer"),
     *(Output(name, f"plots/{name}", description) for name, description in PLOT_FILES.items()),
     Output("customers", "customers_segmented.csv", "The input with each customer's segment"),
+    Output(
+        "customers_parts",
+        "customers_segmented",
+        "On Dask: the input with each customer's segment, one Parquet part per partition",
+    ),
     Output("model", "model.json", "The model, to assign new customers with segment predict"),
     Output("report", "report.html", "One self-contained page that explains the run"),
     Output("summary", "cluster_summary.json", "Everything the run computed, and how"),
@@ -196,6 +213,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "pca": {
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
+        **({"sample": _sample_of(seg)} if seg.population is not None else {}),
         "seed": seg.config.seed,
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
@@ -207,6 +225,22 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
+
+
+def _sample_of(seg: Segmentation) -> dict:
+    """What was computed on a sample of the customers (on Dask), and what on every one."""
+    return {
+        "rows": len(seg.data),
+        "of": seg.population,
+        "seed": seg.config.seed,
+        "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
+        "on_every_customer": [
+            "preprocessing statistics",
+            "final fit",
+            "segment sizes",
+            "segmented table",
+        ],
+    }
 
 
 def _segments_with_rules(seg: Segmentation) -> list[dict]:
@@ -263,8 +297,9 @@ def write_outputs(
         for name, png in images.items():
             write_bytes_atomic(png, staged(name), protect=protect)
             paths[name] = stage.final(_FILES[name])
-        write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
-        paths["customers"] = stage.final(_FILES["customers"])
+        if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
+            write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
+            paths["customers"] = stage.final(_FILES["customers"])
         seg.model.save(staged("model"), protect=protect)
         paths["model"] = stage.final(_FILES["model"])
     if config.report:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 from kmeans_core import PCA
 from kmeans_core.metrics import silhouette_samples
 
-from .config import RunConfig, check_k, check_method, parse_k_range
+from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
@@ -41,7 +42,7 @@ from .outputs import (
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
-from .profile import build_profiles, customer_explanations
+from .profile import Profiles, build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
 from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
 from .rules import SegmentRules, columns_of, segment_rules
@@ -61,7 +62,13 @@ from .select_k import (
     needs_gap,
     silhouette_rows,
 )
-from .staging import OutputSet, output_file, output_set, refuse_inside_output_set
+from .staging import (
+    DATASET_MANIFEST,
+    OutputSet,
+    output_file,
+    output_set,
+    refuse_inside_output_set,
+)
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -82,8 +89,16 @@ __all__ = [
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
-#: Where :func:`predict` writes by default (in the current folder).
+#: Where :func:`predict` writes by default (in the current folder): a CSV file, or on Dask a
+#: folder of Parquet parts.
 PREDICTIONS_FILE = "predictions.csv"
+PREDICTIONS_FOLDER = "predictions"
+#: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
+#: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
+#: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
+#: 1,000 rows, its center within about 3% of a standard deviation; the final fit uses every
+#: customer (README, "The toolkit on Dask").
+DASK_SAMPLE_ROWS = 100_000
 
 #: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
@@ -163,8 +178,19 @@ def segment(
     _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
-        # The training labels are the saved model's assignment, so that `segment predict`
-        # on the training file reproduces them exactly.
+    result = _describe(data, X, roles, choice, draft, config, source, log, timer, progress)
+    return _named(result)
+
+
+def _describe(
+    data, X, roles, choice, draft, config, source, log, timer, progress, population=None
+) -> Segmentation:
+    """Everything read from a fitted model: the customers' labels and distances (the saved
+    model's assignment, so that `segment predict` on the training file reproduces them),
+    profiles, names, projection and silhouette; ``draft`` keeps its placeholder names (see
+    :func:`_named`). ``population``: the number of customers when ``data`` is a sample."""
+    preprocessor = draft.preprocessor
+    with timer.stage("fit"):
         labels, distances = draft.assignment(X)
     _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
@@ -188,7 +214,7 @@ def segment(
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    result = Segmentation(
+    return Segmentation(
         data=data,
         source=source,
         config=config,
@@ -207,11 +233,16 @@ def segment(
         created=created,
         timings=timer.timings,
         rules=rules,
+        population=population,
     )
-    # What drift is measured against later (segment monitor): stored in the model.
-    training = describe_training(preprocessor, data, labels, choice.k)
-    model = draft.renamed(profiles.names, _model_metadata(result), training=training)
-    return replace(result, model=model)
+
+
+def _named(seg: Segmentation) -> Segmentation:
+    """The segmentation whose model carries the segments' names, the run's metadata and what
+    drift is measured against later (segment monitor)."""
+    training = describe_training(seg.preprocessor, seg.data, seg.labels, seg.k)
+    model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
+    return replace(seg, model=model)
 
 
 def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
@@ -401,13 +432,15 @@ def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | Non
     }
 
 
-def _model_by_size(preprocessor: Preprocessor, fitted) -> SegmentationModel:
+def _model_by_size(preprocessor: Preprocessor, fitted, sizes=None) -> SegmentationModel:
     """The fitted centers, numbered by size: segment 0 is the largest, ids read by importance.
 
     ``fitted`` is a KMeans, or a KPrototypes whose modes are written one-hot after its numeric
-    centers (the columns of the preprocessed matrix)."""
+    centers (the columns of the preprocessed matrix); ``sizes``, when given, the number of
+    customers of each of its clusters (else counted from its labels)."""
     k = fitted.n_clusters
-    sizes = np.bincount(np.asarray(fitted.labels_), minlength=k)
+    if sizes is None:
+        sizes = np.bincount(np.asarray(fitted.labels_), minlength=k)
     order = np.argsort(-sizes, kind="stable")
     names = [f"Segment {i}" for i in range(k)]
     if not hasattr(fitted, "categorical_modes_"):
@@ -528,6 +561,9 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         run is writing to ``out`` or ``out`` holds files no run wrote.
     """
     check_k(config.k)  # before any reading
+    _check_engine(config.engine, config.scheduler)
+    if config.engine == "dask":
+        return _run_on_dask(config, progress)
     if config.input is not None:
         _refuse_outputs_over_inputs(Path(config.out), [config.input])
     timer = Timer()
@@ -546,6 +582,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
                 protect = [config.input]
         read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
         log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
+        log.extend(data.attrs.get("read_log", []))
         if config.input is None:
             with timer.stage("write"):
                 written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
@@ -569,16 +606,151 @@ def _staged(stage: OutputSet, key: str) -> Path:
     return stage.path(output_path(Path(), key))
 
 
-def _rfm_on_dask(transactions, scheduler, options):
-    """RFM on Dask (``segmentation.distributed``); only this imports dask."""
+def _check_engine(engine, scheduler) -> None:
+    if engine not in ENGINES:
+        raise SegmentationError(f"`engine` must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if scheduler and engine != "dask":
+        raise SegmentationError("`scheduler` is the address of a Dask cluster; add `engine` dask.")
+
+
+def _on_dask():
+    """``segmentation.distributed``: the only way the pipeline reaches dask."""
     try:
-        from .distributed import cluster, transactions_to_rfm_dask
+        from . import distributed
     except ImportError:
         raise SegmentationError(
             '`engine` dask needs dask and distributed: pip install -e ".[dask]".'
         ) from None
-    with cluster(scheduler):
-        return transactions_to_rfm_dask(transactions, **options)
+    return distributed
+
+
+def _rfm_on_dask(transactions, scheduler, options):
+    """RFM on Dask (``segmentation.distributed``)."""
+    distributed = _on_dask()
+    with distributed.cluster(scheduler):
+        return distributed.transactions_to_rfm_dask(transactions, **options)
+
+
+def _segment_partition(part: pd.DataFrame, model: SegmentationModel):
+    """One partition segmented by ``model`` as in process (the input, then the segment
+    columns), and its counts: customers per segment, then rows with an unseen category per
+    categorical feature."""
+    X = model.preprocessor.transform(part)
+    labels, distances = model.assignment(X)
+    frame = _with_output_columns(
+        part, labels, model.segment_names, customer_explanations(distances, labels)
+    )
+    counts = np.bincount(labels, minlength=model.n_segments)
+    unknown = (model.category_codes(X) < 0).sum(axis=0)
+    return frame, np.concatenate([counts, unknown]).astype(np.int64)
+
+
+def _refuse_inputs_inside(distributed, folder: Path, source, role: str = "`out`") -> None:
+    """Refuse before any work when the input's files are inside ``folder``, which the run
+    replaces whole."""
+    if not folder.exists():
+        return
+    for item in distributed.input_files(source):
+        if _is_within(Path(item), folder):
+            raise SegmentationError(
+                f"Refusing to overwrite the input '{source}', which is inside '{folder}', the "
+                f"folder the run replaces; choose another {role}."
+            )
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunResult:
+    """:func:`run` on Dask: the statistics of the preprocessing and the final fit on every
+    customer, on the cluster; the k sweep, profiles, figures and silhouette on a seeded sample
+    of :data:`DASK_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
+    if config.input is None:
+        raise SegmentationError(
+            "`engine` dask needs `input`: a Parquet or CSV file, a folder of parts or a glob."
+        )
+    if config.method != "kmeans":
+        raise SegmentationError("`engine` dask runs `method` kmeans only; leave out `method`.")
+    k = check_k(config.k)
+    distributed = _on_dask()
+    from kmeans_core.dask import KMeans as DaskKMeans
+
+    _refuse_inputs_inside(distributed, Path(config.out), config.input)
+    timer = Timer()
+    source = str(config.input)
+    with _output_set(config, "run") as stage, distributed.cluster(config.scheduler):
+        with timer.stage("read"), report_stage(progress, "read"):
+            table = distributed.DaskTable(
+                distributed.read_customers(
+                    config.input, encoding=config.encoding, decimal=config.decimal
+                )
+            )
+            data = table.sample(DASK_SAMPLE_ROWS, config.seed)
+        log = [
+            f"Read {table.n_rows:,} rows and {data.shape[1]} columns from {source} on Dask "
+            f"({table.n_partitions} partitions)."
+        ]
+        if len(data) < table.n_rows:
+            log.append(
+                f"The k sweep, the profiles' statistics, the figures and the silhouette use a "
+                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers; the "
+                "preprocessing statistics, the final fit, the segment sizes and the segmented "
+                "table use every customer."
+            )
+        with timer.stage("preprocess"):
+            roles = infer_roles(data, features=config.features, id_column=config.id_column)
+            statistics = distributed.DaskStatistics(
+                table, roles.numeric_features, roles.categorical_features
+            )
+            preprocessor = Preprocessor(scaler=config.scaler, log_transform=config.log_transform)
+            preprocessor.fit_statistics(statistics, roles)
+            del statistics
+            log.extend(preprocessor.log_)
+            X = preprocessor.transform(data)
+            ks = _ks_to_try(config, k, X, log)
+        with timer.stage("sweep"):
+            choice, fitted = _choose_k(X, ks, k, config, progress)
+        _tell(progress, "fit", 0, 2)
+        with timer.stage("fit"):
+            # Lloyd on every customer, from the sample's best centers.
+            final = DaskKMeans(
+                choice.k, init=fitted.cluster_centers_, n_init=1, random_state=config.seed
+            ).fit(table.matrix(preprocessor))
+            sizes = final.labels_.map_blocks(
+                np.bincount, minlength=choice.k, chunks=(choice.k,), dtype=np.int64
+            )
+            sizes = sizes.reshape(-1, choice.k).sum(axis=0).compute()
+            draft = _model_by_size(preprocessor, final, sizes)
+            log.append(
+                f"Fitted k={choice.k} on all {table.n_rows:,} customers on Dask "
+                f"({final.n_iter_} Lloyd iterations from the sample's centers)."
+            )
+        seg = _describe(
+            data, X, roles, choice, draft, config, source, log, timer, progress, table.n_rows
+        )
+        with timer.stage("write"), report_stage(progress, "write"):
+            # Every partition, segmented, as one Parquet part, written by the workers into the
+            # output set being prepared (on a real cluster: a folder they all reach).
+            folder = _staged(stage, "customers_parts")
+            folder.mkdir()
+            model = draft.renamed(seg.profiles.names)
+            totals = table.write_parts(partial(_segment_partition, model=model), folder)
+        seg = _named(replace(seg, profiles=_resized(seg.profiles, totals[: choice.k])))
+        written = {"customers_parts": stage.final(folder)}
+        return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
+
+
+def _resized(profiles, sizes) -> Profiles:
+    """``profiles`` with every segment's size and share counted on all customers."""
+    total = int(np.sum(sizes))
+    segments = []
+    for segment, size in zip(profiles.segments, sizes, strict=True):
+        segments.append({**segment, "size": int(size), "share": int(size) / total})
+    return replace(profiles, segments=segments)
 
 
 def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
@@ -603,6 +775,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
+    _check_engine(config.engine, config.scheduler)
     _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
     with _output_set(config, "rfm") as stage:
@@ -618,6 +791,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
                 )
             with timer.stage("rfm"):
                 rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            rfm_log = [*transactions.attrs.get("read_log", []), *rfm_log]
             del transactions
         log = list(rfm_log)
         if config.features is None:
@@ -677,7 +851,16 @@ def _refuse_outputs_over_inputs(out: Path, inputs: list) -> None:
 # --------------------------------------------------------------------------- predicting
 
 
-def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=None) -> PredictResult:
+def predict(
+    model_path,
+    input_path,
+    out_path=None,
+    *,
+    encoding=None,
+    decimal=None,
+    engine="inprocess",
+    scheduler=None,
+) -> PredictResult:
     """Assign the customers of a table to the segments of a saved model.
 
     Parameters
@@ -692,6 +875,13 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         lock: a second process writing the same file at the same time is refused.
     encoding, decimal : str or None
         Text encoding and decimal mark of a CSV input; None detects them.
+    engine : {"inprocess", "dask"}
+        On Dask, ``input_path`` may be a folder of Parquet or CSV parts or a glob, and the
+        result is a folder of Parquet parts (default ``predictions``), one per input
+        partition, each row labelled as in process, written as an output set
+        (:func:`segmentation.staging.output_set`) with a ``_manifest.json``.
+    scheduler : str or None
+        With ``engine="dask"``: a Dask scheduler's address; None starts a LocalCluster.
 
     Returns
     -------
@@ -703,7 +893,12 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         For a bad model file, an unreadable input, missing feature columns, or an unwritable
         output.
     """
+    _check_engine(engine, scheduler)
     model = SegmentationModel.load(model_path)
+    if engine == "dask":
+        return _predict_on_dask(
+            model, model_path, input_path, out_path, scheduler, encoding, decimal
+        )
     data = read_table(input_path, encoding=encoding, decimal=decimal)
     out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
     ensure_output_dir(out_path.parent)
@@ -729,5 +924,48 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         unknown_categories={
             name: int(n)
             for name, n in zip(model.preprocessor.categorical_features_, unknown, strict=True)
+        },
+    )
+
+
+def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encoding, decimal):
+    """:func:`predict` on Dask: every partition scored by :func:`_segment_partition`."""
+    distributed = _on_dask()
+    folder = Path(out_path) if out_path is not None else Path(PREDICTIONS_FOLDER)
+    if folder.exists() and not folder.is_dir():
+        raise SegmentationError(
+            f"`out` '{folder}' is a file; on Dask the predictions are a folder of Parquet parts."
+        )
+    _refuse_inputs_inside(distributed, folder, input_path)
+    if _is_within(Path(model_path), folder):
+        raise SegmentationError(
+            f"Refusing to overwrite the model '{model_path}', which is inside '{folder}'; "
+            "choose another `out`."
+        )
+    refuse_inside_output_set(folder)
+    parameters = {"model": model_path, "input": input_path, "engine": "dask"}
+    parameters |= {"scheduler": scheduler, "encoding": encoding, "decimal": decimal}
+    # The parts are the folder itself, so that Parquet readers take it as one dataset: its
+    # manifest is named so that they skip it.
+    with (
+        output_set(
+            folder, command="predict", parameters=parameters, manifest=DATASET_MANIFEST
+        ) as stage,
+        distributed.cluster(scheduler),
+    ):
+        frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
+        model.preprocessor.check_columns(list(frame.columns))
+        table = distributed.DaskTable(frame)
+        segmented = partial(_segment_partition, model=model)
+        totals = table.write_parts(segmented, stage.folder)
+    k = model.n_segments
+    return PredictResult(
+        segmented=None,
+        labels=None,
+        counts={name: int(c) for name, c in zip(model.segment_names, totals[:k], strict=True)},
+        path=folder,
+        unknown_categories={
+            name: int(n)
+            for name, n in zip(model.preprocessor.categorical_features_, totals[k:], strict=True)
         },
     )

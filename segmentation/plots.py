@@ -289,6 +289,7 @@ def feature_distributions(
     names: list[str],
     *,
     log_columns: list[str] | tuple = (),
+    n_features: int | None = None,
 ) -> bytes:
     """Box plots of every numeric feature, one box per segment, in original units.
 
@@ -301,6 +302,9 @@ def feature_distributions(
     log_columns : sequence of str
         Features that were log-transformed for clustering; drawn on a log axis so that their
         heavy tail does not squash the boxes.
+    n_features : int or None
+        How many features the data has when ``values`` holds only some of them (the title
+        then says so).
 
     Returns
     -------
@@ -366,7 +370,7 @@ def feature_distributions(
             fontsize=9,
         )
         fig.suptitle(
-            "Feature distributions by segment",
+            "Feature distributions by segment" + _shown_of(len(columns), n_features),
             fontsize=13,
             fontweight="bold",
             y=1 - 0.15 / fig.get_size_inches()[1],
@@ -503,14 +507,23 @@ def silhouette(
         return _png(fig)
 
 
-def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
+def _shown_of(n_shown: int, n_features: int | None) -> str:
+    """ " (the 24 most distinctive of 3,000 features)" when a figure shows only some."""
+    if n_features is None or n_features <= n_shown:
+        return ""
+    return f" (the {n_shown} most distinctive of {n_features:,} features)"
+
+
+def segment_profiles(z: pd.DataFrame, names: list[str], *, n_features: int | None = None) -> bytes:
     """Heatmap of segment z-scores (segments by features), each cell annotated.
 
     Parameters
     ----------
     z : pandas.DataFrame of shape (k, n_columns)
-        :attr:`segmentation.profile.Profiles.z`.
+        :attr:`segmentation.profile.Profiles.z`, or some of its columns.
     names : list of str of length k
+    n_features : int or None
+        How many columns the full z table has when ``z`` holds only some (the title says so).
 
     Returns
     -------
@@ -524,7 +537,7 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
     left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
     # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
     bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
-    title = "How each segment differs from the average customer"
+    title = "How each segment differs from the average customer" + _shown_of(z.shape[1], n_features)
     right = 1.5  # colour bar, its ticks and its two-line label
     # Wide enough for the cells, and for the title (drawn from the left edge of the cells).
     plot_w = max(3.0, 0.95 * n_columns, _text_width(title, 12.5) + 0.3 - right)

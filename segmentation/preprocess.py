@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ __all__ = [
     "SKEW_THRESHOLD",
     "MAX_CATEGORIES",
     "is_id_name",
+    "NumericSummary",
+    "TableStatistics",
 ]
 
 SCALERS = ("standard", "robust", "minmax", "none")
@@ -547,21 +550,38 @@ class Preprocessor:
             log-transform column that is not a non-negative numeric feature, or no usable
             feature.
         """
-        log_setting = self._check_params()
-        log = _roles_log(roles)
+        self._check_params()
         self._require_columns(df, [*roles.numeric_features, *roles.categorical_features])
         if len(df) == 0:
             raise SegmentationError("The table has no rows to learn from.")
-        numeric, numeric_fill, skewness = _fit_numeric(df, roles.numeric_features, log)
+        return self.fit_statistics(TableStatistics(df), roles)
+
+    def fit_statistics(self, stats: TableStatistics, roles: ColumnRoles) -> Preprocessor:
+        """:meth:`fit` from what ``stats`` says about the training table: the same decisions
+        whether the table is in memory (:class:`TableStatistics`) or on a cluster
+        (``segmentation.distributed.DaskStatistics``).
+
+        Parameters
+        ----------
+        stats : TableStatistics or an object with the same methods
+        roles : ColumnRoles
+
+        Returns
+        -------
+        self
+        """
+        log_setting = self._check_params()
+        log = _roles_log(roles)
+        numeric, numeric_fill, skewness = _fit_numeric(stats, roles.numeric_features, log)
         categorical, categorical_fill, categories = _fit_categorical(
-            df, roles.categorical_features, log
+            stats, roles.categorical_features, log
         )
         if not numeric and not categorical:
             raise SegmentationError(
                 "No usable feature is left after dropping constant and empty columns; "
                 "choose other columns with `features`."
             )
-        log_columns = self._choose_log_columns(df, numeric, numeric_fill, skewness, log_setting)
+        log_columns = self._choose_log_columns(stats, numeric, numeric_fill, skewness, log_setting)
         log.extend(_log_transform_log(numeric, log_columns, skewness, log_setting))
 
         self.log_setting_ = log_setting
@@ -578,8 +598,7 @@ class Preprocessor:
         ]
 
         # The scaler is learnt on exactly what transform computes before scaling.
-        before_scaling = self._numeric_block(df)
-        self.center_, self.scale_ = _fit_scaler(before_scaling, self.scaler)
+        self.center_, self.scale_, magnitude = stats.scaler(self._numeric_block, self.scaler)
         beyond = [name for name, s in zip(numeric, self.scale_, strict=True) if not np.isfinite(s)]
         if beyond:
             raise SegmentationError(
@@ -587,18 +606,13 @@ class Preprocessor:
                 "reach both ends of the range, near 1e308); rescale it, for example divide it "
                 "by 1e300, or leave it out of `features`."
             )
-        near_limit = [
-            name
-            for name, values in zip(numeric, before_scaling.T, strict=True)
-            if np.max(np.abs(values)) > HUGE
-        ]
-        for name in near_limit:
-            log.append(
-                f"'{name}' has values near the float64 limit (up to "
-                f"{np.max(np.abs(before_scaling[:, numeric.index(name)])):.3g}); its scaler and "
-                "profile are computed in units of its largest value, which gives the same result "
-                "without overflow."
-            )
+        for name, largest in zip(numeric, magnitude, strict=True):
+            if largest > HUGE:
+                log.append(
+                    f"'{name}' has values near the float64 limit (up to {largest:.3g}); its "
+                    "scaler and profile are computed in units of its largest value, which gives "
+                    "the same result without overflow."
+                )
         if numeric:
             log.append(
                 f"Scaled {len(numeric)} numeric feature{'s' if len(numeric) > 1 else ''} "
@@ -607,13 +621,14 @@ class Preprocessor:
         self.log_ = log
         return self
 
-    def _choose_log_columns(self, df, numeric, fill, skewness, setting) -> list[str]:
+    def _choose_log_columns(self, stats, numeric, fill, skewness, setting) -> list[str]:
         if setting == "none":
             return []
         minimum = {}
         for name in numeric:
-            values = _numeric_column(df, name)
-            minimum[name] = float(np.min(np.where(np.isnan(values), fill[name], values)))
+            summary = stats.numeric(name)  # the smallest value once gaps are filled
+            gaps = summary.n_present < stats.n_rows
+            minimum[name] = min(summary.minimum, fill[name]) if gaps else summary.minimum
         if setting == "auto":
             return [
                 name for name in numeric if skewness[name] > SKEW_THRESHOLD and minimum[name] >= 0.0
@@ -638,6 +653,13 @@ class Preprocessor:
     def _check_fitted(self):
         if not hasattr(self, "feature_names_out_"):
             raise RuntimeError("This Preprocessor is not fitted yet; call fit first.")
+
+    def check_columns(self, columns: list[str]) -> None:
+        """Refuse, in one sentence, a table whose ``columns`` lack a feature of the model."""
+        self._check_fitted()
+        self._require_columns(
+            pd.DataFrame(columns=columns), [*self.numeric_features_, *self.categorical_features_]
+        )
 
     @staticmethod
     def _require_columns(df: pd.DataFrame, needed: list[str]):
@@ -832,49 +854,101 @@ def _filled(n_missing: int, name: str, value: str) -> str:
     )
 
 
-def _fit_numeric(df: pd.DataFrame, names: list[str], log: list[str]):
+class NumericSummary(NamedTuple):
+    """A numeric column's present (non-missing) values: how many, the smallest, the largest,
+    and their median (NaN when there is none)."""
+
+    n_present: int
+    minimum: float
+    maximum: float
+    median: float
+
+
+class TableStatistics:
+    """What :meth:`Preprocessor.fit` learns from, computed from a table in memory.
+
+    ``segmentation.distributed.DaskStatistics`` answers the same questions for a table on a
+    Dask cluster, so both paths take the same decisions (:meth:`Preprocessor.fit_statistics`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame of shape (n_rows, n_columns)
+    """
+
+    def __init__(self, df: pd.DataFrame):
+        self.df = df
+        self.n_rows = len(df)
+
+    def numeric(self, name: str, log: list[str] | None = None) -> NumericSummary:
+        """Count, extremes and median of the present values of a numeric column (cells that
+        are not finite numbers count as missing, said in ``log`` if given)."""
+        values = _numeric_column(self.df, name, log)
+        present = values[~np.isnan(values)]
+        if present.size == 0:
+            return NumericSummary(0, math.nan, math.nan, math.nan)
+        return NumericSummary(
+            int(present.size), float(present.min()), float(present.max()), float(np.median(present))
+        )
+
+    def skewness(self, name: str, fill: float) -> float:
+        """Sample skewness of a numeric column once its gaps are filled with ``fill``."""
+        values = _numeric_column(self.df, name)
+        return _sample_skewness(np.where(np.isnan(values), fill, values))
+
+    def counts(self, name: str) -> pd.Series:
+        """How often each present value of a text column occurs (stripped text -> count)."""
+        return _text_column(self.df, name).dropna().value_counts()
+
+    def scaler(self, block, scaler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Center, scale and largest magnitude per column of ``block(table)``, the numeric
+        features just before scaling."""
+        values = block(self.df)
+        magnitude = np.max(np.abs(values), axis=0) if values.size else np.zeros(values.shape[1])
+        return (*_fit_scaler(values, scaler), magnitude)
+
+
+def _fit_numeric(stats: TableStatistics, names: list[str], log: list[str]):
     """Numeric features kept (not empty, not constant), their medians and skewness."""
     kept: list[str] = []
     fill: dict[str, float] = {}
     skewness: dict[str, float] = {}
     for name in names:
-        values = _numeric_column(df, name, log)
-        present = values[~np.isnan(values)]
-        if present.size == 0:
+        summary = stats.numeric(name, log)
+        if summary.n_present == 0:
             log.append(f"Warning: dropped '{name}': all values missing.")
             continue
-        if np.all(present == present[0]):
-            log.append(f"Warning: dropped '{name}': constant (every value is {present[0]:g}).")
+        if summary.minimum == summary.maximum:
+            log.append(f"Warning: dropped '{name}': constant (every value is {summary.minimum:g}).")
             continue
-        median = float(np.median(present))
-        if present.size < len(df):
-            log.append(_filled(len(df) - present.size, name, f"the median {median:g}"))
+        median = summary.median
+        if summary.n_present < stats.n_rows:
+            log.append(_filled(stats.n_rows - summary.n_present, name, f"the median {median:g}"))
         kept.append(name)
         fill[name] = median
-        skewness[name] = _sample_skewness(np.where(np.isnan(values), median, values))
+        skewness[name] = stats.skewness(name, median)
     return kept, fill, skewness
 
 
-def _fit_categorical(df: pd.DataFrame, names: list[str], log: list[str]):
+def _fit_categorical(stats: TableStatistics, names: list[str], log: list[str]):
     """Text features kept (not empty, not constant), their modes and sorted categories."""
     kept: list[str] = []
     fill: dict[str, str] = {}
     categories: dict[str, list[str]] = {}
     for name in names:
-        present = _text_column(df, name).dropna()
-        if present.empty:
+        counts = stats.counts(name)
+        n_present = int(counts.sum())
+        if n_present == 0:
             log.append(f"Warning: dropped '{name}': all values missing.")
             continue
-        counts = present.value_counts()
         # Most frequent; ties go to the first in sorted order so the choice is reproducible.
         top = counts.max()
         mode = sorted(str(v) for v in counts.index[counts == top])[0]
-        levels = sorted(set(present.astype(str)))
+        levels = sorted({str(v) for v in counts.index})
         if len(levels) == 1:
             log.append(f"Warning: dropped '{name}': constant (every value is {levels[0]!r}).")
             continue
-        if present.size < len(df):
-            log.append(_filled(len(df) - present.size, name, f"the most frequent value {mode!r}"))
+        if n_present < stats.n_rows:
+            log.append(_filled(stats.n_rows - n_present, name, f"the most frequent value {mode!r}"))
         kept.append(name)
         fill[name] = mode
         categories[name] = levels

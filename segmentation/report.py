@@ -48,6 +48,7 @@ th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: le
          vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 tr.chosen td { background: #fff4d6; font-weight: 600; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px;
           margin-right: 6px; vertical-align: -1px; }
@@ -262,8 +263,8 @@ def _rfm_section(seg: Segmentation) -> str:
             f'<td class="num">{row["counts"][column]:,}</td>' for row in crosstab["rows"]
         )
         rows.append(
-            f"<tr><td>{_e(column)}</td>"
-            + "".join(f'<td class="num">{_e(span)}</td>' for span in spans)
+            f'<tr><td class="nowrap">{_e(column)}</td>'
+            + "".join(f'<td class="num nowrap">{_e(span)}</td>' for span in spans)
             + f'{cells}<td class="num">{crosstab["totals"][column]:,}</td></tr>'
         )
     totals = "".join(f'<td class="num">{row["total"]:,}</td>' for row in crosstab["rows"])

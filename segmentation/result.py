@@ -157,6 +157,11 @@ class Segmentation:
     rfm : dict or None
         For an RFM run: how the RFM scores were made and the cross-table of k-means segments
         by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
+    population : int or None
+        On Dask: the number of customers in the whole table, of which ``data`` is a seeded
+        sample (the k sweep, profiles, figures and silhouette are the sample's; the final fit,
+        the segment sizes and the segmented table cover every customer). None: ``data`` is
+        every customer.
     """
 
     data: pd.DataFrame
@@ -178,6 +183,7 @@ class Segmentation:
     timings: dict[str, float] = field(default_factory=dict)
     rules: SegmentRules | None = None
     rfm: dict | None = None
+    population: int | None = None
 
     @property
     def k(self) -> int:
@@ -191,7 +197,8 @@ class Segmentation:
 
     @property
     def n_customers(self) -> int:
-        return len(self.data)
+        """Every customer segmented (the whole table, also when ``data`` is a sample)."""
+        return len(self.data) if self.population is None else self.population
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -230,20 +237,27 @@ class PredictResult:
 
     Attributes
     ----------
-    segmented : pandas.DataFrame
-        The input followed by the segment columns.
-    labels : ndarray of shape (n_rows,)
+    segmented : pandas.DataFrame or None
+        The input followed by the segment columns (None on Dask: they stay in the Parquet
+        parts at ``path``).
+    labels : ndarray of shape (n_rows,) or None
+        None on Dask.
     counts : dict of str to int
         Customers per segment name, in segment order.
     path : pathlib.Path
-        The CSV written.
+        The CSV written (on Dask: the folder of Parquet parts).
     unknown_categories : dict of str to int
         Per categorical feature, how many rows hold a category the model was not trained on
         (they match no segment's category; the row is still assigned).
     """
 
-    segmented: pd.DataFrame
-    labels: np.ndarray
+    segmented: pd.DataFrame | None
+    labels: np.ndarray | None
     counts: dict[str, int]
     path: Path
     unknown_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows assigned."""
+        return sum(self.counts.values())

@@ -72,6 +72,7 @@ from .io import pause_point, to_jsonable
 
 __all__ = [
     "MANIFEST",
+    "DATASET_MANIFEST",
     "OutputSet",
     "output_set",
     "output_file",
@@ -82,6 +83,10 @@ __all__ = [
 
 #: The file that makes a folder one whole run (written last into every set).
 MANIFEST = "manifest.json"
+#: Its name in a folder that Parquet readers take as one dataset (they skip names starting
+#: with "_", as Spark's _SUCCESS): the Parquet parts of ``segment predict --engine dask``.
+DATASET_MANIFEST = "_manifest.json"
+_MANIFESTS = (MANIFEST, DATASET_MANIFEST)
 #: Version of the manifest's layout.
 MANIFEST_FORMAT = 1
 #: Test hook: "rename" makes the swap take two renames even where the exchange works.
@@ -146,7 +151,7 @@ class OutputSet:
 
 @contextmanager
 def output_set(
-    out, *, command: str, parameters: dict, known: Iterable[str] = ()
+    out, *, command: str, parameters: dict, known: Iterable[str] = (), manifest: str = MANIFEST
 ) -> Iterator[OutputSet]:
     """Prepare a run's outputs aside and put them in place together (see the module docstring).
 
@@ -162,7 +167,10 @@ def output_set(
     known : iterable of str
         Every file the command may write, relative to ``out`` (``"plots/pca.png"``): in a
         folder without a manifest (written by an older version), these are recognised as a
-        previous run's and replaced.
+        previous run's and replaced; a folder listed here stands for everything inside it.
+    manifest : str
+        The manifest's name: :data:`MANIFEST`, or :data:`DATASET_MANIFEST` for a folder of
+        Parquet parts that readers take as one dataset.
 
     Yields
     ------
@@ -192,10 +200,10 @@ def output_set(
         stage = OutputSet(given, staging, str(uuid.UUID(run_id)), started)
         try:
             yield stage
-            manifest = _write_manifest(stage, command, parameters)
+            document = _write_manifest(stage, command, parameters, manifest)
             _fsync_tree(staging)
             _swap_in(staging, target, run_id)
-            stage.manifest = manifest
+            stage.manifest = document
         except BaseException:
             if staging.exists():
                 _discard(staging)
@@ -245,9 +253,10 @@ def refuse_inside_output_set(path) -> None:
         If the folder of ``path`` holds a ``manifest.json``.
     """
     folder = Path(path).parent
-    if (folder / MANIFEST).is_file():
+    manifest = _manifest_of(folder)
+    if manifest is not None:
         raise SegmentationError(
-            f"'{folder}' is a run's output folder (it has a {MANIFEST}), which the next run "
+            f"'{folder}' is a run's output folder (it has a {manifest.name}), which the next run "
             f"replaces whole; write '{Path(path).name}' somewhere else with `out`."
         )
 
@@ -292,7 +301,7 @@ def _refuse_foreign_files(target: Path, given: Path, known: Iterable[str]) -> No
     """Refuse an output folder holding anything that is not a previous run's."""
     if not target.is_dir():
         return
-    ours = {MANIFEST, *known, *_listed_files(target)}
+    ours = {*_MANIFESTS, *known, *_listed_files(target)}
     folders = {parent.as_posix() for name in ours for parent in Path(name).parents}
     foreign = []
     for root, dirs, files in os.walk(target):
@@ -302,9 +311,9 @@ def _refuse_foreign_files(target: Path, given: Path, known: Iterable[str]) -> No
             temporary = _TEMPORARY.fullmatch(name)
             if temporary and (relative / temporary[1]).as_posix() in ours:
                 continue
-            if path not in ours:
+            if not ours.intersection([path, *(p.as_posix() for p in Path(path).parents)]):
                 foreign.append(path)
-        if not files and not dirs and relative.as_posix() not in folders:
+        if not files and not dirs and relative.as_posix() not in folders | ours:
             foreign.append(relative.as_posix() + "/")
     if foreign:
         shown = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
@@ -321,8 +330,11 @@ def _files(n: int) -> str:
 
 def _listed_files(folder: Path) -> list[str]:
     """The files a folder's manifest lists (none if it has no readable manifest)."""
+    path = _manifest_of(folder)
+    if path is None:
+        return []
     try:
-        document = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
         return [str(entry["path"]) for entry in document["files"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
@@ -448,7 +460,7 @@ def _unlink(path: Path) -> None:
 # --------------------------------------------------------------------------- the manifest
 
 
-def _write_manifest(stage: OutputSet, command: str, parameters: dict) -> dict:
+def _write_manifest(stage: OutputSet, command: str, parameters: dict, name: str) -> dict:
     from .io import write_json_atomic
 
     pause_point("writing the manifest")
@@ -466,7 +478,7 @@ def _write_manifest(stage: OutputSet, command: str, parameters: dict) -> dict:
             for path, (size, digest) in sorted(_files_of(stage.folder).items())
         ],
     }
-    write_json_atomic(manifest, stage.folder / MANIFEST)
+    write_json_atomic(manifest, stage.folder / name)
     return manifest
 
 
@@ -477,7 +489,7 @@ def _files_of(folder: Path) -> dict[str, tuple[int, str]]:
         for name in files:
             path = Path(root) / name
             relative = path.relative_to(folder).as_posix()
-            if relative != MANIFEST:
+            if relative not in _MANIFESTS:
                 found[relative] = _digest(path)
     return found
 
@@ -518,22 +530,23 @@ def output_set_problems(folder) -> list[str]:
                 "next run into it puts the previous ones back"
             ]
         return [f"'{folder}' is not a folder"]
+    path = _manifest_of(folder)
+    if path is None:
+        return [f"it has no {MANIFEST}"]
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
         listed = {
             str(entry["path"]): (entry["size"], entry["sha256"]) for entry in manifest["files"]
         }
         manifest["run_id"]
-    except FileNotFoundError:
-        return [f"it has no {MANIFEST}"]
     except (OSError, ValueError, KeyError, TypeError):
-        return [f"its {MANIFEST} is not one written by segment"]
+        return [f"its {path.name} is not one written by segment"]
     problems = []
     present = {}
     for root, _, files in os.walk(folder):
         for name in files:
             relative = (Path(root) / name).relative_to(folder).as_posix()
-            if relative != MANIFEST:
+            if relative != path.name:
                 present[relative] = Path(root) / name
     for relative, (size, sha256) in listed.items():
         if relative not in present:
@@ -569,7 +582,15 @@ def verify_output_set(folder) -> dict:
             f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         )
         raise SegmentationError(f"'{folder}' is not one whole run: {shown}.")
-    return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    return json.loads(_manifest_of(Path(folder)).read_text(encoding="utf-8"))
+
+
+def _manifest_of(folder: Path) -> Path | None:
+    """The manifest file of a folder (``manifest.json`` or ``_manifest.json``), if any."""
+    for name in _MANIFESTS:
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 # --------------------------------------------------------------------------- the lock

@@ -265,17 +265,27 @@ def _rfm(transactions, start, end, as_of=None):
 
 
 def test_online_retail_quarters(retail):
-    """RFM of the first quarter of 2011 as training: the third quarter's customers are alike;
-    the same third quarter measured a month after it ended has a shifted Recency only."""
+    """RFM of the first quarter of 2011 as training (as segment rfm makes it): the third
+    quarter's customers are alike, some of those who bought in both changed segment; the same
+    third quarter measured a month after it ended has a shifted Recency only."""
     config = RunConfig(
         features=["Recency", "Frequency", "Monetary"],
         id_column="CustomerID",
         log_transform=["Recency", "Frequency", "Monetary"],
-        k_range=(2, 5),
     )
-    model = segment(_rfm(retail, "2011-01-01", "2011-04-01"), config).model
-    same_season = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"))
-    assert same_season.verdict == "no change"
+    first = _rfm(retail, "2011-01-01", "2011-04-01")
+    model = segment(first, config).model
+    labels = model.predict(first)  # the columns customers_segmented.csv holds
+    previous = first.assign(Segment=labels, Segment_name=np.asarray(model.segment_names)[labels])
+    third = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"), previous)
+    assert third.verdict == "no change"
+    m = third.migration
+    assert (m.matched, m.matched - m.stayed, int(m.new.sum()), int(m.gone.sum())) == (
+        1036,
+        335,
+        1125,
+        740,
+    )
     late = drift(model, _rfm(retail, "2011-07-01", "2011-10-01", as_of="2011-11-01"))
     readings = {f.name: f.reading for f in late.features}
     assert readings == {"Recency": "significant", "Frequency": "no change", "Monetary": "no change"}
@@ -294,7 +304,7 @@ def test_migration_matrix_by_hand():
     )
     ids = pd.Series(["b", "c", "d", "f", "g"])
     labels = np.array([0, 0, 1, 1, 0])
-    m = migration_matrix(previous, None, ids, labels, ["Big", "Small"], "id")
+    m = migration_matrix(previous, ids, labels, ["Big", "Small"], "id")
     assert m.before == ["Big", "Small", "Gone"]
     # b: Big -> Big; c: Small -> Big; d: Small -> Small
     assert m.matrix.tolist() == [[1, 0], [1, 1], [0, 0]]
@@ -305,11 +315,12 @@ def test_migration_matrix_by_hand():
 
 def test_migration_new_counts_by_segment_now():
     previous = pd.DataFrame({"id": [1, 2], "Segment": [0, 1]})
-    m = migration_matrix(previous, None, pd.Series([2.0, 3.0, 4.0]), [1, 0, 0], ["A", "B"], "id")
+    m = migration_matrix(previous, pd.Series([2.0, 3.0, 4.0]), [1, 0, 0], ["A", "B"], "id")
     assert m.before == ["Segment 0", "Segment 1"]
     assert m.matrix.tolist() == [[0, 0], [0, 1]]  # ids 2 and 2.0 are the same customer
     assert m.new.tolist() == [2, 0]
     assert m.gone.tolist() == [1, 0]
+    assert not m.named and m.stayed == 1  # by number: id 2 was in segment 1 and is in 1
 
 
 def test_migration_through_drift_finds_the_id_column(mall, mall_model):
