@@ -94,7 +94,6 @@ SWAP_VARIABLE = "SEGMENT_TEST_SWAP"
 
 _CHUNK = 1 << 20
 # The names of this module's folders beside `out`: .<name>.segment-<kind>-<run id>
-_KINDS = ("staging", "previous", "trash")
 _LEFTOVER = re.compile(r"(staging|previous|trash)-[0-9a-f]{32}")
 # A temporary file that io.write_bytes_atomic leaves beside its target when killed mid-write.
 _TEMPORARY = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp")

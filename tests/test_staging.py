@@ -18,6 +18,7 @@ from segmentation import staging
 from segmentation.errors import SegmentationError
 from segmentation.io import write_bytes_atomic, write_text_atomic
 from segmentation.staging import (
+    DATASET_MANIFEST,
     MANIFEST,
     output_file,
     output_set,
@@ -296,3 +297,34 @@ def test_a_folder_whose_parent_cannot_be_written_is_refused(tmp_path, monkeypatc
     ):
         write_set(tmp_path / "out", "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_of_parquet_parts_has_a_manifest_that_readers_skip(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "parts"
+    with output_set(out, command="test", parameters={}, manifest=DATASET_MANIFEST) as stage:
+        for i in range(2):
+            pd.DataFrame({"a": [i]}).to_parquet(stage.path(f"part.{i}.parquet"))
+    assert sorted(p.name for p in out.iterdir()) == [
+        DATASET_MANIFEST,
+        "part.0.parquet",
+        "part.1.parquet",
+    ]
+    assert pd.read_parquet(out)["a"].tolist() == [0, 1]
+    assert [f["path"] for f in verify_output_set(out)["files"]] == [
+        "part.0.parquet",
+        "part.1.parquet",
+    ]
+    with pytest.raises(SegmentationError, match="has a _manifest.json"):
+        staging.refuse_inside_output_set(out / "p.csv")
+
+
+def test_a_known_folder_stands_for_everything_inside_it(tmp_path):
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    (out / "parts" / "part.0.parquet").write_text("from an older version")
+    (out / "empty").mkdir()
+    with output_set(out, command="test", parameters={}, known=("parts", "empty")) as stage:
+        write_text_atomic("new", stage.path("a.txt"))
+    assert contents(out) == {"a.txt": "new"}
