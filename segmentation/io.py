@@ -20,7 +20,10 @@ import io
 import json
 import logging
 import os
+import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,7 +41,9 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
     "write_bytes_atomic",
+    "write_folder_atomic",
     "to_jsonable",
+    "pause_point",
 ]
 
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -410,6 +415,25 @@ def _convert_text_column(column: pd.Series, *, decimal: str) -> pd.Series:
 
 # --------------------------------------------------------------------------- writing
 
+#: Test hook: with this environment variable set to N, every :func:`pause_point` is announced
+#: on stderr and the N-th one sleeps, so that a test can kill the process exactly there (0:
+#: announce only). Unset (always, outside the tests), a pause point does nothing.
+PAUSE_AT_VARIABLE = "SEGMENT_TEST_PAUSE_AT"
+_pause_points_passed = 0
+
+
+def pause_point(what: str) -> None:
+    """A moment of the write stage where a test may stop the process (see PAUSE_AT_VARIABLE)."""
+    setting = os.environ.get(PAUSE_AT_VARIABLE)
+    if not setting:
+        return
+    global _pause_points_passed
+    _pause_points_passed += 1
+    print(f"pause point {_pause_points_passed}: {what}", file=sys.stderr, flush=True)
+    if _pause_points_passed == int(setting):
+        print("paused", file=sys.stderr, flush=True)
+        time.sleep(600)
+
 
 def ensure_output_dir(path) -> Path:
     """Create the output folder if needed and check that files can be written in it.
@@ -504,6 +528,7 @@ def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) ->
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        pause_point(f"{target.name} written, not yet renamed")
         # NamedTemporaryFile creates 0600 files; outputs should be readable like any other file.
         os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, target)
@@ -524,6 +549,50 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_folder_atomic(path, fill):
+    """Fill a new folder at ``path`` all at once: ``fill(folder)`` writes into a temporary
+    folder beside it, which then replaces ``path`` (an old folder there is removed after).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    fill : callable
+        Called with the temporary folder (a pathlib.Path); what it returns is returned.
+
+    Raises
+    ------
+    SegmentationError
+        If ``path`` is a file or the folder cannot be written; the old folder, if any, is then
+        left as it was and the temporary one removed.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise SegmentationError(f"'{target}' is a file, where a folder is to be written.")
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
+        os.chmod(staging, 0o777 & ~_umask())
+    except OSError as exc:
+        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
+    old = None
+    try:
+        result = fill(staging)
+        if target.exists():
+            old = parent / f"{staging.name}.old"
+            os.replace(target, old)
+        os.replace(staging, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+            old = None
+        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return result
 
 
 def write_text_atomic(text: str, path, *, protect: Iterable | None = None) -> Path:

@@ -1,10 +1,11 @@
-"""The five figures of a run, drawn with matplotlib's Agg backend into PNG bytes.
+"""The five figures of a run, and the segment shares of ``segment monitor``, drawn with
+matplotlib's Agg backend into PNG bytes.
 
-Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile` and the pipeline
-computed (the sweep rows, the PCA coordinates, the silhouette values, the z-scores); the one
-exception is the box plots, whose quartiles matplotlib computes from the values it is given.
-Every function returns PNG bytes so that the caller can write them atomically and the report
-can embed them.
+Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile`,
+:mod:`segmentation.monitor` and the pipeline computed (the sweep rows, the PCA coordinates, the
+silhouette values, the z-scores, the shares); the one exception is the box plots, whose
+quartiles matplotlib computes from the values it is given. Every function returns PNG bytes so
+that the caller can write them atomically and the report can embed them.
 
 Colours come from matplotlib's "tab10" palette (tab20 beyond ten segments), which stays
 distinguishable for the common forms of colour blindness; the heatmap uses the diverging
@@ -14,6 +15,7 @@ distinguishable for the common forms of colour blindness; the heatmap uses the d
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib
 import numpy as np
@@ -25,6 +27,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
+from .preprocess import HUGE
+
 __all__ = [
     "DPI",
     "MAX_SCATTER_POINTS",
@@ -34,6 +38,7 @@ __all__ = [
     "feature_distributions",
     "silhouette",
     "segment_profiles",
+    "segment_shares",
 ]
 
 DPI = 110
@@ -105,6 +110,8 @@ def _layout(fig, *, left, right, bottom, top, wspace=0.0, hspace=0.0, nrows=1, n
 def _plain_number(value: float, _position=None) -> str:
     """A short tick label without scientific notation: 0.25, 20, 1,500, 12.5k, 2.5M."""
     magnitude = abs(value)
+    if magnitude >= 1e15:
+        return f"{value:.3g}"
     if magnitude >= 1e6:
         return f"{value / 1e6:.3g}M"
     if magnitude >= 1e4:
@@ -330,11 +337,16 @@ def feature_distributions(
             # Only the cells that hold a feature get axes.
             ax = fig.add_subplot(n_rows, n_cols, index + 1)
             data = values[column].to_numpy(dtype=float)
+            title = str(column)
+            unit = _display_unit(data)
+            if unit != 1.0:
+                data = data / unit
+                title = f"{column} (x {unit:.0e})"
             groups = [data[labels == segment_id] for segment_id in range(k)]
             _box_plots(ax, [g[np.isfinite(g)] for g in groups], colors, show_outliers)
             ax.set_xticks(range(1, k + 1), [str(i) for i in range(k)])
             ax.set_xlabel("segment")
-            ax.set_title(str(column), fontsize=10.5)
+            ax.set_title(title, fontsize=10.5)
             ax.grid(axis="x", visible=False)
             ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
             if column in log_columns and np.nanmin(data) > 0:
@@ -345,7 +357,7 @@ def feature_distributions(
                 ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
                 ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
                 ax.yaxis.set_minor_locator(NullLocator())
-                ax.set_title(f"{column} (log scale)", fontsize=10.5)
+                ax.set_title(f"{title} (log scale)", fontsize=10.5)
         legend = [Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)]
         fig.legend(
             handles=legend,
@@ -362,6 +374,14 @@ def feature_distributions(
             va="top",
         )
         return _png(fig)
+
+
+def _display_unit(data: np.ndarray) -> float:
+    """1, or for values beyond :data:`HUGE` (whose squares overflow in the quartile statistics) the
+    power of ten they are drawn in."""
+    finite = data[np.isfinite(data)]
+    largest = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return 10.0 ** math.floor(math.log10(largest)) if largest > HUGE else 1.0
 
 
 def _box_plots(ax, groups: list[np.ndarray], colors: list, show_outliers: bool) -> None:
@@ -540,4 +560,50 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
         colorbar = fig.colorbar(image, cax=cax)
         colorbar.set_label("z-score of the mean\n(SDs from all customers)")
         ax.set_title(title, loc="left")
+        return _png(fig)
+
+
+def segment_shares(names: list[str], then: list[float], now: list[float]) -> bytes:
+    """Each segment's share of the training customers beside its share of a new batch.
+
+    Parameters
+    ----------
+    names : list of str of length k
+    then, now : list of float of length k
+        Shares of training and batch customers (:class:`segmentation.monitor.SegmentShift`).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.42 * k)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 4.6, plot_h + 1.35))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.75, top=0.6)
+        rows = np.arange(k)
+        ax.barh(rows - 0.2, then, height=0.38, color=colors, alpha=0.35, label="training")
+        ax.barh(rows + 0.2, now, height=0.38, color=colors, label="new batch")
+        for row, share in zip(rows, now, strict=True):
+            ax.text(share, row + 0.2, f" {share:.0%}", va="center", fontsize=8)
+        ax.set_yticks(rows, labels)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+        ax.set_xlim(0, 1.15 * max(max(then), max(now), 0.01))
+        ax.grid(axis="y", visible=False)
+        # Below the axes, where it covers no bar.
+        fig.legend(
+            handles=[
+                Patch(facecolor="grey", alpha=0.35, label="training (pale)"),
+                Patch(facecolor="grey", label="new batch"),
+            ],
+            loc="lower center",
+            ncols=2,
+        )
+        ax.set_title("Segment shares: training and new batch", loc="left")
         return _png(fig)

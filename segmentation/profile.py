@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .preprocess import HUGE
+
 __all__ = [
     "HIGH_Z",
     "VERY_HIGH_Z",
@@ -143,6 +145,7 @@ def build_profiles(
     if len(numeric) != n_samples:
         raise ValueError(f"numeric has {len(numeric)} rows but labels has {n_samples}.")
     numeric = numeric.reset_index(drop=True).astype("float64")
+    numeric, units = _in_safe_units(numeric)
     categorical_features = _as_text(categorical_features, n_samples)
     profile_categoricals = _as_text(profile_categoricals, n_samples)
     all_categoricals = pd.concat([categorical_features, profile_categoricals], axis=1)
@@ -153,9 +156,9 @@ def build_profiles(
     overall = {
         "features": {
             name: {
-                "mean": float(overall_mean[name]),
-                "median": float(numeric[name].median()),
-                "std": float(overall_std[name]),
+                "mean": float(overall_mean[name]) * units[name],
+                "median": float(numeric[name].median()) * units[name],
+                "std": float(overall_std[name]) * units[name],
             }
             for name in numeric.columns
         },
@@ -187,8 +190,8 @@ def build_profiles(
                 "profile": {
                     "features": {
                         name: {
-                            "mean": _float(means[name]),
-                            "median": _float(medians[name]),
+                            "mean": _float(means[name]) * units[name],
+                            "median": _float(medians[name]) * units[name],
                             "z": _float(z_row[name]),
                         }
                         for name in numeric.columns
@@ -212,6 +215,24 @@ def build_profiles(
     for segment, name in zip(segments, names, strict=True):
         segment["name"] = name
     return Profiles(segments=segments, z=z, overall=overall)
+
+
+def _in_safe_units(numeric: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Columns with values beyond :data:`HUGE` divided by their largest magnitude, and the unit
+    of every column (1 for ordinary ones, which stay exactly as they are). Means, medians and
+    standard deviations are multiplied back by the unit; z-scores do not depend on it."""
+    units = {name: 1.0 for name in numeric.columns}
+    if numeric.empty:
+        return numeric, units
+    magnitude = numeric.abs().max(axis=0)
+    huge = [name for name in numeric.columns if magnitude[name] > HUGE]
+    if not huge:
+        return numeric, units
+    numeric = numeric.copy()
+    for name in huge:
+        units[name] = float(magnitude[name])
+        numeric[name] = numeric[name] / units[name]
+    return numeric, units
 
 
 def _as_text(frame: pd.DataFrame | None, n_samples: int) -> pd.DataFrame:

@@ -48,6 +48,7 @@ th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: le
          vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 tr.chosen td { background: #fff4d6; font-weight: 600; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 3px;
           margin-right: 6px; vertical-align: -1px; }
@@ -72,6 +73,8 @@ def _number(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     value = float(value)
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:
@@ -190,6 +193,93 @@ def _sweep_table(seg: Segmentation) -> str:
     return "\n".join(rows)
 
 
+def _rules_section(seg: Segmentation) -> str:
+    """Every segment's rule from IMM's threshold tree, with its precision and coverage."""
+    rules = seg.rules
+    if rules is None:
+        return ""
+    colors = [to_hex(c) for c in segment_colors(max(1, seg.k))]
+    rows = [
+        "<h3>One rule per segment</h3>",
+        f"<p>A threshold tree with one leaf per segment (IMM, Dasgupta et al. 2020) gives "
+        f"each segment a rule in the data's own units; {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule. <em>Precision</em>: the share of the customers "
+        "matching a rule who are in its segment; <em>coverage</em>: the share of the segment "
+        "that matches its rule.</p>",
+        '<table><thead><tr><th>#</th><th>Segment</th><th>Rule</th><th class="num">Matching'
+        '</th><th class="num">Precision</th><th class="num">Coverage</th></tr></thead><tbody>',
+    ]
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        rows.append(
+            f"<tr><td>{number}</td>"
+            f'<td><span class="swatch" style="background:{colors[number]}"></span>{_e(name)}</td>'
+            f"<td>{_e(rule) if rule is not None else '<em>no rule</em>'}</td>"
+            f'<td class="num">{rules.matching[number]:,}</td>'
+            f'<td class="num">{_percent(rules.precision[number])}</td>'
+            f'<td class="num">{_percent(rules.coverage[number])}</td></tr>'
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _rfm_section(seg: Segmentation) -> str:
+    """RFM names by k-means segment, the map's ranges and how the scores are made."""
+    if seg.rfm is None:
+        return ""
+    crosstab = seg.rfm["crosstab"]
+    colors = [to_hex(c) for c in segment_colors(max(1, len(crosstab["rows"])))]
+    head = "".join(
+        f'<th class="num"><span class="swatch" style="background:{colors[row["id"]]}"></span>'
+        f"{row['id']}: {_e(row['name'])}</th>"
+        for row in crosstab["rows"]
+    )
+    ranges = {row["name"]: row for row in seg.rfm["segment_map"]}
+    rows = [
+        "<h2>RFM segments</h2>",
+        f"<p>{_e(seg.rfm['scores'])} Each cell counts the customers of a k-means segment "
+        "(column) who carry an RFM name (row); customers_segmented.csv holds every "
+        "customer's R_score, F_score, M_score and RFM_segment.</p>",
+        '<table><thead><tr><th>RFM segment</th><th class="num">R</th><th class="num">F</th>'
+        f'<th class="num">M</th>{head}<th class="num">All</th></tr></thead><tbody>',
+    ]
+    for column in crosstab["columns"]:
+        bounds = ranges.get(column)
+        spans = (
+            [
+                f"{bounds[s][0]}–{bounds[s][1]}"
+                if bounds[s][0] != bounds[s][1]
+                else str(bounds[s][0])
+                for s in "RFM"
+            ]
+            if bounds
+            else ["", "", ""]
+        )
+        cells = "".join(
+            f'<td class="num">{row["counts"][column]:,}</td>' for row in crosstab["rows"]
+        )
+        rows.append(
+            f'<tr><td class="nowrap">{_e(column)}</td>'
+            + "".join(f'<td class="num nowrap">{_e(span)}</td>' for span in spans)
+            + f'{cells}<td class="num">{crosstab["totals"][column]:,}</td></tr>'
+        )
+    totals = "".join(f'<td class="num">{row["total"]:,}</td>' for row in crosstab["rows"])
+    rows.append(
+        f"<tr><td><em>All customers</em></td><td></td><td></td><td></td>{totals}"
+        f'<td class="num">{seg.n_customers:,}</td></tr></tbody></table>'
+    )
+    rows.append(
+        '<small class="note">R, F and M: the score ranges of each name, tested top to bottom; '
+        'the first that holds a customer\'s three scores names it. "Lost" has the very ranges '
+        'of "Hibernating" in the rfm vignette, so it stays empty.</small>'
+    )
+    return "\n".join(rows)
+
+
 def _figure(images: dict, captions: dict, name: str) -> str:
     if name not in images:
         return ""
@@ -297,8 +387,10 @@ grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 
 <h2>The segments</h2>
 {_segment_table(seg)}
+{_rules_section(seg)}
 {_figure(images, captions, "segment_profiles.png")}
 {_categorical_tables(seg)}
+{_rfm_section(seg)}
 
 <h2>How many segments, and why {_e(k)}</h2>
 <p class="reason">{_e(seg.choice.reason)}</p>

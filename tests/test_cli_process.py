@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.cli import main
+from segmentation.model import _checksum
 from segmentation.synthetic import make_customers
 
 # name -> (arguments, fragments the error line must hold). ``{name}`` is a file the fixture
@@ -93,6 +94,22 @@ CASES = {
         ["--as-of 'soonish' is not a date"],
     ),
     "synth without customers": (["synth", "--n", "0"], ["--n must be at least 1"]),
+    "monitor model missing": (
+        ["monitor", "--model", "{nope}", "--input", "{customers}"],
+        ["does not exist", "--model"],
+    ),
+    "monitor model from before": (
+        ["monitor", "--model", "{old_model}", "--input", "{customers}"],
+        ["training distribution", "fit it again with 'segment run'"],
+    ),
+    "monitor input without the model's columns": (
+        ["monitor", "--model", "{model}", "--input", "{no_columns}"],
+        ["missing"],
+    ),
+    "monitor previous without an id column": (
+        ["monitor", "--model", "{model}", "--input", "{no_ids}", "--previous", "{no_ids}"],
+        ["--previous", "--id-column"],
+    ),
 }
 
 
@@ -150,6 +167,10 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     write("not_json", "this is not json")
     write("tampered", json.dumps(dict(document, segment_names=["a", "b"])))
     write("newer", json.dumps(dict(document, format_version=99)))
+    # A model saved before models stored their training distribution (checksum intact).
+    before = {key: value for key, value in document.items() if key != "training"}
+    write("old_model", json.dumps(dict(before, sha256=_checksum(before))))
+    write("no_ids", make_customers(60, seed=4).drop(columns=["CustomerID"]).to_csv(index=False))
     return files
 
 
