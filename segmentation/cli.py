@@ -309,6 +309,7 @@ class _StageProgress:
     LABELS = {
         "read": "Reading the input",
         "sweep": "Trying k",
+        "gap": "Gap statistic",
         "stability": "Checking stability",
         "fit": "Assigning and profiling",
         "write": "Writing the outputs",
@@ -382,6 +383,8 @@ def _print_run(result) -> None:
     table.add_column("Segment", no_wrap=True)
     table.add_column("Customers", justify="right")
     table.add_column("Share", justify="right")
+    if seg.stability is not None:
+        table.add_column("Stability\n(bootstrap)", justify="right")
     for name in features:
         table.add_column(f"{name}\n(mean)", justify="right")
     for row in frame.itertuples(index=False):
@@ -391,6 +394,7 @@ def _print_run(result) -> None:
             str(values[1]),
             f"{values[2]:,}",
             f"{values[3]:.1%}",
+            *_stability_cell(seg, values[0]),
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
@@ -410,6 +414,7 @@ def _print_run(result) -> None:
         _print_rules(console, seg)
     if seg.rfm is not None:
         _print_rfm_crosstab(console, seg.rfm["crosstab"])
+    _print_warnings(console, seg)
     shown = [
         result.paths[key].name + ("/" if result.paths[key].is_dir() else "")
         for key in _ANNOUNCED
@@ -421,6 +426,21 @@ def _print_run(result) -> None:
     console.print(
         f"Wrote {', '.join(shown)} to {folder}/", highlight=False, markup=False, soft_wrap=True
     )
+
+
+def _stability_cell(seg, segment_id: int) -> list[str]:
+    """The segment's bootstrap stability and its reading, as a table cell (none when off)."""
+    if seg.stability is None:
+        return []
+    value = seg.stability.mean[segment_id]
+    return [f"{value:.2f} {seg.stability.labels[segment_id]}"]
+
+
+def _print_warnings(console, seg) -> None:
+    """Say plainly what must be known before the segments are trusted."""
+    for sentence in seg.warnings:
+        console.print("[bold yellow]Warning:[/bold yellow] ", end="", highlight=False)
+        console.print(sentence, highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_rules(console, seg) -> None:

@@ -248,7 +248,7 @@ def _category_counts(categories: list[str], text: pd.Series) -> np.ndarray:
     return np.bincount(codes, minlength=len(categories) + 1).astype(np.int64)
 
 
-def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int) -> dict:
+def describe_training(preprocessor, data: pd.DataFrame, segment_sizes) -> dict:
     """The training distribution that drift is measured against, as stored in ``model.json``.
 
     Parameters
@@ -256,15 +256,16 @@ def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int)
     preprocessor : Preprocessor
         Fitted on ``data``.
     data : pandas.DataFrame of shape (n_customers, n_columns)
-        The training customers.
-    labels : ndarray of shape (n_customers,)
-        Their segments.
-    n_segments : int
+        The training customers (or a sample of them).
+    segment_sizes : array-like of shape (k,)
+        Customers per segment (of all training customers).
 
     Returns
     -------
     dict
-        JSON-safe: ``n_customers``, ``segment_shares`` and ``features``: per numeric feature
+        JSON-safe: ``n_customers`` (of ``data``: what the distribution was measured on, and
+        what the noise of a comparison is computed for), ``segment_shares`` and ``features``:
+        per numeric feature
         ``{"kind": "numeric", "edges", "shares"}`` (decile edges in original units, gaps
         filled as the model fills them; one share per bin), per categorical feature
         ``{"kind": "categorical", "categories", "shares"}``.
@@ -288,11 +289,11 @@ def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int)
             "categories": categories,
             "shares": (counts[:-1] / n).tolist(),
         }
-    sizes = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_segments)
+    sizes = np.asarray(segment_sizes, dtype=np.float64)
     return {
         "n_customers": int(n),
         "bins": f"deciles ({N_BINS} quantile bins; ties merged)",
-        "segment_shares": (sizes / n).tolist(),
+        "segment_shares": (sizes / sizes.sum()).tolist(),
         "features": features,
     }
 
@@ -332,8 +333,25 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+class _Reading:
+    """The reading of a PSI and whether chance explains it (needs ``psi`` and ``noise_95``)."""
+
+    psi: float
+    noise_95: float
+
+    @property
+    def reading(self) -> str:
+        """The reading: "no change", "moderate" or "significant" (:func:`psi_reading`)."""
+        return psi_reading(self.psi)
+
+    @property
+    def beyond_noise(self) -> bool:
+        """Whether the PSI is above what chance gives at this batch size."""
+        return self.psi > self.noise_95
+
+
 @dataclass(frozen=True)
-class FeatureDrift:
+class FeatureDrift(_Reading):
     """One feature of the batch against its training distribution.
 
     Attributes
@@ -358,16 +376,6 @@ class FeatureDrift:
     noise_mean: float
     noise_95: float
 
-    @property
-    def reading(self) -> str:
-        """ "no change", "moderate" or "significant" (:func:`psi_reading`)."""
-        return psi_reading(self.psi)
-
-    @property
-    def beyond_noise(self) -> bool:
-        """Whether the PSI is above what chance gives at this batch size."""
-        return self.psi > self.noise_95
-
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
@@ -383,7 +391,7 @@ class FeatureDrift:
 
 
 @dataclass(frozen=True)
-class SegmentShift:
+class SegmentShift(_Reading):
     """The segment shares in training and in the batch (the model's assignment).
 
     Attributes
@@ -402,14 +410,6 @@ class SegmentShift:
     psi: float
     noise_mean: float
     noise_95: float
-
-    @property
-    def reading(self) -> str:
-        return psi_reading(self.psi)
-
-    @property
-    def beyond_noise(self) -> bool:
-        return self.psi > self.noise_95
 
     def to_dict(self) -> dict:
         return {
@@ -625,8 +625,10 @@ def _verdict(features: list[FeatureDrift], segments: SegmentShift, n: int) -> tu
         return "no change", (f"No change that a batch of {n:,} customers can show: {listed}.")
     largest = max((s for _, s in signals), key=lambda s: s.psi)
     label = next(label for label, s in signals if s is largest)
+    small_but_real = ", a small shift beyond chance" if largest.beyond_noise else ""
     return "no change", (
-        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f})."
+        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f}"
+        f"{small_but_real})."
     )
 
 
@@ -679,7 +681,6 @@ def _shared_id_column(model, data: pd.DataFrame, previous: pd.DataFrame, id_colu
 
 def migration_matrix(
     previous: pd.DataFrame,
-    previous_id: pd.Series | None,
     ids: pd.Series,
     labels,
     names: list[str],
@@ -692,10 +693,8 @@ def migration_matrix(
     previous : pandas.DataFrame of shape (n_before, n_columns)
         An earlier ``customers_segmented.csv``: a ``Segment`` column (numbers) and, if there,
         ``Segment_name``.
-    previous_id : pandas.Series of shape (n_before,) or None
-        The earlier customers' ids (default: ``previous[id_column]``).
     ids : pandas.Series of shape (n_batch,)
-        The batch's customer ids.
+        The batch's customer ids (the earlier ones are ``previous[id_column]``).
     labels : array-like of shape (n_batch,)
         The batch's segments, 0 .. len(names) - 1.
     names : list of str
@@ -722,11 +721,7 @@ def migration_matrix(
     if "Segment_name" in previous.columns:
         for code, name in zip(before_codes, previous["Segment_name"].astype(str), strict=True):
             before_names[code] = name
-    before_keys = _id_keys(
-        previous[id_column] if previous_id is None else previous_id,
-        "The `previous` table",
-        id_column,
-    )
+    before_keys = _id_keys(previous[id_column], "The `previous` table", id_column)
     now_keys = _id_keys(ids, "The new batch", id_column)
     labels = np.asarray(labels, dtype=np.int64)
     position = pd.Series(np.arange(len(before_keys)), index=before_keys)
@@ -803,9 +798,7 @@ def drift(
     migration = None
     if previous is not None:
         column = _shared_id_column(model, data, previous, id_column)
-        migration = migration_matrix(
-            previous, None, data[column], labels, model.segment_names, column
-        )
+        migration = migration_matrix(previous, data[column], labels, model.segment_names, column)
     warnings = []
     most_bins = max(len(f.bins) for f in features)
     if n < MIN_CUSTOMERS_PER_BIN * most_bins:

@@ -39,6 +39,7 @@ __all__ = [
     "silhouette",
     "segment_profiles",
     "segment_shares",
+    "segment_stability",
 ]
 
 DPI = 110
@@ -290,6 +291,7 @@ def feature_distributions(
     names: list[str],
     *,
     log_columns: list[str] | tuple = (),
+    n_features: int | None = None,
 ) -> bytes:
     """Box plots of every numeric feature, one box per segment, in original units.
 
@@ -302,6 +304,9 @@ def feature_distributions(
     log_columns : sequence of str
         Features that were log-transformed for clustering; drawn on a log axis so that their
         heavy tail does not squash the boxes.
+    n_features : int or None
+        How many features the data has when ``values`` holds only some of them (the title
+        then says so).
 
     Returns
     -------
@@ -367,7 +372,7 @@ def feature_distributions(
             fontsize=9,
         )
         fig.suptitle(
-            "Feature distributions by segment",
+            "Feature distributions by segment" + _shown_of(len(columns), n_features),
             fontsize=13,
             fontweight="bold",
             y=1 - 0.15 / fig.get_size_inches()[1],
@@ -504,14 +509,23 @@ def silhouette(
         return _png(fig)
 
 
-def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
+def _shown_of(n_shown: int, n_features: int | None) -> str:
+    """ " (the 24 most distinctive of 3,000 features)" when a figure shows only some."""
+    if n_features is None or n_features <= n_shown:
+        return ""
+    return f" (the {n_shown} most distinctive of {n_features:,} features)"
+
+
+def segment_profiles(z: pd.DataFrame, names: list[str], *, n_features: int | None = None) -> bytes:
     """Heatmap of segment z-scores (segments by features), each cell annotated.
 
     Parameters
     ----------
     z : pandas.DataFrame of shape (k, n_columns)
-        :attr:`segmentation.profile.Profiles.z`.
+        :attr:`segmentation.profile.Profiles.z`, or some of its columns.
     names : list of str of length k
+    n_features : int or None
+        How many columns the full z table has when ``z`` holds only some (the title says so).
 
     Returns
     -------
@@ -525,7 +539,7 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
     left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
     # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
     bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
-    title = "How each segment differs from the average customer"
+    title = "How each segment differs from the average customer" + _shown_of(z.shape[1], n_features)
     right = 1.5  # colour bar, its ticks and its two-line label
     # Wide enough for the cells, and for the title (drawn from the left edge of the cells).
     plot_w = max(3.0, 0.95 * n_columns, _text_width(title, 12.5) + 0.3 - right)
@@ -606,4 +620,78 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
             ncols=2,
         )
         ax.set_title("Segment shares: training and new batch", loc="left")
+        return _png(fig)
+
+
+#: The background of each clusterboot reading in the stability plot, from the bottom.
+_READING_COLORS = {
+    "not to be trusted": "#f4c7c3",
+    "doubtful": "#fce8b2",
+    "stable": "#d9ead3",
+    "highly stable": "#b7e1cd",
+}
+
+
+def segment_stability(
+    means: np.ndarray,
+    standard_errors: np.ndarray,
+    names: list[str],
+    *,
+    readings: tuple[tuple[float, str], ...],
+    n_boot: int,
+) -> bytes:
+    """One bar per segment: its bootstrap stability, over the bands of clusterboot's reading.
+
+    Parameters
+    ----------
+    means : ndarray of shape (k,)
+        Mean Jaccard similarity of each segment (:attr:`segmentation.stability.Stability.mean`).
+    standard_errors : ndarray of shape (k,)
+        Their standard errors (drawn as +- 2).
+    names : list of str of length k
+    readings : tuple of (float, str)
+        The thresholds and their words, from the top (``segmentation.stability.READINGS``).
+    n_boot : int
+        Bootstrap replicates (said in the title).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.45 * k)
+    edges = [threshold for threshold, _ in readings[:-1]]  # 0.85, 0.75, 0.6
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 6.6, plot_h + 1.5))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.55, top=0.75)
+        bounds = [1.0, *edges, 0.0]
+        for (_, word), high, low in zip(readings, bounds[:-1], bounds[1:], strict=True):
+            ax.axvspan(low, high, color=_READING_COLORS[word], zorder=0, lw=0)
+            ax.text(
+                (low + high) / 2, -0.7, word, ha="center", va="bottom", fontsize=8, color="0.25"
+            )
+        rows = np.arange(k)
+        errors = np.where(np.isfinite(standard_errors), 2 * standard_errors, 0.0)
+        ax.barh(rows, means, height=0.6, color=colors, edgecolor="black", lw=0.6, zorder=2)
+        ax.errorbar(means, rows, xerr=errors, fmt="none", ecolor="black", capsize=3, zorder=3)
+        for row, value, error in zip(rows, means, errors, strict=True):
+            ax.text(value + error + 0.012, row, f"{value:.2f}", va="center", fontsize=9)
+        for edge in edges:
+            ax.axvline(edge, color="0.35", ls="--", lw=0.9, zorder=1)
+        ax.set_yticks(rows, labels)
+        ax.set_ylim(k - 0.4, -0.85)
+        ax.set_xlim(0, 1.09)
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.75, 0.85, 1.0])
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("mean Jaccard similarity to its best match in a bootstrap re-clustering")
+        ax.set_title(
+            "Is each segment found again? Bootstrap stability\n"
+            f"{n_boot} re-clusterings of resampled customers; lines: +-2 standard errors",
+            loc="left",
+        )
         return _png(fig)

@@ -39,6 +39,9 @@ HIGH_Z = 0.5
 VERY_HIGH_Z = 1.25
 # Most features a name is built from before collisions need more.
 NAME_FEATURES = 2
+# Most features a name grows to when telling twins apart; beyond, a number does (" (2)"), so
+# that thousands of unremarkable features give short names, quickly.
+MAX_NAME_FEATURES = 3
 
 # Words that name a column but say nothing about it, dropped from display names.
 _FILLER_WORDS = {"annual", "score", "total", "amount", "the", "of", "in", "per", "num", "number"}
@@ -79,6 +82,26 @@ class Profiles:
         """Segment names, by id."""
         return [segment["name"] for segment in self.segments]
 
+    def distinctive(self, columns: list[str], max_features: int | None) -> list[str]:
+        """The ``max_features`` columns of :attr:`z` among ``columns`` that differ most between
+        segments (largest mean |z|), in their own order; all of them when None or fewer.
+
+        Parameters
+        ----------
+        columns : list of str
+            Columns of :attr:`z` (numeric features, ``"Col=Value"`` indicators).
+        max_features : int or None
+
+        Returns
+        -------
+        list of str
+        """
+        if max_features is None or len(columns) <= max_features:
+            return list(columns)
+        spread = self.z[columns].abs().mean(axis=0).sort_values(ascending=False, kind="stable")
+        keep = set(spread.index[:max_features])
+        return [name for name in columns if name in keep]
+
     def table(self, max_features: int | None = None) -> pd.DataFrame:
         """One row per segment: name, size, share and the mean of each numeric feature.
 
@@ -92,11 +115,7 @@ class Profiles:
         -------
         pandas.DataFrame of shape (k, 4 + n_features)
         """
-        features = list(self.overall.get("features", {}))
-        if max_features is not None and len(features) > max_features:
-            spread = self.z[features].abs().mean(axis=0).sort_values(ascending=False, kind="stable")
-            keep = set(spread.index[:max_features])
-            features = [name for name in features if name in keep]
+        features = self.distinctive(list(self.overall.get("features", {})), max_features)
         records = []
         for segment in self.segments:
             record = {
@@ -403,7 +422,7 @@ def name_segments(z: pd.DataFrame, sizes: list[int] | None = None) -> list[str]:
             if len(members) < 2:
                 continue
             for i in members:
-                if not empty[i] and n_used[i] < len(ranked[i]):
+                if not empty[i] and n_used[i] < min(len(ranked[i]), MAX_NAME_FEATURES):
                     n_used[i] += 1
                     grew = True
         if not grew:

@@ -279,6 +279,7 @@ def test_online_retail_quarters(retail):
     previous = first.assign(Segment=labels, Segment_name=np.asarray(model.segment_names)[labels])
     third = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"), previous)
     assert third.verdict == "no change"
+    assert "'Recency'" in third.reason and "a small shift beyond chance" in third.reason
     m = third.migration
     assert (m.matched, m.matched - m.stayed, int(m.new.sum()), int(m.gone.sum())) == (
         1036,
@@ -304,7 +305,7 @@ def test_migration_matrix_by_hand():
     )
     ids = pd.Series(["b", "c", "d", "f", "g"])
     labels = np.array([0, 0, 1, 1, 0])
-    m = migration_matrix(previous, None, ids, labels, ["Big", "Small"], "id")
+    m = migration_matrix(previous, ids, labels, ["Big", "Small"], "id")
     assert m.before == ["Big", "Small", "Gone"]
     # b: Big -> Big; c: Small -> Big; d: Small -> Small
     assert m.matrix.tolist() == [[1, 0], [1, 1], [0, 0]]
@@ -315,7 +316,7 @@ def test_migration_matrix_by_hand():
 
 def test_migration_new_counts_by_segment_now():
     previous = pd.DataFrame({"id": [1, 2], "Segment": [0, 1]})
-    m = migration_matrix(previous, None, pd.Series([2.0, 3.0, 4.0]), [1, 0, 0], ["A", "B"], "id")
+    m = migration_matrix(previous, pd.Series([2.0, 3.0, 4.0]), [1, 0, 0], ["A", "B"], "id")
     assert m.before == ["Segment 0", "Segment 1"]
     assert m.matrix.tolist() == [[0, 0], [0, 1]]  # ids 2 and 2.0 are the same customer
     assert m.new.tolist() == [2, 0]
