@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kmeans_core import PCA
+from kmeans_core import PCA, KPrototypes
 from kmeans_core.metrics import silhouette_samples
 
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
@@ -61,6 +61,14 @@ from .select_k import (
     kneedle,
     needs_gap,
     silhouette_rows,
+)
+from .stability import (
+    MAX_N_INIT,
+    MAX_ROWS,
+    Stability,
+    bootstrap_stability,
+    check_bootstrap,
+    structure_warnings,
 )
 from .staging import (
     DATASET_MANIFEST,
@@ -104,10 +112,11 @@ DASK_SAMPLE_ROWS = 100_000
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
 #: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
 #: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
-#: "fit" (the final assignment and the profiles), "write" (plots, files, report). A new stage
-#: (for example "stability", one step per bootstrap resample) only calls it with its own name;
-#: the command line draws one bar per stage name it sees. Use :func:`report_stage` to wrap a
-#: stage that has no steps of its own.
+#: "gap" (one step per reference data set, when the k rule needs the gap statistic), "fit"
+#: (the final assignment and the profiles), "stability" (one step per bootstrap replicate,
+#: unless ``bootstrap`` is 0), "write" (plots, files, report). A new stage only calls it with
+#: its own name; the command line draws one bar per stage name it sees. Use
+#: :func:`report_stage` to wrap a stage that has no steps of its own.
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
@@ -165,6 +174,12 @@ def segment(
     k = check_k(config.k)
     check_method(config.method)
     check_k_rule(config.k_rule)
+    if config.method == "kprototypes" and config.k_rule == "gap":
+        raise SegmentationError(
+            "`k_rule` gap needs numeric features only: its uniform reference data have no "
+            "categories; use `method` kmeans or another `k_rule`."
+        )
+    check_bootstrap(config.bootstrap)
     timer = Timer()
     log = list(log)
     with timer.stage("preprocess"):
@@ -213,6 +228,8 @@ def _describe(
     with timer.stage("rules"):
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
+    with timer.stage("stability"):
+        stability = _stability(X, labels, draft, config, progress)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Segmentation(
         data=data,
@@ -233,6 +250,8 @@ def _describe(
         created=created,
         timings=timer.timings,
         rules=rules,
+        stability=stability,
+        warnings=structure_warnings(choice.sweep, choice.gap, stability, profiles.names),
         population=population,
     )
 
@@ -240,7 +259,9 @@ def _describe(
 def _named(seg: Segmentation) -> Segmentation:
     """The segmentation whose model carries the segments' names, the run's metadata and what
     drift is measured against later (segment monitor)."""
-    training = describe_training(seg.preprocessor, seg.data, seg.labels, seg.k)
+    # On Dask, `data` is a sample: the deciles come from it, the segment sizes from everyone.
+    sizes = [segment["size"] for segment in seg.profiles.segments]
+    training = describe_training(seg.preprocessor, seg.data, sizes)
     model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
     return replace(seg, model=model)
 
@@ -376,7 +397,7 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    gaps, gap = _gap(X, rows, config)
+    gaps, gap = _gap(X, rows, config, progress)
     automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
@@ -398,23 +419,21 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     return choice, models[chosen]
 
 
-def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | None, dict | None]:
+def _gap(
+    X: np.ndarray, rows: list[dict], config: RunConfig, progress: ProgressCallback | None
+) -> tuple[list | None, dict | None]:
     """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
     records; ``gap`` and ``gap_se`` are added to the sweep rows."""
     if not needs_gap(rows, config.k_rule):
         return None, None
     if config.method == "kprototypes":
-        if config.k_rule == "gap":
-            raise SegmentationError(
-                "`k_rule` gap needs numeric features only: its uniform reference data have no "
-                "categories; use `method` kmeans or another `k_rule`."
-            )
         return None, None  # auto votes with the silhouette and the elbow
     gaps = gap_statistic(
         X,
         [row["k"] for row in rows],
         seed=config.seed,
         inertias={row["k"]: row["inertia"] for row in rows},
+        progress=lambda done, total: _tell(progress, "gap", done, total),
     )
     by_k = {row["k"]: row for row in gaps}
     for row in rows:
@@ -423,13 +442,67 @@ def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | Non
     sampled = X.shape[0] > GAP_MAX_ROWS
     return gaps, {
         "reference": "uniform over the box aligned with the principal components of the "
-        "scaled features (Tibshirani, Walther & Hastie 2001, their second method)",
+        "scaled features (the paper's second method)",
         "n_references": GAP_REFERENCES,
         "n_init": GAP_N_INIT,
         "rows": (f"a seeded sample of {GAP_MAX_ROWS:,} customers" if sampled else "all customers"),
         "k1": {"gap": by_k[1]["gap"], "gap_se": by_k[1]["gap_se"]},
         "choice": gap_choice(gaps),
     }
+
+
+def _stability(
+    X: np.ndarray,
+    labels: np.ndarray,
+    model: SegmentationModel,
+    config: RunConfig,
+    progress: ProgressCallback | None,
+) -> Stability | None:
+    """Hennig's clusterboot of the segments: the run's method and k on every bootstrap draw,
+    with the run's restarts for the draw's size (at most ``MAX_N_INIT``); None when
+    ``bootstrap`` is 0."""
+    if config.bootstrap == 0:
+        return None
+    k = model.n_segments
+    n_init = min(config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS)), MAX_N_INIT)
+    cluster = None
+    if model.method == "kprototypes":
+        cluster = _kprototypes_refit(model, X, k, n_init)
+
+    def step(done: int, total: int) -> None:
+        _tell(progress, "stability", done, total)
+
+    with warnings.catch_warnings():
+        # a draw with fewer distinct customers than k is reported through its low Jaccard
+        warnings.simplefilter("ignore")
+        return bootstrap_stability(
+            X,
+            labels,
+            k,
+            n_boot=config.bootstrap,
+            seed=config.seed,
+            n_init=n_init,
+            cluster=cluster,
+            progress=step,
+        )
+
+
+def _kprototypes_refit(model: SegmentationModel, X: np.ndarray, k: int, n_init: int):
+    """``cluster(rows, seed)`` for the bootstrap: K-Prototypes with the run's gamma."""
+    n_numeric = len(model.preprocessor.numeric_features_)
+    codes = model.category_codes(X)
+    table = np.empty((X.shape[0], n_numeric + codes.shape[1]), dtype=object)
+    table[:, :n_numeric] = X[:, :n_numeric]
+    table[:, n_numeric:] = codes
+    categorical = list(range(n_numeric, table.shape[1]))
+
+    def cluster(rows: np.ndarray, seed: int) -> np.ndarray:
+        fitted = KPrototypes(
+            min(k, rows.shape[0]), gamma=model.gamma, init="cao", n_init=n_init, random_state=seed
+        ).fit(table[rows], categorical=categorical)
+        return np.asarray(fitted.labels_)
+
+    return cluster
 
 
 def _model_by_size(preprocessor: Preprocessor, fitted, sizes=None) -> SegmentationModel:
@@ -814,14 +887,14 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             log=log,
             progress=progress,
         )
-        seg = _with_rfm_scores(seg, scores)
+        seg = _with_rfm_scores(seg, rfm, scores)
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
     """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
     segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
-    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
 
 
 def _write(

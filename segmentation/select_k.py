@@ -480,7 +480,7 @@ def _vote(best: int, best_sil: float, elbow: int | None, gap: int | None, with_g
     weak = f"the best silhouette, {best_sil:.3f} at k={best}, shows only weak structure (below 0.5)"
     gap_text = f"the gap statistic at k={gap}" if gap else "the gap statistic at no k tried"
     if gap == 1:
-        gap_text = "the gap statistic at a single segment"
+        gap_text = "the gap statistic prefers one segment"
     elbow_text = f"the inertia elbow at k={elbow}" if elbow is not None else "no inertia elbow"
     if elbow is not None and elbow == gap and elbow != best:
         return elbow, f"k={elbow}: the inertia elbow and the gap statistic agree; {weak}"
@@ -527,6 +527,7 @@ def gap_statistic(
     n_init: int = GAP_N_INIT,
     max_rows: int = GAP_MAX_ROWS,
     inertias: dict[int, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """The gap statistic of Tibshirani, Walther & Hastie (2001) for k = 1 and every k given.
 
@@ -555,6 +556,8 @@ def gap_statistic(
     inertias : dict of int to float, optional
         The data's W_k by k, from the sweep (its restarts); used when the whole data is
         measured. Missing ones are fitted here.
+    progress : callable or None
+        Called as ``progress(done, n_refs)`` before the first reference and after each.
 
     Returns
     -------
@@ -587,10 +590,14 @@ def gap_statistic(
     fit_seed = 0 if seed is None else seed
     data = {k: log_w(rotated, k, fit_seed, inertias.get(k)) for k in ks}
     reference = np.empty((n_refs, len(ks)))
+    if progress is not None:
+        progress(0, n_refs)
     for b in range(n_refs):
         points = rng.uniform(low, high, size=rotated.shape)
         ref_seed = int(rng.integers(0, 2**31 - 1))
         reference[b] = [log_w(points, k, ref_seed) for k in ks]
+        if progress is not None:
+            progress(b + 1, n_refs)
     mean = reference.mean(axis=0)
     sd = reference.std(axis=0)  # the paper's sd_k: 1/B, not 1/(B-1)
     se = sd * math.sqrt(1.0 + 1.0 / n_refs)

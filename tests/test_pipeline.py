@@ -67,7 +67,11 @@ def test_progress_is_reported_per_stage_and_per_k(full_run):
     ]
     # Every stage starts at 0 and ends done, in run order.
     stages = list(dict.fromkeys(stage for stage, _, _ in calls))
-    assert stages == ["read", "sweep", "fit", "write"]
+    result, _, _ = full_run
+    gap = ["gap"] if result.segmentation.choice.gap is not None else []
+    assert stages == ["read", "sweep", *gap, "fit", "stability", "write"]
+    replicates = [(done, total) for stage, done, total in calls if stage == "stability"]
+    assert replicates == [(b, 50) for b in range(51)]
     for stage in stages:
         mine = [(done, total) for name, done, total in calls if name == stage]
         assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
