@@ -678,10 +678,14 @@ class _Lock:
         )
 
     def release(self) -> None:
-        # Removed while still locked: a run that opens it after this finds no file or a new one.
+        # Removed while still locked: a run that opens it after this finds no file or a new one
+        # (Windows cannot remove an open file: there it is closed first).
         if self.fd is not None:
+            if os.name == "nt":
+                os.close(self.fd)
             _unlink(self.path)
-            os.close(self.fd)
+            if os.name != "nt":
+                os.close(self.fd)
             self.fd = None
         elif self.by_pid:
             _unlink(self.path)
