@@ -328,3 +328,22 @@ def test_a_known_folder_stands_for_everything_inside_it(tmp_path):
     with output_set(out, command="test", parameters={}, known=("parts", "empty")) as stage:
         write_text_atomic("new", stage.path("a.txt"))
     assert contents(out) == {"a.txt": "new"}
+
+
+def test_segment_verify_says_whether_a_folder_is_one_whole_run(tmp_path, capsys):
+    from segmentation.cli import main
+
+    out = tmp_path / "out"
+    stage = write_set(out, "one")
+    assert main(["verify", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{out} is one whole run: segment test {stage.run_id}, 2 files")
+    assert main(["verify", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == stage.manifest
+    (out / "sub" / "b.txt").write_text("changed")
+    assert main(["verify", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: '{out}' is not one whole run: sub/b.txt differs from the run's (size or sha256).\n"
+    )
