@@ -397,8 +397,9 @@ def _swap_in(staging: Path, target: Path, run_id: str) -> None:
     pause_point("previous set renamed aside")
     try:
         os.rename(staging, target)
-    except OSError:
-        os.rename(previous, target)
+    except BaseException:  # refused (Windows: a file held open), or interrupted: put it back
+        if not os.path.lexists(target):
+            os.rename(previous, target)
         raise
     _fsync_dir(target.parent)
     pause_point("new set renamed in")

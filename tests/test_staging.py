@@ -347,3 +347,26 @@ def test_segment_verify_says_whether_a_folder_is_one_whole_run(tmp_path, capsys)
     assert captured.err == (
         f"error: '{out}' is not one whole run: sub/b.txt differs from the run's (size or sha256).\n"
     )
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "in use"), KeyboardInterrupt()])
+def test_a_second_rename_that_fails_puts_the_previous_set_back(tmp_path, monkeypatch, error):
+    out = tmp_path / "out"
+    write_set(out, "one")
+    monkeypatch.setenv(staging.SWAP_VARIABLE, "rename")
+    real_rename = os.rename
+    failed = []
+
+    def rename(source, destination):  # the staging folder's rename into place fails, once
+        if str(destination) == str(out.resolve()) and not failed:
+            failed.append(source)
+            raise error
+        return real_rename(source, destination)
+
+    monkeypatch.setattr(staging.os, "rename", rename)
+    with pytest.raises(type(error)):
+        write_set(out, "two")
+    assert ".segment-staging-" in str(failed[0])
+    assert contents(out) == {"a.txt": "one", "sub/b.txt": "oneone"}
+    verify_output_set(out)
+    assert beside(out) == []
