@@ -37,6 +37,8 @@ import dask
 import dask.array as da
 import numpy as np
 
+from kmeans_core._convergence import absolute_tol, converged_after
+
 # The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
 # below: the one place to adapt when they change.
 from kmeans_core._kernels.common import (
@@ -503,7 +505,7 @@ class KMeans:
         squares = _tree([dask.delayed(_squares_of)(p) for p in prepared], _add_floats)
         persisted = dask.persist(*chunks, squares)
         chunks, squares = list(persisted[:-1]), persisted[-1].compute()
-        tol = float(squares.mean() / n_samples) * self.tol
+        tol = absolute_tol(self.tol, float(squares.mean() / n_samples))
 
         random_state = _check_random_state(self.random_state)
         best = None
@@ -655,7 +657,7 @@ def _run_lloyd(chunks, centers_init, max_iter, tol):
     n_clusters = centers.shape[0]
     states = [None] * len(chunks)
     shift = np.zeros(n_clusters, dtype=centers.dtype)
-    strict_convergence = converged = False
+    converged = strict = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         states = [
             dask.delayed(_lloyd_task)(c, centers, state)
@@ -672,15 +674,12 @@ def _run_lloyd(chunks, centers_init, max_iter, tol):
             _relocate(chunks, states, centers, centers_new, weight_in_clusters, empty)
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         centers = centers_new
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
     states = [
-        dask.delayed(_final_task)(c, centers, state, not strict_convergence)
+        dask.delayed(_final_task)(c, centers, state, not strict)
         for c, state in zip(chunks, states, strict=True)
     ]
     inertia = _tree([dask.delayed(_second)(state) for state in states], _add_floats)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kmeans_core._convergence import absolute_tol
 from kmeans_core._kernels import traced
 from kmeans_core._kernels.bounds import BALL_SEARCH_AT_MOST
 from kmeans_core._kernels.common import n_blocks_for
@@ -275,7 +276,7 @@ def _engine_run(model, X, init, sample_weight, algorithm, recorder):
     X, X_mean, mean_variance, X_tiles = center_data(
         X, n_threads, assigner_class.tile_format(n_samples, n_features, n_clusters)
     )
-    tol = mean_variance * model.tol
+    tol = absolute_tol(model.tol, mean_variance)
     seeding = None
     if isinstance(init, str) and init == "k-means++":
         replay = copy.deepcopy(random_state)
