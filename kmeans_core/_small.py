@@ -144,8 +144,6 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
     n_iter : int
     converged : bool
     """
-    from kmeans_core._loop import relocate_empty_clusters
-
     n_samples = X.shape[0]
     n_clusters = centers_init.shape[0]
     dtype = X.dtype
@@ -185,6 +183,9 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
         centers_new = sums.copy()
         weight_in_clusters = weights.copy()
         if not weight_in_clusters.all():
+            # NumPy, in a module that imports numba: loaded only when a cluster empties.
+            from kmeans_core._loop import relocate_empty_clusters
+
             relocate_empty_clusters(
                 X, sample_weight, centers, centers_new, weight_in_clusters, labels
             )

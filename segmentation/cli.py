@@ -11,6 +11,8 @@ The library names options by their parameter (`k_range`); only this module knows
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import json
 import sys
 import tempfile
@@ -23,6 +25,15 @@ from . import __version__
 from .errors import SegmentationError
 
 __all__ = ["main", "build_parser", "Command", "COMMANDS"]
+
+# Python's garbage collector and a short command: most of what a run allocates lives to its end
+# (pandas' and matplotlib's modules above all), so the collector's passes over it are wasted
+# work, about a tenth of a run on a small table. A command collects less often while it runs
+# (``main``), and at exit, when the collector walks every object still alive, they are frozen
+# (moved to the permanent generation) and skipped; every output is written and closed by then.
+atexit.register(gc.freeze)
+#: The collector's thresholds while a command runs (Python's default: 700, 10, 10).
+GC_THRESHOLDS = (100_000, 20, 20)
 
 EXIT_OK = 0
 EXIT_SYSTEM = 1
@@ -59,6 +70,20 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
         help="the k values to try, both ends included (default: 2-10)",
     )
     parser.add_argument(
+        "--k-rule",
+        default="auto",
+        choices=["auto", "silhouette", "elbow", "gap"],
+        help="how --k auto chooses k: the highest silhouette, the inertia elbow, the gap "
+        "statistic, or auto (the silhouette when it shows reasonable structure, else a vote of "
+        "the three) (default: auto)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default="50",
+        metavar="N",
+        help="bootstrap replicates for the stability of each segment; 0 skips it (default: 50)",
+    )
+    parser.add_argument(
         "--scaler",
         default="standard",
         choices=["standard", "robust", "minmax", "none"],
@@ -85,6 +110,9 @@ def _add_clustering_options(parser: argparse.ArgumentParser, *, features_help: s
     parser.add_argument(
         "--json", action="store_true", help="print the summary as JSON instead of a table"
     )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars on stderr (errors still show)"
+    )
 
 
 def _add_reading_options(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +128,20 @@ def _add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["inprocess", "dask"],
+        default="inprocess",
+        help=f"{what} in this process or on Dask (PATH: a file, folder of parts or glob)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
+    )
+
+
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input",
@@ -107,6 +149,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         help="customer table, CSV or Parquet (default: built-in synthetic customers)",
     )
     _add_reading_options(parser)
+    _add_engine_options(
+        parser, what="segment (on Dask the segmented table is written as Parquet parts)"
+    )
     _add_clustering_options(
         parser,
         features_help="feature columns, comma-separated (default: every numeric column that is "
@@ -121,8 +166,10 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="CSV file to write (default: outputs/predictions.csv)",
+        help="CSV file to write (default: outputs/predictions.csv; with --engine dask a folder "
+        "of Parquet parts, default outputs/predictions/)",
     )
+    _add_engine_options(parser, what="score")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
@@ -139,20 +186,32 @@ def _rfm_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="reference day for recency (default: the day after the last transaction)",
     )
-    parser.add_argument(
-        "--engine",
-        choices=["inprocess", "dask"],
-        default="inprocess",
-        help="compute RFM in this process or on Dask (PATH: a file, folder of parts or glob)",
-    )
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --engine dask: a Dask scheduler address (default: a local cluster)",
-    )
+    _add_engine_options(parser, what="compute RFM")
     _add_clustering_options(
         parser, features_help="features among Recency,Frequency,Monetary (default: all three)"
     )
+
+
+def _monitor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="PATH", help="model.json of a run")
+    parser.add_argument(
+        "--input", required=True, metavar="PATH", help="the new batch, CSV or Parquet"
+    )
+    parser.add_argument(
+        "--previous",
+        metavar="PATH",
+        help="an earlier customers_segmented.csv: how customers moved between segments",
+    )
+    parser.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="with --previous: the customer id column of both tables (default: detected)",
+    )
+    _add_reading_options(parser)
+    parser.add_argument(
+        "--out", default="monitor", metavar="DIR", help="output folder (default: monitor/)"
+    )
+    parser.add_argument("--json", action="store_true", help="print drift.json instead of tables")
 
 
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,12 +277,15 @@ def _log_transform(text: str):
 
 def _config(args, **extra):
     from .config import RunConfig, parse_k_range
+    from .stability import check_bootstrap
 
     return RunConfig(
         features=_split(args.features),
         id_column=args.id_column,
         k=args.k,
         k_range=parse_k_range(args.k_range),
+        k_rule=args.k_rule,
+        bootstrap=check_bootstrap(args.bootstrap),
         scaler=args.scaler,
         log_transform=_log_transform(args.log_transform),
         seed=args.seed,
@@ -235,15 +297,30 @@ def _config(args, **extra):
     )
 
 
-class _SweepProgress:
-    """A rich progress bar on stderr while k is swept (only on a terminal)."""
+class _StageProgress:
+    """Progress bars on stderr, one per stage of a run (the pipeline's ``ProgressCallback``).
+
+    Drawn only when enabled (stderr is a terminal and ``--quiet`` was not given). A stage seen
+    for the first time gets its own line: a bar when its steps are counted, a pulsing bar when
+    not; the bars disappear when the run ends.
+    """
+
+    #: How each stage is named on its bar; an unknown stage shows its own name.
+    LABELS = {
+        "read": "Reading the input",
+        "sweep": "Trying k",
+        "gap": "Gap statistic",
+        "stability": "Checking stability",
+        "fit": "Assigning and profiling",
+        "write": "Writing the outputs",
+    }
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.progress = None
-        self.task = None
+        self.tasks: dict[str, object] = {}
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
         if not self.enabled:
             return
         if self.progress is None:
@@ -259,13 +336,21 @@ class _SweepProgress:
                 transient=True,
             )
             self.progress.start()
-            self.task = self.progress.add_task("Trying k", total=total)
-        self.progress.update(self.task, completed=done)
+        if stage not in self.tasks:
+            label = self.LABELS.get(stage, stage)
+            self.tasks[stage] = self.progress.add_task(label, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
 
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _progress(args) -> _StageProgress:
+    """Progress bars for a command: on a terminal only, and not with --quiet or --json."""
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    return _StageProgress(enabled=sys.stderr.isatty() and not quiet)
 
 
 def _console():
@@ -298,6 +383,8 @@ def _print_run(result) -> None:
     table.add_column("Segment", no_wrap=True)
     table.add_column("Customers", justify="right")
     table.add_column("Share", justify="right")
+    if seg.stability is not None:
+        table.add_column("Stability\n(bootstrap)", justify="right")
     for name in features:
         table.add_column(f"{name}\n(mean)", justify="right")
     for row in frame.itertuples(index=False):
@@ -307,6 +394,7 @@ def _print_run(result) -> None:
             str(values[1]),
             f"{values[2]:,}",
             f"{values[3]:.1%}",
+            *_stability_cell(seg, values[0]),
             *(_format_mean(v) for v in values[4:]),
         )
     console.print(table)
@@ -322,7 +410,16 @@ def _print_run(result) -> None:
                 markup=False,
                 soft_wrap=True,
             )
-    shown = [result.paths[key].name for key in _ANNOUNCED if key in result.paths]
+    if seg.rules is not None:
+        _print_rules(console, seg)
+    if seg.rfm is not None:
+        _print_rfm_crosstab(console, seg.rfm["crosstab"])
+    _print_warnings(console, seg)
+    shown = [
+        result.paths[key].name + ("/" if result.paths[key].is_dir() else "")
+        for key in _ANNOUNCED
+        if key in result.paths
+    ]
     if any(key in PLOT_FILES for key in result.paths):
         shown.append("plots/")
     folder = result.paths["summary"].parent
@@ -331,14 +428,73 @@ def _print_run(result) -> None:
     )
 
 
+def _stability_cell(seg, segment_id: int) -> list[str]:
+    """The segment's bootstrap stability and its reading, as a table cell (none when off)."""
+    if seg.stability is None:
+        return []
+    value = seg.stability.mean[segment_id]
+    return [f"{value:.2f} {seg.stability.labels[segment_id]}"]
+
+
+def _print_warnings(console, seg) -> None:
+    """Say plainly what must be known before the segments are trusted."""
+    for sentence in seg.warnings:
+        console.print("[bold yellow]Warning:[/bold yellow] ", end="", highlight=False)
+        console.print(sentence, highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_rules(console, seg) -> None:
+    """One line per segment: its rule, precision and coverage; the rules' accuracy first."""
+    rules = seg.rules
+    console.print(
+        f"One rule per segment (IMM threshold tree): {rules.accuracy:.1%} of the customers "
+        "match their own segment's rule.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for number, name in enumerate(seg.names):
+        rule = rules.rules[number]
+        if rule is None:
+            text = "no rule (no cut tells its center from another's)"
+        else:
+            text = (
+                f"{rule} (precision {_share(rules.precision[number])}, "
+                f"coverage {_share(rules.coverage[number])})"
+            )
+        console.print(f"{number} {name}: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _print_rfm_crosstab(console, crosstab: dict) -> None:
+    """RFM names (rows) by k-means segment (columns, by number): how many customers each."""
+    from rich.table import Table
+
+    table = Table(title=None, header_style="bold")
+    table.add_column("RFM segment", no_wrap=True)
+    for row in crosstab["rows"]:
+        table.add_column(f"#{row['id']}", justify="right")
+    table.add_column("All", justify="right")
+    for column in crosstab["columns"]:
+        counts = [f"{row['counts'][column]:,}" for row in crosstab["rows"]]
+        table.add_row(column, *counts, f"{crosstab['totals'][column]:,}")
+    console.print("RFM segments (R's rfm map) by k-means segment:", highlight=False, markup=False)
+    console.print(table)
+
+
 # The outputs named after a run (with "plots/" when figures were drawn).
-_ANNOUNCED = ("customers", "summary", "model", "report")
+_ANNOUNCED = ("customers", "customers_parts", "summary", "model", "report")
 
 
 def _format_mean(value) -> str:
     value = float(value)
     if value != value:  # NaN: an empty segment
         return "-"
+    if abs(value) >= 1e15:  # beyond what digit groups can show readably
+        return f"{value:.3g}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}"
 
 
@@ -347,14 +503,14 @@ def _cmd_run(args, rfm: bool = False) -> int:
     from .io import to_jsonable
     from .pipeline import run, run_rfm
 
-    progress = _SweepProgress(enabled=sys.stderr.isatty() and not args.json)
+    progress = _progress(args)
     try:
         if rfm:
             options = {name: getattr(args, name) for name in (*RFM_OPTIONS, *ENGINE_OPTIONS)}
             config = _config(args, **options)
             result = run_rfm(config, progress=progress)
         else:
-            config = _config(args, input=args.input)
+            config = _config(args, input=args.input, engine=args.engine, scheduler=args.scheduler)
             result = run(config, progress=progress)
     finally:
         progress.close()
@@ -368,7 +524,15 @@ def _cmd_run(args, rfm: bool = False) -> int:
 def _cmd_predict(args) -> int:
     from .pipeline import predict
 
-    result = predict(args.model, args.input, args.out, encoding=args.encoding, decimal=args.decimal)
+    result = predict(
+        args.model,
+        args.input,
+        args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
+        engine=args.engine,
+        scheduler=args.scheduler,
+    )
     if args.json:
         document = {
             "output": str(result.path),
@@ -380,7 +544,7 @@ def _cmd_predict(args) -> int:
     from rich.table import Table
 
     console = _console()
-    total = len(result.labels)
+    total = result.n_rows
     table = Table(header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("Segment")
@@ -401,6 +565,93 @@ def _cmd_predict(args) -> int:
         )
     console.print(f"Wrote {result.path}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_OK
+
+
+def _cmd_monitor(args) -> int:
+    from .monitor import monitor
+
+    result = monitor(
+        args.model,
+        args.input,
+        previous_path=args.previous,
+        id_column=args.id_column,
+        out=args.out,
+        encoding=args.encoding,
+        decimal=args.decimal,
+    )
+    if args.json:
+        print(json.dumps(result.document, indent=2, ensure_ascii=False))
+    else:
+        _print_drift(result)
+    return EXIT_OK
+
+
+_READING_STYLES = {"no change": "green", "moderate": "yellow", "significant": "bold red"}
+
+
+def _print_drift(result) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console()
+    report = result.report
+    console.print(
+        f"Compared {report.n_batch:,} new customers with the model's {report.n_train:,} "
+        f"training customers: [bold]{report.verdict}[/bold].",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(report.reason, highlight=False, markup=False, soft_wrap=True)
+    for warning in report.warnings:
+        console.print(f"Warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    table = Table(header_style="bold")
+    table.add_column("Feature")
+    table.add_column("PSI", justify="right")
+    table.add_column("Reading")
+    table.add_column("Chance up to", justify="right")
+    signals = [(f.name, f) for f in report.features] + [("(segment shares)", report.segments)]
+    for name, signal in signals:
+        style = _READING_STYLES[signal.reading]
+        reading = signal.reading
+        if reading != "no change" and not signal.beyond_noise:
+            style, reading = "dim", f"{reading} (within chance)"
+        table.add_row(
+            Text(name), f"{signal.psi:.3f}", Text(reading, style=style), f"{signal.noise_95:.3f}"
+        )
+    console.print(table)
+    shares = Table(header_style="bold")
+    shares.add_column("#", justify="right")
+    shares.add_column("Segment")
+    shares.add_column("Training", justify="right")
+    shares.add_column("Now", justify="right")
+    shares.add_column("Customers now", justify="right")
+    segments = report.segments
+    for i, name in enumerate(segments.names):
+        shares.add_row(
+            str(i),
+            Text(name),
+            f"{segments.shares_then[i]:.1%}",
+            f"{segments.shares_now[i]:.1%}",
+            f"{segments.customers_now[i]:,}",
+        )
+    console.print(shares)
+    migration = report.migration
+    if migration is not None:
+        matrix = Table(header_style="bold", title=f"Customers moved (by {migration.id_column})")
+        # Columns by segment number (the table above names them), rows by number and name.
+        matrix.add_column("earlier \\ now")
+        for j in range(len(migration.now)):
+            matrix.add_column(str(j), justify="right")
+        matrix.add_column("gone", justify="right")
+        for i, name in enumerate(migration.before):
+            cells = [f"{count:,}" for count in migration.matrix[i]]
+            matrix.add_row(Text(f"{i} {name}"), *cells, f"{migration.gone[i]:,}")
+        matrix.add_row("new", *(f"{count:,}" for count in migration.new), "")
+        console.print(matrix)
+    folder = result.paths["json"].parent
+    console.print(
+        f"Wrote drift.json, drift.html to {folder}/", highlight=False, markup=False, soft_wrap=True
+    )
 
 
 def _cmd_synth(args) -> int:
@@ -465,6 +716,14 @@ COMMANDS: dict[str, Command] = {
         arguments=_rfm_arguments,
         run=lambda args: _cmd_run(args, rfm=True),
     ),
+    "monitor": Command(
+        help="compare a new batch of customers with a model's training data (drift)",
+        description="Measure the drift of a new batch against the training data of a model: "
+        "PSI per feature, segment shares then and now, and with --previous how customers "
+        "moved; write drift.json and drift.html to --out.",
+        arguments=_monitor_arguments,
+        run=_cmd_monitor,
+    ),
     "synth": Command(
         help="write realistic synthetic customers",
         description="Write synthetic customers (age, income, spending, tenure, gender) to a "
@@ -495,6 +754,8 @@ def main(argv: list[str] | None = None) -> int:
         0, 1 (system problem or bug), 2 (bad input or options) or 130 (interrupted).
     """
     parser = build_parser()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         try:
             args = parser.parse_args(argv)
@@ -522,6 +783,8 @@ def main(argv: list[str] | None = None) -> int:
             f"this is a bug, please report it with the traceback written to {log}."
         )
         return EXIT_SYSTEM
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -16,6 +16,7 @@ from .io import to_jsonable
 
 __all__ = [
     "ENGINE_OPTIONS",
+    "ENGINES",
     "RunConfig",
     "parse_k_range",
     "check_k",
@@ -37,8 +38,10 @@ RFM_OPTIONS = (
     "invoice_col",
     "as_of",
 )
-#: Where :func:`segmentation.pipeline.run_rfm` computes RFM (``engine``, ``scheduler``).
+#: Where a run computes: in this process or on Dask (``engine``, ``scheduler``).
 ENGINE_OPTIONS = ("engine", "scheduler")
+#: The engines of a run.
+ENGINES = ("inprocess", "dask")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class RunConfig:
         Number of segments, or "auto" to choose it over ``k_range``.
     k_range : tuple of two int
         Smallest and largest k to try (inclusive).
+    k_rule : {"auto", "silhouette", "elbow", "gap"}
+        How k is chosen over ``k_range`` (:func:`segmentation.select_k.choose_k`).
+    bootstrap : int
+        Bootstrap replicates of the stability of every segment
+        (:mod:`segmentation.stability`); 0 skips it.
     scaler : {"standard", "robust", "minmax", "none"}
     log_transform : "auto", "none" or list of str
     seed : int
@@ -83,8 +91,9 @@ class RunConfig:
         Options of :func:`~segmentation.pipeline.run_rfm` (a transaction log instead of a
         customer table).
     engine : {"inprocess", "dask"}
-        Where :func:`~segmentation.pipeline.run_rfm` turns the log into RFM: in this process,
-        or on Dask (``transactions`` may then be a folder of parts or a glob).
+        Where the run computes: in this process, or on Dask (``input`` or ``transactions`` may
+        then be a folder of parts or a glob; :func:`~segmentation.pipeline.run` then writes
+        the segmented customers as Parquet parts).
     scheduler : str or None
         With ``engine="dask"``: the address of a Dask scheduler; None starts a LocalCluster.
     """
@@ -94,6 +103,8 @@ class RunConfig:
     id_column: str | None = None
     k: str | int = "auto"
     k_range: tuple[int, int] = (2, 10)
+    k_rule: str = "auto"
+    bootstrap: int = 50
     scaler: str = "standard"
     log_transform: str | list[str] = "auto"
     seed: int = 0
@@ -123,8 +134,11 @@ class RunConfig:
         """The options as a JSON-safe dict (for the summary and the model)."""
         params = to_jsonable(asdict(self))
         if self.transactions is None:
-            for name in (*RFM_OPTIONS, *ENGINE_OPTIONS):
+            for name in RFM_OPTIONS:
                 params.pop(name, None)
+            if self.engine == "inprocess":
+                for name in ENGINE_OPTIONS:
+                    params.pop(name, None)
         return params
 
 

@@ -20,12 +20,19 @@ import io
 import json
 import logging
 import os
+import re
+import shutil
+import sys
 import tempfile
+import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import SegmentationError
 
@@ -38,7 +45,9 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
     "write_bytes_atomic",
+    "write_folder_atomic",
     "to_jsonable",
+    "pause_point",
 ]
 
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -147,7 +156,7 @@ def read_table(path, *, encoding=None, decimal=None) -> pd.DataFrame:
     if not head:
         raise SegmentationError(f"Input file '{path}' is empty (0 bytes).")
     if head.startswith(PARQUET_MAGIC) or path.suffix.lower() in PARQUET_EXTENSIONS:
-        df = _read_parquet(path)
+        df = _read_parquet(path, head)
     else:
         df = _read_csv(path, head, encoding=encoding, decimal=decimal)
     if df.shape[1] == 0:
@@ -194,7 +203,7 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, head: bytes) -> pd.DataFrame:
     try:
         import pyarrow  # noqa: F401  (pandas needs it; say so plainly if it is missing)
     except ImportError:
@@ -202,8 +211,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"Reading the Parquet file '{path}' needs pyarrow; "
             "install it with 'pip install pyarrow'."
         ) from None
+    if not head.startswith(PARQUET_MAGIC):
+        raise SegmentationError(
+            f"Input file '{path}' is named like a Parquet file but is not one (it does not "
+            "start with Parquet's PAR1 mark); if it is a CSV file, give it the .csv extension."
+        )
     try:
-        return pd.read_parquet(path)
+        df = pd.read_parquet(path)
     except OSError as exc:
         # pyarrow raises ArrowInvalid (an OSError subclass is not guaranteed) for damaged files.
         raise SegmentationError(
@@ -211,9 +225,18 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from None
     except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "magic bytes not found in footer" in first_line:
+            raise SegmentationError(
+                f"Input file '{path}' is a damaged Parquet file: its end is missing, as in a "
+                "file cut short while copying; copy or export it again."
+            ) from None
         raise SegmentationError(
             f"Input file '{path}' cannot be read as Parquet ({first_line}); is it damaged?"
         ) from None
+    read_log: list[str] = []
+    df.columns = unique_column_names(list(df.columns), read_log)
+    df.attrs["read_log"] = read_log
+    return df
 
 
 def _read_csv(path: Path, head: bytes, *, encoding, decimal) -> pd.DataFrame:
@@ -229,31 +252,92 @@ def _read_csv(path: Path, head: bytes, *, encoding, decimal) -> pd.DataFrame:
     if not text.strip():
         raise SegmentationError(f"Input file '{path}' is empty (it holds only blank space).")
     delimiter = sniff_delimiter(text[:SNIFF_BYTES])
+    options = dict(sep=delimiter, dtype=str, skip_blank_lines=True, skipinitialspace=True)
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=True,
-            skip_blank_lines=True,
-            skipinitialspace=True,
-        )
+        with warnings.catch_warnings():
+            # index_col=False: rows longer than the header are an error (pandas warns that it
+            # would cut them), not a silent index made of the first column.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), keep_default_na=True, index_col=False, **options)
+        header = pd.read_csv(
+            io.StringIO(text), header=None, nrows=1, keep_default_na=False, **options
+        ).iloc[0]
     except pd.errors.EmptyDataError:
         raise SegmentationError(f"Input file '{path}' is empty.") from None
-    except pd.errors.ParserError as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise SegmentationError(
-            f"Input file '{path}' is not a well-formed CSV table ({first_line})."
-        ) from None
-    df.columns = [str(name).strip() for name in df.columns]
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+        raise SegmentationError(_malformed(path, exc)) from None
+    read_log: list[str] = []
+    df.columns = unique_column_names(list(header), read_log)
     used_decimal = decimal if decimal is not None else detect_decimal(df, delimiter)
-    for name in df.columns:
-        df[name] = _convert_text_column(df[name], decimal=used_decimal)
+    # One new frame rather than thousands of column assignments into a wide one.
+    df = pd.DataFrame(
+        {name: _convert_text_column(df[name], decimal=used_decimal) for name in df.columns},
+        index=df.index,
+    )
     df.attrs["read_as"] = _describe_format(
         used_encoding, encoding is None, delimiter, used_decimal, decimal is None
     )
+    df.attrs["read_log"] = read_log
     logger.info("Read %s as %s.", path, df.attrs["read_as"])
     return df
+
+
+def _malformed(path: Path, exc: Exception) -> str:
+    """One sentence on a CSV file pandas could not tokenize: which line, how many fields."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if ragged:
+        expected, line, seen = ragged.groups()
+        return (
+            f"Input file '{path}' has {seen} fields on line {line} where the rows before have "
+            f"{expected}; fix that row (a delimiter inside a value needs quotes)."
+        )
+    if "does not match length of data" in message:
+        return (
+            f"Input file '{path}' has more fields in its rows than names in its header; "
+            "give every column a name in the first line."
+        )
+    return f"Input file '{path}' is not a well-formed CSV table ({message})."
+
+
+def unique_column_names(names: list, log: list[str]) -> list[str]:
+    """Header names made usable: stripped, an empty one named ``Unnamed: i`` (as pandas does,
+    0-based), a repeated one given a suffix (``a``, ``a_2``); each renaming said in ``log``.
+
+    Parameters
+    ----------
+    names : list
+        The names as the file holds them (any type; missing counts as empty).
+    log : list of str
+        Receives one sentence per renamed column.
+
+    Returns
+    -------
+    list of str
+    """
+    stripped = ["" if pd.isna(name) else str(name).strip() for name in names]
+    taken = set(stripped)
+    first_seen: dict[str, int] = {}
+    result = []
+    for i, name in enumerate(stripped):
+        if not name:
+            final = f"Unnamed: {i}"
+            log.append(f"Column {i + 1} has no name in the header; it is called '{final}'.")
+        elif name in first_seen:
+            suffix = 2
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            final = f"{name}_{suffix}"
+            log.append(
+                f"Columns {first_seen[name] + 1} and {i + 1} are both named '{name}' in the "
+                f"header; column {i + 1} is called '{final}'."
+            )
+        else:
+            final = name
+        first_seen.setdefault(name, i)
+        taken.add(final)
+        result.append(final)
+    return result
 
 
 def _decode(path: Path, raw: bytes, head: bytes, encoding) -> tuple[str, str]:
@@ -381,34 +465,78 @@ def _convert_text_column(column: pd.Series, *, decimal: str) -> pd.Series:
     ``.0``), other numbers ``float64``. Zero-padded codes stay text. With ``decimal=","``,
     numbers are written ``1234,5`` or ``1.234,5`` (points group thousands).
     """
-    # Vectorised string tests first (pyarrow-backed, fast): pd.to_numeric on text is slow and
-    # is only worth calling once the column is known to hold numbers.
-    stripped = column.str.strip()
-    blank = stripped.isna() | (stripped == "")
-    values = stripped[~blank]
-    if values.empty:
+    # Arrow's compute functions directly: pandas' string methods cost about a millisecond a
+    # call whatever the length, which a table of thousands of short columns pays thousands
+    # of times. Arrow parses numbers correctly rounded, as Python does.
+    text = _arrow_text(column)
+    stripped = pc.utf8_trim_whitespace(text)
+    blank = pc.fill_null(pc.equal(stripped, ""), True)
+    values = pc.filter(stripped, pc.invert(blank))
+    if len(values) == 0:
         # Nothing to go on: an all-missing column is numeric (NaN), which is what a user expects.
         return pd.Series(np.nan, index=column.index, dtype="float64", name=column.name)
     if decimal == ",":
-        if not values.str.fullmatch(_COMMA_NUMBER).all():
+        if not _all_match(values, _COMMA_NUMBER):
             return column
         # Into the decimal point's spelling: "1.234,5" -> "1234.5".
-        stripped = stripped.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        values = stripped[~blank]
-    elif not values.str.fullmatch(_NUMBER).all():
+        stripped = pc.replace_substring(pc.replace_substring(stripped, ".", ""), ",", ".")
+        values = pc.filter(stripped, pc.invert(blank))
+    elif not _all_match(values, _NUMBER):
         return column
-    if values.str.match(_ZERO_PADDED).any():
+    if pc.any(pc.match_substring_regex(values, "^" + _ZERO_PADDED)).as_py():
         return column
-    cleaned = stripped.where(~blank)
-    if values.str.fullmatch(_INTEGER).all():
+    cleaned = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
+    missing = blank.to_numpy(zero_copy_only=False)
+    if _all_match(values, _INTEGER):
         try:
-            return cleaned.astype("Int64" if blank.any() else "int64")
-        except (OverflowError, ValueError, TypeError):
+            integers = pc.cast(pc.replace_substring_regex(cleaned, r"^\+", ""), pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
             pass  # beyond int64: keep the value as a float
-    return cleaned.astype("float64")
+        else:
+            numbers = pc.fill_null(integers, 0).to_numpy(zero_copy_only=False)
+            if missing.any():
+                return pd.Series(
+                    pd.arrays.IntegerArray(numbers, missing), index=column.index, name=column.name
+                )
+            return pd.Series(numbers, index=column.index, name=column.name, dtype="int64")
+    numbers = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.Series(numbers, index=column.index, name=column.name, dtype="float64")
+
+
+def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """A text column as an Arrow array (without a copy when pandas already holds it so)."""
+    array = column.array
+    if hasattr(array, "__arrow_array__"):
+        arrow = array.__arrow_array__()
+        return arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
+    return pa.chunked_array([pa.array(column.to_numpy(dtype=object), type=pa.large_string())])
+
+
+def _all_match(values: pa.ChunkedArray, pattern: str) -> bool:
+    """Whether every value matches the whole ``pattern``."""
+    return bool(pc.all(pc.match_substring_regex(values, f"^(?:{pattern})$")).as_py())
 
 
 # --------------------------------------------------------------------------- writing
+
+#: Test hook: with this environment variable set to N, every :func:`pause_point` is announced
+#: on stderr and the N-th one sleeps, so that a test can kill the process exactly there (0:
+#: announce only). Unset (always, outside the tests), a pause point does nothing.
+PAUSE_AT_VARIABLE = "SEGMENT_TEST_PAUSE_AT"
+_pause_points_passed = 0
+
+
+def pause_point(what: str) -> None:
+    """A moment of the write stage where a test may stop the process (see PAUSE_AT_VARIABLE)."""
+    setting = os.environ.get(PAUSE_AT_VARIABLE)
+    if not setting:
+        return
+    global _pause_points_passed
+    _pause_points_passed += 1
+    print(f"pause point {_pause_points_passed}: {what}", file=sys.stderr, flush=True)
+    if _pause_points_passed == int(setting):
+        print("paused", file=sys.stderr, flush=True)
+        time.sleep(600)
 
 
 def ensure_output_dir(path) -> Path:
@@ -504,6 +632,7 @@ def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) ->
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        pause_point(f"{target.name} written, not yet renamed")
         # NamedTemporaryFile creates 0600 files; outputs should be readable like any other file.
         os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, target)
@@ -524,6 +653,50 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_folder_atomic(path, fill):
+    """Fill a new folder at ``path`` all at once: ``fill(folder)`` writes into a temporary
+    folder beside it, which then replaces ``path`` (an old folder there is removed after).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    fill : callable
+        Called with the temporary folder (a pathlib.Path); what it returns is returned.
+
+    Raises
+    ------
+    SegmentationError
+        If ``path`` is a file or the folder cannot be written; the old folder, if any, is then
+        left as it was and the temporary one removed.
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise SegmentationError(f"'{target}' is a file, where a folder is to be written.")
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
+        os.chmod(staging, 0o777 & ~_umask())
+    except OSError as exc:
+        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
+    old = None
+    try:
+        result = fill(staging)
+        if target.exists():
+            old = parent / f"{staging.name}.old"
+            os.replace(target, old)
+        os.replace(staging, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+            old = None
+        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return result
 
 
 def write_text_atomic(text: str, path, *, protect: Iterable | None = None) -> Path:

@@ -6,13 +6,19 @@ A model file never runs code when it is loaded (no pickle): it is one JSON objec
 
     {"format": "kmeans-segment-model", "format_version": 1, "package_version": "0.1.0",
      "preprocessor": {...}, "centers": [[...], ...], "segment_names": [...],
-     "method": "kmeans", "metadata": {...}, "sha256": "<hex>"}
+     "method": "kmeans", "metadata": {...}, "training": {...}, "sha256": "<hex>"}
 
 A K-Prototypes model (``"method": "kprototypes"``) also holds ``"gamma"``; its centers are the
 numeric means followed by each categorical feature's mode written one-hot, in the
 preprocessor's category order (so the file names every category it knows).
 
-where ``sha256`` is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every
+``"training"`` is what drift is measured against (:mod:`segmentation.monitor`): the number of
+training customers, their share per segment and, per feature, the training distribution (the
+edges of decile bins and the share of customers in each, or the share of each category). A
+model saved before it was stored has no ``"training"``: it still assigns customers, and
+``segment monitor`` refuses it (centers alone cannot restore a distribution).
+
+``sha256`` is the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of every
 other field. :meth:`SegmentationModel.load` refuses a file that is not JSON, not of this format,
 of another format version or another package release line (major.minor), whose checksum does
 not match (it was edited), or whose parts do not fit together.
@@ -123,6 +129,10 @@ class SegmentationModel:
         differs from every mode).
     gamma : float or None
         The weight of one categorical mismatch; only for "kprototypes".
+    training : dict or None
+        The training distribution drift is measured against, as
+        :func:`segmentation.monitor.describe_training` makes it (JSON-safe); None for a model
+        saved before it was stored.
 
     Raises
     ------
@@ -140,6 +150,7 @@ class SegmentationModel:
         *,
         method: str = "kmeans",
         gamma: float | None = None,
+        training: dict | None = None,
     ):
         centers = np.array(centers, dtype=np.float64, copy=True)
         if centers.ndim != 2 or centers.shape[0] < 1:
@@ -168,6 +179,9 @@ class SegmentationModel:
         self.segment_names = names
         self.metadata = dict(metadata or {})
         self.method = method
+        if training is not None and not isinstance(training, dict):
+            raise SegmentationError("The model's training distribution must be an object.")
+        self.training = training
         self.gamma = None
         if method == "kprototypes":
             if gamma is None or not np.isfinite(gamma) or gamma < 0:
@@ -321,8 +335,9 @@ class SegmentationModel:
         """
         return self.assignment(X).labels
 
-    def renamed(self, segment_names, metadata=None) -> SegmentationModel:
-        """The same preprocessing and centers under other segment names and metadata."""
+    def renamed(self, segment_names, metadata=None, training=None) -> SegmentationModel:
+        """The same preprocessing and centers under other segment names and metadata (and the
+        training distribution, when given; else this model's)."""
         return SegmentationModel(
             self.preprocessor,
             self.centers,
@@ -330,6 +345,7 @@ class SegmentationModel:
             metadata,
             method=self.method,
             gamma=self.gamma,
+            training=self.training if training is None else training,
         )
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
@@ -375,6 +391,7 @@ class SegmentationModel:
                 "method": self.method,
                 "metadata": self.metadata,
                 **({"gamma": self.gamma} if self.method == "kprototypes" else {}),
+                **({"training": self.training} if self.training is not None else {}),
             }
         )
         document["sha256"] = _checksum(document)
@@ -446,6 +463,7 @@ class SegmentationModel:
             metadata = document.get("metadata") or {}
             method = document.get("method", "kmeans")
             gamma = document.get("gamma")
+            training = document.get("training")
             if not isinstance(names, list) or not isinstance(metadata, dict):
                 raise TypeError("segment_names must be a list and metadata an object")
             if gamma is not None and not isinstance(gamma, int | float):
@@ -457,7 +475,9 @@ class SegmentationModel:
                 f"{source} is damaged ({type(exc).__name__}: {exc}); train it again with "
                 "'segment run'."
             ) from None
-        return cls(preprocessor, centers, names, metadata, method=method, gamma=gamma)
+        return cls(
+            preprocessor, centers, names, metadata, method=method, gamma=gamma, training=training
+        )
 
     @classmethod
     def load(cls, path) -> SegmentationModel:

@@ -1,8 +1,10 @@
 """Every file a run writes, in one table, and how each is derived from a :class:`Segmentation`.
 
 Adding an output is one row of :data:`OUTPUTS` (and, for a figure, one entry of
-:data:`PLOTS`); :func:`write_outputs` writes them in table order and the summary, the report
-and the command line read the paths it returns instead of looking at the disk.
+:data:`PLOTS`); :func:`write_outputs` writes them in table order into the run's output set
+(:mod:`segmentation.staging`: prepared aside, put in place whole with a ``manifest.json``), and
+the summary, the report and the command line read the paths it returns instead of looking at
+the disk.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from . import __version__
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
 from .select_k import REFINE
+from .staging import OutputSet
 from .timing import Timer
 
 __all__ = [
@@ -81,11 +84,21 @@ def _pca(seg: Segmentation) -> bytes:
     )
 
 
+#: A figure draws at most this many features (the most distinctive; its title says so).
+MAX_PLOTTED_FEATURES = 24
+
+
 def _distributions(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
+    columns = list(seg.values.columns)
+    shown = seg.profiles.distinctive(columns, MAX_PLOTTED_FEATURES)
     return plotting.feature_distributions(
-        seg.values, seg.labels, seg.names, log_columns=seg.preprocessor.log_columns_
+        seg.values[shown],
+        seg.labels,
+        seg.names,
+        log_columns=seg.preprocessor.log_columns_,
+        n_features=len(columns),
     )
 
 
@@ -101,11 +114,28 @@ def _silhouette(seg: Segmentation) -> bytes:
 def _profiles(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
-    return plotting.segment_profiles(seg.profiles.z, seg.names)
+    z = seg.profiles.z
+    shown = seg.profiles.distinctive(list(z.columns), MAX_PLOTTED_FEATURES)
+    return plotting.segment_profiles(z[shown], seg.names, n_features=z.shape[1])
 
 
-#: The figures of a run: file name -> (what it shows, how it is drawn).
-PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes]]] = {
+def _stability(seg: Segmentation) -> bytes | None:
+    if seg.stability is None:
+        return None
+    from . import plots as plotting
+    from .stability import READINGS
+
+    return plotting.segment_stability(
+        seg.stability.mean,
+        seg.stability.standard_error,
+        seg.names,
+        readings=READINGS,
+        n_boot=seg.stability.n_boot,
+    )
+
+
+#: The figures of a run: file name -> (what it shows, how it is drawn; None: not this run).
+PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes | None]]] = {
     "elbow_silhouette.png": (
         "Inertia and silhouette for every k tried, the chosen k marked",
         _elbow,
@@ -123,6 +153,10 @@ PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes]]] = {
         "How far each segment's mean is from all customers (z-scores)",
         _profiles,
     ),
+    "segment_stability.png": (
+        "Bootstrap stability of each segment, over clusterboot's reading of it",
+        _stability,
+    ),
 }
 #: The figures of a run: file name -> what it shows.
 PLOT_FILES = {name: description for name, (description, _) in PLOTS.items()}
@@ -133,6 +167,11 @@ OUTPUTS = (
     Output("rfm", "rfm_customers.csv", "Recency, frequency and monetary value per customer"),
     *(Output(name, f"plots/{name}", description) for name, description in PLOT_FILES.items()),
     Output("customers", "customers_segmented.csv", "The input with each customer's segment"),
+    Output(
+        "customers_parts",
+        "customers_segmented",
+        "On Dask: the input with each customer's segment, one Parquet part per partition",
+    ),
     Output("model", "model.json", "The model, to assign new customers with segment predict"),
     Output("report", "report.html", "One self-contained page that explains the run"),
     Output("summary", "cluster_summary.json", "Everything the run computed, and how"),
@@ -146,8 +185,9 @@ def output_path(out: Path, key: str) -> Path:
 
 
 def draw_plots(seg: Segmentation) -> dict[str, bytes]:
-    """Every figure of :data:`PLOTS` as PNG bytes, by file name."""
-    return {name: draw(seg) for name, (_, draw) in PLOTS.items()}
+    """Every figure of :data:`PLOTS` that this run has, as PNG bytes, by file name."""
+    images = {name: draw(seg) for name, (_, draw) in PLOTS.items()}
+    return {name: png for name, png in images.items() if png is not None}
 
 
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
@@ -172,6 +212,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "n_customers": seg.n_customers,
         "k": seg.k,
         "k_selection": {
+            "k_rule": choice.k_rule,
             "rule": choice.rule,
             "reason": choice.reason,
             "automatic_k": choice.automatic_k,
@@ -180,8 +221,10 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "refine": REFINE,
             "silhouette": seg.silhouette.description,
             "sweep": choice.sweep,
+            "gap": choice.gap,
         },
-        "segments": seg.profiles.segments,
+        "warnings": seg.warnings,
+        "segments": _with_stability(seg, _segments_with_rules(seg)),
         "overall": seg.profiles.overall,
         "columns": {
             **seg.roles.to_dict(),
@@ -191,30 +234,69 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         "pca": {
             "explained_variance_ratio": [float(r) for r in seg.projection.explained_variance_ratio]
         },
+        **({"sample": _sample_of(seg)} if seg.population is not None else {}),
         "seed": seg.config.seed,
         "parameters": seg.parameters,
         "cleaning_log": seg.log,
     }
+    if seg.rules is not None:
+        summary["rules"] = seg.rules.to_dict()
+    if seg.rfm is not None:
+        summary["rfm"] = seg.rfm
+    summary["stability"] = seg.stability.to_dict() if seg.stability is not None else None
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
 
 
+def _sample_of(seg: Segmentation) -> dict:
+    """What was computed on a sample of the customers (on Dask), and what on every one."""
+    return {
+        "rows": len(seg.data),
+        "of": seg.population,
+        "seed": seg.config.seed,
+        "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
+        "on_every_customer": [
+            "preprocessing statistics",
+            "final fit",
+            "segment sizes",
+            "segmented table",
+        ],
+    }
+
+
+def _segments_with_rules(seg: Segmentation) -> list[dict]:
+    """The profiles' segments with each one's rule, its precision, coverage and matches."""
+    if seg.rules is None:
+        return seg.profiles.segments
+    return [
+        {**segment, **seg.rules.segment_fields(segment["id"])} for segment in seg.profiles.segments
+    ]
+
+
+def _with_stability(seg: Segmentation, segments: list[dict]) -> list[dict]:
+    """The segments with each one's bootstrap stability, when it was measured."""
+    if seg.stability is None:
+        return segments
+    return [{**segment, **seg.stability.segment(segment["id"])} for segment in segments]
+
+
 def write_outputs(
     seg: Segmentation,
-    out: Path,
+    stage: OutputSet,
     *,
     protect: list,
     written: dict[str, Path],
     timer: Timer,
 ) -> tuple[dict[str, Path], dict]:
-    """Draw and write every output of a segmentation, atomically, in :data:`OUTPUTS` order.
+    """Draw and write every output of a segmentation into a set being prepared, in
+    :data:`OUTPUTS` order (each file atomically; the set is put in place by its caller).
 
     Parameters
     ----------
     seg : Segmentation
-    out : pathlib.Path
-        The output folder (it exists).
+    stage : OutputSet
+        The output set (:func:`segmentation.staging.output_set`) the files are written into.
     protect : list of paths
         Input files that must never be overwritten.
     written : dict of str to pathlib.Path
@@ -225,33 +307,40 @@ def write_outputs(
     Returns
     -------
     paths : dict of str to pathlib.Path
-        Every file written, by key.
+        Every file written, by key, where it will be once the set is in place (in the output
+        folder, not the staging folder).
     summary : dict
         What ``cluster_summary.json`` holds.
     """
     config = seg.config
     paths = dict(written)
+
+    def staged(key: str) -> Path:
+        return stage.path(_FILES[key])
+
     images: dict[str, bytes] = {}
     if config.plots:
         with timer.stage("plots"):
             images = draw_plots(seg)
     with timer.stage("write"):
-        if images:
-            (out / "plots").mkdir(exist_ok=True)
         for name, png in images.items():
-            paths[name] = write_bytes_atomic(png, output_path(out, name), protect=protect)
-        paths["customers"] = write_csv_atomic(
-            seg.segmented, output_path(out, "customers"), protect=protect
-        )
-        paths["model"] = seg.model.save(output_path(out, "model"), protect=protect)
+            write_bytes_atomic(png, staged(name), protect=protect)
+            paths[name] = stage.final(_FILES[name])
+        if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
+            write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
+            paths["customers"] = stage.final(_FILES["customers"])
+        seg.model.save(staged("model"), protect=protect)
+        paths["model"] = stage.final(_FILES["model"])
     if config.report:
         from .report import render_report  # only needed when a report is written
 
         with timer.stage("report"):
             html = render_report(seg, images, captions=PLOT_FILES, outputs=paths)
-            paths["report"] = write_text_atomic(html, output_path(out, "report"), protect=protect)
+            write_text_atomic(html, staged("report"), protect=protect)
+            paths["report"] = stage.final(_FILES["report"])
     summary = summary_of(seg, outputs=paths)
     summary["timings"] = {name: round(seconds, 4) for name, seconds in timer.timings.items()}
     with timer.stage("write"):
-        paths["summary"] = write_json_atomic(summary, output_path(out, "summary"), protect=protect)
+        write_json_atomic(summary, staged("summary"), protect=protect)
+        paths["summary"] = stage.final(_FILES["summary"])
     return paths, summary

@@ -16,21 +16,24 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kmeans_core import PCA
+from kmeans_core import PCA, KPrototypes
 from kmeans_core.metrics import silhouette_samples
 
-from .config import RunConfig, check_k, check_method, parse_k_range
+from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, write_csv_atomic
+from .io import ensure_output_dir, read_table, write_csv_atomic, write_folder_atomic
 from .model import SegmentationModel, embed_mixed
+from .monitor import describe_training
 from .outputs import (
     OUTPUT_COLUMNS,
     OUTPUTS,
@@ -39,18 +42,35 @@ from .outputs import (
     write_outputs,
 )
 from .preprocess import ColumnRoles, Preprocessor, infer_roles
-from .profile import build_profiles, customer_explanations
+from .profile import Profiles, build_profiles, customer_explanations
 from .result import KChoice, PredictResult, Projection, RunResult, Segmentation, SilhouetteSample
-from .rfm import transactions_to_rfm
+from .rfm import rfm_scores, rfm_summary, transactions_to_rfm
+from .rules import SegmentRules, columns_of, segment_rules
 from .select_k import (
+    GAP_MAX_ROWS,
+    GAP_N_INIT,
+    GAP_REFERENCES,
     SAMPLE_THRESHOLD,
+    check_k_rule,
     choose_k,
     choose_n_init,
     fit_mixed_sweep,
     fit_sweep,
+    gap_choice,
+    gap_statistic,
     kneedle,
+    needs_gap,
     silhouette_rows,
 )
+from .stability import (
+    MAX_N_INIT,
+    MAX_ROWS,
+    Stability,
+    bootstrap_stability,
+    check_bootstrap,
+    structure_warnings,
+)
+from .staging import OutputSet, output_set
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -66,11 +86,41 @@ __all__ = [
     "run_rfm",
     "predict",
     "parse_k_range",
+    "ProgressCallback",
+    "report_stage",
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
+#: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
+#: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
+#: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
+#: 1,000 rows, its center within about 3% of a standard deviation; the final fit uses every
+#: customer (README, "The toolkit on Dask").
+DASK_SAMPLE_ROWS = 100_000
 
-ProgressCallback = Callable[[int, int], None]
+#: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
+#: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
+#: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
+#: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
+#: "gap" (one step per reference data set, when the k rule needs the gap statistic), "fit"
+#: (the final assignment and the profiles), "stability" (one step per bootstrap replicate,
+#: unless ``bootstrap`` is 0), "write" (plots, files, report). A new stage only calls it with
+#: its own name; the command line draws one bar per stage name it sees. Use
+#: :func:`report_stage` to wrap a stage that has no steps of its own.
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@contextmanager
+def report_stage(progress: ProgressCallback | None, stage: str) -> Iterator[None]:
+    """Report ``stage`` as started (0 of None) and, when the block ends, done (1 of 1)."""
+    _tell(progress, stage, 0, None)
+    yield
+    _tell(progress, stage, 1, 1)
+
+
+def _tell(progress: ProgressCallback | None, stage: str, done: int, total: int | None) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 # --------------------------------------------------------------------------- segmenting
@@ -98,7 +148,8 @@ def segment(
     log : sequence of str
         Cleaning-log lines of what came before (reading), kept first in the log.
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`: ``progress(stage, done, total)`` for the stages "sweep"
+        (before the first k and after each k) and "fit" (assignment, then profiles).
 
     Returns
     -------
@@ -112,6 +163,13 @@ def segment(
     config = RunConfig() if config is None else config
     k = check_k(config.k)
     check_method(config.method)
+    check_k_rule(config.k_rule)
+    if config.method == "kprototypes" and config.k_rule == "gap":
+        raise SegmentationError(
+            "`k_rule` gap needs numeric features only: its uniform reference data have no "
+            "categories; use `method` kmeans or another `k_rule`."
+        )
+    check_bootstrap(config.bootstrap)
     timer = Timer()
     log = list(log)
     with timer.stage("preprocess"):
@@ -122,11 +180,24 @@ def segment(
             sweep = _mixed_sweep(preprocessor, X, log)
     with timer.stage("sweep"):
         choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
-        # The training labels are the saved model's assignment, so that `segment predict`
-        # on the training file reproduces them exactly.
+    result = _describe(data, X, roles, choice, draft, config, source, log, timer, progress)
+    return _named(result)
+
+
+def _describe(
+    data, X, roles, choice, draft, config, source, log, timer, progress, population=None
+) -> Segmentation:
+    """Everything read from a fitted model: the customers' labels and distances (the saved
+    model's assignment, so that `segment predict` on the training file reproduces them),
+    profiles, names, projection and silhouette; ``draft`` keeps its placeholder names (see
+    :func:`_named`). ``population``: the number of customers when ``data`` is a sample."""
+    preprocessor = draft.preprocessor
+    with timer.stage("fit"):
         labels, distances = draft.assignment(X)
+    _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
         values = imputed[preprocessor.numeric_features_]
@@ -144,8 +215,13 @@ def segment(
         segmented = _with_output_columns(
             data, labels, profiles.names, customer_explanations(distances, labels), log
         )
+    with timer.stage("rules"):
+        rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
+    _tell(progress, "fit", 2, 2)
+    with timer.stage("stability"):
+        stability = _stability(X, labels, draft, config, progress)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    result = Segmentation(
+    return Segmentation(
         data=data,
         source=source,
         config=config,
@@ -163,8 +239,28 @@ def segment(
         log=log,
         created=created,
         timings=timer.timings,
+        rules=rules,
+        stability=stability,
+        warnings=structure_warnings(choice.sweep, choice.gap, stability, profiles.names),
+        population=population,
     )
-    return replace(result, model=draft.renamed(profiles.names, _model_metadata(result)))
+
+
+def _named(seg: Segmentation) -> Segmentation:
+    """The segmentation whose model carries the segments' names, the run's metadata and what
+    drift is measured against later (segment monitor)."""
+    # On Dask, `data` is a sample: the deciles come from it, the segment sizes from everyone.
+    sizes = [segment["size"] for segment in seg.profiles.segments]
+    training = describe_training(seg.preprocessor, seg.data, sizes)
+    model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
+    return replace(seg, model=model)
+
+
+def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
+    """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
+    n_numeric = len(preprocessor.numeric_features_)
+    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
 def _preprocess(
@@ -272,14 +368,12 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
     take the given one); the choice and its fitted model."""
     n_init = config.n_init or choose_n_init(X.shape[0])
-    if progress is not None:
-        progress(0, len(ks))
+    _tell(progress, "sweep", 0, len(ks))
     done = []
 
     def step(_k):
         done.append(_k)
-        if progress is not None:
-            progress(len(done), len(ks))
+        _tell(progress, "sweep", len(done), len(ks))
 
     with warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
@@ -293,7 +387,8 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    automatic_k, rule, reason = choose_k(rows)
+    gaps, gap = _gap(X, rows, config, progress)
+    automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
     else:
@@ -308,17 +403,107 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
         elbow=elbow,
         sweep=rows,
         n_init=n_init,
+        k_rule=config.k_rule,
+        gap=gap,
     )
     return choice, models[chosen]
 
 
-def _model_by_size(preprocessor: Preprocessor, fitted) -> SegmentationModel:
+def _gap(
+    X: np.ndarray, rows: list[dict], config: RunConfig, progress: ProgressCallback | None
+) -> tuple[list | None, dict | None]:
+    """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
+    records; ``gap`` and ``gap_se`` are added to the sweep rows."""
+    if not needs_gap(rows, config.k_rule):
+        return None, None
+    if config.method == "kprototypes":
+        return None, None  # auto votes with the silhouette and the elbow
+    gaps = gap_statistic(
+        X,
+        [row["k"] for row in rows],
+        seed=config.seed,
+        inertias={row["k"]: row["inertia"] for row in rows},
+        progress=lambda done, total: _tell(progress, "gap", done, total),
+    )
+    by_k = {row["k"]: row for row in gaps}
+    for row in rows:
+        row["gap"] = by_k[row["k"]]["gap"]
+        row["gap_se"] = by_k[row["k"]]["gap_se"]
+    sampled = X.shape[0] > GAP_MAX_ROWS
+    return gaps, {
+        "reference": "uniform over the box aligned with the principal components of the "
+        "scaled features (the paper's second method)",
+        "n_references": GAP_REFERENCES,
+        "n_init": GAP_N_INIT,
+        "rows": (f"a seeded sample of {GAP_MAX_ROWS:,} customers" if sampled else "all customers"),
+        "k1": {"gap": by_k[1]["gap"], "gap_se": by_k[1]["gap_se"]},
+        "choice": gap_choice(gaps),
+    }
+
+
+def _stability(
+    X: np.ndarray,
+    labels: np.ndarray,
+    model: SegmentationModel,
+    config: RunConfig,
+    progress: ProgressCallback | None,
+) -> Stability | None:
+    """Hennig's clusterboot of the segments: the run's method and k on every bootstrap draw,
+    with the run's restarts for the draw's size (at most ``MAX_N_INIT``); None when
+    ``bootstrap`` is 0."""
+    if config.bootstrap == 0:
+        return None
+    k = model.n_segments
+    n_init = min(config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS)), MAX_N_INIT)
+    cluster = None
+    if model.method == "kprototypes":
+        cluster = _kprototypes_refit(model, X, k, n_init)
+
+    def step(done: int, total: int) -> None:
+        _tell(progress, "stability", done, total)
+
+    with warnings.catch_warnings():
+        # a draw with fewer distinct customers than k is reported through its low Jaccard
+        warnings.simplefilter("ignore")
+        return bootstrap_stability(
+            X,
+            labels,
+            k,
+            n_boot=config.bootstrap,
+            seed=config.seed,
+            n_init=n_init,
+            cluster=cluster,
+            progress=step,
+        )
+
+
+def _kprototypes_refit(model: SegmentationModel, X: np.ndarray, k: int, n_init: int):
+    """``cluster(rows, seed)`` for the bootstrap: K-Prototypes with the run's gamma."""
+    n_numeric = len(model.preprocessor.numeric_features_)
+    codes = model.category_codes(X)
+    table = np.empty((X.shape[0], n_numeric + codes.shape[1]), dtype=object)
+    table[:, :n_numeric] = X[:, :n_numeric]
+    table[:, n_numeric:] = codes
+    categorical = list(range(n_numeric, table.shape[1]))
+
+    def cluster(rows: np.ndarray, seed: int) -> np.ndarray:
+        fitted = KPrototypes(
+            min(k, rows.shape[0]), gamma=model.gamma, init="cao", n_init=n_init, random_state=seed
+        ).fit(table[rows], categorical=categorical)
+        return np.asarray(fitted.labels_)
+
+    return cluster
+
+
+def _model_by_size(preprocessor: Preprocessor, fitted, sizes=None) -> SegmentationModel:
     """The fitted centers, numbered by size: segment 0 is the largest, ids read by importance.
 
     ``fitted`` is a KMeans, or a KPrototypes whose modes are written one-hot after its numeric
-    centers (the columns of the preprocessed matrix)."""
+    centers (the columns of the preprocessed matrix); ``sizes``, when given, the number of
+    customers of each of its clusters (else counted from its labels)."""
     k = fitted.n_clusters
-    sizes = np.bincount(np.asarray(fitted.labels_), minlength=k)
+    if sizes is None:
+        sizes = np.bincount(np.asarray(fitted.labels_), minlength=k)
     order = np.argsort(-sizes, kind="stable")
     names = [f"Segment {i}" for i in range(k)]
     if not hasattr(fitted, "categorical_modes_"):
@@ -418,11 +603,15 @@ def _with_output_columns(
 def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
     """Segment a customer table (or synthetic customers) and write every output.
 
+    The outputs are prepared beside ``config.out`` and put in place together at the end
+    (:func:`segmentation.staging.output_set`): a run that fails or is killed leaves the
+    previous outputs as they were.
+
     Parameters
     ----------
     config : RunConfig
     progress : callable or None
-        Called as ``progress(done, total)`` before the k sweep and after each k.
+        A :data:`ProgressCallback`, called for the stages "read", "sweep", "fit" and "write".
 
     Returns
     -------
@@ -431,42 +620,200 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
     Raises
     ------
     SegmentationError
-        For every problem with the input or the options, in one sentence.
+        For every problem with the input or the options, in one sentence; also when another
+        run is writing to ``out`` or ``out`` holds files no run wrote.
     """
     check_k(config.k)  # before any reading
+    _check_engine(config.engine, config.scheduler)
+    if config.engine == "dask":
+        return _run_on_dask(config, progress)
+    if config.input is not None:
+        _refuse_outputs_over_inputs(Path(config.out), [config.input])
     timer = Timer()
-    written: dict[str, Path] = {}
-    with timer.stage("read"):
-        out = ensure_output_dir(config.out)
+    with _output_set(config, "run") as stage:
+        written: dict[str, Path] = {}
+        with timer.stage("read"), report_stage(progress, "read"):
+            if config.input is None:
+                data = make_customers(config.n_synthetic, seed=config.seed)
+                source = (
+                    f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
+                )
+                protect = []
+            else:
+                data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
+                source = str(config.input)
+                protect = [config.input]
+        read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
+        log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
+        log.extend(data.attrs.get("read_log", []))
         if config.input is None:
-            data = make_customers(config.n_synthetic, seed=config.seed)
-            source = f"built-in synthetic customers (n={config.n_synthetic}, seed={config.seed})"
-            protect = []
-        else:
-            _refuse_outputs_over_inputs(out, [config.input])
-            data = read_table(config.input, encoding=config.encoding, decimal=config.decimal)
-            source = str(config.input)
-            protect = [config.input]
-    read_as = f" ({data.attrs['read_as']})" if "read_as" in data.attrs else ""
-    log = [f"Read {len(data):,} rows and {data.shape[1]} columns from {source}{read_as}."]
-    if config.input is None:
-        with timer.stage("write"):
-            written["input"] = write_csv_atomic(data, output_path(out, "input"))
-        log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
-    seg = segment(data, config, source=source, log=log, progress=progress)
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            with timer.stage("write"):
+                written["input"] = stage.final(write_csv_atomic(data, _staged(stage, "input")))
+            log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
+        seg = segment(data, config, source=source, log=log, progress=progress)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _rfm_on_dask(transactions, scheduler, options):
-    """RFM on Dask (``segmentation.distributed``); only this imports dask."""
+def _output_set(config: RunConfig, command: str):
+    """The run's output set in ``config.out`` (:func:`segmentation.staging.output_set`)."""
+    return output_set(
+        config.out,
+        command=command,
+        parameters=config.parameters(),
+        known=[output.file for output in OUTPUTS],
+    )
+
+
+def _staged(stage: OutputSet, key: str) -> Path:
+    """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
+    return stage.path(output_path(Path(), key))
+
+
+def _check_engine(engine, scheduler) -> None:
+    if engine not in ENGINES:
+        raise SegmentationError(f"`engine` must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if scheduler and engine != "dask":
+        raise SegmentationError("`scheduler` is the address of a Dask cluster; add `engine` dask.")
+
+
+def _on_dask():
+    """``segmentation.distributed``: the only way the pipeline reaches dask."""
     try:
-        from .distributed import cluster, transactions_to_rfm_dask
+        from . import distributed
     except ImportError:
         raise SegmentationError(
             '`engine` dask needs dask and distributed: pip install -e ".[dask]".'
         ) from None
-    with cluster(scheduler):
-        return transactions_to_rfm_dask(transactions, **options)
+    return distributed
+
+
+def _rfm_on_dask(transactions, scheduler, options):
+    """RFM on Dask (``segmentation.distributed``)."""
+    distributed = _on_dask()
+    with distributed.cluster(scheduler):
+        return distributed.transactions_to_rfm_dask(transactions, **options)
+
+
+def _segment_partition(part: pd.DataFrame, model: SegmentationModel):
+    """One partition segmented by ``model`` as in process (the input, then the segment
+    columns), and its counts: customers per segment, then rows with an unseen category per
+    categorical feature."""
+    X = model.preprocessor.transform(part)
+    labels, distances = model.assignment(X)
+    frame = _with_output_columns(
+        part, labels, model.segment_names, customer_explanations(distances, labels)
+    )
+    counts = np.bincount(labels, minlength=model.n_segments)
+    unknown = (model.category_codes(X) < 0).sum(axis=0)
+    return frame, np.concatenate([counts, unknown]).astype(np.int64)
+
+
+def _refuse_inputs_inside(distributed, folder: Path, source, role: str = "`out`") -> None:
+    """Refuse before any work when the input's files are inside ``folder``, which the run
+    replaces whole."""
+    if not folder.exists():
+        return
+    for item in distributed.input_files(source):
+        if _is_within(Path(item), folder):
+            raise SegmentationError(
+                f"Refusing to overwrite the input '{source}', which is inside '{folder}', the "
+                f"folder the run replaces; choose another {role}."
+            )
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
+def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunResult:
+    """:func:`run` on Dask: the statistics of the preprocessing and the final fit on every
+    customer, on the cluster; the k sweep, profiles, figures and silhouette on a seeded sample
+    of :data:`DASK_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
+    if config.input is None:
+        raise SegmentationError(
+            "`engine` dask needs `input`: a Parquet or CSV file, a folder of parts or a glob."
+        )
+    if config.method != "kmeans":
+        raise SegmentationError("`engine` dask runs `method` kmeans only; leave out `method`.")
+    k = check_k(config.k)
+    distributed = _on_dask()
+    from kmeans_core.dask import KMeans as DaskKMeans
+
+    _refuse_inputs_inside(distributed, Path(config.out), config.input)
+    timer = Timer()
+    source = str(config.input)
+    with _output_set(config, "run") as stage, distributed.cluster(config.scheduler):
+        with timer.stage("read"), report_stage(progress, "read"):
+            table = distributed.DaskTable(
+                distributed.read_customers(
+                    config.input, encoding=config.encoding, decimal=config.decimal
+                )
+            )
+            data = table.sample(DASK_SAMPLE_ROWS, config.seed)
+        log = [
+            f"Read {table.n_rows:,} rows and {data.shape[1]} columns from {source} on Dask "
+            f"({table.n_partitions} partitions)."
+        ]
+        if len(data) < table.n_rows:
+            log.append(
+                f"The k sweep, the profiles' statistics, the figures and the silhouette use a "
+                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers; the "
+                "preprocessing statistics, the final fit, the segment sizes and the segmented "
+                "table use every customer."
+            )
+        with timer.stage("preprocess"):
+            roles = infer_roles(data, features=config.features, id_column=config.id_column)
+            statistics = distributed.DaskStatistics(
+                table, roles.numeric_features, roles.categorical_features
+            )
+            preprocessor = Preprocessor(scaler=config.scaler, log_transform=config.log_transform)
+            preprocessor.fit_statistics(statistics, roles)
+            del statistics
+            log.extend(preprocessor.log_)
+            X = preprocessor.transform(data)
+            ks = _ks_to_try(config, k, X, log)
+        with timer.stage("sweep"):
+            choice, fitted = _choose_k(X, ks, k, config, progress)
+        _tell(progress, "fit", 0, 2)
+        with timer.stage("fit"):
+            # Lloyd on every customer, from the sample's best centers.
+            final = DaskKMeans(
+                choice.k, init=fitted.cluster_centers_, n_init=1, random_state=config.seed
+            ).fit(table.matrix(preprocessor))
+            sizes = final.labels_.map_blocks(
+                np.bincount, minlength=choice.k, chunks=(choice.k,), dtype=np.int64
+            )
+            sizes = sizes.reshape(-1, choice.k).sum(axis=0).compute()
+            draft = _model_by_size(preprocessor, final, sizes)
+            log.append(
+                f"Fitted k={choice.k} on all {table.n_rows:,} customers on Dask "
+                f"({final.n_iter_} Lloyd iterations from the sample's centers)."
+            )
+        seg = _describe(
+            data, X, roles, choice, draft, config, source, log, timer, progress, table.n_rows
+        )
+        with timer.stage("write"), report_stage(progress, "write"):
+            # Every partition, segmented, as one Parquet part, written by the workers into the
+            # output set being prepared (on a real cluster: a folder they all reach).
+            folder = _staged(stage, "customers_parts")
+            folder.mkdir()
+            model = draft.renamed(seg.profiles.names)
+            totals = table.write_parts(partial(_segment_partition, model=model), folder)
+        seg = _named(replace(seg, profiles=_resized(seg.profiles, totals[: choice.k])))
+        written = {"customers_parts": stage.final(folder)}
+        return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
+
+
+def _resized(profiles, sizes) -> Profiles:
+    """``profiles`` with every segment's size and share counted on all customers."""
+    total = int(np.sum(sizes))
+    segments = []
+    for segment, size in zip(profiles.segments, sizes, strict=True):
+        segments.append({**segment, "size": int(size), "share": int(size) / total})
+    return replace(profiles, segments=segments)
 
 
 def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunResult:
@@ -484,50 +831,68 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     Returns
     -------
     RunResult
-        Its segmentation's ``data`` is the RFM table.
+        Its segmentation's ``data`` is the RFM table; its ``segmented`` table (and
+        ``rfm_customers.csv``) also hold each customer's RFM scores and named segment
+        (:func:`segmentation.rfm.rfm_scores`), and its ``rfm`` the cross-table.
     """
     if config.transactions is None:
         raise SegmentationError("An RFM run needs `transactions`, the path of a transaction log.")
     check_k(config.k)
+    _check_engine(config.engine, config.scheduler)
+    _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
-    if config.engine == "dask":
+    with _output_set(config, "rfm") as stage:
+        if config.engine == "dask":
+            with timer.stage("rfm"):
+                rfm, rfm_log = _rfm_on_dask(
+                    config.transactions, config.scheduler, config.rfm_options()
+                )
+        else:
+            with timer.stage("read"), report_stage(progress, "read"):
+                transactions = read_table(
+                    config.transactions, encoding=config.encoding, decimal=config.decimal
+                )
+            with timer.stage("rfm"):
+                rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
+            rfm_log = [*transactions.attrs.get("read_log", []), *rfm_log]
+            del transactions
+        log = list(rfm_log)
+        if config.features is None:
+            config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
+        if config.log_transform == "auto":
+            logged = [name for name in config.features if name in RFM_FEATURES]
+            config = replace(config, log_transform=logged)
+            log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
         with timer.stage("rfm"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            rfm, rfm_log = _rfm_on_dask(config.transactions, config.scheduler, config.rfm_options())
-    else:
-        with timer.stage("read"):
-            out = ensure_output_dir(config.out)
-            _refuse_outputs_over_inputs(out, [config.transactions])
-            transactions = read_table(
-                config.transactions, encoding=config.encoding, decimal=config.decimal
-            )
-        with timer.stage("rfm"):
-            rfm, rfm_log = transactions_to_rfm(transactions, **config.rfm_options())
-        del transactions
-    log = list(rfm_log)
-    if config.features is None:
-        config = replace(config, features=list(RFM_FEATURES), id_column=config.customer_col)
-    if config.log_transform == "auto":
-        logged = [name for name in config.features if name in RFM_FEATURES]
-        config = replace(config, log_transform=logged)
-        log.append(f"RFM values are heavy-tailed: log1p is taken of {', '.join(logged)}.")
-    protect = [config.transactions]
-    with timer.stage("write"):
-        written = {"rfm": write_csv_atomic(rfm, output_path(out, "rfm"), protect=protect)}
-    seg = segment(
-        rfm,
-        config,
-        source=f"RFM of the transactions in {config.transactions}",
-        log=log,
-        progress=progress,
-    )
-    return _write(seg, out, protect=protect, written=written, timer=timer)
+            # On the collected table, whichever engine built it: the same scores either way.
+            scores = rfm_scores(rfm)
+        protect = [config.transactions]
+        with timer.stage("write"):
+            scored = pd.concat([rfm, scores], axis=1)
+            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+        seg = segment(
+            rfm,
+            config,
+            source=f"RFM of the transactions in {config.transactions}",
+            log=log,
+            progress=progress,
+        )
+        seg = _with_rfm_scores(seg, rfm, scores)
+        return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _write(seg: Segmentation, out: Path, *, protect, written, timer: Timer) -> RunResult:
+def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
+    """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
+    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
+
+
+def _write(
+    seg: Segmentation, stage: OutputSet, *, protect, written, timer: Timer, progress=None
+) -> RunResult:
     timer.add(seg.timings)
-    paths, summary = write_outputs(seg, out, protect=protect, written=written, timer=timer)
+    with report_stage(progress, "write"):
+        paths, summary = write_outputs(seg, stage, protect=protect, written=written, timer=timer)
     return RunResult(segmentation=seg, summary=summary, paths=paths, timings=dict(timer.timings))
 
 
@@ -549,7 +914,16 @@ def _refuse_outputs_over_inputs(out: Path, inputs: list) -> None:
 # --------------------------------------------------------------------------- predicting
 
 
-def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=None) -> PredictResult:
+def predict(
+    model_path,
+    input_path,
+    out_path=None,
+    *,
+    encoding=None,
+    decimal=None,
+    engine="inprocess",
+    scheduler=None,
+) -> PredictResult:
     """Assign the customers of a table to the segments of a saved model.
 
     Parameters
@@ -562,6 +936,12 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         Where to write the result; default ``outputs/predictions.csv``.
     encoding, decimal : str or None
         Text encoding and decimal mark of a CSV input; None detects them.
+    engine : {"inprocess", "dask"}
+        On Dask, ``input_path`` may be a folder of Parquet or CSV parts or a glob, and the
+        result is a folder of Parquet parts (default ``outputs/predictions``), one per input
+        partition, each row labelled as in process.
+    scheduler : str or None
+        With ``engine="dask"``: a Dask scheduler's address; None starts a LocalCluster.
 
     Returns
     -------
@@ -573,7 +953,12 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         For a bad model file, an unreadable input, missing feature columns, or an unwritable
         output.
     """
+    _check_engine(engine, scheduler)
     model = SegmentationModel.load(model_path)
+    if engine == "dask":
+        return _predict_on_dask(
+            model, model_path, input_path, out_path, scheduler, encoding, decimal
+        )
     data = read_table(input_path, encoding=encoding, decimal=decimal)
     out_path = Path(out_path) if out_path is not None else Path("outputs") / "predictions.csv"
     ensure_output_dir(out_path.parent if str(out_path.parent) else ".")
@@ -597,5 +982,39 @@ def predict(model_path, input_path, out_path=None, *, encoding=None, decimal=Non
         unknown_categories={
             name: int(n)
             for name, n in zip(model.preprocessor.categorical_features_, unknown, strict=True)
+        },
+    )
+
+
+def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encoding, decimal):
+    """:func:`predict` on Dask: every partition scored by :func:`_segment_partition`."""
+    distributed = _on_dask()
+    folder = Path(out_path) if out_path is not None else Path("outputs") / "predictions"
+    if folder.exists() and not folder.is_dir():
+        raise SegmentationError(
+            f"`out` '{folder}' is a file; on Dask the predictions are a folder of Parquet parts."
+        )
+    ensure_output_dir(folder.parent if str(folder.parent) else ".")
+    _refuse_inputs_inside(distributed, folder, input_path)
+    if _is_within(Path(model_path), folder):
+        raise SegmentationError(
+            f"Refusing to overwrite the model '{model_path}', which is inside '{folder}'; "
+            "choose another `out`."
+        )
+    with distributed.cluster(scheduler):
+        frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
+        model.preprocessor.check_columns(list(frame.columns))
+        table = distributed.DaskTable(frame)
+        segmented = partial(_segment_partition, model=model)
+        totals = write_folder_atomic(folder, lambda f: table.write_parts(segmented, f))
+    k = model.n_segments
+    return PredictResult(
+        segmented=None,
+        labels=None,
+        counts={name: int(c) for name, c in zip(model.segment_names, totals[:k], strict=True)},
+        path=folder,
+        unknown_categories={
+            name: int(n)
+            for name, n in zip(model.preprocessor.categorical_features_, totals[k:], strict=True)
         },
     )

@@ -1,10 +1,11 @@
-"""The five figures of a run, drawn with matplotlib's Agg backend into PNG bytes.
+"""The five figures of a run, and the segment shares of ``segment monitor``, drawn with
+matplotlib's Agg backend into PNG bytes.
 
-Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile` and the pipeline
-computed (the sweep rows, the PCA coordinates, the silhouette values, the z-scores); the one
-exception is the box plots, whose quartiles matplotlib computes from the values it is given.
-Every function returns PNG bytes so that the caller can write them atomically and the report
-can embed them.
+Plots only draw what :mod:`segmentation.select_k`, :mod:`segmentation.profile`,
+:mod:`segmentation.monitor` and the pipeline computed (the sweep rows, the PCA coordinates, the
+silhouette values, the z-scores, the shares); the one exception is the box plots, whose
+quartiles matplotlib computes from the values it is given. Every function returns PNG bytes so
+that the caller can write them atomically and the report can embed them.
 
 Colours come from matplotlib's "tab10" palette (tab20 beyond ten segments), which stays
 distinguishable for the common forms of colour blindness; the heatmap uses the diverging
@@ -14,6 +15,7 @@ distinguishable for the common forms of colour blindness; the heatmap uses the d
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib
 import numpy as np
@@ -25,6 +27,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
+from .preprocess import HUGE
+
 __all__ = [
     "DPI",
     "MAX_SCATTER_POINTS",
@@ -34,6 +38,8 @@ __all__ = [
     "feature_distributions",
     "silhouette",
     "segment_profiles",
+    "segment_shares",
+    "segment_stability",
 ]
 
 DPI = 110
@@ -43,6 +49,7 @@ MAX_SCATTER_POINTS = 20_000
 _STYLE = {
     "axes.titlesize": 12,
     "axes.titleweight": "bold",
+    "axes.titley": 1.0,
     "axes.labelsize": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -104,6 +111,8 @@ def _layout(fig, *, left, right, bottom, top, wspace=0.0, hspace=0.0, nrows=1, n
 def _plain_number(value: float, _position=None) -> str:
     """A short tick label without scientific notation: 0.25, 20, 1,500, 12.5k, 2.5M."""
     magnitude = abs(value)
+    if magnitude >= 1e15:
+        return f"{value:.3g}"
     if magnitude >= 1e6:
         return f"{value / 1e6:.3g}M"
     if magnitude >= 1e4:
@@ -282,6 +291,7 @@ def feature_distributions(
     names: list[str],
     *,
     log_columns: list[str] | tuple = (),
+    n_features: int | None = None,
 ) -> bytes:
     """Box plots of every numeric feature, one box per segment, in original units.
 
@@ -294,6 +304,9 @@ def feature_distributions(
     log_columns : sequence of str
         Features that were log-transformed for clustering; drawn on a log axis so that their
         heavy tail does not squash the boxes.
+    n_features : int or None
+        How many features the data has when ``values`` holds only some of them (the title
+        then says so).
 
     Returns
     -------
@@ -329,11 +342,16 @@ def feature_distributions(
             # Only the cells that hold a feature get axes.
             ax = fig.add_subplot(n_rows, n_cols, index + 1)
             data = values[column].to_numpy(dtype=float)
+            title = str(column)
+            unit = _display_unit(data)
+            if unit != 1.0:
+                data = data / unit
+                title = f"{column} (x {unit:.0e})"
             groups = [data[labels == segment_id] for segment_id in range(k)]
             _box_plots(ax, [g[np.isfinite(g)] for g in groups], colors, show_outliers)
             ax.set_xticks(range(1, k + 1), [str(i) for i in range(k)])
             ax.set_xlabel("segment")
-            ax.set_title(str(column), fontsize=10.5)
+            ax.set_title(title, fontsize=10.5)
             ax.grid(axis="x", visible=False)
             ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
             if column in log_columns and np.nanmin(data) > 0:
@@ -344,7 +362,7 @@ def feature_distributions(
                 ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=8))
                 ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
                 ax.yaxis.set_minor_locator(NullLocator())
-                ax.set_title(f"{column} (log scale)", fontsize=10.5)
+                ax.set_title(f"{title} (log scale)", fontsize=10.5)
         legend = [Patch(facecolor=colors[i], alpha=0.75, label=_label(i, names)) for i in range(k)]
         fig.legend(
             handles=legend,
@@ -354,13 +372,21 @@ def feature_distributions(
             fontsize=9,
         )
         fig.suptitle(
-            "Feature distributions by segment",
+            "Feature distributions by segment" + _shown_of(len(columns), n_features),
             fontsize=13,
             fontweight="bold",
             y=1 - 0.15 / fig.get_size_inches()[1],
             va="top",
         )
         return _png(fig)
+
+
+def _display_unit(data: np.ndarray) -> float:
+    """1, or for values beyond :data:`HUGE` (whose squares overflow in the quartile statistics) the
+    power of ten they are drawn in."""
+    finite = data[np.isfinite(data)]
+    largest = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return 10.0 ** math.floor(math.log10(largest)) if largest > HUGE else 1.0
 
 
 def _box_plots(ax, groups: list[np.ndarray], colors: list, show_outliers: bool) -> None:
@@ -483,14 +509,23 @@ def silhouette(
         return _png(fig)
 
 
-def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
+def _shown_of(n_shown: int, n_features: int | None) -> str:
+    """ " (the 24 most distinctive of 3,000 features)" when a figure shows only some."""
+    if n_features is None or n_features <= n_shown:
+        return ""
+    return f" (the {n_shown} most distinctive of {n_features:,} features)"
+
+
+def segment_profiles(z: pd.DataFrame, names: list[str], *, n_features: int | None = None) -> bytes:
     """Heatmap of segment z-scores (segments by features), each cell annotated.
 
     Parameters
     ----------
     z : pandas.DataFrame of shape (k, n_columns)
-        :attr:`segmentation.profile.Profiles.z`.
+        :attr:`segmentation.profile.Profiles.z`, or some of its columns.
     names : list of str of length k
+    n_features : int or None
+        How many columns the full z table has when ``z`` holds only some (the title says so).
 
     Returns
     -------
@@ -504,7 +539,7 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
     left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
     # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
     bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
-    title = "How each segment differs from the average customer"
+    title = "How each segment differs from the average customer" + _shown_of(z.shape[1], n_features)
     right = 1.5  # colour bar, its ticks and its two-line label
     # Wide enough for the cells, and for the title (drawn from the left edge of the cells).
     plot_w = max(3.0, 0.95 * n_columns, _text_width(title, 12.5) + 0.3 - right)
@@ -539,4 +574,124 @@ def segment_profiles(z: pd.DataFrame, names: list[str]) -> bytes:
         colorbar = fig.colorbar(image, cax=cax)
         colorbar.set_label("z-score of the mean\n(SDs from all customers)")
         ax.set_title(title, loc="left")
+        return _png(fig)
+
+
+def segment_shares(names: list[str], then: list[float], now: list[float]) -> bytes:
+    """Each segment's share of the training customers beside its share of a new batch.
+
+    Parameters
+    ----------
+    names : list of str of length k
+    then, now : list of float of length k
+        Shares of training and batch customers (:class:`segmentation.monitor.SegmentShift`).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.42 * k)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 4.6, plot_h + 1.35))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.75, top=0.6)
+        rows = np.arange(k)
+        ax.barh(rows - 0.2, then, height=0.38, color=colors, alpha=0.35, label="training")
+        ax.barh(rows + 0.2, now, height=0.38, color=colors, label="new batch")
+        for row, share in zip(rows, now, strict=True):
+            ax.text(share, row + 0.2, f" {share:.0%}", va="center", fontsize=8)
+        ax.set_yticks(rows, labels)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+        ax.set_xlim(0, 1.15 * max(max(then), max(now), 0.01))
+        ax.grid(axis="y", visible=False)
+        # Below the axes, where it covers no bar.
+        fig.legend(
+            handles=[
+                Patch(facecolor="grey", alpha=0.35, label="training (pale)"),
+                Patch(facecolor="grey", label="new batch"),
+            ],
+            loc="lower center",
+            ncols=2,
+        )
+        ax.set_title("Segment shares: training and new batch", loc="left")
+        return _png(fig)
+
+
+#: The background of each clusterboot reading in the stability plot, from the bottom.
+_READING_COLORS = {
+    "not to be trusted": "#f4c7c3",
+    "doubtful": "#fce8b2",
+    "stable": "#d9ead3",
+    "highly stable": "#b7e1cd",
+}
+
+
+def segment_stability(
+    means: np.ndarray,
+    standard_errors: np.ndarray,
+    names: list[str],
+    *,
+    readings: tuple[tuple[float, str], ...],
+    n_boot: int,
+) -> bytes:
+    """One bar per segment: its bootstrap stability, over the bands of clusterboot's reading.
+
+    Parameters
+    ----------
+    means : ndarray of shape (k,)
+        Mean Jaccard similarity of each segment (:attr:`segmentation.stability.Stability.mean`).
+    standard_errors : ndarray of shape (k,)
+        Their standard errors (drawn as +- 2).
+    names : list of str of length k
+    readings : tuple of (float, str)
+        The thresholds and their words, from the top (``segmentation.stability.READINGS``).
+    n_boot : int
+        Bootstrap replicates (said in the title).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.45 * k)
+    edges = [threshold for threshold, _ in readings[:-1]]  # 0.85, 0.75, 0.6
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 6.6, plot_h + 1.5))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.55, top=0.75)
+        bounds = [1.0, *edges, 0.0]
+        for (_, word), high, low in zip(readings, bounds[:-1], bounds[1:], strict=True):
+            ax.axvspan(low, high, color=_READING_COLORS[word], zorder=0, lw=0)
+            ax.text(
+                (low + high) / 2, -0.7, word, ha="center", va="bottom", fontsize=8, color="0.25"
+            )
+        rows = np.arange(k)
+        errors = np.where(np.isfinite(standard_errors), 2 * standard_errors, 0.0)
+        ax.barh(rows, means, height=0.6, color=colors, edgecolor="black", lw=0.6, zorder=2)
+        ax.errorbar(means, rows, xerr=errors, fmt="none", ecolor="black", capsize=3, zorder=3)
+        for row, value, error in zip(rows, means, errors, strict=True):
+            ax.text(value + error + 0.012, row, f"{value:.2f}", va="center", fontsize=9)
+        for edge in edges:
+            ax.axvline(edge, color="0.35", ls="--", lw=0.9, zorder=1)
+        ax.set_yticks(rows, labels)
+        ax.set_ylim(k - 0.4, -0.85)
+        ax.set_xlim(0, 1.09)
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.75, 0.85, 1.0])
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("mean Jaccard similarity to its best match in a bootstrap re-clustering")
+        ax.set_title(
+            "Is each segment found again? Bootstrap stability\n"
+            f"{n_boot} re-clusterings of resampled customers; lines: +-2 standard errors",
+            loc="left",
+        )
         return _png(fig)

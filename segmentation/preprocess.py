@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ __all__ = [
     "SKEW_THRESHOLD",
     "MAX_CATEGORIES",
     "is_id_name",
+    "NumericSummary",
+    "TableStatistics",
 ]
 
 SCALERS = ("standard", "robust", "minmax", "none")
@@ -52,6 +55,19 @@ MAX_CATEGORIES = 50
 #: A text column whose non-missing values are at least this share of numbers is meant to be
 #: numeric: the remaining text is an error to report, not a category.
 NUMERIC_TEXT_SHARE = 0.8
+#: A numeric feature may hold a few cells that are not finite numbers (a stray "n/a!" or
+#: "#REF!", an infinity from a division by zero): up to this share of its non-missing values
+#: they are treated as missing, and the log says how many and where; more are refused with the
+#: first row and value. Below 100 values not even one is allowed: each cell counts there.
+MAX_BAD_SHARE = 0.01
+#: Sums and squares of values beyond this magnitude can overflow float64 (1.8e308); such
+#: columns are measured in units of their largest value (the log says so).
+HUGE = 1e150
+#: Values beyond this magnitude are refused: within a factor 18 of the float64 limit (1.8e308),
+#: a difference or the mean of two of them overflows.
+MAX_MAGNITUDE = 1e307
+#: How many offending rows a message or log line quotes.
+QUOTED_ROWS = 5
 #: Row-counter detection (an integer column 1..n without an id-like name) needs this many rows,
 #: so that a short column of consecutive ages is not mistaken for one.
 MIN_ROWS_FOR_COUNTER = 20
@@ -123,37 +139,77 @@ def _kind(series: pd.Series) -> str:
     return "text"
 
 
-def _first_non_number(series: pd.Series):
-    """Position and value of the first non-missing entry that is not a number, or None."""
+def _numeric_cells(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's values as float64 with NaN for gaps, and where its unusable cells are.
+
+    Unusable: present but not a finite number (text such as ``"thirty"``, an infinity). They
+    are NaN in the values too.
+
+    Returns
+    -------
+    values : ndarray of shape (n_rows,), float64
+    bad : ndarray of shape (n_rows,), bool
+    """
+    if _kind(series) == "numeric":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isinf(values)
+        if bad.any():
+            values = np.where(bad, np.nan, values)
+        return values, bad
     text = series.astype("str").str.strip()
-    present = series.notna() & (text != "")
+    present = (series.notna() & (text != "")).to_numpy()
     numbers = pd.to_numeric(text.where(present), errors="coerce")
-    bad = present & numbers.isna()
-    if not bad.any():
-        return None
-    position = int(np.flatnonzero(bad.to_numpy())[0])
-    return position, series.iloc[position]
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = present & ~np.isfinite(values)
+    return np.where(bad, np.nan, values), bad
+
+
+def _quoted_cells(series: pd.Series, bad: np.ndarray) -> str:
+    """The first offending cells as "data row 18: 'thirty'" (1-based rows, as a user counts)."""
+    rows = np.flatnonzero(bad)
+    quoted = []
+    for position in rows[:QUOTED_ROWS]:
+        value = series.iloc[position]
+        value = value.item() if isinstance(value, np.generic) else value
+        quoted.append(f"{position + 1}: {value!r}")
+    more = f", ... ({len(rows) - QUOTED_ROWS} more)" if len(rows) > QUOTED_ROWS else ""
+    return f"data row{'s' if len(rows) > 1 else ''} {', '.join(quoted)}{more}"
+
+
+def _only_infinities(series: pd.Series, bad: np.ndarray) -> bool:
+    """Whether every unusable cell of the column is an infinity (not text)."""
+    if _kind(series) == "numeric":
+        return True
+    numbers = pd.to_numeric(series[bad].astype("str").str.strip(), errors="coerce")
+    return bool(np.all(np.isinf(numbers.to_numpy(dtype=np.float64, na_value=np.nan))))
+
+
+def _bad_cells_error(name: str, series: pd.Series, bad: np.ndarray) -> SegmentationError:
+    n_bad = int(bad.sum())
+    n_present = int(series.notna().sum())
+    where = f"{n_bad} of {n_present} values, {_quoted_cells(series, bad)}"
+    if _only_infinities(series, bad):
+        return SegmentationError(
+            f"Column '{name}' has infinite values ({where}), more than the {MAX_BAD_SHARE:.0%} "
+            "that would be treated as missing; replace them with numbers or leave them empty."
+        )
+    return SegmentationError(
+        f"Column '{name}' has text where numbers are expected ({where}), more than the "
+        f"{MAX_BAD_SHARE:.0%} that would be treated as missing; fix those values or leave the "
+        "column out of `features`."
+    )
 
 
 def _mostly_numbers(series: pd.Series) -> bool:
-    """A text column whose values are nearly all numbers, with some text among them."""
+    """A text column whose values are nearly all finite numbers, with some other text among
+    them (not zero-padded codes such as "0042": those are text)."""
     values = series.dropna().astype("str").str.strip()
     values = values[values != ""]
-    if values.empty:
+    if values.empty or values.str.match(r"[+-]?0\d+$").any():
         return False
-    share = pd.to_numeric(values, errors="coerce").notna().mean()
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    share = np.isfinite(numbers).mean()
     return NUMERIC_TEXT_SHARE <= share < 1.0
-
-
-def _text_in_numbers_error(column: str, series: pd.Series) -> SegmentationError:
-    found = _first_non_number(series)
-    where = ""
-    if found is not None:
-        where = f" (data row {found[0] + 1}: {str(found[1])!r})"
-    return SegmentationError(
-        f"Column '{column}' has text where numbers are expected{where}; "
-        "fix those values or leave the column out of `features`."
-    )
 
 
 @dataclass
@@ -197,14 +253,15 @@ def _looks_like_row_ids(series: pd.Series, n_rows: int) -> bool:
         return False
     kind = _kind(series)
     if kind == "text":
-        return True
+        return not _mostly_numbers(series)
     if kind == "numeric" and not pd.api.types.is_bool_dtype(series.dtype):
         if n_rows < MIN_ROWS_FOR_COUNTER:
             return False
         values = series.to_numpy(dtype=float)
         if not np.all(values == np.round(values)):
             return False
-        return values.max() - values.min() == n_rows - 1
+        with np.errstate(over="ignore"):  # near the float64 limit: certainly not a counter
+            return values.max() - values.min() == n_rows - 1
     return False
 
 
@@ -311,12 +368,15 @@ def _assign_feature(roles: ColumnRoles, name: str, series: pd.Series) -> None:
             f"Column '{name}' holds dates, which cannot be a feature; derive a number from it "
             "(for example days since) or leave it out of `features`."
         )
-    if kind == "text" and _mostly_numbers(series):
-        raise _text_in_numbers_error(name, series)
+    numbers_with_typos = kind == "text" and _mostly_numbers(series)
+    if kind == "numeric" or numbers_with_typos:
+        # Refused here if it cannot be computed with: too many cells that are not finite
+        # numbers, or values too close to the float64 limit.
+        _numeric_values(name, series)
     reason = _unusable_reason(series)
     if reason is not None:
         roles.dropped[name] = reason
-    elif kind == "numeric":
+    elif kind == "numeric" or numbers_with_typos:
         roles.numeric_features.append(name)
     else:
         n_categories = series.dropna().astype("str").nunique()
@@ -354,9 +414,21 @@ def _unusable_reason(series: pd.Series) -> str | None:
     present = series.dropna()
     if present.empty:
         return "all values missing"
+    if _all_infinite(present):
+        return "no finite value (every value is infinite or missing)"
     if present.nunique() == 1:
         return f"constant (every value is {_describe_value(present.iloc[0])})"
     return None
+
+
+def _all_infinite(present: pd.Series) -> bool:
+    """Whether every value of a column without gaps is an infinity (a number, or text "inf")."""
+    if _kind(present) == "text":
+        first = pd.to_numeric(present.iloc[:1].astype("str").str.strip(), errors="coerce")
+        if not np.isinf(first.to_numpy(dtype=np.float64, na_value=np.nan)).all():
+            return False  # the cheap test first: most text columns are words
+    values, bad = _numeric_cells(present)
+    return bool(bad.all())
 
 
 def _describe_value(value) -> str:
@@ -378,12 +450,24 @@ def _sample_skewness(values: np.ndarray) -> float:
     n = values.shape[0]
     if n < 3:
         return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        skewness = _moment_ratio(values)
+        if not np.isfinite(skewness):
+            # Cubes of values near the float64 limit overflow; skewness ignores the scale.
+            skewness = _moment_ratio(values / np.max(np.abs(values)))
+    if not np.isfinite(skewness):
+        return 0.0
+    return float(skewness * math.sqrt(n * (n - 1)) / (n - 2))
+
+
+def _moment_ratio(values: np.ndarray) -> float:
+    """m3 / m2^1.5 of the values (0 when they do not vary)."""
     deviations = values - values.mean()
     m2 = np.mean(deviations**2)
     if m2 <= 0.0:
         return 0.0
     m3 = np.mean(deviations**3)
-    return float(m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2))
+    return m3 / m2**1.5
 
 
 class Preprocessor:
@@ -466,21 +550,38 @@ class Preprocessor:
             log-transform column that is not a non-negative numeric feature, or no usable
             feature.
         """
-        log_setting = self._check_params()
-        log = _roles_log(roles)
+        self._check_params()
         self._require_columns(df, [*roles.numeric_features, *roles.categorical_features])
         if len(df) == 0:
             raise SegmentationError("The table has no rows to learn from.")
-        numeric, numeric_fill, skewness = _fit_numeric(df, roles.numeric_features, log)
+        return self.fit_statistics(TableStatistics(df), roles)
+
+    def fit_statistics(self, stats: TableStatistics, roles: ColumnRoles) -> Preprocessor:
+        """:meth:`fit` from what ``stats`` says about the training table: the same decisions
+        whether the table is in memory (:class:`TableStatistics`) or on a cluster
+        (``segmentation.distributed.DaskStatistics``).
+
+        Parameters
+        ----------
+        stats : TableStatistics or an object with the same methods
+        roles : ColumnRoles
+
+        Returns
+        -------
+        self
+        """
+        log_setting = self._check_params()
+        log = _roles_log(roles)
+        numeric, numeric_fill, skewness = _fit_numeric(stats, roles.numeric_features, log)
         categorical, categorical_fill, categories = _fit_categorical(
-            df, roles.categorical_features, log
+            stats, roles.categorical_features, log
         )
         if not numeric and not categorical:
             raise SegmentationError(
                 "No usable feature is left after dropping constant and empty columns; "
                 "choose other columns with `features`."
             )
-        log_columns = self._choose_log_columns(df, numeric, numeric_fill, skewness, log_setting)
+        log_columns = self._choose_log_columns(stats, numeric, numeric_fill, skewness, log_setting)
         log.extend(_log_transform_log(numeric, log_columns, skewness, log_setting))
 
         self.log_setting_ = log_setting
@@ -497,8 +598,21 @@ class Preprocessor:
         ]
 
         # The scaler is learnt on exactly what transform computes before scaling.
-        before_scaling = self._numeric_block(df)
-        self.center_, self.scale_ = _fit_scaler(before_scaling, self.scaler)
+        self.center_, self.scale_, magnitude = stats.scaler(self._numeric_block, self.scaler)
+        beyond = [name for name, s in zip(numeric, self.scale_, strict=True) if not np.isfinite(s)]
+        if beyond:
+            raise SegmentationError(
+                f"Column '{beyond[0]}' spans more than a float64 number can hold (its values "
+                "reach both ends of the range, near 1e308); rescale it, for example divide it "
+                "by 1e300, or leave it out of `features`."
+            )
+        for name, largest in zip(numeric, magnitude, strict=True):
+            if largest > HUGE:
+                log.append(
+                    f"'{name}' has values near the float64 limit (up to {largest:.3g}); its "
+                    "scaler and profile are computed in units of its largest value, which gives "
+                    "the same result without overflow."
+                )
         if numeric:
             log.append(
                 f"Scaled {len(numeric)} numeric feature{'s' if len(numeric) > 1 else ''} "
@@ -507,13 +621,14 @@ class Preprocessor:
         self.log_ = log
         return self
 
-    def _choose_log_columns(self, df, numeric, fill, skewness, setting) -> list[str]:
+    def _choose_log_columns(self, stats, numeric, fill, skewness, setting) -> list[str]:
         if setting == "none":
             return []
         minimum = {}
         for name in numeric:
-            values = _numeric_column(df, name)
-            minimum[name] = float(np.min(np.where(np.isnan(values), fill[name], values)))
+            summary = stats.numeric(name)  # the smallest value once gaps are filled
+            gaps = summary.n_present < stats.n_rows
+            minimum[name] = min(summary.minimum, fill[name]) if gaps else summary.minimum
         if setting == "auto":
             return [
                 name for name in numeric if skewness[name] > SKEW_THRESHOLD and minimum[name] >= 0.0
@@ -538,6 +653,13 @@ class Preprocessor:
     def _check_fitted(self):
         if not hasattr(self, "feature_names_out_"):
             raise RuntimeError("This Preprocessor is not fitted yet; call fit first.")
+
+    def check_columns(self, columns: list[str]) -> None:
+        """Refuse, in one sentence, a table whose ``columns`` lack a feature of the model."""
+        self._check_fitted()
+        self._require_columns(
+            pd.DataFrame(columns=columns), [*self.numeric_features_, *self.categorical_features_]
+        )
 
     @staticmethod
     def _require_columns(df: pd.DataFrame, needed: list[str]):
@@ -588,7 +710,7 @@ class Preprocessor:
         self._check_fitted()
         self._require_columns(df, [*self.numeric_features_, *self.categorical_features_])
         n_rows = len(df)
-        numeric = (self._numeric_block(df) - self.center_) / self.scale_
+        numeric = _scaled(self._numeric_block(df), self.center_, self.scale_)
         blocks = [numeric]
         for name in self.categorical_features_:
             text = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
@@ -720,7 +842,8 @@ def _roles_log(roles: ColumnRoles) -> list[str]:
         for name in roles.id_columns
     ]
     for name, reason in roles.dropped.items():
-        prefix = "Warning: dropped" if reason.startswith(("constant", "all values")) else "Left out"
+        unusable = reason.startswith(("constant", "all values", "no finite"))
+        prefix = "Warning: dropped" if unusable else "Left out"
         log.append(f"{prefix} '{name}': {reason}.")
     return log
 
@@ -731,49 +854,101 @@ def _filled(n_missing: int, name: str, value: str) -> str:
     )
 
 
-def _fit_numeric(df: pd.DataFrame, names: list[str], log: list[str]):
+class NumericSummary(NamedTuple):
+    """A numeric column's present (non-missing) values: how many, the smallest, the largest,
+    and their median (NaN when there is none)."""
+
+    n_present: int
+    minimum: float
+    maximum: float
+    median: float
+
+
+class TableStatistics:
+    """What :meth:`Preprocessor.fit` learns from, computed from a table in memory.
+
+    ``segmentation.distributed.DaskStatistics`` answers the same questions for a table on a
+    Dask cluster, so both paths take the same decisions (:meth:`Preprocessor.fit_statistics`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame of shape (n_rows, n_columns)
+    """
+
+    def __init__(self, df: pd.DataFrame):
+        self.df = df
+        self.n_rows = len(df)
+
+    def numeric(self, name: str, log: list[str] | None = None) -> NumericSummary:
+        """Count, extremes and median of the present values of a numeric column (cells that
+        are not finite numbers count as missing, said in ``log`` if given)."""
+        values = _numeric_column(self.df, name, log)
+        present = values[~np.isnan(values)]
+        if present.size == 0:
+            return NumericSummary(0, math.nan, math.nan, math.nan)
+        return NumericSummary(
+            int(present.size), float(present.min()), float(present.max()), float(np.median(present))
+        )
+
+    def skewness(self, name: str, fill: float) -> float:
+        """Sample skewness of a numeric column once its gaps are filled with ``fill``."""
+        values = _numeric_column(self.df, name)
+        return _sample_skewness(np.where(np.isnan(values), fill, values))
+
+    def counts(self, name: str) -> pd.Series:
+        """How often each present value of a text column occurs (stripped text -> count)."""
+        return _text_column(self.df, name).dropna().value_counts()
+
+    def scaler(self, block, scaler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Center, scale and largest magnitude per column of ``block(table)``, the numeric
+        features just before scaling."""
+        values = block(self.df)
+        magnitude = np.max(np.abs(values), axis=0) if values.size else np.zeros(values.shape[1])
+        return (*_fit_scaler(values, scaler), magnitude)
+
+
+def _fit_numeric(stats: TableStatistics, names: list[str], log: list[str]):
     """Numeric features kept (not empty, not constant), their medians and skewness."""
     kept: list[str] = []
     fill: dict[str, float] = {}
     skewness: dict[str, float] = {}
     for name in names:
-        values = _numeric_column(df, name)
-        present = values[~np.isnan(values)]
-        if present.size == 0:
+        summary = stats.numeric(name, log)
+        if summary.n_present == 0:
             log.append(f"Warning: dropped '{name}': all values missing.")
             continue
-        if np.all(present == present[0]):
-            log.append(f"Warning: dropped '{name}': constant (every value is {present[0]:g}).")
+        if summary.minimum == summary.maximum:
+            log.append(f"Warning: dropped '{name}': constant (every value is {summary.minimum:g}).")
             continue
-        median = float(np.median(present))
-        if present.size < len(df):
-            log.append(_filled(len(df) - present.size, name, f"the median {median:g}"))
+        median = summary.median
+        if summary.n_present < stats.n_rows:
+            log.append(_filled(stats.n_rows - summary.n_present, name, f"the median {median:g}"))
         kept.append(name)
         fill[name] = median
-        skewness[name] = _sample_skewness(np.where(np.isnan(values), median, values))
+        skewness[name] = stats.skewness(name, median)
     return kept, fill, skewness
 
 
-def _fit_categorical(df: pd.DataFrame, names: list[str], log: list[str]):
+def _fit_categorical(stats: TableStatistics, names: list[str], log: list[str]):
     """Text features kept (not empty, not constant), their modes and sorted categories."""
     kept: list[str] = []
     fill: dict[str, str] = {}
     categories: dict[str, list[str]] = {}
     for name in names:
-        present = _text_column(df, name).dropna()
-        if present.empty:
+        counts = stats.counts(name)
+        n_present = int(counts.sum())
+        if n_present == 0:
             log.append(f"Warning: dropped '{name}': all values missing.")
             continue
-        counts = present.value_counts()
         # Most frequent; ties go to the first in sorted order so the choice is reproducible.
         top = counts.max()
         mode = sorted(str(v) for v in counts.index[counts == top])[0]
-        levels = sorted(set(present.astype(str)))
+        levels = sorted({str(v) for v in counts.index})
         if len(levels) == 1:
             log.append(f"Warning: dropped '{name}': constant (every value is {levels[0]!r}).")
             continue
-        if present.size < len(df):
-            log.append(_filled(len(df) - present.size, name, f"the most frequent value {mode!r}"))
+        if n_present < stats.n_rows:
+            log.append(_filled(stats.n_rows - n_present, name, f"the most frequent value {mode!r}"))
         kept.append(name)
         fill[name] = mode
         categories[name] = levels
@@ -806,10 +981,30 @@ def _log_transform_log(numeric, log_columns, skewness, setting) -> list[str]:
 
 
 def _fit_scaler(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
-    """Center and scale per column of ``block`` (n_rows, n_numeric); a zero spread becomes 1."""
+    """Center and scale per column of ``block`` (n_rows, n_numeric); a zero spread becomes 1.
+
+    Columns with values beyond :data:`HUGE` (whose squares overflow) are measured divided by
+    their largest magnitude and the result multiplied back; the others are measured as they
+    are, so their scaler is exactly the direct formula's. A column whose range itself is
+    beyond float64 gets an infinite scale, for the caller to refuse.
+    """
     n_columns = block.shape[1]
     if scaler == "none" or n_columns == 0 or block.shape[0] == 0:
         return np.zeros(n_columns), np.ones(n_columns)
+    magnitude = np.max(np.abs(block), axis=0)
+    units = np.where(magnitude > HUGE, magnitude, 1.0)
+    huge = units != 1.0
+    if huge.any():
+        block = block / units
+    center, scale = _center_and_scale(block, scaler)
+    if huge.any():
+        with np.errstate(over="ignore"):
+            center, scale = center * units, scale * units
+    scale = np.where(scale > 0.0, scale, 1.0)
+    return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+
+
+def _center_and_scale(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
     if scaler == "standard":
         center = block.mean(axis=0)
         scale = block.std(axis=0)  # ddof=0, like scikit-learn's StandardScaler
@@ -822,29 +1017,56 @@ def _fit_scaler(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]
     else:  # minmax
         center = block.min(axis=0)
         scale = block.max(axis=0) - center
-    scale = np.where(scale > 0.0, scale, 1.0)
     return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
-def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
-    """A feature column as float64 with NaN for gaps; text that is not a number is an error."""
-    series = df[name]
-    kind = _kind(series)
-    if kind == "numeric":
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    elif kind == "text":
-        if _first_non_number(series) is not None:
-            raise _text_in_numbers_error(name, series)
-        text = series.astype("str").str.strip()
-        values = pd.to_numeric(text.where(series.notna() & (text != "")), errors="coerce")
-        values = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
+def _scaled(block: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(block - center) / scale``; near the float64 limit, where the difference overflows,
+    ``block / scale - center / scale`` instead (ordinary values never take that path)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = (block - center) / scale
+        if not np.isfinite(scaled).all():
+            scaled = block / scale - center / scale
+    return scaled
+
+
+def _numeric_column(df: pd.DataFrame, name: str, log: list[str] | None = None) -> np.ndarray:
+    """The feature column ``name`` of ``df`` as :func:`_numeric_values` gives it."""
+    return _numeric_values(name, df[name], log)
+
+
+def _numeric_values(name: str, series: pd.Series, log: list[str] | None = None) -> np.ndarray:
+    """A feature column as float64 with NaN for gaps and for its few unusable cells.
+
+    Cells that are not finite numbers (text, infinities) are missing values when they are at
+    most :data:`MAX_BAD_SHARE` of the column's values (said in ``log``, if given), an error
+    naming the first of them otherwise. Values beyond :data:`MAX_MAGNITUDE` are an error.
+    """
+    if _kind(series) == "datetime":
         raise SegmentationError(
             f"Column '{name}' holds dates where numbers are expected; check the input."
         )
-    if np.any(np.isinf(values)):
+    values, bad = _numeric_cells(series)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad and np.isnan(values).all():
+        return values  # no finite value: the column is dropped as such
+    if n_bad:
+        if n_bad > MAX_BAD_SHARE * series.notna().sum():
+            raise _bad_cells_error(name, series, bad)
+        if log is not None:
+            what = "infinite" if _only_infinities(series, bad) else "not a number"
+            log.append(
+                f"Warning: treated {n_bad} value{'s' if n_bad > 1 else ''} of '{name}' that "
+                f"{'are' if n_bad > 1 else 'is'} {what} as missing ({_quoted_cells(series, bad)}); "
+                f"a column may hold up to {MAX_BAD_SHARE:.0%} of such values."
+            )
+    with np.errstate(invalid="ignore"):
+        too_large = np.abs(values) > MAX_MAGNITUDE
+    if too_large.any():
         raise SegmentationError(
-            f"Column '{name}' has infinite values; replace them with numbers or leave them empty."
+            f"Column '{name}' has values too close to the float64 limit to compute with "
+            f"({_quoted_cells(series, too_large)}; at most {MAX_MAGNITUDE:.0e} in magnitude); "
+            "rescale it, for example divide it by 1e300, or leave it out of `features`."
         )
     return values
 

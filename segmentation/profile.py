@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .preprocess import HUGE
+
 __all__ = [
     "HIGH_Z",
     "VERY_HIGH_Z",
@@ -37,6 +39,9 @@ HIGH_Z = 0.5
 VERY_HIGH_Z = 1.25
 # Most features a name is built from before collisions need more.
 NAME_FEATURES = 2
+# Most features a name grows to when telling twins apart; beyond, a number does (" (2)"), so
+# that thousands of unremarkable features give short names, quickly.
+MAX_NAME_FEATURES = 3
 
 # Words that name a column but say nothing about it, dropped from display names.
 _FILLER_WORDS = {"annual", "score", "total", "amount", "the", "of", "in", "per", "num", "number"}
@@ -77,6 +82,26 @@ class Profiles:
         """Segment names, by id."""
         return [segment["name"] for segment in self.segments]
 
+    def distinctive(self, columns: list[str], max_features: int | None) -> list[str]:
+        """The ``max_features`` columns of :attr:`z` among ``columns`` that differ most between
+        segments (largest mean |z|), in their own order; all of them when None or fewer.
+
+        Parameters
+        ----------
+        columns : list of str
+            Columns of :attr:`z` (numeric features, ``"Col=Value"`` indicators).
+        max_features : int or None
+
+        Returns
+        -------
+        list of str
+        """
+        if max_features is None or len(columns) <= max_features:
+            return list(columns)
+        spread = self.z[columns].abs().mean(axis=0).sort_values(ascending=False, kind="stable")
+        keep = set(spread.index[:max_features])
+        return [name for name in columns if name in keep]
+
     def table(self, max_features: int | None = None) -> pd.DataFrame:
         """One row per segment: name, size, share and the mean of each numeric feature.
 
@@ -90,11 +115,7 @@ class Profiles:
         -------
         pandas.DataFrame of shape (k, 4 + n_features)
         """
-        features = list(self.overall.get("features", {}))
-        if max_features is not None and len(features) > max_features:
-            spread = self.z[features].abs().mean(axis=0).sort_values(ascending=False, kind="stable")
-            keep = set(spread.index[:max_features])
-            features = [name for name in features if name in keep]
+        features = self.distinctive(list(self.overall.get("features", {})), max_features)
         records = []
         for segment in self.segments:
             record = {
@@ -143,6 +164,7 @@ def build_profiles(
     if len(numeric) != n_samples:
         raise ValueError(f"numeric has {len(numeric)} rows but labels has {n_samples}.")
     numeric = numeric.reset_index(drop=True).astype("float64")
+    numeric, units = _in_safe_units(numeric)
     categorical_features = _as_text(categorical_features, n_samples)
     profile_categoricals = _as_text(profile_categoricals, n_samples)
     all_categoricals = pd.concat([categorical_features, profile_categoricals], axis=1)
@@ -153,9 +175,9 @@ def build_profiles(
     overall = {
         "features": {
             name: {
-                "mean": float(overall_mean[name]),
-                "median": float(numeric[name].median()),
-                "std": float(overall_std[name]),
+                "mean": float(overall_mean[name]) * units[name],
+                "median": float(numeric[name].median()) * units[name],
+                "std": float(overall_std[name]) * units[name],
             }
             for name in numeric.columns
         },
@@ -187,8 +209,8 @@ def build_profiles(
                 "profile": {
                     "features": {
                         name: {
-                            "mean": _float(means[name]),
-                            "median": _float(medians[name]),
+                            "mean": _float(means[name]) * units[name],
+                            "median": _float(medians[name]) * units[name],
                             "z": _float(z_row[name]),
                         }
                         for name in numeric.columns
@@ -212,6 +234,24 @@ def build_profiles(
     for segment, name in zip(segments, names, strict=True):
         segment["name"] = name
     return Profiles(segments=segments, z=z, overall=overall)
+
+
+def _in_safe_units(numeric: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Columns with values beyond :data:`HUGE` divided by their largest magnitude, and the unit
+    of every column (1 for ordinary ones, which stay exactly as they are). Means, medians and
+    standard deviations are multiplied back by the unit; z-scores do not depend on it."""
+    units = {name: 1.0 for name in numeric.columns}
+    if numeric.empty:
+        return numeric, units
+    magnitude = numeric.abs().max(axis=0)
+    huge = [name for name in numeric.columns if magnitude[name] > HUGE]
+    if not huge:
+        return numeric, units
+    numeric = numeric.copy()
+    for name in huge:
+        units[name] = float(magnitude[name])
+        numeric[name] = numeric[name] / units[name]
+    return numeric, units
 
 
 def _as_text(frame: pd.DataFrame | None, n_samples: int) -> pd.DataFrame:
@@ -382,7 +422,7 @@ def name_segments(z: pd.DataFrame, sizes: list[int] | None = None) -> list[str]:
             if len(members) < 2:
                 continue
             for i in members:
-                if not empty[i] and n_used[i] < len(ranked[i]):
+                if not empty[i] and n_used[i] < min(len(ranked[i]), MAX_NAME_FEATURES):
                     n_used[i] += 1
                     grew = True
         if not grew:

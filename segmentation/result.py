@@ -17,6 +17,8 @@ from .config import RunConfig
 from .model import SegmentationModel
 from .preprocess import ColumnRoles, Preprocessor
 from .profile import Profiles
+from .rules import SegmentRules
+from .stability import Stability
 
 __all__ = [
     "KChoice",
@@ -44,9 +46,13 @@ class KChoice:
         The Kneedle elbow of the inertia curve.
     sweep : list of dict
         One row per k tried: ``k``, ``inertia``, ``silhouette``, ``calinski_harabasz``,
-        ``davies_bouldin``.
+        ``davies_bouldin``; ``gap`` and ``gap_se`` too when the gap statistic was computed.
     n_init : int
         k-means++ restarts per k.
+    k_rule : str
+        The rule asked for (``auto``, ``silhouette``, ``elbow`` or ``gap``).
+    gap : dict or None
+        The gap statistic's settings, its k = 1 row and its choice, when it was computed.
     """
 
     k: int
@@ -56,6 +62,8 @@ class KChoice:
     elbow: int | None
     sweep: list[dict]
     n_init: int
+    k_rule: str = "auto"
+    gap: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,23 @@ class Segmentation:
         UTC time of the segmentation, ISO 8601.
     timings : dict of str to float
         Seconds per stage, in order.
+    rules : SegmentRules or None
+        One readable rule per segment from IMM's threshold tree, with its precision and
+        coverage (:func:`segmentation.rules.segment_rules`).
+    rfm : dict or None
+        For an RFM run: how the RFM scores were made and the cross-table of k-means segments
+        by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
+    stability : Stability or None
+        The bootstrap stability of every segment (:mod:`segmentation.stability`); None when
+        ``bootstrap`` is 0.
+    warnings : list of str
+        What must be said before the segments are trusted (no structure, unstable segments),
+        one sentence each; empty when nothing.
+    population : int or None
+        On Dask: the number of customers in the whole table, of which ``data`` is a seeded
+        sample (the k sweep, profiles, figures and silhouette are the sample's; the final fit,
+        the segment sizes and the segmented table cover every customer). None: ``data`` is
+        every customer.
     """
 
     data: pd.DataFrame
@@ -163,6 +188,11 @@ class Segmentation:
     log: list[str]
     created: str
     timings: dict[str, float] = field(default_factory=dict)
+    rules: SegmentRules | None = None
+    rfm: dict | None = None
+    stability: Stability | None = None
+    warnings: list[str] = field(default_factory=list)
+    population: int | None = None
 
     @property
     def k(self) -> int:
@@ -176,7 +206,8 @@ class Segmentation:
 
     @property
     def n_customers(self) -> int:
-        return len(self.data)
+        """Every customer segmented (the whole table, also when ``data`` is a sample)."""
+        return len(self.data) if self.population is None else self.population
 
     @property
     def preprocessor(self) -> Preprocessor:
@@ -215,20 +246,27 @@ class PredictResult:
 
     Attributes
     ----------
-    segmented : pandas.DataFrame
-        The input followed by the segment columns.
-    labels : ndarray of shape (n_rows,)
+    segmented : pandas.DataFrame or None
+        The input followed by the segment columns (None on Dask: they stay in the Parquet
+        parts at ``path``).
+    labels : ndarray of shape (n_rows,) or None
+        None on Dask.
     counts : dict of str to int
         Customers per segment name, in segment order.
     path : pathlib.Path
-        The CSV written.
+        The CSV written (on Dask: the folder of Parquet parts).
     unknown_categories : dict of str to int
         Per categorical feature, how many rows hold a category the model was not trained on
         (they match no segment's category; the row is still assigned).
     """
 
-    segmented: pd.DataFrame
-    labels: np.ndarray
+    segmented: pd.DataFrame | None
+    labels: np.ndarray | None
     counts: dict[str, int]
     path: Path
     unknown_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows assigned."""
+        return sum(self.counts.values())

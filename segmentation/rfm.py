@@ -14,6 +14,10 @@ Then per customer:
   after the last transaction left after cleaning, so a customer who bought that day has 1);
 - ``Frequency``: the number of distinct invoices;
 - ``Monetary``: the sum of quantity x price.
+
+:func:`rfm_scores` then speaks the marketers' language: quintile scores ``R_score``,
+``F_score``, ``M_score`` (1-5, 5 best) and a named segment (``RFM_segment``) from the map of
+R's rfm package (:data:`RFM_SEGMENT_MAP`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,17 @@ import pandas as pd
 
 from .errors import SegmentationError
 
-__all__ = ["transactions_to_rfm", "RFM_COLUMNS"]
+__all__ = [
+    "transactions_to_rfm",
+    "rfm_scores",
+    "rfm_crosstab",
+    "rfm_summary",
+    "quintile_scores",
+    "RFM_COLUMNS",
+    "RFM_SCORE_COLUMNS",
+    "RFM_SEGMENT_MAP",
+    "RFM_OTHERS",
+]
 
 RFM_COLUMNS = ("Recency", "Frequency", "Monetary")
 
@@ -224,3 +238,229 @@ def _first_bad_date(text: pd.Series):
     parsed = pd.to_datetime(text, errors="coerce", format="mixed")
     bad = parsed.isna() & text.notna()
     return text[bad].iloc[0] if bad.any() else None
+
+
+# --------------------------------------------------------------------------- scores and names
+
+#: The columns :func:`rfm_scores` adds, in this order.
+RFM_SCORE_COLUMNS = ("R_score", "F_score", "M_score", "RFM_segment")
+
+#: The named segments of R's rfm package, with the ranges of its vignette "RFM - Customer
+#: Level Data" (rsquaredacademy/rfm, vignettes/rfm-customer-level-data.Rmd, section
+#: "Segments"): (name, (R low, R high), (F low, F high), (M low, M high)), scores inclusive.
+#: A customer takes the first row whose three ranges hold its scores, as ``rfm::rfm_segment``
+#: does with the rows in the order it is given. The vignette lists "New Customers" and
+#: "Promising" after "Potential Loyalist", whose box holds theirs, and "Can't Lose Them" after
+#: "At Risk", likewise: in that order they could never be chosen, so here a row comes before
+#: any row that holds it (pass the names to ``rfm_segment`` in this order to get the same in
+#: R). "Lost" is the very box of "Hibernating" in the vignette (R, F and M all 1-2); kept as
+#: published, it stays empty.
+RFM_SEGMENT_MAP = (
+    ("Champions", (4, 5), (4, 5), (4, 5)),
+    ("Loyal Customers", (2, 5), (3, 5), (3, 5)),
+    ("New Customers", (4, 5), (1, 1), (1, 1)),
+    ("Promising", (3, 4), (1, 1), (1, 1)),
+    ("Potential Loyalist", (3, 5), (1, 3), (1, 3)),
+    ("Need Attention", (2, 3), (2, 3), (2, 3)),
+    ("About To Sleep", (2, 3), (1, 2), (1, 2)),
+    ("Can't Lose Them", (1, 1), (4, 5), (4, 5)),
+    ("At Risk", (1, 2), (2, 5), (2, 5)),
+    ("Hibernating", (1, 2), (1, 2), (1, 2)),
+    ("Lost", (1, 2), (1, 2), (1, 2)),
+)
+#: The name of a customer no row of the map holds (rfm's word for it).
+RFM_OTHERS = "Others"
+
+
+def quintile_scores(values, *, higher_is_better: bool = True) -> np.ndarray:
+    """Rank-based quintile scores 1-5 (5 best), about a fifth of the values each.
+
+    The values are ranked, ties in the order given (a stable sort), and the rank r (0-based)
+    of n values gets ``1 + floor(5 r / n)``: dplyr's ``ntile``, which ranks ties by row order
+    too. Equal values on either side of a quintile boundary may so get neighbouring scores;
+    in exchange every score holds n/5 values (give or take one) even when a value is very
+    common (a third of online-retail customers bought once).
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+    higher_is_better : bool
+        False for recency in days: the smallest values then score 5.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype int64
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    key = values if higher_is_better else -values
+    order = np.argsort(key, kind="stable")
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = np.arange(n)
+    return 1 + (5 * ranks) // max(n, 1)
+
+
+def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
+    """Quintile scores and rfm's named segment for every customer of an RFM table.
+
+    ``R_score`` is 5 for the most recent fifth of the customers (smallest ``Recency``),
+    ``F_score`` and ``M_score`` 5 for the fifth with the most invoices and the most money
+    (:func:`quintile_scores`). Ties are ranked in the table's row order, which
+    :func:`transactions_to_rfm` sorts by customer id: the same customer always wins the same
+    tie, whichever engine built the table. ``Monetary`` is ranked in millionths, so that sums
+    taken in another order (on Dask) rank alike. ``RFM_segment`` is the first row of
+    :data:`RFM_SEGMENT_MAP` that holds the three scores, else :data:`RFM_OTHERS`.
+
+    See :data:`RFM_SEGMENT_MAP` for the order the rows are tested in, and why "Lost" stays
+    empty.
+
+    Parameters
+    ----------
+    rfm : pandas.DataFrame of shape (n_customers, n_columns)
+        Holds ``Recency``, ``Frequency`` and ``Monetary`` (numbers, no gaps), as
+        :func:`transactions_to_rfm` returns.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_customers, 4)
+        ``R_score``, ``F_score``, ``M_score`` (int 1-5) and ``RFM_segment`` (text), same index.
+
+    Raises
+    ------
+    SegmentationError
+        If a column is missing, holds text or gaps, or the table is empty.
+    """
+    missing = [name for name in RFM_COLUMNS if name not in rfm.columns]
+    if missing:
+        raise SegmentationError(
+            f"RFM scores need the columns {_format_columns(RFM_COLUMNS)}; "
+            f"{_format_columns(missing)} {'is' if len(missing) == 1 else 'are'} missing."
+        )
+    if rfm.empty:
+        raise SegmentationError("RFM scores need at least one customer; the table is empty.")
+    columns = {}
+    for name in RFM_COLUMNS:
+        values = _numbers(rfm[name], name)
+        if not np.all(np.isfinite(values)):
+            raise SegmentationError(
+                f"Column '{name}' has missing or infinite values; RFM scores need a number "
+                "for every customer."
+            )
+        columns[name] = values
+    r = quintile_scores(columns["Recency"], higher_is_better=False)
+    f = quintile_scores(columns["Frequency"])
+    m = quintile_scores(np.round(columns["Monetary"], 6))
+    return pd.DataFrame(
+        {"R_score": r, "F_score": f, "M_score": m, "RFM_segment": rfm_segment_names(r, f, m)},
+        index=rfm.index,
+    )
+
+
+def rfm_segment_names(r, f, m, segment_map=RFM_SEGMENT_MAP) -> np.ndarray:
+    """The named segment of each customer's scores: the first row of ``segment_map`` whose
+    ranges hold all three, else :data:`RFM_OTHERS` (``rfm::rfm_segment``'s rule).
+
+    Parameters
+    ----------
+    r, f, m : array-like of shape (n,)
+        Recency, frequency and monetary scores.
+    segment_map : sequence of (name, (low, high), (low, high), (low, high))
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype object
+    """
+    r, f, m = (np.asarray(a) for a in (r, f, m))
+    names = np.full(r.shape[0], RFM_OTHERS, dtype=object)
+    free = np.ones(r.shape[0], dtype=bool)
+    for name, (r_lo, r_hi), (f_lo, f_hi), (m_lo, m_hi) in segment_map:
+        hit = free & (r >= r_lo) & (r <= r_hi) & (f >= f_lo) & (f <= f_hi)
+        hit &= (m >= m_lo) & (m <= m_hi)
+        names[hit] = name
+        free &= ~hit
+    return names
+
+
+def rfm_crosstab(labels, segment_names, rfm_segments) -> dict:
+    """How many customers of each k-means segment carry each RFM name.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        k-means segment of each customer, in [0, k).
+    segment_names : list of str
+        The k-means segments' names, by id.
+    rfm_segments : array-like of shape (n,)
+        ``RFM_segment`` of each customer.
+
+    Returns
+    -------
+    dict
+        ``columns``: the RFM names in the map's order, then "Others"; ``rows``: one per k-means
+        segment, ``{"id", "name", "counts": {RFM name: count}, "total"}``; ``totals``: the
+        count per RFM name over all customers. JSON-ready.
+    """
+    labels = np.asarray(labels)
+    rfm_segments = np.asarray(rfm_segments, dtype=object)
+    columns = [row[0] for row in RFM_SEGMENT_MAP] + [RFM_OTHERS]
+    rows = []
+    for segment_id, name in enumerate(segment_names):
+        members = rfm_segments[labels == segment_id]
+        counts = {column: int(np.sum(members == column)) for column in columns}
+        rows.append({"id": segment_id, "name": name, "counts": counts, "total": len(members)})
+    totals = {column: int(np.sum(rfm_segments == column)) for column in columns}
+    return {"columns": columns, "rows": rows, "totals": totals}
+
+
+#: How the scores are made, in words (the summary and the report say it).
+SCORES_DESCRIPTION = (
+    "Quintile scores 1-5, 5 best (R: most recent), by rank: about a fifth of the customers "
+    "each, ties ranked by customer id (dplyr's ntile); named segments from R's rfm package "
+    "(vignette 'RFM - Customer Level Data'), the first row that holds the scores, else Others."
+)
+
+
+def rfm_summary(labels, segment_names, rfm: pd.DataFrame, scores: pd.DataFrame) -> dict:
+    """The ``rfm`` section of the summary: how scores are made, what each score stands for,
+    the map and the cross-table.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        k-means segment of each customer.
+    segment_names : list of str
+        The k-means segments' names, by id.
+    rfm : pandas.DataFrame of shape (n, n_columns)
+        The RFM table the scores were computed from.
+    scores : pandas.DataFrame of shape (n, 4)
+        What :func:`rfm_scores` returned, in the customers' order.
+
+    Returns
+    -------
+    dict
+        ``scores`` (in words); ``score_ranges``: per score column and score 1-5, the smallest
+        and largest value of its customers (``{"R_score": {"1": [min, max], ...}, ...}``);
+        ``segment_map`` (one ``{"name", "R", "F", "M"}`` per row, in the order tested);
+        ``crosstab`` (:func:`rfm_crosstab`). JSON-ready.
+    """
+    ranges = {}
+    for column, score in zip(RFM_COLUMNS, RFM_SCORE_COLUMNS, strict=False):
+        # Sums in millionths, as they are ranked (no float noise such as 250.26000000000002).
+        values = np.round(rfm[column].to_numpy(dtype=np.float64), 6)
+        ranges[score] = {
+            str(s): [
+                float(values[scores[score] == s].min()),
+                float(values[scores[score] == s].max()),
+            ]
+            for s in range(1, 6)
+            if (scores[score] == s).any()
+        }
+    return {
+        "scores": SCORES_DESCRIPTION,
+        "score_ranges": ranges,
+        "segment_map": [
+            {"name": name, "R": list(r), "F": list(f), "M": list(m)}
+            for name, r, f, m in RFM_SEGMENT_MAP
+        ],
+        "crosstab": rfm_crosstab(labels, segment_names, scores["RFM_segment"].to_numpy()),
+    }

@@ -1,4 +1,4 @@
-"""Choosing the number of segments: a sweep over k, the elbow (Kneedle) and one documented rule.
+"""Choosing the number of segments: a sweep over k, the elbow, the gap statistic, and the rules.
 
 For every k in the range we fit k-means (k-means++ with several restarts, so that a small data
 set does not land in a poor local minimum) and measure four things:
@@ -11,15 +11,25 @@ set does not land in a poor local minimum) and measure four things:
 - **Calinski-Harabasz** (higher is better): between-segment over within-segment dispersion;
 - **Davies-Bouldin** (lower is better): how much each segment overlaps its most similar one.
 
-The rule (:func:`choose_k`), in one sentence: *take the k with the highest silhouette, unless the
-elbow of the inertia curve is a smaller k whose silhouette is within* ``SILHOUETTE_TOLERANCE``
-*of the best, in which case take the elbow.* The silhouette is the primary criterion because it
-is bounded, comparable across k and directly means "customers are clearly in one segment"; the
-elbow only breaks near-ties in favour of fewer segments, which a marketer can act on more
-easily. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says whether they
-agree, so that a disagreement is visible.
+The gap statistic (:func:`gap_statistic`, Tibshirani, Walther & Hastie 2001) compares log W_k,
+the log inertia, with its mean over reference data sets drawn uniformly over the box aligned
+with the data's principal components; Tibshirani's rule (:func:`gap_choice`) takes the smallest
+k with Gap(k) >= Gap(k+1) - s_(k+1), and k = 1 is a possible answer: no structure.
 
-With K-Prototypes (:func:`fit_mixed_sweep`) the same rule runs on the same four measures, taken
+The rules (:func:`choose_k`, ``k_rule``): ``silhouette`` (the highest), ``elbow`` (Kneedle),
+``gap`` (Tibshirani's rule), and ``auto``, the default: *the highest silhouette when it is 0.5
+or more; below that, the k named by two of silhouette, elbow and gap, or the silhouette's when
+all three differ.* Kaufman & Rousseeuw read an average silhouette above 0.5 as "a reasonable
+structure", and there the highest silhouette is the criterion that finds the Fränti sets'
+true k (data/franti). Below it the silhouette tends to prefer a coarse two-way split of a
+continuum (wholesale customers, online-retail RFM), so a second kind of evidence must agree:
+the shape of the inertia curve, or the comparison with structureless data. The gap statistic
+is computed only when the rule needs it. The measured table (chosen k per rule and data set)
+is in README.md. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says
+whether they agree, so that a disagreement is visible.
+
+With K-Prototypes (:func:`fit_mixed_sweep`) the same rules run on the same four measures (no
+gap statistic: uniform references have no categories, so ``auto`` votes with two), taken
 with the mixed cost: "inertia" is the K-Prototypes cost (squared distances on the numeric
 features plus gamma per categorical mismatch), and the silhouette, Calinski-Harabasz and
 Davies-Bouldin are computed in the space where that cost is a squared Euclidean distance (the
@@ -41,7 +51,6 @@ from kmeans_core.metrics import cluster_scores
 from .errors import SegmentationError
 
 __all__ = [
-    "SILHOUETTE_TOLERANCE",
     "SAMPLE_THRESHOLD",
     "RULE",
     "REFINE",
@@ -52,14 +61,45 @@ __all__ = [
     "sweep",
     "kneedle",
     "choose_k",
+    "needs_gap",
+    "check_k_rule",
+    "K_RULES",
+    "RULES",
+    "REASONABLE_STRUCTURE",
+    "NO_STRUCTURE",
+    "GAP_REFERENCES",
+    "GAP_MAX_ROWS",
+    "GAP_N_INIT",
+    "gap_statistic",
+    "gap_choice",
 ]
 
-SILHOUETTE_TOLERANCE = 0.02
 SAMPLE_THRESHOLD = 10_000
-RULE = (
-    "highest silhouette; the inertia elbow (Kneedle) instead when it is a smaller k whose "
-    f"silhouette is within {SILHOUETTE_TOLERANCE} of the best"
-)
+#: Reference data sets of the gap statistic, and the rows above which it runs on a sample.
+GAP_REFERENCES = 10
+GAP_MAX_ROWS = 10_000
+#: k-means++ starts per reference fit: uniform references have few poor local minima.
+GAP_N_INIT = 3
+#: Kaufman & Rousseeuw's reading of the best average silhouette: at least this, "a reasonable
+#: structure has been found"; below NO_STRUCTURE, "no substantial structure".
+REASONABLE_STRUCTURE = 0.5
+NO_STRUCTURE = 0.25
+#: The rules that choose k, in words.
+RULES = {
+    "auto": (
+        "the highest silhouette when it is 0.5 or more (reasonable structure, Kaufman & "
+        "Rousseeuw); below, a vote of the highest silhouette, the inertia elbow (Kneedle) and the "
+        "gap statistic (Tibshirani's rule): a k named by two wins, otherwise the silhouette's"
+    ),
+    "silhouette": "the highest silhouette",
+    "elbow": "the elbow of the inertia curve (Kneedle); the highest silhouette if it has none",
+    "gap": (
+        "the gap statistic, Tibshirani's rule: the smallest k with Gap(k) >= Gap(k+1) - s_(k+1), "
+        "against references uniform over the box aligned with the principal components"
+    ),
+}
+K_RULES = tuple(RULES)
+RULE = RULES["auto"]
 
 
 #: The sweep's fits are k-means++ restarts without ``KMeans(refine="swap")``: fewer starts plus
@@ -306,24 +346,36 @@ def kneedle(ks: Sequence[float], inertias: Sequence[float]) -> int | None:
     return int(round(x[best]))
 
 
-def choose_k(rows: Sequence[dict], tolerance: float = SILHOUETTE_TOLERANCE) -> tuple[int, str, str]:
-    """Choose k from the sweep rows by the module's one rule, and say why in numbers.
+def choose_k(
+    rows: Sequence[dict],
+    rule: str = "auto",
+    gaps: Sequence[dict] | None = None,
+) -> tuple[int, str, str]:
+    """Choose k from the sweep rows by one of :data:`K_RULES`, and say why in numbers.
 
     Parameters
     ----------
     rows : sequence of dict
         The rows of :func:`sweep`.
-    tolerance : float, default ``SILHOUETTE_TOLERANCE``
-        How much silhouette the elbow may give up against the best k.
+    rule : {"auto", "silhouette", "elbow", "gap"}, default "auto"
+        ``silhouette``: the highest silhouette. ``elbow``: the Kneedle elbow of the inertia
+        (the highest silhouette when the curve has none). ``gap``: Tibshirani's rule on
+        ``gaps``. ``auto``: the highest silhouette when it is at least
+        ``REASONABLE_STRUCTURE``; below, the k that two of silhouette, elbow and gap name, or
+        the silhouette's when all three differ.
+    gaps : sequence of dict, optional
+        The rows of :func:`gap_statistic` (k = 1 included); needed by ``gap``, and by ``auto``
+        when :func:`needs_gap` says so (without them ``auto`` votes with two criteria).
 
     Returns
     -------
     k : int
     rule : str
-        The rule, in words (the same for every call).
+        The rule, in words (the same for every call with this ``rule``).
     reason : str
         One or two sentences with the numbers behind this choice.
     """
+    check_k_rule(rule)
     if not rows:
         raise SegmentationError("No k was tried, so none can be chosen.")
     by_k = {int(row["k"]): row for row in rows}
@@ -332,31 +384,115 @@ def choose_k(rows: Sequence[dict], tolerance: float = SILHOUETTE_TOLERANCE) -> t
     scored = [k for k in ks if sil[k] is not None and np.isfinite(sil[k])]
     elbow = kneedle(ks, [by_k[k]["inertia"] for k in ks])
     if not scored:
-        # No k gave two distinct segments (e.g. all customers identical): fall back to the elbow.
-        k = elbow if elbow is not None else ks[0]
-        return k, RULE, f"k={k}: no k gave a defined silhouette, so the smallest k was taken."
-    best_sil = max(scored, key=lambda k: (sil[k], -k))
-    use_elbow = (
-        elbow is not None
-        and elbow < best_sil
-        and elbow in scored
-        and sil[elbow] >= sil[best_sil] - tolerance
-    )
-    k = elbow if use_elbow else best_sil
-
-    if use_elbow:
-        reason = (
-            f"k={k}: the elbow of the inertia curve, with silhouette {sil[k]:.3f} within "
-            f"{tolerance} of the best ({sil[best_sil]:.3f} at k={best_sil}), so fewer segments "
-            "were preferred"
+        # No k gave two distinct segments (e.g. all customers identical).
+        k = ks[0]
+        return (
+            k,
+            RULES[rule],
+            f"k={k}: no k gave a defined silhouette, so the smallest k was taken.",
         )
-    elif elbow == k:
-        reason = f"k={k}: highest silhouette ({sil[k]:.3f}) and the elbow of the inertia curve"
+    best = max(scored, key=lambda k: (sil[k], -k))
+    elbow_text = f"the inertia elbow is at k={elbow}" if elbow is not None else "no inertia elbow"
+    if rule == "gap":
+        if gaps is None:
+            raise SegmentationError("The gap rule needs the gap statistic of the sweep.")
+        k, reason = _gap_reason(gaps, ks)
+    elif rule == "elbow":
+        if elbow is not None:
+            k = elbow
+            reason = (
+                f"k={k}: the elbow of the inertia curve (silhouette {_number(sil.get(k))}; the "
+                f"best is {sil[best]:.3f} at k={best})"
+            )
+        else:
+            k = best
+            reason = (
+                f"k={k}: the inertia curve has no elbow, so the highest silhouette ({sil[k]:.3f})"
+            )
+    elif rule == "silhouette" or sil[best] >= REASONABLE_STRUCTURE:
+        k = best
+        strength = ", reasonable structure (0.5 or more)" if rule == "auto" else ""
+        reason = f"k={k}: highest silhouette ({sil[k]:.3f}){strength}; {elbow_text}"
     else:
-        elbow_text = f"at k={elbow}" if elbow is not None else "not found"
-        reason = f"k={k}: highest silhouette ({sil[k]:.3f}); the inertia elbow is {elbow_text}"
+        k, reason = _vote(
+            best, sil[best], elbow, gap_choice(gaps) if gaps else None, gaps is not None
+        )
     reason += _agreement(by_k, ks, k) + "."
-    return k, RULE, reason
+    return k, RULES[rule], reason
+
+
+def needs_gap(rows: Sequence[dict], rule: str) -> bool:
+    """Whether ``rule`` needs the gap statistic on these sweep rows (``gap`` always; ``auto``
+    when no silhouette reaches ``REASONABLE_STRUCTURE``)."""
+    if rule == "gap":
+        return True
+    if rule != "auto":
+        return False
+    values = [row["silhouette"] for row in rows if np.isfinite(row["silhouette"])]
+    return not values or max(values) < REASONABLE_STRUCTURE
+
+
+def check_k_rule(rule) -> str:
+    """The k rule, one of :data:`K_RULES`.
+
+    Raises
+    ------
+    SegmentationError
+        If ``rule`` is not one of them.
+    """
+    if rule not in K_RULES:
+        raise SegmentationError(f"`k_rule` must be one of {', '.join(K_RULES)}, got {rule!r}.")
+    return rule
+
+
+def _number(value) -> str:
+    return f"{value:.3f}" if value is not None and np.isfinite(value) else "undefined"
+
+
+def _gap_reason(gaps: Sequence[dict], ks: list[int]) -> tuple[int, str]:
+    by_k = {int(row["k"]): row for row in gaps}
+    chosen = gap_choice(gaps)
+    if chosen is None:
+        k = ks[-1]
+        return k, (
+            f"k={k}: the gap statistic still rises at the largest k tried "
+            f"(Gap({k})={by_k[k]['gap']:.3f}), so the largest is used"
+        )
+    following = min(q for q in by_k if q > chosen)
+    test = (
+        f"Gap({chosen})={by_k[chosen]['gap']:.3f} >= Gap({following}) - s_{following} = "
+        f"{by_k[following]['gap'] - by_k[following]['gap_se']:.3f}"
+    )
+    if chosen == 1:
+        k = ks[0]
+        return k, (
+            f"k={k}: the gap statistic prefers a single segment ({test}): no more structure than "
+            f"uniform random data; k={k}, the smallest tried, is used"
+        )
+    return (
+        chosen,
+        f"k={chosen}: the first k of the gap statistic that the next does not beat ({test})",
+    )
+
+
+def _vote(best: int, best_sil: float, elbow: int | None, gap: int | None, with_gap: bool):
+    """auto below reasonable structure: silhouette, elbow and gap vote."""
+    weak = f"the best silhouette, {best_sil:.3f} at k={best}, shows only weak structure (below 0.5)"
+    gap_text = f"the gap statistic at k={gap}" if gap else "the gap statistic at no k tried"
+    if gap == 1:
+        gap_text = "the gap statistic prefers one segment"
+    elbow_text = f"the inertia elbow at k={elbow}" if elbow is not None else "no inertia elbow"
+    if elbow is not None and elbow == gap and elbow != best:
+        return elbow, f"k={elbow}: the inertia elbow and the gap statistic agree; {weak}"
+    if best in (elbow, gap):
+        other = gap_text if best == elbow else elbow_text
+        agree = "the inertia elbow" if best == elbow else "the gap statistic"
+        return best, f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees; {other}"
+    others = f"{elbow_text}, {gap_text}" if with_gap else elbow_text
+    return (
+        best,
+        f"k={best}: highest silhouette ({best_sil:.3f}), weak structure (below 0.5); {others}",
+    )
 
 
 def _agreement(by_k: dict, ks: list[int], k: int) -> str:
@@ -377,3 +513,114 @@ def _agreement(by_k: dict, ks: list[int], k: int) -> str:
         else:
             parts.append(f"Davies-Bouldin is lowest at k={db_best} ({db[db_best]:.2f})")
     return "; " + ", and ".join(parts) if parts else ""
+
+
+# --------------------------------------------------------------------------- gap statistic
+
+
+def gap_statistic(
+    X: np.ndarray,
+    k_range: Sequence[int],
+    *,
+    n_refs: int = GAP_REFERENCES,
+    seed: int | None = 0,
+    n_init: int = GAP_N_INIT,
+    max_rows: int = GAP_MAX_ROWS,
+    inertias: dict[int, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """The gap statistic of Tibshirani, Walther & Hastie (2001) for k = 1 and every k given.
+
+    Gap(k) = E*[log W*_k] - log W_k, where W_k is the within-segment sum of squares (the
+    inertia) of k-means on the data and E* its mean over ``n_refs`` reference data sets drawn
+    uniformly over the box aligned with the data's principal components (the paper's second
+    reference distribution: it follows the shape of the data, so an elongated cloud is not
+    mistaken for clusters). k-means is translation- and rotation-invariant, so the references
+    are drawn and clustered in principal-component coordinates. W_1 is the total sum of
+    squares (no clustering needed).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    k_range : sequence of int
+        The ks to measure besides 1.
+    n_refs : int, default ``GAP_REFERENCES``
+        Reference data sets (B in the paper).
+    seed : int or None, default 0
+        Seeds the sample, the references and every fit.
+    n_init : int, default ``GAP_N_INIT``
+        k-means++ starts per fit of a reference (and of the data when it is fitted here).
+    max_rows : int, default ``GAP_MAX_ROWS``
+        Above this many rows the statistic is computed on a seeded sample of this size (the
+        data's W_k refitted on it), and the references have as many rows.
+    inertias : dict of int to float, optional
+        The data's W_k by k, from the sweep (its restarts); used when the whole data is
+        measured. Missing ones are fitted here.
+    progress : callable or None
+        Called as ``progress(done, n_refs)`` before the first reference and after each.
+
+    Returns
+    -------
+    list of dict
+        One per k (1 first), in order: ``k``, ``gap``, ``gap_se`` (s_k = sd_k * sqrt(1 + 1/B),
+        sd_k the standard deviation of log W*_k over the references), ``log_w`` and
+        ``log_w_ref`` (the mean over the references).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    ks = sorted({1, *(int(k) for k in k_range)})
+    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else seed, 4]))
+    if X.shape[0] > max_rows:
+        X = X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
+        inertias = None  # the sweep's are of all the rows
+    inertias = dict(inertias or {})
+    centered = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(centered, full_matrices=False)
+    rotated = centered @ vt.T
+    low, high = rotated.min(axis=0), rotated.max(axis=0)
+
+    def log_w(points: np.ndarray, k: int, fit_seed: int, known: float | None = None) -> float:
+        if known is not None:
+            inertia = known
+        elif k == 1:
+            inertia = float(((points - points.mean(axis=0)) ** 2).sum())
+        else:
+            inertia = KMeans(k, n_init=n_init, random_state=fit_seed).fit(points).inertia_
+        return math.log(max(inertia, np.finfo(float).tiny))
+
+    fit_seed = 0 if seed is None else seed
+    data = {k: log_w(rotated, k, fit_seed, inertias.get(k)) for k in ks}
+    reference = np.empty((n_refs, len(ks)))
+    if progress is not None:
+        progress(0, n_refs)
+    for b in range(n_refs):
+        points = rng.uniform(low, high, size=rotated.shape)
+        ref_seed = int(rng.integers(0, 2**31 - 1))
+        reference[b] = [log_w(points, k, ref_seed) for k in ks]
+        if progress is not None:
+            progress(b + 1, n_refs)
+    mean = reference.mean(axis=0)
+    sd = reference.std(axis=0)  # the paper's sd_k: 1/B, not 1/(B-1)
+    se = sd * math.sqrt(1.0 + 1.0 / n_refs)
+    return [
+        {
+            "k": k,
+            "gap": float(mean[i] - data[k]),
+            "gap_se": float(se[i]),
+            "log_w": float(data[k]),
+            "log_w_ref": float(mean[i]),
+        }
+        for i, k in enumerate(ks)
+    ]
+
+
+def gap_choice(gaps: Sequence[dict]) -> int | None:
+    """Tibshirani's rule: the smallest k with Gap(k) >= Gap(k+1) - s_(k+1).
+
+    "k+1" is the next k measured. None when no k passes (the gap still rises at the largest
+    k measured).
+    """
+    rows = sorted(gaps, key=lambda row: row["k"])
+    for row, following in zip(rows, rows[1:], strict=False):
+        if row["gap"] >= following["gap"] - following["gap_se"]:
+            return int(row["k"])
+    return None

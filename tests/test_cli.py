@@ -464,7 +464,7 @@ def test_interrupt_exits_130(customers_csv, tmp_path, capsys, monkeypatch):
 def test_progress_bar_draws_on_a_terminal(monkeypatch):
     import io
 
-    from segmentation.cli import _SweepProgress
+    from segmentation.cli import _StageProgress
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -472,11 +472,26 @@ def test_progress_bar_draws_on_a_terminal(monkeypatch):
 
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
-    progress = _SweepProgress(enabled=True)
+    progress = _StageProgress(enabled=True)
+    progress("read", 0, None)
+    progress("read", 1, 1)
     for done in range(4):
-        progress(done, 3)
+        progress("sweep", done, 3)
+    progress("stability", 0, 20)  # a stage the bars do not know yet gets a line of its own
     progress.close()
-    assert "Trying k" in terminal.getvalue()
-    silent = _SweepProgress(enabled=False)
-    silent(0, 3)
+    drawn = terminal.getvalue()
+    for label in ("Reading the input", "Trying k", "Checking stability"):
+        assert label in drawn
+    silent = _StageProgress(enabled=False)
+    silent("sweep", 0, 3)
     assert silent.progress is None
+
+
+def test_quiet_turns_the_progress_bars_off(monkeypatch):
+    from segmentation.cli import _progress, build_parser
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    parser = build_parser()
+    assert _progress(parser.parse_args(["run"])).enabled
+    assert not _progress(parser.parse_args(["run", "--quiet"])).enabled
+    assert not _progress(parser.parse_args(["rfm", "--transactions", "t.csv", "--quiet"])).enabled

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from segmentation.cli import main
+from segmentation.model import _checksum
 from segmentation.synthetic import make_customers
 
 # name -> (arguments, fragments the error line must hold). ``{name}`` is a file the fixture
@@ -56,6 +57,22 @@ CASES = {
         ["--log-transform", "'Height'"],
     ),
     "unknown option": (["run", "--colour", "red"], ["--colour"]),
+    "unknown k rule": (
+        ["run", "--input", "{customers}", "--k-rule", "median"],
+        ["--k-rule", "'median'"],
+    ),
+    "gap rule with categories": (
+        ["run", "--input", "{customers}", "--method", "kprototypes", "--k-rule", "gap"],
+        ["--k-rule gap needs numeric features", "--method kmeans"],
+    ),
+    "bootstrap below zero": (
+        ["run", "--input", "{customers}", "--bootstrap", "-1"],
+        ["--bootstrap is -1"],
+    ),
+    "bootstrap not a whole number": (
+        ["run", "--input", "{customers}", "--bootstrap", "2.5"],
+        ["--bootstrap must be a whole number", "'2.5'"],
+    ),
     "output folder is a file": (
         ["run", "--input", "{customers}", "--out", "{blocker}"],
         ["another --out folder"],
@@ -93,6 +110,22 @@ CASES = {
         ["--as-of 'soonish' is not a date"],
     ),
     "synth without customers": (["synth", "--n", "0"], ["--n must be at least 1"]),
+    "monitor model missing": (
+        ["monitor", "--model", "{nope}", "--input", "{customers}"],
+        ["does not exist", "--model"],
+    ),
+    "monitor model from before": (
+        ["monitor", "--model", "{old_model}", "--input", "{customers}"],
+        ["training distribution", "fit it again with 'segment run'"],
+    ),
+    "monitor input without the model's columns": (
+        ["monitor", "--model", "{model}", "--input", "{no_columns}"],
+        ["missing"],
+    ),
+    "monitor previous without an id column": (
+        ["monitor", "--model", "{model}", "--input", "{no_ids}", "--previous", "{no_ids}"],
+        ["--previous", "--id-column"],
+    ),
 }
 
 
@@ -150,6 +183,10 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     write("not_json", "this is not json")
     write("tampered", json.dumps(dict(document, segment_names=["a", "b"])))
     write("newer", json.dumps(dict(document, format_version=99)))
+    # A model saved before models stored their training distribution (checksum intact).
+    before = {key: value for key, value in document.items() if key != "training"}
+    write("old_model", json.dumps(dict(before, sha256=_checksum(before))))
+    write("no_ids", make_customers(60, seed=4).drop(columns=["CustomerID"]).to_csv(index=False))
     return files
 
 

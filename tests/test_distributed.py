@@ -3,14 +3,19 @@ partitioned Parquet and CSV made here; clear errors."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from segmentation.errors import SegmentationError
 from segmentation.io import read_table
-from segmentation.rfm import transactions_to_rfm
+from segmentation.rfm import rfm_scores, transactions_to_rfm
 
 dask = pytest.importorskip("dask")
 pytest.importorskip("distributed")
@@ -47,6 +52,8 @@ def test_rfm_from_parquet_parts_is_the_in_process_table(dask_client, retail, tmp
         got, log = transactions_to_rfm_dask(folder)
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     assert len(got) == 4338
+    # The scores and names, computed on the collected table, are the in-process ones exactly.
+    pd.testing.assert_frame_equal(rfm_scores(got), rfm_scores(expected))
     assert "Read 541,909 transaction rows on Dask (5 partitions)." in log
 
 
@@ -115,3 +122,203 @@ def test_segment_rfm_on_dask_writes_the_in_process_rfm_table(dask_client, retail
     in_process = pd.read_csv(tmp_path / "in" / "rfm_customers.csv")
     on_dask = pd.read_csv(tmp_path / "on_dask" / "rfm_customers.csv")
     pd.testing.assert_frame_equal(on_dask, in_process, check_exact=False, rtol=1e-12)
+    assert {"R_score", "F_score", "M_score", "RFM_segment"} <= set(on_dask.columns)
+    in_summary = json.loads((tmp_path / "in" / "cluster_summary.json").read_text())
+    dask_summary = json.loads((tmp_path / "on_dask" / "cluster_summary.json").read_text())
+    assert dask_summary["rfm"]["crosstab"] == in_summary["rfm"]["crosstab"]
+
+
+# --------------------------------------------------------------- segment run / predict on Dask
+def _customers(n=900, seed=0):
+    """Customers with gaps, a skewed column, a negative one and a category."""
+    from segmentation.synthetic import make_customers
+
+    df = make_customers(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    df["Spend"] = rng.lognormal(3.0, 1.2, n).round(2)
+    df["Balance"] = rng.normal(0.0, 50.0, n).round(1)
+    df.loc[rng.choice(n, 40, replace=False), "Age"] = np.nan
+    df.loc[rng.choice(n, 25, replace=False), "Gender"] = None
+    return df
+
+
+def _table(df, folder, n_parts):
+    from segmentation.distributed import DaskTable, read_customers
+
+    return DaskTable(read_customers(_parts(df, folder, n_parts, ".parquet")))
+
+
+@pytest.mark.parametrize("scaler", ["standard", "robust", "minmax"])
+def test_preprocessor_fitted_on_dask_is_the_in_process_one(scaler, tmp_path):
+    from segmentation.distributed import DaskStatistics
+    from segmentation.preprocess import Preprocessor, infer_roles
+
+    df = _customers()
+    roles = infer_roles(df, features=["Age", "Spend", "Balance", "Gender", "Tenure (months)"])
+    expected = Preprocessor(scaler=scaler).fit(df, roles).to_dict()
+    with dask.config.set(scheduler="sync"):
+        table = _table(df, tmp_path / "parts", 4)
+        stats = DaskStatistics(table, roles.numeric_features, roles.categorical_features)
+        got = Preprocessor(scaler=scaler).fit_statistics(stats, roles).to_dict()
+    assert got["log_columns"] == expected["log_columns"] == ["Spend"]
+    for key in ("numeric_fill", "categorical_fill", "categories", "feature_names_out", "log"):
+        assert got[key] == expected[key], key  # medians exact: a radix selection
+    for key in ("skewness",):
+        assert got[key] == pytest.approx(expected[key], rel=1e-12)
+    np.testing.assert_allclose(got["center"], expected["center"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got["scale"], expected["scale"], rtol=1e-12)
+    if scaler != "standard":  # order statistics and extremes: the same bits
+        assert got["center"] == expected["center"]
+
+
+def test_sample_depends_on_the_seed_not_on_the_partitions(tmp_path):
+    df = _customers(3000)
+    with dask.config.set(scheduler="sync"):
+        three = _table(df, tmp_path / "three", 3).sample(500, seed=4)
+        seven = _table(df, tmp_path / "seven", 7).sample(500, seed=4)
+        other = _table(df, tmp_path / "other", 3).sample(500, seed=5)
+        whole = _table(df, tmp_path / "whole", 2).sample(5000, seed=4)
+    pd.testing.assert_frame_equal(three, seven)
+    assert len(three) == 500 and not three.equals(other)
+    assert three["CustomerID"].is_monotonic_increasing  # the table's order
+    pd.testing.assert_frame_equal(whole, df.reset_index(drop=True))
+
+
+def test_segment_run_and_predict_on_dask_label_as_in_process(dask_client, tmp_path):
+    from segmentation.cli import main
+
+    df = _customers(1200, seed=3)
+    folder = _parts(df, tmp_path / "customers", 3, ".parquet")
+    df.to_parquet(tmp_path / "customers.parquet")
+    common = ["--k-range", "2-5", "--seed", "1"]
+    address = ["--engine", "dask", "--scheduler", dask_client.scheduler.address]
+    in_process = tmp_path / "in"
+    assert (
+        main(
+            [
+                "run",
+                "--input",
+                str(tmp_path / "customers.parquet"),
+                "--out",
+                str(in_process),
+                *common,
+            ]
+        )
+        == 0
+    )
+    on_dask = tmp_path / "on_dask"
+    assert main(["run", "--input", str(folder), "--out", str(on_dask), *common, *address]) == 0
+
+    expected = pd.read_csv(in_process / "customers_segmented.csv")
+    got = pd.read_parquet(on_dask / "customers_segmented")
+    assert sorted(p.name for p in (on_dask / "customers_segmented").iterdir()) == [
+        "part.00000.parquet",
+        "part.00001.parquet",
+        "part.00002.parquet",
+    ]
+    assert list(got.columns) == list(expected.columns)
+    np.testing.assert_array_equal(got["Segment"], expected["Segment"])
+    assert (got["Segment_name"] == expected["Segment_name"]).all()
+    np.testing.assert_allclose(got["Distance_to_center"], expected["Distance_to_center"], rtol=1e-9)
+    summary = json.loads((on_dask / "cluster_summary.json").read_text())
+    assert summary["k"] == json.loads((in_process / "cluster_summary.json").read_text())["k"]
+    assert summary["parameters"]["engine"] == "dask" and summary["n_customers"] == 1200
+    assert not (on_dask / "customers_segmented.csv").exists()
+    for name in ("model.json", "report.html", "plots/pca_clusters.png"):
+        assert (on_dask / name).is_file(), name
+
+    # predict on Dask: the in-process predict's labels, row for row
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(in_process / "model.json"),
+                "--input",
+                str(tmp_path / "customers.parquet"),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(in_process / "model.json"),
+                "--input",
+                str(folder / "*.parquet"),
+                "--out",
+                str(tmp_path / "p_dask"),
+                *address,
+            ]
+        )
+        == 0
+    )
+    predicted = pd.read_parquet(tmp_path / "p_dask")
+    np.testing.assert_array_equal(predicted["Segment"], pd.read_csv(tmp_path / "p.csv")["Segment"])
+    np.testing.assert_array_equal(predicted["Segment"], expected["Segment"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--input", "{tmp}/nothing", "--engine", "dask"], "No customer table file found"),
+        (["run", "--input", "{tmp}/mixed", "--engine", "dask"], "all Parquet or all CSV"),
+        (["run", "--input", "{tmp}/parts", "--scheduler", "tcp://x:1"], "add --engine dask"),
+        (
+            ["run", "--input", "{tmp}/parts", "--engine", "dask", "--method", "kprototypes"],
+            "kmeans only",
+        ),
+        (
+            ["run", "--input", "{tmp}/parts", "--engine", "dask", "--features", "Nope"],
+            "'Nope' not in the input",
+        ),
+        (
+            [
+                "predict",
+                "--model",
+                "{tmp}/run/model.json",
+                "--input",
+                "{tmp}/other",
+                "--engine",
+                "dask",
+                "--out",
+                "{tmp}/p",
+            ],
+            "'Spend' needed by the model is missing",
+        ),
+    ],
+)
+def test_bad_input_on_dask_is_one_sentence_and_exit_2(dask_client, tmp_path, capsys, argv, message):
+    from segmentation.cli import main
+    from segmentation.config import RunConfig
+    from segmentation.pipeline import run
+
+    df = _customers(300)
+    folder = _parts(df, tmp_path / "parts", 2, ".parquet")
+    _parts(df.drop(columns="Spend"), tmp_path / "other", 2, ".parquet")
+    (tmp_path / "mixed").mkdir()
+    df.to_parquet(tmp_path / "mixed" / "a.parquet")
+    df.to_csv(tmp_path / "mixed" / "b.csv")
+    if "predict" in argv:
+        config = RunConfig(input=folder / "part00.parquet", k=3, out=tmp_path / "run")
+        run(replace(config, plots=False, report=False))
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if "--engine" in argv and "--scheduler" not in argv:
+        argv += ["--scheduler", dask_client.scheduler.address]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
+
+
+def test_a_plain_run_does_not_import_dask(tmp_path):
+    code = (
+        "import sys; from segmentation.cli import main; "
+        f"assert main(['run', '--out', {str(tmp_path)!r}, '--k', '3']) == 0; "
+        "print('dask' in sys.modules, 'distributed' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["False", "False"]

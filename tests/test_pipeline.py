@@ -40,7 +40,7 @@ def full_run(customers_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     config = RunConfig(input=customers_csv, k_range=(2, 5), seed=1, out=out)
     calls = []
-    result = run(config, progress=lambda done, total: calls.append((done, total)))
+    result = run(config, progress=lambda stage, done, total: calls.append((stage, done, total)))
     return result, out, calls
 
 
@@ -56,9 +56,25 @@ def test_every_output_is_written(full_run):
     assert set(result.timings) >= {"read", "preprocess", "sweep", "fit", "profile", "plots"}
 
 
-def test_progress_is_reported_per_k(full_run):
+def test_progress_is_reported_per_stage_and_per_k(full_run):
     _, _, calls = full_run
-    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(done, total) for stage, done, total in calls if stage == "sweep"] == [
+        (0, 4),
+        (1, 4),
+        (2, 4),
+        (3, 4),
+        (4, 4),
+    ]
+    # Every stage starts at 0 and ends done, in run order.
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    result, _, _ = full_run
+    gap = ["gap"] if result.segmentation.choice.gap is not None else []
+    assert stages == ["read", "sweep", *gap, "fit", "stability", "write"]
+    replicates = [(done, total) for stage, done, total in calls if stage == "stability"]
+    assert replicates == [(b, 50) for b in range(51)]
+    for stage in stages:
+        mine = [(done, total) for name, done, total in calls if name == stage]
+        assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
 
 
 def test_segmented_csv_keeps_every_input_column_unchanged(full_run, customers_csv):
@@ -100,8 +116,12 @@ def test_summary_says_how_it_was_made(full_run, customers_csv):
     assert [row["k"] for row in selection["sweep"]] == [2, 3, 4, 5]
     # The sweep's search: k-means++ restarts, no swap refinement (select_k.REFINE).
     assert selection["n_init"] == 20 and selection["refine"] is None
+    # The gap statistic's columns when the k rule needed it (auto, below reasonable structure).
+    columns = {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
+    if selection["gap"] is not None:
+        columns |= {"gap", "gap_se"}
     for row in selection["sweep"]:
-        assert set(row) == {"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"}
+        assert set(row) == columns
     assert [s["id"] for s in summary["segments"]] == list(range(result.segmentation.k))
     assert sum(s["size"] for s in summary["segments"]) == 160
     assert sum(s["share"] for s in summary["segments"]) == pytest.approx(1.0)

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from segmentation.errors import SegmentationError
 from segmentation.select_k import (
     RULE,
-    SILHOUETTE_TOLERANCE,
+    RULES,
+    check_k_rule,
     choose_k,
     choose_n_init,
     fit_sweep,
+    gap_choice,
     kneedle,
+    needs_gap,
     sweep,
 )
 
@@ -104,25 +107,98 @@ def test_choose_k_takes_the_highest_silhouette():
     assert "0.550" in reason and "k=3" in reason  # the best silhouette and where the elbow is
 
 
-def test_choose_k_prefers_a_smaller_elbow_within_tolerance():
-    best = 0.50
-    rows = rows_from(
-        {2: 0.3, 3: best - SILHOUETTE_TOLERANCE / 2, 4: best, 5: 0.4, 6: 0.3}, ELBOW_AT_3
-    )
-    k, _, reason = choose_k(rows)
+def gaps_choosing(k_gap: int, ks=range(1, 7)) -> list[dict]:
+    """Gap rows whose Tibshirani choice is ``k_gap``: rising to it, flat after it."""
+    return [
+        {"k": k, "gap": min(k, k_gap) * 0.1, "gap_se": 0.01, "log_w": 0.0, "log_w_ref": 0.0}
+        for k in ks
+    ]
+
+
+def test_gap_choice_is_tibshiranis_rule():
+    rows = [
+        {"k": 1, "gap": 0.50, "gap_se": 0.02},
+        {"k": 2, "gap": 0.60, "gap_se": 0.02},  # 0.50 < 0.60 - 0.02: go on
+        {"k": 3, "gap": 0.70, "gap_se": 0.05},  # 0.60 < 0.70 - 0.05: go on
+        {"k": 4, "gap": 0.74, "gap_se": 0.05},  # 0.70 >= 0.74 - 0.05: stop at 3
+        {"k": 5, "gap": 0.90, "gap_se": 0.01},
+    ]
+    assert gap_choice(rows) == 3
+    assert gap_choice(rows[:3]) is None  # still rising at the last k
+    assert gap_choice(gaps_choosing(1)) == 1
+
+
+def test_auto_takes_the_silhouette_when_the_structure_is_reasonable():
+    # The elbow (3) and the gap (3) agree, but a silhouette of 0.55 decides alone.
+    rows = rows_from({2: 0.30, 3: 0.40, 4: 0.55, 5: 0.45, 6: 0.41}, ELBOW_AT_3)
+    assert not needs_gap(rows, "auto")
+    k, _, reason = choose_k(rows, "auto", gaps_choosing(3))
+    assert k == 4
+    assert "reasonable structure" in reason
+
+
+def test_auto_below_reasonable_structure_takes_what_elbow_and_gap_agree_on():
+    rows = rows_from({2: 0.43, 3: 0.34, 4: 0.33, 5: 0.32, 6: 0.31}, ELBOW_AT_3)
+    assert needs_gap(rows, "auto")
+    k, rule, reason = choose_k(rows, "auto", gaps_choosing(3))
     assert k == 3
-    assert "elbow" in reason and f"{best:.3f}" in reason
+    assert rule == RULES["auto"]
+    assert "elbow and the gap statistic agree" in reason and "0.430 at k=2" in reason
 
 
-def test_choose_k_keeps_the_best_silhouette_when_the_elbow_is_far_behind():
-    rows = rows_from({2: 0.3, 3: 0.40, 4: 0.50, 5: 0.4, 6: 0.3}, ELBOW_AT_3)
-    assert choose_k(rows)[0] == 4
+def test_auto_below_reasonable_structure_keeps_the_silhouette_when_a_criterion_agrees():
+    rows = rows_from({2: 0.31, 3: 0.20, 4: 0.21, 5: 0.20, 6: 0.19}, ELBOW_AT_3)
+    k, _, reason = choose_k(rows, "auto", gaps_choosing(2))
+    assert k == 2
+    assert "the gap statistic agrees" in reason and "elbow at k=3" in reason
 
 
-def test_choose_k_never_prefers_a_larger_elbow():
-    # Elbow at 3, best silhouette at 2 and the elbow within tolerance: fewer segments win.
-    rows = rows_from({2: 0.50, 3: 0.495, 4: 0.3, 5: 0.3, 6: 0.3}, ELBOW_AT_3)
-    assert choose_k(rows)[0] == 2
+def test_auto_below_reasonable_structure_keeps_the_silhouette_when_all_differ():
+    rows = rows_from({2: 0.20, 3: 0.30, 4: 0.42, 5: 0.32, 6: 0.31}, ELBOW_AT_3)
+    k, _, reason = choose_k(rows, "auto", gaps_choosing(5))
+    assert k == 4
+    assert "weak structure" in reason and "gap statistic at k=5" in reason
+    # Without the gap statistic (K-Prototypes) the two that are left vote.
+    assert choose_k(rows, "auto")[0] == 4
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"), [("silhouette", 4), ("elbow", 3), ("gap", 5), ("auto", 4)]
+)
+def test_each_rule_chooses_its_own_k(rule, expected):
+    rows = rows_from({2: 0.20, 3: 0.30, 4: 0.42, 5: 0.32, 6: 0.31}, ELBOW_AT_3)
+    k, words, _ = choose_k(rows, rule, gaps_choosing(5))
+    assert k == expected
+    assert words == RULES[rule]
+
+
+def test_gap_rule_preferring_one_segment_takes_the_smallest_k_and_says_why():
+    rows = rows_from({2: 0.35, 3: 0.34, 4: 0.33, 5: 0.32, 6: 0.31}, ELBOW_AT_3)
+    k, _, reason = choose_k(rows, "gap", gaps_choosing(1))
+    assert k == 2
+    assert "prefers a single segment" in reason and "Gap(1)=0.100 >= Gap(2) - s_2 = 0.090" in reason
+
+
+def test_gap_rule_still_rising_takes_the_largest_k():
+    rows = rows_from({2: 0.35, 3: 0.34, 4: 0.33, 5: 0.32, 6: 0.31}, ELBOW_AT_3)
+    k, _, reason = choose_k(rows, "gap", gaps_choosing(9))
+    assert k == 6
+    assert "still rises" in reason
+
+
+def test_elbow_rule_without_an_elbow_takes_the_highest_silhouette():
+    straight = {k: 100.0 - 10 * k for k in range(2, 7)}
+    rows = rows_from({2: 0.35, 3: 0.44, 4: 0.33, 5: 0.32, 6: 0.31}, straight)
+    k, _, reason = choose_k(rows, "elbow")
+    assert k == 3
+    assert "no elbow" in reason
+
+
+def test_an_unknown_rule_is_an_error():
+    with pytest.raises(SegmentationError, match="`k_rule` must be one of auto, silhouette"):
+        check_k_rule("best")
+    with pytest.raises(SegmentationError, match="`k_rule`"):
+        choose_k(rows_from({2: 0.3, 3: 0.4, 4: 0.2}, {2: 9.0, 3: 4.0, 4: 3.0}), "median")
 
 
 def test_choose_k_reason_says_when_the_other_indices_agree():

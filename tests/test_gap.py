@@ -1,0 +1,81 @@
+"""The gap statistic (Tibshirani, Walther & Hastie 2001): known k found, no structure said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from segmentation.select_k import gap_choice, gap_statistic
+
+FRANTI = Path(__file__).resolve().parents[1] / "data" / "franti"
+
+
+def blobs(centers, n_per_blob: int, spread: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = np.asarray(centers, dtype=float)
+    return np.vstack(
+        [c + spread * rng.standard_normal((n_per_blob, centers.shape[1])) for c in centers]
+    )
+
+
+def test_gap_finds_four_separated_blobs():
+    X = blobs([[0, 0], [10, 0], [0, 10], [10, 10]], 100, 1.0, seed=1)
+    gaps = gap_statistic(X, range(2, 9), seed=0)
+    assert [row["k"] for row in gaps] == list(range(1, 9))
+    assert gap_choice(gaps) == 4
+
+
+def test_gap_finds_the_sixteen_clusters_of_franti_dim032():
+    X = np.loadtxt(FRANTI / "dim032.txt")
+    truth = np.loadtxt(FRANTI / "dim032_gt.txt")
+    gaps = gap_statistic(X, range(12, 21), seed=0)
+    assert gap_choice(gaps) == truth.shape[0] == 16
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gaussian blob", "uniform square", "stretched diagonal blob"],
+)
+def test_gap_prefers_one_segment_without_structure(name):
+    rng = np.random.default_rng(3)
+    if name == "gaussian blob":
+        X = rng.standard_normal((600, 2))
+    elif name == "uniform square":
+        X = rng.uniform(size=(600, 2))
+    else:
+        # 10:1, at 45 degrees: against a box aligned with the axes it would look clustered;
+        # the references follow the principal components, so it does not.
+        X = rng.standard_normal((600, 2)) * [10.0, 1.0] @ np.array([[1, 1], [-1, 1]]) / np.sqrt(2)
+    gaps = gap_statistic(X, range(2, 7), seed=0)
+    assert gap_choice(gaps) == 1
+
+
+def test_gap_se_and_the_reference_count():
+    X = blobs([[0, 0], [6, 6]], 80, 1.0, seed=2)
+    one = gap_statistic(X, [2, 3], n_refs=1, seed=0)
+    assert all(row["gap_se"] == 0.0 for row in one)  # one reference: no spread
+    many = gap_statistic(X, [2, 3], n_refs=20, seed=0)
+    assert all(row["gap_se"] > 0 for row in many)
+    assert all(row["gap"] == pytest.approx(row["log_w_ref"] - row["log_w"]) for row in many)
+
+
+def test_gap_does_not_depend_on_units_or_origin():
+    X = blobs([[0, 0, 0], [5, 5, 0], [0, 5, 5]], 60, 1.0, seed=4)
+    base = gap_statistic(X, range(2, 6), seed=0)
+    moved = gap_statistic(X * 1000.0 + 7.0, range(2, 6), seed=0)
+    for a, b in zip(base, moved, strict=True):
+        assert b["gap"] == pytest.approx(a["gap"], abs=1e-6)
+
+
+def test_gap_reuses_the_sweeps_inertia_and_samples_large_data():
+    X = blobs([[0, 0], [8, 0], [0, 8]], 100, 1.0, seed=5)
+    fitted = gap_statistic(X, [2, 3, 4], seed=0)
+    given = {row["k"]: np.exp(row["log_w"]) for row in fitted}
+    again = gap_statistic(X, [2, 3, 4], seed=0, inertias=given)
+    assert [row["gap"] for row in again] == pytest.approx([row["gap"] for row in fitted])
+    sampled = gap_statistic(X, [2, 3, 4], seed=0, max_rows=150, inertias=given)
+    assert gap_choice(sampled) == 3
+    # The sample's own W_k were fitted (the sweep's are of all 300 rows).
+    assert sampled[1]["log_w"] < fitted[1]["log_w"]
