@@ -45,6 +45,8 @@ import dask
 import dask.array as da
 import numpy as np
 
+from kmeans_core._convergence import absolute_tol, converged_after
+
 # The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
 # below: the one place to adapt when they change.
 from kmeans_core._kernels.common import (
@@ -693,7 +695,7 @@ class KMeans:
         shards = _Shards(prepared, X.chunks[0], self.n_threads or os.cpu_count() or 1)
         try:
             squares = _reduce(shards.run(_squares_step), _add_floats)
-            tol = float(squares.mean() / n_samples) * self.tol
+            tol = absolute_tol(self.tol, float(squares.mean() / n_samples))
 
             random_state = _check_random_state(self.random_state)
             best = None
@@ -825,7 +827,7 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
     centers = np.array(centers_init, order="C", copy=True)
     n_clusters = centers.shape[0]
     shift = np.zeros(n_clusters, dtype=centers.dtype)
-    strict_convergence = converged = False
+    converged = strict = False
     shards.forget("labels")
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         parts = shards.run(_lloyd_step, centers)
@@ -837,14 +839,11 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
             _relocate(shards, centers, centers_new, weight_in_clusters, empty)
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         centers = centers_new
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
-    inertia = _reduce(shards.run(_final_step, centers, not strict_convergence, run), _add_floats)
+    inertia = _reduce(shards.run(_final_step, centers, not strict, run), _add_floats)
     shards.forget("labels")
     return float(inertia), centers, n_iter, converged
 
