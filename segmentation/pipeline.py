@@ -51,6 +51,8 @@ from .select_k import (
     GAP_N_INIT,
     GAP_REFERENCES,
     SAMPLE_THRESHOLD,
+    SWEEP_SAMPLE_REASON,
+    SWEEP_SAMPLE_ROWS,
     check_k_rule,
     choose_k,
     choose_n_init,
@@ -101,12 +103,6 @@ RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
 #: folder of Parquet parts.
 PREDICTIONS_FILE = "predictions.csv"
 PREDICTIONS_FOLDER = "predictions"
-#: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
-#: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
-#: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
-#: 1,000 rows, its center within about 3% of a standard deviation; the final fit uses every
-#: customer (README, "The toolkit on Dask").
-DASK_SAMPLE_ROWS = 100_000
 
 #: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
@@ -741,7 +737,7 @@ def _is_within(path: Path, folder: Path) -> bool:
 def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunResult:
     """:func:`run` on Dask: the statistics of the preprocessing and the final fit on every
     customer, on the cluster; the k sweep, profiles, figures and silhouette on a seeded sample
-    of :data:`DASK_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
+    of :data:`SWEEP_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
     if config.input is None:
         raise SegmentationError(
             "`engine` dask needs `input`: a Parquet or CSV file, a folder of parts or a glob."
@@ -762,7 +758,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
                     config.input, encoding=config.encoding, decimal=config.decimal
                 )
             )
-            data = table.sample(DASK_SAMPLE_ROWS, config.seed)
+            data = table.sample(SWEEP_SAMPLE_ROWS, config.seed)
         log = [
             f"Read {table.n_rows:,} rows and {data.shape[1]} columns from {source} on Dask "
             f"({table.n_partitions} partitions)."
@@ -770,9 +766,9 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         if len(data) < table.n_rows:
             log.append(
                 f"The k sweep, the profiles' statistics, the figures and the silhouette use a "
-                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers; the "
-                "preprocessing statistics, the final fit, the segment sizes and the segmented "
-                "table use every customer."
+                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers (enough: "
+                f"{SWEEP_SAMPLE_REASON}); the preprocessing statistics, the final fit, the "
+                "segment sizes and the segmented table use every customer."
             )
         with timer.stage("preprocess"):
             roles = infer_roles(data, features=config.features, id_column=config.id_column)
