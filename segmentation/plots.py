@@ -49,6 +49,7 @@ MAX_SCATTER_POINTS = 20_000
 _STYLE = {
     "axes.titlesize": 12,
     "axes.titleweight": "bold",
+    "axes.titley": 1.0,
     "axes.labelsize": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,

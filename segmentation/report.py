@@ -349,6 +349,32 @@ def _rfm_section(seg: Segmentation) -> str:
         'the first that holds a customer\'s three scores names it. "Lost" has the very ranges '
         'of "Hibernating" in the rfm vignette, so it stays empty.</small>'
     )
+    rows.append(_score_ranges_table(seg.rfm["score_ranges"]))
+    return "\n".join(rows)
+
+
+def _whole_or(value: float) -> str:
+    """Days and invoices as whole numbers, money as :func:`_number` writes it."""
+    return f"{int(value):,}" if float(value).is_integer() else _number(value)
+
+
+def _score_ranges_table(ranges: dict) -> str:
+    """What each score stands for: the range of days, invoices and money of its customers."""
+    columns = (("R_score", "Recency (days)"), ("F_score", "Frequency (invoices)"))
+    columns += (("M_score", "Monetary"),)
+    head = "".join(f'<th class="num">{_e(label)}</th>' for _, label in columns)
+    rows = [
+        "<h3>What the scores stand for</h3>",
+        f'<table><thead><tr><th class="num">Score</th>{head}</tr></thead><tbody>',
+    ]
+    for score in ("5", "4", "3", "2", "1"):
+        cells = []
+        for column, _ in columns:
+            low, high = ranges[column].get(score, (None, None))
+            span = "–" if low is None else f"{_whole_or(low)} – {_whole_or(high)}"
+            cells.append(f'<td class="num nowrap">{_e(span)}</td>')
+        rows.append(f'<tr><td class="num">{score}</td>{"".join(cells)}</tr>')
+    rows.append("</tbody></table>")
     return "\n".join(rows)
 
 
