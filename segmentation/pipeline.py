@@ -65,7 +65,6 @@ from .select_k import (
     silhouette_rows,
 )
 from .stability import (
-    MAX_N_INIT,
     MAX_ROWS,
     Stability,
     bootstrap_stability,
@@ -184,8 +183,7 @@ def segment(
         sweep = fit_sweep
         if config.method == "kprototypes":
             sweep = _mixed_sweep(preprocessor, X, log)
-    with timer.stage("sweep"):
-        choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    choice, fitted = _choose_k(X, ks, k, config, progress, timer, sweep)
     _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
@@ -370,9 +368,12 @@ def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
     return sweep
 
 
-def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sweep=fit_sweep):
+def _choose_k(
+    X, ks, k, config: RunConfig, progress: ProgressCallback | None, timer: Timer, sweep=fit_sweep
+):
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
-    take the given one); the choice and its fitted model."""
+    take the given one); the choice and its fitted model. ``timer`` gets the stages "sweep"
+    and, when the k rule needs it, "gap"."""
     n_init = config.n_init or choose_n_init(X.shape[0])
     _tell(progress, "sweep", 0, len(ks))
     done = []
@@ -381,7 +382,7 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
         done.append(_k)
         _tell(progress, "sweep", len(done), len(ks))
 
-    with warnings.catch_warnings():
+    with timer.stage("sweep"), warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
         warnings.simplefilter("ignore")
         rows, models = sweep(
@@ -393,7 +394,13 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    gaps, gap = _gap(X, rows, config, progress)
+    # K-Prototypes: no gap statistic (uniform references have no categories); auto votes
+    # with the silhouette and the elbow
+    if needs_gap(rows, config.k_rule) and config.method != "kprototypes":
+        with timer.stage("gap"):
+            gaps, gap = _gap(X, rows, config, progress)
+    else:
+        gaps, gap = None, None
     automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
@@ -417,13 +424,9 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
 
 def _gap(
     X: np.ndarray, rows: list[dict], config: RunConfig, progress: ProgressCallback | None
-) -> tuple[list | None, dict | None]:
-    """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
-    records; ``gap`` and ``gap_se`` are added to the sweep rows."""
-    if not needs_gap(rows, config.k_rule):
-        return None, None
-    if config.method == "kprototypes":
-        return None, None  # auto votes with the silhouette and the elbow
+) -> tuple[list, dict]:
+    """The gap statistic: its rows (k = 1 first), and what the summary records; ``gap`` and
+    ``gap_se`` are added to the sweep rows."""
     gaps = gap_statistic(
         X,
         [row["k"] for row in rows],
@@ -455,12 +458,11 @@ def _stability(
     progress: ProgressCallback | None,
 ) -> Stability | None:
     """Hennig's clusterboot of the segments: the run's method and k on every bootstrap draw,
-    with the run's restarts for the draw's size (at most ``MAX_N_INIT``); None when
-    ``bootstrap`` is 0."""
+    with the run's restarts for the draw's size; None when ``bootstrap`` is 0."""
     if config.bootstrap == 0:
         return None
     k = model.n_segments
-    n_init = min(config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS)), MAX_N_INIT)
+    n_init = config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS))
     cluster = None
     if model.method == "kprototypes":
         cluster = _kprototypes_refit(model, X, k, n_init)
@@ -781,8 +783,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             log.extend(preprocessor.log_)
             X = preprocessor.transform(data)
             ks = _ks_to_try(config, k, X, log)
-        with timer.stage("sweep"):
-            choice, fitted = _choose_k(X, ks, k, config, progress)
+        choice, fitted = _choose_k(X, ks, k, config, progress, timer)
         _tell(progress, "fit", 0, 2)
         with timer.stage("fit"):
             # Lloyd on every customer, from the sample's best centers.

@@ -24,9 +24,30 @@ structure", and there the highest silhouette is the criterion that finds the Fr�
 true k (data/franti). Below it the silhouette tends to prefer a coarse two-way split of a
 continuum (wholesale customers, online-retail RFM), so a second kind of evidence must agree:
 the shape of the inertia curve, or the comparison with structureless data. The gap statistic
-is computed only when the rule needs it. The measured table (chosen k per rule and data set)
-is in README.md. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says
-whether they agree, so that a disagreement is visible.
+is computed only when the rule needs it. Measured (``python -m benchmarks.compare k-rules``;
+gap*: Tibshirani's rule, 1 = no structure; README.md gives the stability at each k too):
+
+========================  =====  ==========  =====  ====  ====  =========
+data (k tried)            truth  silhouette  elbow  gap*  auto  best sil.
+========================  =====  ==========  =====  ====  ====  =========
+mall, 3 columns (2-10)    -      6           4      2     6     0.427
+mall income+spending      -      5           5      1     5     0.555
+wholesale customers       -      2           5      2     2     0.313
+online retail RFM         -      2           5      5     5     0.433
+Fr채nti S1, S2 (2-20)      15     15, 15      6, 5   1, 3  15    0.71, 0.63
+Fr채nti S3, S4 (2-20)      15     15, 15      7, 6   2, 1  15    0.49, 0.48
+Fr채nti A1 (2-25)          20     20          7      3     20    0.560
+Fr채nti A2 (2-40)          35     35          8      1     35    0.583
+Fr채nti A3 (2-55)          50     49          9      1     49    0.598
+Fr채nti Unbalance (2-13)   8      6           5      1     6     0.827
+Fr채nti DIM32 (2-21)       16     16          12     16    16    0.943
+one Gaussian blob         1      3           4      1     3     0.329
+uniform square            1      4           4      1     4     0.413
+========================  =====  ==========  =====  ====  ====  =========
+
+On the last two the run says, in its warnings, that the gap statistic prefers one segment.
+Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says whether they agree,
+so that a disagreement is visible.
 
 With K-Prototypes (:func:`fit_mixed_sweep`) the same rules run on the same four measures (no
 gap statistic: uniform references have no categories, so ``auto`` votes with two), taken
@@ -495,9 +516,13 @@ def _vote(best: int, best_sil: float, elbow: int | None, gap: int | None, with_g
     if elbow is not None and elbow == gap and elbow != best:
         return elbow, f"k={elbow}: the inertia elbow and the gap statistic agree; {weak}"
     if best in (elbow, gap):
-        other = gap_text if best == elbow else elbow_text
         agree = "the inertia elbow" if best == elbow else "the gap statistic"
-        return best, f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees; {other}"
+        reason = f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees"
+        if best != elbow:
+            reason += f"; {elbow_text}"
+        elif with_gap:
+            reason += f"; {gap_text}"
+        return best, reason
     others = f"{elbow_text}, {gap_text}" if with_gap else elbow_text
     return (
         best,
