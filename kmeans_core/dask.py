@@ -2,16 +2,22 @@
 
 ``from kmeans_core.dask import KMeans`` fits a ``dask.array`` of shape (n_samples, n_features)
 chunked by rows only (a NumPy array is chunked for the user). Every chunk is centered once and
-kept in the workers' memory (``persist``); each iteration then sends the centers to every chunk,
-where the engine's own Lloyd kernels (``kmeans_core.lloyd``, one thread per Dask task, the GIL
-released) find the nearest centers and the cluster sums. The per-chunk sums, weights and counts
-of changed labels are added in a tree fixed by the block index (``_tree``), so the answer does
-not depend on how many workers or threads there are, nor on which finishes first. The update is
-the engine's: tol relative to the mean variance of the features, strict convergence when no label
-changed, empty clusters given the points farthest from their centers (largest first, ties to the
-lower global row), and a last assignment step unless the labels stopped changing. From the same
-initial centers the labels, ``n_iter_`` and centers (to rounding) are those of
-``kmeans_core.KMeans(algorithm="lloyd")`` on one machine.
+kept in the memory of a worker, in that worker's *shard* (``_Shard``, a Dask actor): the chunks
+are spread over the workers by rows, where they already are when that keeps the load even.
+Each pass over the data is then one call per worker, sent by the client straight to the worker
+(no graph to build, no task through the scheduler: a round trip of a few milliseconds on an idle
+machine against about 15 for a task), and only small results come back: per chunk, the cluster
+sums, weights and number of changed labels, which the client adds in a tree fixed by the chunk
+index (``_reduce``). The labels stay in the shards between iterations. On each chunk the
+engine's own Lloyd kernels (``kmeans_core.lloyd``) run, one chunk per worker thread, the GIL
+released; so the answer does not depend on how many workers or threads there are, nor on which
+finishes first. The update is the engine's: tol relative to the mean variance of the features,
+strict convergence when no label changed, empty clusters given the points farthest from their
+centers (largest first, ties to the lower global row), and a last assignment step unless the
+labels stopped changing. From the same initial centers the labels, ``n_iter_`` and centers (to
+rounding) are those of ``kmeans_core.KMeans(algorithm="lloyd")`` on one machine. Without a
+distributed client (Dask's threaded or synchronous scheduler), one shard in this process holds
+every chunk, with the same steps and the same bits.
 
 The initial centers come from k-means|| (Bahmani et al., "Scalable K-Means++", 2012):
 ``init_rounds`` passes each add every row independently with probability ``l * w * d^2 / phi``
@@ -31,11 +37,15 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import dask
 import dask.array as da
 import numpy as np
+
+from kmeans_core._convergence import absolute_tol, converged_after
 
 # The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
 # below: the one place to adapt when they change.
@@ -136,8 +146,6 @@ MIN_CHUNK_ROWS = 4096
 MAX_CHUNK_BYTES = 128 * 2**20
 #: Partial results are added this many at a time, in block order, up the reduction tree.
 FAN_IN = 8
-#: k-means|| distances to the new candidates are computed this many candidates at a time.
-CANDIDATE_BATCH = 64
 #: The k-means|| candidates are reclustered this many times (the best kept): cheap, in the
 #: client, on a few hundred weighted points (benchmarks/README.md, "Dask").
 RECLUSTER_RUNS = 10
@@ -146,12 +154,15 @@ INIT_ROUNDS = 5
 
 
 class _Chunk:
-    """One persisted row chunk: its centered rows (in ``assigner.X``), weights, first row."""
+    """One row chunk, centered: its rows (in ``assigner.X``, the engine's Lloyd assigner),
+    weights, position (``index``, first global row ``offset``) and float64 sums of squares."""
 
-    def __init__(self, assigner, sample_weight, offset):
+    def __init__(self, index, assigner, sample_weight, offset, squares):
+        self.index = index
         self.assigner = assigner
         self.sample_weight = sample_weight
         self.offset = offset
+        self.squares = squares
 
     @property
     def X(self):
@@ -165,6 +176,13 @@ def _tree(parts, combine):
         parts = [
             dask.delayed(combine)(*parts[i : i + FAN_IN]) for i in range(0, len(parts), FAN_IN)
         ]
+    return parts[0]
+
+
+def _reduce(parts, combine):
+    """``_tree`` on values in the client: the same groups of ``FAN_IN``, in chunk order."""
+    while len(parts) > 1:
+        parts = [combine(*parts[i : i + FAN_IN]) for i in range(0, len(parts), FAN_IN)]
     return parts[0]
 
 
@@ -210,22 +228,14 @@ def _uniforms(seed, round_, start, stop):
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-# ------------------------------------------------------------------------- tasks on one chunk
-def _prepare(X, sample_weight, offset, mean, n_clusters):
-    """Center a chunk, build its Lloyd assigner; also its float64 sums of squares (d,)."""
+# ------------------------------------------------------------------- tasks on the raw chunks
+def _prepare(X, sample_weight, index, offset, mean, n_clusters):
+    """Center a chunk and build its Lloyd assigner."""
     X = np.ascontiguousarray(X)
     X_centered = np.subtract(X, mean, dtype=X.dtype)
     squares = np.einsum("ij,ij->j", X_centered, X_centered, dtype=np.float64)
     assigner = _lloyd_assigner(X_centered, sample_weight, n_clusters)
-    return _Chunk(assigner, sample_weight, offset), squares
-
-
-def _chunk_of(prepared):
-    return prepared[0]
-
-
-def _squares_of(prepared):
-    return prepared[1]
+    return _Chunk(index, assigner, sample_weight, offset, squares)
 
 
 def _chunk_sums(X, sample_weight):
@@ -241,25 +251,34 @@ def _add_chunk_sums(*parts):
     return sums, float(_add_floats(*[p[1] for p in parts])), all(p[2] for p in parts)
 
 
-def _lloyd_task(chunk, centers, before):
-    """One Lloyd pass over a chunk: (labels, (sums, weights, n_changed)); ``before`` is the
-    previous pass's result (None before the first: every label changes)."""
+# ------------------------------------------------- steps on a prepared chunk (run by a shard)
+# Each is ``step(chunk, state, *args)``; ``state`` is the chunk's dict of what passes keep:
+# "labels" (the last Lloyd pass), "closest" (k-means||), ("final", run) (a run's labels).
+def _squares_step(chunk, state):
+    return chunk.squares
+
+
+def _lloyd_step(chunk, state, centers):
+    """One Lloyd pass over a chunk: its (sums, weights, number of labels changed)."""
     labels, sums, weights = _lloyd_pass(chunk.assigner, centers)
-    n_changed = labels.shape[0] if before is None else np.count_nonzero(labels != before[0])
-    return labels, (sums, weights, int(n_changed))
+    before = state.get("labels")
+    n_changed = labels.shape[0] if before is None else np.count_nonzero(labels != before)
+    state["labels"] = labels
+    return sums, weights, int(n_changed)
 
 
-def _final_task(chunk, centers, before, reassign):
-    """The last pass: (labels against the final centers if ``reassign``, else those of the
-    last Lloyd pass ``before``; the chunk's inertia)."""
-    labels = _nearest(chunk.X, centers) if reassign else before[0]
-    return labels, _inertia(chunk.X, chunk.sample_weight, centers, labels)
+def _final_step(chunk, state, centers, reassign, run):
+    """The last pass of a run: labels against the final centers if ``reassign``, else those
+    of the last Lloyd pass, kept as the run's; the chunk's inertia."""
+    labels = _nearest(chunk.X, centers) if reassign else state["labels"]
+    state["final", run] = labels
+    return _inertia(chunk.X, chunk.sample_weight, centers, labels)
 
 
-def _farthest_task(chunk, centers, state, n_far):
-    """The ``n_far`` points of the chunk farthest from their own centers (labels from the
-    Lloyd pass ``state``), as (squared distances, global rows, rows, weights, labels)."""
-    X, labels = chunk.X, state[0]
+def _farthest_step(chunk, state, centers, n_far):
+    """The ``n_far`` points of the chunk farthest from their own centers (labels of the last
+    Lloyd pass), as (squared distances, global rows, rows, weights, labels)."""
+    X, labels = chunk.X, state["labels"]
     distances = ((X - centers[labels]) ** 2).sum(axis=1)
     n_far = min(n_far, X.shape[0])
     order = np.lexsort((np.arange(X.shape[0]), -distances))[:n_far]
@@ -272,13 +291,6 @@ def _farthest_task(chunk, centers, state, n_far):
     )
 
 
-def _first_center_task(chunk, seed):
-    """The chunk's best row of a weighted draw of one row (largest ``log(u) / w``)."""
-    keys = _weighted_keys(chunk, seed, 0)
-    i = int(np.argmax(keys))
-    return keys[i], chunk.offset + i, chunk.X[i]
-
-
 def _weighted_keys(chunk, seed, round_):
     """Efraimidis-Spirakis keys ``log(u) / w``: the rows with the largest keys are a weighted
     draw without replacement (zero weight: never drawn)."""
@@ -287,48 +299,228 @@ def _weighted_keys(chunk, seed, round_):
         return np.log(u) / chunk.sample_weight.astype(np.float64)
 
 
-def _top_rows_task(chunk, seed, round_, n_rows):
+def _first_center_step(chunk, state, seed):
+    """The chunk's best row of a weighted draw of one row (largest ``log(u) / w``)."""
+    keys = _weighted_keys(chunk, seed, 0)
+    i = int(np.argmax(keys))
+    return keys[i], chunk.offset + i, chunk.X[i]
+
+
+def _top_rows_step(chunk, state, seed, round_, n_rows):
     """The chunk's ``n_rows`` largest keys: (keys, global rows, rows)."""
     keys = _weighted_keys(chunk, seed, round_)
     order = np.lexsort((np.arange(keys.shape[0]), -keys))[:n_rows]
     return keys[order], chunk.offset + order, chunk.X[order]
 
 
-def _closest_task(chunk, candidates, before):
-    """Squared distance of every row to its nearest candidate so far (n,), and their weighted
-    sum (the chunk's share of phi); ``before`` is the previous round's result, or None."""
-    closest = None if before is None else before[0]
-    for start in range(0, candidates.shape[0], CANDIDATE_BATCH):
-        batch = _squared_distances(chunk.X, candidates[start : start + CANDIDATE_BATCH])
-        nearest = batch.min(axis=1)
-        closest = nearest if closest is None else np.minimum(closest, nearest)
-    return closest, float(np.dot(closest.astype(np.float64), chunk.sample_weight))
+def _closest_step(chunk, state, candidates):
+    """Keep the squared distance of every row to its nearest candidate so far; return their
+    weighted sum (the chunk's share of phi). The nearest new candidate by Lloyd's labels
+    kernel, then one distance per row: three times faster than every distance and a minimum."""
+    labels = _nearest(chunk.X, candidates)
+    difference = chunk.X - candidates[labels].astype(chunk.X.dtype, copy=False)
+    nearest = np.einsum("ij,ij->i", difference, difference)
+    closest = state.get("closest")
+    closest = nearest if closest is None else np.minimum(closest, nearest)
+    state["closest"] = closest
+    return float(np.dot(closest.astype(np.float64), chunk.sample_weight))
 
 
-def _sample_task(chunk, state, seed, round_, factor):
+def _sample_step(chunk, state, seed, round_, factor):
     """Rows drawn independently with probability ``factor * w * d^2`` (factor = l / phi), the
-    squared distances ``d^2`` those of ``_closest_task``'s result ``state``."""
-    closest = state[0]
+    squared distances ``d^2`` those kept by ``_closest_step``."""
     u = _uniforms(seed, round_, chunk.offset, chunk.offset + chunk.X.shape[0])
-    picked = np.flatnonzero(u < factor * chunk.sample_weight * closest)
+    picked = np.flatnonzero(u < factor * chunk.sample_weight * state["closest"])
     return chunk.offset + picked, chunk.X[picked]
 
 
-def _candidate_weights_task(chunk, candidates):
+def _candidate_weights_step(chunk, state, candidates):
     """Weight of the chunk's rows nearest to each candidate (m,), in float64."""
     labels = _nearest(chunk.X, candidates)
     return np.bincount(labels, weights=chunk.sample_weight, minlength=candidates.shape[0])
 
 
-def _first(pair):
-    return pair[0]
+# ------------------------------------------------------------------------------------ shards
+class _Shard:
+    """The prepared chunks one worker holds, and what each pass keeps of them (their labels).
+
+    On a distributed cluster each worker holding chunks runs one shard as a Dask actor: a pass
+    is then one call per worker, straight from the client to the worker (no task through the
+    scheduler), and the chunks stay in the worker's memory between passes. Without a
+    distributed client, one shard in this process holds every chunk.
+    """
+
+    def __init__(self, chunks, n_threads=1):
+        self.chunks = sorted(chunks, key=lambda chunk: chunk.index)
+        self.states = [{} for _ in self.chunks]
+        self.n_threads = max(1, min(int(n_threads), len(self.chunks)))
+
+    def run(self, step, *args):
+        """``step(chunk, state, *args)`` on every chunk (the GIL released in the kernels, so
+        ``n_threads`` chunks at a time): [(chunk index, result)]."""
+        pairs = list(zip(self.chunks, self.states, strict=True))
+        if self.n_threads == 1:
+            results = [step(chunk, state, *args) for chunk, state in pairs]
+        else:
+            with ThreadPoolExecutor(self.n_threads) as pool:
+                results = list(pool.map(lambda pair: step(*pair, *args), pairs))
+        return [(chunk.index, result) for chunk, result in zip(self.chunks, results, strict=True)]
+
+    def forget(self, key):
+        """Drop what the passes kept under ``key`` ("labels", "closest")."""
+        for state in self.states:
+            state.pop(key, None)
+
+    def keep_final(self, run):
+        """Drop the labels of every run but ``run``."""
+        for state in self.states:
+            for key in [k for k in state if isinstance(k, tuple) and k != ("final", run)]:
+                del state[key]
+
+    def final_labels(self, index, run):
+        position = [chunk.index for chunk in self.chunks].index(index)
+        return self.states[position]["final", run]
 
 
-def _second(pair):
-    return pair[1]
+def _labels_of(shard, index, run):
+    """A chunk's labels of a run, fetched from its shard (an actor on this worker)."""
+    return shard.final_labels(index, run).result()
 
 
-# ----------------------------------------------------------------------------------- estimator
+class _Shards:
+    """Every prepared chunk, spread over shards: a pass (``run``) is one call per shard, its
+    results returned in chunk order.
+
+    Parameters
+    ----------
+    prepared : list of dask.delayed
+        The prepared chunks (``_prepare``), in order.
+    lengths : list of int
+        Their numbers of rows.
+    n_threads : int
+        Threads of the in-process shard (without a distributed client).
+    """
+
+    def __init__(self, prepared, lengths, n_threads):
+        self.n_chunks = len(prepared)
+        self.client = _distributed_client()
+        if self.client is None:
+            self.shards = [_Shard(dask.compute(*prepared), n_threads)]
+            self.owner = [0] * self.n_chunks
+            return
+        from distributed import wait
+
+        client = self.client
+        futures = client.compute(prepared)
+        wait(futures)
+        workers = client.scheduler_info()["workers"]
+        holders = client.who_has(futures)
+        assignment = _balanced(
+            [holders[f.key][0] if holders.get(f.key) else None for f in futures],
+            [int(n) for n in lengths],
+            list(workers),
+        )
+        self.workers = sorted(set(assignment), key=list(workers).index)
+        self.owner = [self.workers.index(w) for w in assignment]
+        self._actors = [
+            client.submit(
+                _Shard,
+                [f for f, w in zip(futures, assignment, strict=True) if w == worker],
+                workers[worker]["nthreads"],
+                workers=[worker],
+                allow_other_workers=False,
+                actor=True,
+                pure=False,
+            )
+            for worker in self.workers
+        ]
+        self.shards = [actor.result() for actor in self._actors]
+
+    def run(self, step, *args):
+        """``step(chunk, state, *args)`` on every chunk; the results in chunk order."""
+        if self.client is None:
+            pairs = self.shards[0].run(step, *args)
+        else:
+            calls = [shard.run(step, *args) for shard in self.shards]
+            pairs = [pair for call in calls for pair in call.result()]
+        pairs.sort(key=lambda pair: pair[0])
+        return [result for _, result in pairs]
+
+    def _each(self, method, *args):
+        calls = [getattr(shard, method)(*args) for shard in self.shards]
+        if self.client is not None:
+            for call in calls:
+                call.result()
+
+    def forget(self, key):
+        self._each("forget", key)
+
+    def keep_final(self, run):
+        self._each("keep_final", run)
+
+    def labels(self, run, lengths):
+        """The labels of a run: a dask array, its chunks held by the cluster."""
+        if self.client is None:
+            labels = [self.shards[0].final_labels(i, run) for i in range(self.n_chunks)]
+            return da.concatenate([da.from_array(lab, chunks=lab.shape) for lab in labels])
+        from distributed import wait
+
+        futures = [
+            self.client.submit(
+                _labels_of,
+                self.shards[self.owner[i]],
+                i,
+                run,
+                workers=[self.workers[self.owner[i]]],
+                pure=False,
+            )
+            for i in range(self.n_chunks)
+        ]
+        wait(futures)
+        return da.concatenate(
+            [
+                da.from_delayed(f, shape=(n,), dtype=np.int32)
+                for f, n in zip(futures, lengths, strict=True)
+            ]
+        )
+
+    def close(self):
+        """Release the shards (the actors and the chunks they hold)."""
+        self.shards = []
+        self._actors = []
+
+
+def _balanced(holders, lengths, workers):
+    """A worker for every chunk: the one holding it while that worker's rows stay within an
+    even share, else the worker with the fewest rows so far (moving the chunk there once)."""
+    share = sum(lengths) / len(workers)
+    load = dict.fromkeys(workers, 0)
+    out = [None] * len(lengths)
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        holder = holders[i]
+        if holder in load and load[holder] + lengths[i] <= share * 1.001:
+            out[i] = holder
+        else:
+            out[i] = min(workers, key=lambda w: (load[w], workers.index(w)))
+        load[out[i]] += lengths[i]
+    return out
+
+
+def _distributed_client():
+    """The distributed client the Dask computations of this thread would use, or None (no
+    client, or another scheduler chosen in ``dask.config``)."""
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
+        return None
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
 class KMeans:
     """K-Means on a Dask array, exact against the engine's Lloyd on one machine.
 
@@ -351,9 +543,9 @@ class KMeans:
         Dask Lloyd runs (``algorithm_`` says so).
     random_state : None, int, numpy RandomState or Generator, default=None
     n_threads : int, default=None
-        Threads for the work done in the client (reclustering the k-means|| candidates). On the
-        chunks each Dask task runs the kernels on one thread: the workers' threads are the
-        parallelism.
+        Threads for the work done in the client (reclustering the k-means|| candidates), and,
+        without a distributed client, for the chunks (default: every core). On a cluster each
+        chunk runs the kernels on one thread: the workers' threads are the parallelism.
     oversampling_factor : float, default=2.0
         k-means|| draws about ``oversampling_factor * n_clusters`` rows per round.
     init_rounds : int, default=5
@@ -494,38 +686,35 @@ class KMeans:
             raise ValueError("sample_weight is zero everywhere; at least one must be positive.")
         mean = (sums / n_samples).astype(X.dtype)
 
-        # Second pass: center every chunk once and keep it in memory.
+        # Second pass: center every chunk once and keep it in the workers' memory, in shards.
         prepared = [
-            dask.delayed(_prepare, nout=2)(b, w, off, mean, self.n_clusters)
-            for b, w, off in zip(blocks, weight_blocks, offsets, strict=True)
+            dask.delayed(_prepare)(b, w, index, off, mean, self.n_clusters)
+            for index, (b, w, off) in enumerate(zip(blocks, weight_blocks, offsets, strict=True))
         ]
-        chunks = [dask.delayed(_chunk_of)(p) for p in prepared]
-        squares = _tree([dask.delayed(_squares_of)(p) for p in prepared], _add_floats)
-        persisted = dask.persist(*chunks, squares)
-        chunks, squares = list(persisted[:-1]), persisted[-1].compute()
-        tol = float(squares.mean() / n_samples) * self.tol
+        shards = _Shards(prepared, X.chunks[0], self.n_threads or os.cpu_count() or 1)
+        try:
+            squares = _reduce(shards.run(_squares_step), _add_floats)
+            tol = absolute_tol(self.tol, float(squares.mean() / n_samples))
 
-        random_state = _check_random_state(self.random_state)
-        best = None
-        for _ in range(n_init):
-            if isinstance(init, str) and init == "k-means||":
-                centers = self._kmeans_parallel(chunks, n_samples, _seed_from(random_state))
-            elif isinstance(init, str):
-                centers = _random_rows(chunks, self.n_clusters, _seed_from(random_state))
-            else:
-                centers = np.asarray(init, dtype=X.dtype) - mean
-            run = _run_lloyd(chunks, centers, self.max_iter, tol)
-            if best is None or run[1] < best[1]:
-                best = run
-        labels, inertia, centers, n_iter, converged = best
+            random_state = _check_random_state(self.random_state)
+            best = None
+            for run in range(n_init):
+                if isinstance(init, str) and init == "k-means||":
+                    centers = self._kmeans_parallel(shards, _seed_from(random_state))
+                elif isinstance(init, str):
+                    centers = _random_rows(shards, self.n_clusters, _seed_from(random_state))
+                else:
+                    centers = np.asarray(init, dtype=X.dtype) - mean
+                result = (run, *_run_lloyd(shards, centers, self.max_iter, tol, run))
+                if best is None or result[1] < best[1]:
+                    best = result
+                shards.keep_final(best[0])  # the labels of the best run so far only
+            run, inertia, centers, n_iter, converged = best
+            self.labels_ = shards.labels(run, X.chunks[0])
+        finally:
+            shards.close()
 
         self.cluster_centers_ = centers + mean
-        self.labels_ = da.concatenate(
-            [
-                da.from_delayed(lab, shape=(n,), dtype=np.int32)
-                for lab, n in zip(labels, X.chunks[0], strict=True)
-            ]
-        )
         self.inertia_ = inertia
         self.n_iter_ = n_iter
         self.n_features_in_ = n_features
@@ -539,47 +728,29 @@ class KMeans:
             )
         return self
 
-    def _kmeans_parallel(self, chunks, n_samples, seed):
-        """k-means|| initial centers (in the centered coordinates of ``chunks``): (k, d)."""
+    def _kmeans_parallel(self, shards, seed):
+        """k-means|| initial centers (in the centered coordinates of the chunks): (k, d)."""
         k = self.n_clusters
         oversampling = self.oversampling_factor * k
-        key, row, first = dask.compute(
-            _tree([dask.delayed(_first_center_task)(c, seed) for c in chunks], _best_key)
-        )[0]
+        _, _, first = _reduce(shards.run(_first_center_step, seed), _best_key)
         candidates = first[None, :]
-        closest = [None] * len(chunks)
         new = candidates
+        shards.forget("closest")
         for round_ in range(1, self.init_rounds + 1):
-            closest = [
-                dask.delayed(_closest_task)(c, new, d) for c, d in zip(chunks, closest, strict=True)
-            ]
-            phi = _tree([dask.delayed(_second)(d) for d in closest], _add_floats)
-            persisted = dask.persist(*closest, phi)
-            closest, phi = list(persisted[:-1]), float(persisted[-1].compute())
+            phi = float(_reduce(shards.run(_closest_step, new), _add_floats))
             if phi <= 0:
                 break  # every row sits on a candidate
-            picked = dask.compute(
-                _tree(
-                    [
-                        dask.delayed(_sample_task)(c, d, seed, round_, oversampling / phi)
-                        for c, d in zip(chunks, closest, strict=True)
-                    ],
-                    _concat_rows,
-                )
-            )[0]
-            new = picked[1]
+            _, new = _reduce(
+                shards.run(_sample_step, seed, round_, oversampling / phi), _concat_rows
+            )
             if new.shape[0] == 0:
                 continue
             candidates = np.concatenate([candidates, new])
+        shards.forget("closest")
         if candidates.shape[0] < k:
-            extra = _random_rows(chunks, k, seed)
+            extra = _random_rows(shards, k, seed)
             candidates = np.concatenate([candidates, extra])
-        weights = dask.compute(
-            _tree(
-                [dask.delayed(_candidate_weights_task)(c, candidates) for c in chunks],
-                _add_floats,
-            )
-        )[0]
+        weights = _reduce(shards.run(_candidate_weights_step, candidates), _add_floats)
         return self._recluster(candidates, weights, seed)
 
     def _recluster(self, candidates, weights, seed):
@@ -648,58 +819,40 @@ class KMeans:
 
 
 # --------------------------------------------------------------------------- the Lloyd loop
-def _run_lloyd(chunks, centers_init, max_iter, tol):
-    """The engine's iteration loop (``kmeans_core._loop.run_kmeans``) over persisted chunks.
-    Returns (labels per chunk (delayed), inertia, centers, n_iter, converged)."""
+def _run_lloyd(shards, centers_init, max_iter, tol, run):
+    """The engine's iteration loop (``kmeans_core._loop.run_kmeans``) over the shards' chunks:
+    one call per shard and iteration, the chunks' sums added in chunk order. The run's labels
+    stay in the shards. Returns (inertia, centers, n_iter, converged)."""
     centers = np.array(centers_init, order="C", copy=True)
     n_clusters = centers.shape[0]
-    states = [None] * len(chunks)
     shift = np.zeros(n_clusters, dtype=centers.dtype)
-    strict_convergence = converged = False
+    converged = strict = False
+    shards.forget("labels")
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
-        states = [
-            dask.delayed(_lloyd_task)(c, centers, state)
-            for c, state in zip(chunks, states, strict=True)
-        ]
-        total = _tree([dask.delayed(_second)(state) for state in states], _add_lloyd_parts)
-        persisted = dask.persist(*states, total)
-        states = list(persisted[:-1])
-        centers_new, weight_in_clusters, n_changed = persisted[-1].compute()
+        parts = shards.run(_lloyd_step, centers)
+        centers_new, weight_in_clusters, n_changed = _reduce(parts, _add_lloyd_parts)
         centers_new = np.array(centers_new, copy=True)
         weight_in_clusters = np.array(weight_in_clusters, copy=True)
         empty = np.flatnonzero(weight_in_clusters == 0)
         if empty.shape[0]:
-            _relocate(chunks, states, centers, centers_new, weight_in_clusters, empty)
+            _relocate(shards, centers, centers_new, weight_in_clusters, empty)
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         centers = centers_new
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
-    states = [
-        dask.delayed(_final_task)(c, centers, state, not strict_convergence)
-        for c, state in zip(chunks, states, strict=True)
-    ]
-    inertia = _tree([dask.delayed(_second)(state) for state in states], _add_floats)
-    persisted = dask.persist(*states, inertia)
-    labels = [dask.delayed(_first)(state) for state in persisted[:-1]]
-    return labels, float(persisted[-1].compute()), centers, n_iter, converged
+    inertia = _reduce(shards.run(_final_step, centers, not strict, run), _add_floats)
+    shards.forget("labels")
+    return float(inertia), centers, n_iter, converged
 
 
-def _relocate(chunks, states, centers_old, centers_new, weight_in_clusters, empty):
+def _relocate(shards, centers_old, centers_new, weight_in_clusters, empty):
     """Give every empty cluster one of the points farthest from their own centers (the
     farthest to the first empty cluster; equal distances: the lower global row first). Works on
     the sums, before they are averaged, as the engine does."""
     n_empty = empty.shape[0]
-    parts = dask.compute(
-        *[
-            dask.delayed(_farthest_task)(c, centers_old, state, n_empty)
-            for c, state in zip(chunks, states, strict=True)
-        ]
-    )
+    parts = shards.run(_farthest_step, centers_old, n_empty)
     distances, rows, X, weights, old_labels = (np.concatenate(a) for a in zip(*parts, strict=True))
     if distances.max() == 0:
         return  # more clusters than distinct points: every point already sits on a center
@@ -730,10 +883,9 @@ def _top_keys(n_rows):
     return combine
 
 
-def _random_rows(chunks, n_rows, seed):
+def _random_rows(shards, n_rows, seed):
     """``n_rows`` distinct rows drawn with probability proportional to their weight."""
-    parts = [dask.delayed(_top_rows_task)(c, seed, 0, n_rows) for c in chunks]
-    keys, rows, X = dask.compute(_tree(parts, _top_keys(n_rows)))[0]
+    _, _, X = _reduce(shards.run(_top_rows_step, seed, 0, n_rows), _top_keys(n_rows))
     return X
 
 
@@ -839,10 +991,11 @@ def _warm(dtype, n_clusters, n_features, n_rows):
     X = rng.normal(size=(n_rows, n_features)).astype(dtype)
     w = np.ones(X.shape[0], dtype=dtype)
     centers = np.ascontiguousarray(X[:n_clusters])
-    chunk, _ = _prepare(X, w, 0, X.mean(axis=0).astype(dtype), n_clusters)
-    _final_task(chunk, centers, _lloyd_task(chunk, centers, None), True)
-    _closest_task(chunk, centers, None)
-    _candidate_weights_task(chunk, centers)
+    chunk, state = _prepare(X, w, 0, 0, X.mean(axis=0).astype(dtype), n_clusters), {}
+    _lloyd_step(chunk, state, centers)
+    _final_step(chunk, state, centers, True, 0)
+    _closest_step(chunk, state, centers)
+    _candidate_weights_step(chunk, state, centers)
     _transform_block(X, centers)
     _chunk_sums(X, w)
     _WARMED.add(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import numbers
 import warnings
 
@@ -9,14 +10,7 @@ import numpy as np
 
 from kmeans_core import _small
 from kmeans_core._base import EstimatorMixin
-from kmeans_core._kernels import WIDE_VECTORS
-from kmeans_core._kernels.common import (
-    FEW_FEATURES,
-    all_distances,
-    n_blocks_for,
-    transposed_if_few_features,
-)
-from kmeans_core._loop import center_data, inertia_of, run_kmeans
+from kmeans_core._convergence import absolute_tol
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
     InvalidParameterError,
@@ -26,21 +20,28 @@ from kmeans_core._validation import (
     check_random_state,
     check_sample_weight,
 )
-from kmeans_core.elkan import ElkanAssigner
-from kmeans_core.exponion import ExponionAssigner
-from kmeans_core.hamerly import HamerlyAssigner
 from kmeans_core.init import greedy_kmeans_plusplus, random_init
-from kmeans_core.lloyd import LloydAssigner, nearest_centers
 from kmeans_core.refine import default_max_swaps, swap_refine
-from kmeans_core.yinyang import YinyangAssigner
 
+# The numba kernels and the drivers around them are imported by the code that calls them, not
+# here: a small problem (``_small``) runs in NumPy, and ``import kmeans_core`` then never loads
+# numba (``tests/test_lazy_imports.py``).
+
+#: The exact algorithms: name -> (module, class) of its assigner (``assigner_class``).
 ALGORITHMS = {
-    "lloyd": LloydAssigner,
-    "hamerly": HamerlyAssigner,
-    "elkan": ElkanAssigner,
-    "exponion": ExponionAssigner,
-    "yinyang": YinyangAssigner,
+    "lloyd": ("kmeans_core.lloyd", "LloydAssigner"),
+    "hamerly": ("kmeans_core.hamerly", "HamerlyAssigner"),
+    "elkan": ("kmeans_core.elkan", "ElkanAssigner"),
+    "exponion": ("kmeans_core.exponion", "ExponionAssigner"),
+    "yinyang": ("kmeans_core.yinyang", "YinyangAssigner"),
 }
+
+
+def assigner_class(algorithm):
+    """The assigner class of ``algorithm`` (a name of ``ALGORITHMS``), its driver imported on
+    first use."""
+    module, name = ALGORITHMS[algorithm]
+    return getattr(importlib.import_module(module), name)
 
 
 class ConvergenceWarning(UserWarning):
@@ -57,7 +58,7 @@ BOUNDS_PAY_BACK_ITERATIONS = 30
 YINYANG_FROM_CLUSTERS = 128
 
 
-def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vectors=WIDE_VECTORS):
+def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vectors=None):
     """The fastest exact algorithm for this shape, by rules measured with whole fits
     (``benchmarks/README.md``, "The `auto` rule" and "Engine thresholds"):
 
@@ -73,8 +74,13 @@ def choose_algorithm(n_samples, n_features, n_clusters, max_iter=300, wide_vecto
       ``BOUNDS_PAY_BACK_ITERATIONS``.
 
     Elkan (a bound per center) is never the fastest since the other bounds kernels search by
-    dot products; it stays available by name.
+    dot products; it stays available by name. ``wide_vectors=None`` means this machine's.
     """
+    from kmeans_core._kernels import WIDE_VECTORS
+    from kmeans_core._kernels.common import FEW_FEATURES
+
+    if wide_vectors is None:
+        wide_vectors = WIDE_VECTORS
     if n_clusters < 16 or wide_vectors:
         return "lloyd"
     if n_features <= FEW_FEATURES:
@@ -258,22 +264,24 @@ class KMeans(EstimatorMixin):
         algorithm = self.algorithm
         # Small problems run Lloyd in NumPy: the kernels' answer, without compiling them.
         small = algorithm == "auto" and _small.is_small(n_samples, n_features, self.n_clusters)
-        if algorithm == "auto":
+        if small:
+            algorithm = "lloyd"
+        elif algorithm == "auto":
             algorithm = choose_algorithm(n_samples, n_features, self.n_clusters, self.max_iter)
-            if small:
-                algorithm = "lloyd"
         n_threads = self._threads_for(X)
 
         # Center the data (as scikit-learn does) for more accurate distances; tol is relative
         # to the mean variance of the features.
-        assigner_class = ALGORITHMS[algorithm]
         if small:
             X, X_mean, mean_variance = _small.center_data(X)
         else:
+            from kmeans_core._loop import center_data, run_kmeans
+
+            assigner_type = assigner_class(algorithm)
             X, X_mean, mean_variance, X_tiles = center_data(
-                X, n_threads, assigner_class.tile_format(n_samples, n_features, self.n_clusters)
+                X, n_threads, assigner_type.tile_format(n_samples, n_features, self.n_clusters)
             )
-        tol = mean_variance * self.tol
+        tol = absolute_tol(self.tol, mean_variance)
         if not isinstance(init, str):
             init = init - X_mean
 
@@ -297,7 +305,7 @@ class KMeans(EstimatorMixin):
                     X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol
                 )
             else:
-                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                assigner = assigner_type(X, sample_weight, self.n_clusters, n_threads, X_tiles)
                 labels, inertia, centers, n_iter, converged = run_kmeans(
                     assigner, centers_init, max_iter=self.max_iter, tol=tol
                 )
@@ -317,7 +325,7 @@ class KMeans(EstimatorMixin):
             def lloyd(centers, max_iter, tol):
                 if small:
                     return _small.lloyd(X, sample_weight, centers, max_iter=max_iter, tol=tol)
-                assigner = assigner_class(X, sample_weight, self.n_clusters, n_threads, X_tiles)
+                assigner = assigner_type(X, sample_weight, self.n_clusters, n_threads, X_tiles)
                 return run_kmeans(assigner, centers, max_iter=max_iter, tol=tol)
 
             best, n_tried, n_kept = swap_refine(
@@ -377,6 +385,8 @@ class KMeans(EstimatorMixin):
 
     def _centers_for_kernels(self):
         """The centers as ``all_distances`` takes them: (centers, centers_t)."""
+        from kmeans_core._kernels.common import transposed_if_few_features
+
         centers = np.ascontiguousarray(self.cluster_centers_)
         return centers, transposed_if_few_features(centers)
 
@@ -386,11 +396,15 @@ class KMeans(EstimatorMixin):
 
     def _predict(self, X):
         """``predict`` of checked data (``_check_test_data``)."""
+        from kmeans_core.lloyd import nearest_centers
+
         centers = np.ascontiguousarray(self.cluster_centers_)
         return nearest_centers(X, centers, self._threads_for(X))
 
     def transform(self, X):
         """Euclidean distance of each sample to each center: ndarray (n_samples, n_clusters)."""
+        from kmeans_core._kernels.common import all_distances, n_blocks_for
+
         X = self._check_test_data(X)
         out = np.empty((X.shape[0], self.cluster_centers_.shape[0]), dtype=X.dtype)
         n_blocks = n_blocks_for(X.shape[0])
@@ -411,6 +425,8 @@ class KMeans(EstimatorMixin):
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` against the fitted centers (higher is better)."""
+        from kmeans_core._loop import inertia_of
+
         X = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = self._predict(X)

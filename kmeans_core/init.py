@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from kmeans_core import _small
-from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
-from kmeans_core._kernels.init import candidate_distances
 from kmeans_core._parallel import run_blocks
 from kmeans_core._validation import (
     check_array,
@@ -32,6 +30,9 @@ def _candidate_pots(X, sample_weight, candidates, closest_dist_sq, n_blocks, out
     (``_small.candidate_pots``)."""
     if n_blocks is None:
         return _small.candidate_pots(X, sample_weight, candidates, closest_dist_sq, out)
+    from kmeans_core._kernels.common import transposed_if_few_features
+    from kmeans_core._kernels.init import candidate_distances
+
     partial = np.zeros((n_blocks, candidates.shape[0]), dtype=np.float64)
     rows = np.ascontiguousarray(X[candidates])
     run_blocks(
@@ -62,13 +63,16 @@ def greedy_kmeans_plusplus(
     from the numba kernel; the same centers either way.
     """
     n_samples, n_features = X.shape
-    n_blocks = n_blocks_for(n_samples)
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     if small is None:
         small = _small.is_small(n_samples, n_features, n_clusters)
     if small:
         n_blocks = n_threads = None  # NumPy
+    else:
+        from kmeans_core._kernels.common import n_blocks_for
+
+        n_blocks = n_blocks_for(n_samples)
 
     centers = np.empty((n_clusters, n_features), dtype=X.dtype)
     indices = np.full(n_clusters, -1, dtype=int)

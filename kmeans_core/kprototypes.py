@@ -18,13 +18,6 @@ import warnings
 import numpy as np
 
 from kmeans_core._base import EstimatorMixin
-from kmeans_core._kernels.kprototypes import (
-    assign,
-    assign_and_count,
-    distinct_rows,
-    move_pass,
-    move_row,
-)
 from kmeans_core._validation import check_n_clusters, check_random_state
 
 INITS = ("cao", "huang", "random")
@@ -244,6 +237,8 @@ def one_pass(numeric, codes, centers, modes, gamma, labels, counts, sums, freq, 
     A move that empties a cluster refills it with a random row of the largest cluster (the
     first largest), drawn from ``random_state`` as kmodes draws it.
     """
+    from kmeans_core._kernels.kprototypes import move_pass, move_row
+
     result = np.zeros(3, dtype=np.int64)
     n_moves, start = 0, 0
     while True:
@@ -262,6 +257,8 @@ def _one_run(numeric, codes, n_levels, n_clusters, max_iter, gamma, init, seed, 
 
     ``mean`` and ``std`` (n_numeric,) of the numeric columns place the initial numeric centers.
     """
+    from kmeans_core._kernels.kprototypes import assign, assign_and_count
+
     random_state = np.random.RandomState(seed)
     n, p = numeric.shape
     labels = np.empty(n, dtype=np.int64)
@@ -432,6 +429,8 @@ default="cao"
         -------
         self
         """
+        from kmeans_core._kernels.kprototypes import assign, distinct_rows
+
         self._check_params()
         numeric, columns, positions, names = _split_columns(X, categorical)
         n_samples, n_numeric = numeric.shape
@@ -560,6 +559,8 @@ default="cao"
         -------
         labels : ndarray of shape (n_samples,), int64
         """
+        from kmeans_core._kernels.kprototypes import assign
+
         numeric, codes, n_unknown = self._encode(X, categorical)
         if sum(n_unknown):
             detail = ", ".join(

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from kmeans_core import _small
-from kmeans_core._kernels import metrics_kernels as _mk
 from kmeans_core._validation import (
     check_array,
     check_int,
@@ -27,6 +25,9 @@ from kmeans_core._validation import (
     check_random_state,
     check_sample_weight,
 )
+
+# The kernels (``_kernels.metrics_kernels``) are imported by the functions that call them: a
+# small data set is scored in NumPy and never loads numba.
 
 #: The silhouette uses the pairwise block scheme (each distance computed once, one kernel call
 #: per pair of clusters) for up to this many clusters, or more if there are at least
@@ -130,6 +131,8 @@ def _cluster_moments(X, codes, n_labels):
     """
     if _small.is_small(*X.shape, n_labels):
         return _small.cluster_moments(X, codes, n_labels)
+    from kmeans_core._kernels import metrics_kernels as _mk
+
     n_chunks = _mk.n_chunks_for(X.shape[0])
     counts, means, m2 = _mk.cluster_moments_chunks(X, codes, n_labels, n_chunks)
     count = np.zeros(n_labels)
@@ -196,6 +199,8 @@ def _centroid_distance_sums(X, codes, centers, sample_weight):
     of shape (n_clusters, 2), the chunks added in order."""
     if _small.is_small(*X.shape, centers.shape[0]):
         return _small.centroid_distance_sums(X, codes, centers, sample_weight)
+    from kmeans_core._kernels import metrics_kernels as _mk
+
     n_chunks = _mk.n_chunks_for(X.shape[0])
     sums = _mk.centroid_distance_chunks(X, codes, centers, sample_weight, n_chunks)
     return _in_chunk_order(sums)
@@ -290,6 +295,8 @@ def _silhouette_samples(X, codes, n_labels):
 def _kernel_silhouette_sums(X, codes, n_labels, counts):
     """Sum of the distances from every point to the points of every cluster, from the
     kernels: ndarray of shape (n_samples, n_labels)."""
+    from kmeans_core._kernels import metrics_kernels as _mk
+
     # Sorting the points by cluster turns "add this distance to cluster labels[j]" into a
     # contiguous reduction per cluster, which vectorises. Features are zero-padded to a
     # multiple of 4 for the kernel (zeros add nothing to a distance).
@@ -338,6 +345,10 @@ def _silhouette_cluster_sums(XT, starts):
     -------
     sums : ndarray of shape (n_samples, n_clusters), float64
     """
+    import numba
+
+    from kmeans_core._kernels import metrics_kernels as _mk
+
     n_samples = XT.shape[1]
     n_labels = starts.shape[0] - 1
     sizes = np.diff(starts)
@@ -363,6 +374,8 @@ def _silhouette_cluster_sums(XT, starts):
 
 def _all_block_sums(starts, sizes, block):
     """Call ``block`` for every pair of pieces of a cluster and every pair of clusters."""
+    from kmeans_core._kernels import metrics_kernels as _mk
+
     n_labels = sizes.shape[0]
     for a in range(n_labels):
         first, stop = int(starts[a]), int(starts[a + 1])

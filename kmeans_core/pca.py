@@ -24,7 +24,6 @@ import numpy as np
 
 from kmeans_core import _small
 from kmeans_core._base import EstimatorMixin
-from kmeans_core._kernels import pca_kernels as _pk
 from kmeans_core._validation import InvalidParameterError, check_array
 
 __all__ = ["PCA"]
@@ -67,6 +66,8 @@ def _mean_and_centered_gram(X):
     n_samples, n_features = X.shape
     if _small.is_small(n_samples, n_features, n_features):
         return _small.mean_and_centered_gram(X)
+    from kmeans_core._kernels import pca_kernels as _pk
+
     if X.dtype == np.float64:
         parts = [_pk.centered_gram_chunks(X, _pk.gram_chunks_for(n_samples))]
     else:

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
-from kmeans_core._kernels.swap import swap_changes, two_nearest
 from kmeans_core._parallel import run_blocks, threads_for
 
 #: Candidate points judged per trial (each costs one pass over the data without the centers).
@@ -90,6 +88,9 @@ def swap_refine(X, sample_weight, lloyd, start, *, n_threads, max_iter, max_swap
     n_tried, n_kept : int
         Swaps tried and kept.
     """
+    from kmeans_core._kernels.common import n_blocks_for, transposed_if_few_features
+    from kmeans_core._kernels.swap import swap_changes, two_nearest
+
     # First make the start a strict fixed point. If it is one already, it stays as it is (the
     # centers summed afresh could differ from its own in the last bits).
     best = lloyd(start[2], max_iter, 0.0)

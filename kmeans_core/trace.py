@@ -6,7 +6,7 @@ keeps, after every step, the labels, the centers and what the step cost: the dis
 computed and, for the bounds algorithms, the distances each bound test proved useless. Its
 ``labels_``, ``cluster_centers_``, ``n_iter_`` and ``inertia_`` are the fit's, bit for bit.
 
-How it stays exact and costs the plain fit nothing: the fit's assigner (``ALGORITHMS[...]``)
+How it stays exact and costs the plain fit nothing: the fit's assigner (``assigner_class``)
 is subclassed here so that every ``assign`` and ``centers_moved`` call is recorded on its way
 through; the counts come from counting twins of the bounds kernels (``_kernels/traced.py``)
 run on a copy of the state each pass starts from. Everything that knows the engine's
@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kmeans_core._kernels import traced
-from kmeans_core._kernels.bounds import BALL_SEARCH_AT_MOST
-from kmeans_core._kernels.common import n_blocks_for
-from kmeans_core._loop import center_data, inertia_of, run_kmeans
+from kmeans_core._convergence import absolute_tol
 from kmeans_core._validation import check_random_state, check_sample_weight
-from kmeans_core.estimator import ALGORITHMS, KMeans, choose_algorithm
+from kmeans_core.estimator import KMeans, assigner_class, choose_algorithm
 from kmeans_core.init import _candidate_pots, _choose, greedy_kmeans_plusplus, random_init
 
 __all__ = ["Seeding", "Trace", "trace", "trace_nbytes"]
@@ -35,14 +32,22 @@ __all__ = ["Seeding", "Trace", "trace", "trace_nbytes"]
 #: A trace refuses to start when what it may keep (``trace_nbytes``) is above this.
 MAX_BYTES = 512 * 2**20
 
-#: The bound tests of each algorithm, by the names ``Trace.skipped_by`` uses.
-SKIP_TESTS = {
-    "lloyd": (),
-    "hamerly": traced.HAMERLY_SKIPS,
-    "elkan": traced.ELKAN_SKIPS,
-    "exponion": traced.EXPONION_SKIPS,
-    "yinyang": traced.YINYANG_SKIPS,
-}
+# A trace runs the numba kernels whatever the size of X: they (and ``_loop``, the drivers'
+# loop) are imported by the functions below, so that ``import kmeans_core`` does not load numba.
+
+
+def skip_tests(algorithm):
+    """The bound tests of ``algorithm``, by the names ``Trace.skipped_by`` uses (none for
+    Lloyd), in the order the counting kernels count them."""
+    from kmeans_core._kernels import traced
+
+    return {
+        "lloyd": (),
+        "hamerly": traced.HAMERLY_SKIPS,
+        "elkan": traced.ELKAN_SKIPS,
+        "exponion": traced.EXPONION_SKIPS,
+        "yinyang": traced.YINYANG_SKIPS,
+    }[algorithm]
 
 
 @dataclass
@@ -267,15 +272,17 @@ def _checked(model, X):
 
 def _engine_run(model, X, init, sample_weight, algorithm, recorder):
     """``KMeans.fit``'s run for ``n_init=1``, step for step, with ``recorder`` listening."""
+    from kmeans_core._loop import center_data, run_kmeans
+
     n_samples, n_features = X.shape
     n_clusters = model.n_clusters
     random_state = check_random_state(model.random_state)
     n_threads = model._threads_for(X)
-    assigner_class = ALGORITHMS[algorithm]
+    assigner_type = assigner_class(algorithm)
     X, X_mean, mean_variance, X_tiles = center_data(
-        X, n_threads, assigner_class.tile_format(n_samples, n_features, n_clusters)
+        X, n_threads, assigner_type.tile_format(n_samples, n_features, n_clusters)
     )
-    tol = mean_variance * model.tol
+    tol = absolute_tol(model.tol, mean_variance)
     seeding = None
     if isinstance(init, str) and init == "k-means++":
         replay = copy.deepcopy(random_state)
@@ -291,9 +298,7 @@ def _engine_run(model, X, init, sample_weight, algorithm, recorder):
         centers_init = init - X_mean
 
     recorder.start(X, sample_weight, X_mean, centers_init, n_threads)
-    assigner = _recording(assigner_class, recorder)(
-        X, sample_weight, n_clusters, n_threads, X_tiles
-    )
+    assigner = _recording(assigner_type, recorder)(X, sample_weight, n_clusters, n_threads, X_tiles)
     labels, inertia, centers, n_iter, converged = run_kmeans(
         assigner, centers_init, max_iter=model.max_iter, tol=tol
     )
@@ -311,6 +316,8 @@ def _engine_run(model, X, init, sample_weight, algorithm, recorder):
 def _replay_seeding(X, n_clusters, sample_weight, random_state, n_threads):
     """``init.greedy_kmeans_plusplus`` again from a copy of its random state, keeping the
     candidates and potentials it goes through (the same draws, the same kernels)."""
+    from kmeans_core._kernels.common import n_blocks_for
+
     n_samples = X.shape[0]
     n_local_trials = 2 + int(np.log(n_clusters))
     n_blocks = n_blocks_for(n_samples)
@@ -340,11 +347,12 @@ def _replay_seeding(X, n_clusters, sample_weight, random_state, n_threads):
     return Seeding(rows, candidates, candidate_potential, potential, float(current))
 
 
-def _recording(assigner_class, recorder):
-    """``assigner_class`` with every assignment step and center move reported to
+def _recording(assigner_type, recorder):
+    """``assigner_type`` with every assignment step and center move reported to
     ``recorder``; the kernels it runs are the class's own."""
+    from kmeans_core._kernels import traced
 
-    class Recording(assigner_class):
+    class Recording(assigner_type):
         def assign(self, centers, labels, sums, weights):
             counts = _counting_twin(self, recorder.algorithm, centers, labels)
             screened = getattr(getattr(self, "kernel", None), "screened", False)
@@ -370,9 +378,12 @@ def _recording(assigner_class, recorder):
 def _counting_twin(assigner, algorithm, centers, labels):
     """Run the counting twin of a bounds kernel on a copy of the state its next pass starts
     from; returns its ``counts`` (None for Lloyd)."""
+    from kmeans_core._kernels import traced
+    from kmeans_core._kernels.bounds import BALL_SEARCH_AT_MOST
+
     if algorithm == "lloyd":
         return None
-    counts = np.zeros(traced.FIRST_SKIP + len(SKIP_TESTS[algorithm]), dtype=np.int64)
+    counts = np.zeros(traced.FIRST_SKIP + len(skip_tests(algorithm)), dtype=np.int64)
     X, n_clusters = assigner.X, centers.shape[0]
     state = (labels.copy(), assigner.upper.copy(), assigner.lower.copy(), counts)
     shift = assigner.shift.copy()
@@ -425,6 +436,8 @@ class _Recorder:
         self.centers.append(np.array(centers_init, dtype=X.dtype) + X_mean)
 
     def assigned(self, centers, labels, n_changed, counts, rechecked):
+        from kmeans_core._loop import inertia_of
+
         inertia = inertia_of(self.X, self.sample_weight, centers, labels, self.n_threads)
         kept = labels.copy() if self.keep_labels else None
         self.steps.append((kept, inertia, int(n_changed), counts, rechecked))
@@ -434,9 +447,11 @@ class _Recorder:
         self.shifts.append(shift.copy())
 
     def result(self, run):
+        from kmeans_core._kernels import traced
+
         n_iter = run["n_iter"]
         steps, final = self.steps[:n_iter], self.steps[n_iter:]
-        tests = SKIP_TESTS[self.algorithm]
+        tests = skip_tests(self.algorithm)
         counts = np.array([s[3] for s in steps], dtype=np.int64).reshape(n_iter, -1)
         skipped_by = {t: counts[:, traced.FIRST_SKIP + m] for m, t in enumerate(tests)}
         final_step = None

@@ -56,18 +56,32 @@ _CLEAN_META = pd.DataFrame(
 @contextlib.contextmanager
 def cluster(scheduler=None):
     """A ``distributed.Client``: connected to ``scheduler`` (an address such as
-    ``tcp://host:8786``), or to a LocalCluster on this machine that is closed on exit."""
-    from distributed import Client, LocalCluster
+    ``tcp://host:8786``, or the path of a scheduler file such as dask-jobqueue and dask-mpi
+    write); else the client already current in this Python session (a dask-gateway or
+    Kubernetes cluster's, say), left open; else a LocalCluster on this machine, sized to it and
+    closed on exit."""
+    from distributed import Client, LocalCluster, default_client
 
     if scheduler:
+        as_file = str(scheduler).endswith(".json") and Path(scheduler).is_file()
         try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as error:
+            if as_file:
+                client = Client(scheduler_file=str(scheduler), timeout="10s")
+            else:
+                client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as error:
             raise SegmentationError(
                 f"Could not reach the Dask scheduler at {scheduler!r} ({error}); check `scheduler`."
             ) from None
         with client:
             yield client
+        return
+    try:
+        current = default_client()
+    except ValueError:
+        current = None
+    if current is not None:
+        yield current
         return
     with LocalCluster(processes=True, dashboard_address=":0") as local, Client(local) as client:
         yield client

@@ -248,7 +248,7 @@ def _category_counts(categories: list[str], text: pd.Series) -> np.ndarray:
     return np.bincount(codes, minlength=len(categories) + 1).astype(np.int64)
 
 
-def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int) -> dict:
+def describe_training(preprocessor, data: pd.DataFrame, segment_sizes) -> dict:
     """The training distribution that drift is measured against, as stored in ``model.json``.
 
     Parameters
@@ -256,15 +256,16 @@ def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int)
     preprocessor : Preprocessor
         Fitted on ``data``.
     data : pandas.DataFrame of shape (n_customers, n_columns)
-        The training customers.
-    labels : ndarray of shape (n_customers,)
-        Their segments.
-    n_segments : int
+        The training customers (or a sample of them).
+    segment_sizes : array-like of shape (k,)
+        Customers per segment (of all training customers).
 
     Returns
     -------
     dict
-        JSON-safe: ``n_customers``, ``segment_shares`` and ``features``: per numeric feature
+        JSON-safe: ``n_customers`` (of ``data``: what the distribution was measured on, and
+        what the noise of a comparison is computed for), ``segment_shares`` and ``features``:
+        per numeric feature
         ``{"kind": "numeric", "edges", "shares"}`` (decile edges in original units, gaps
         filled as the model fills them; one share per bin), per categorical feature
         ``{"kind": "categorical", "categories", "shares"}``.
@@ -288,11 +289,11 @@ def describe_training(preprocessor, data: pd.DataFrame, labels, n_segments: int)
             "categories": categories,
             "shares": (counts[:-1] / n).tolist(),
         }
-    sizes = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_segments)
+    sizes = np.asarray(segment_sizes, dtype=np.float64)
     return {
         "n_customers": int(n),
         "bins": f"deciles ({N_BINS} quantile bins; ties merged)",
-        "segment_shares": (sizes / n).tolist(),
+        "segment_shares": (sizes / sizes.sum()).tolist(),
         "features": features,
     }
 
@@ -624,8 +625,10 @@ def _verdict(features: list[FeatureDrift], segments: SegmentShift, n: int) -> tu
         return "no change", (f"No change that a batch of {n:,} customers can show: {listed}.")
     largest = max((s for _, s in signals), key=lambda s: s.psi)
     label = next(label for label, s in signals if s is largest)
+    small_but_real = ", a small shift beyond chance" if largest.beyond_noise else ""
     return "no change", (
-        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f})."
+        f"No change: every PSI is below {MODERATE_PSI} (largest: {label}, {largest.psi:.3f}"
+        f"{small_but_real})."
     )
 
 

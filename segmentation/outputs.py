@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
-from .select_k import REFINE
+from .select_k import REFINE, SWEEP_SAMPLE_REASON
 from .staging import OutputSet
 from .timing import Timer
 
@@ -119,8 +119,23 @@ def _profiles(seg: Segmentation) -> bytes:
     return plotting.segment_profiles(z[shown], seg.names, n_features=z.shape[1])
 
 
-#: The figures of a run: file name -> (what it shows, how it is drawn).
-PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes]]] = {
+def _stability(seg: Segmentation) -> bytes | None:
+    if seg.stability is None:
+        return None
+    from . import plots as plotting
+    from .stability import READINGS
+
+    return plotting.segment_stability(
+        seg.stability.mean,
+        seg.stability.standard_error,
+        seg.names,
+        readings=READINGS,
+        n_boot=seg.stability.n_boot,
+    )
+
+
+#: The figures of a run: file name -> (what it shows, how it is drawn; None: not this run).
+PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes | None]]] = {
     "elbow_silhouette.png": (
         "Inertia and silhouette for every k tried, the chosen k marked",
         _elbow,
@@ -137,6 +152,10 @@ PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes]]] = {
     "segment_profiles.png": (
         "How far each segment's mean is from all customers (z-scores)",
         _profiles,
+    ),
+    "segment_stability.png": (
+        "Bootstrap stability of each segment, over clusterboot's reading of it",
+        _stability,
     ),
 }
 #: The figures of a run: file name -> what it shows.
@@ -166,8 +185,9 @@ def output_path(out: Path, key: str) -> Path:
 
 
 def draw_plots(seg: Segmentation) -> dict[str, bytes]:
-    """Every figure of :data:`PLOTS` as PNG bytes, by file name."""
-    return {name: draw(seg) for name, (_, draw) in PLOTS.items()}
+    """Every figure of :data:`PLOTS` that this run has, as PNG bytes, by file name."""
+    images = {name: draw(seg) for name, (_, draw) in PLOTS.items()}
+    return {name: png for name, png in images.items() if png is not None}
 
 
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
@@ -203,7 +223,8 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
             "sweep": choice.sweep,
             "gap": choice.gap,
         },
-        "segments": _segments_with_rules(seg),
+        "warnings": seg.warnings,
+        "segments": _with_stability(seg, _segments_with_rules(seg)),
         "overall": seg.profiles.overall,
         "columns": {
             **seg.roles.to_dict(),
@@ -222,6 +243,7 @@ def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dic
         summary["rules"] = seg.rules.to_dict()
     if seg.rfm is not None:
         summary["rfm"] = seg.rfm
+    summary["stability"] = seg.stability.to_dict() if seg.stability is not None else None
     if outputs is not None:
         summary["outputs"] = {key: str(path) for key, path in outputs.items()}
     return summary
@@ -233,6 +255,7 @@ def _sample_of(seg: Segmentation) -> dict:
         "rows": len(seg.data),
         "of": seg.population,
         "seed": seg.config.seed,
+        "why_enough": SWEEP_SAMPLE_REASON if len(seg.data) < seg.population else None,
         "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
         "on_every_customer": [
             "preprocessing statistics",
@@ -244,12 +267,19 @@ def _sample_of(seg: Segmentation) -> dict:
 
 
 def _segments_with_rules(seg: Segmentation) -> list[dict]:
-    """The profiles' segments with each one's ``rule``, ``rule_precision``, ``rule_coverage``."""
+    """The profiles' segments with each one's rule, its precision, coverage and matches."""
     if seg.rules is None:
         return seg.profiles.segments
     return [
         {**segment, **seg.rules.segment_fields(segment["id"])} for segment in seg.profiles.segments
     ]
+
+
+def _with_stability(seg: Segmentation, segments: list[dict]) -> list[dict]:
+    """The segments with each one's bootstrap stability, when it was measured."""
+    if seg.stability is None:
+        return segments
+    return [{**segment, **seg.stability.segment(segment["id"])} for segment in segments]
 
 
 def write_outputs(

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kmeans_core import PCA
+from kmeans_core import PCA, KPrototypes
 from kmeans_core.metrics import silhouette_samples
 
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, write_csv_atomic, write_folder_atomic
+from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
 from .monitor import describe_training
 from .outputs import (
@@ -51,6 +51,8 @@ from .select_k import (
     GAP_N_INIT,
     GAP_REFERENCES,
     SAMPLE_THRESHOLD,
+    SWEEP_SAMPLE_REASON,
+    SWEEP_SAMPLE_ROWS,
     check_k_rule,
     choose_k,
     choose_n_init,
@@ -62,7 +64,20 @@ from .select_k import (
     needs_gap,
     silhouette_rows,
 )
-from .staging import OutputSet, output_set
+from .stability import (
+    MAX_ROWS,
+    Stability,
+    bootstrap_stability,
+    check_bootstrap,
+    structure_warnings,
+)
+from .staging import (
+    DATASET_MANIFEST,
+    OutputSet,
+    output_file,
+    output_set,
+    refuse_inside_output_set,
+)
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -83,21 +98,20 @@ __all__ = [
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
-#: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
-#: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
-#: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
-#: 1,000 rows, its center within about 3% of a standard deviation; the final fit uses every
-#: customer (README, "The toolkit on Dask").
-DASK_SAMPLE_ROWS = 100_000
+#: Where :func:`predict` writes by default (in the current folder): a CSV file, or on Dask a
+#: folder of Parquet parts.
+PREDICTIONS_FILE = "predictions.csv"
+PREDICTIONS_FOLDER = "predictions"
 
 #: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
 #: stage calls it with ``done=0`` when it starts and with ``done == total`` (1 of 1 when not
 #: counted) when it ends. The stages so far, in run order: "read", "sweep" (one step per k),
-#: "fit" (the final assignment and the profiles), "write" (plots, files, report). A new stage
-#: (for example "stability", one step per bootstrap resample) only calls it with its own name;
-#: the command line draws one bar per stage name it sees. Use :func:`report_stage` to wrap a
-#: stage that has no steps of its own.
+#: "gap" (one step per reference data set, when the k rule needs the gap statistic), "fit"
+#: (the final assignment and the profiles), "stability" (one step per bootstrap replicate,
+#: unless ``bootstrap`` is 0), "write" (plots, files, report). A new stage only calls it with
+#: its own name; the command line draws one bar per stage name it sees. Use
+#: :func:`report_stage` to wrap a stage that has no steps of its own.
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
@@ -155,6 +169,12 @@ def segment(
     k = check_k(config.k)
     check_method(config.method)
     check_k_rule(config.k_rule)
+    if config.method == "kprototypes" and config.k_rule == "gap":
+        raise SegmentationError(
+            "`k_rule` gap needs numeric features only: its uniform reference data have no "
+            "categories; use `method` kmeans or another `k_rule`."
+        )
+    check_bootstrap(config.bootstrap)
     timer = Timer()
     log = list(log)
     with timer.stage("preprocess"):
@@ -163,8 +183,7 @@ def segment(
         sweep = fit_sweep
         if config.method == "kprototypes":
             sweep = _mixed_sweep(preprocessor, X, log)
-    with timer.stage("sweep"):
-        choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    choice, fitted = _choose_k(X, ks, k, config, progress, timer, sweep)
     _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
@@ -203,6 +222,8 @@ def _describe(
     with timer.stage("rules"):
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
+    with timer.stage("stability"):
+        stability = _stability(X, labels, draft, config, progress)
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Segmentation(
         data=data,
@@ -223,6 +244,8 @@ def _describe(
         created=created,
         timings=timer.timings,
         rules=rules,
+        stability=stability,
+        warnings=structure_warnings(choice.sweep, choice.gap, stability, profiles.names),
         population=population,
     )
 
@@ -230,7 +253,9 @@ def _describe(
 def _named(seg: Segmentation) -> Segmentation:
     """The segmentation whose model carries the segments' names, the run's metadata and what
     drift is measured against later (segment monitor)."""
-    training = describe_training(seg.preprocessor, seg.data, seg.labels, seg.k)
+    # On Dask, `data` is a sample: the deciles come from it, the segment sizes from everyone.
+    sizes = [segment["size"] for segment in seg.profiles.segments]
+    training = describe_training(seg.preprocessor, seg.data, sizes)
     model = seg.model.renamed(seg.profiles.names, _model_metadata(seg), training=training)
     return replace(seg, model=model)
 
@@ -343,9 +368,12 @@ def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
     return sweep
 
 
-def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sweep=fit_sweep):
+def _choose_k(
+    X, ks, k, config: RunConfig, progress: ProgressCallback | None, timer: Timer, sweep=fit_sweep
+):
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
-    take the given one); the choice and its fitted model."""
+    take the given one); the choice and its fitted model. ``timer`` gets the stages "sweep"
+    and, when the k rule needs it, "gap"."""
     n_init = config.n_init or choose_n_init(X.shape[0])
     _tell(progress, "sweep", 0, len(ks))
     done = []
@@ -354,7 +382,7 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
         done.append(_k)
         _tell(progress, "sweep", len(done), len(ks))
 
-    with warnings.catch_warnings():
+    with timer.stage("sweep"), warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
         warnings.simplefilter("ignore")
         rows, models = sweep(
@@ -366,7 +394,13 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    gaps, gap = _gap(X, rows, config)
+    # K-Prototypes: no gap statistic (uniform references have no categories); auto votes
+    # with the silhouette and the elbow
+    if needs_gap(rows, config.k_rule) and config.method != "kprototypes":
+        with timer.stage("gap"):
+            gaps, gap = _gap(X, rows, config, progress)
+    else:
+        gaps, gap = None, None
     automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
@@ -388,18 +422,11 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
     return choice, models[chosen]
 
 
-def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | None, dict | None]:
-    """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
-    records; ``gap`` and ``gap_se`` are added to the sweep rows."""
-    if not needs_gap(rows, config.k_rule):
-        return None, None
-    if config.method == "kprototypes":
-        if config.k_rule == "gap":
-            raise SegmentationError(
-                "`k_rule` gap needs numeric features only: its uniform reference data have no "
-                "categories; use `method` kmeans or another `k_rule`."
-            )
-        return None, None  # auto votes with the silhouette and the elbow
+def _gap(
+    X: np.ndarray, rows: list[dict], config: RunConfig, progress: ProgressCallback | None
+) -> tuple[list, dict]:
+    """The gap statistic: its rows (k = 1 first), and what the summary records; ``gap`` and
+    ``gap_se`` are added to the sweep rows."""
     with warnings.catch_warnings():
         # A reference or a degenerate data set may give fewer clusters than k: that is a
         # small W_k, which the statistic handles, not a warning for the user.
@@ -409,6 +436,7 @@ def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | Non
             [row["k"] for row in rows],
             seed=config.seed,
             inertias={row["k"]: row["inertia"] for row in rows},
+            progress=lambda done, total: _tell(progress, "gap", done, total),
         )
     by_k = {row["k"]: row for row in gaps}
     for row in rows:
@@ -417,13 +445,66 @@ def _gap(X: np.ndarray, rows: list[dict], config: RunConfig) -> tuple[list | Non
     sampled = X.shape[0] > GAP_MAX_ROWS
     return gaps, {
         "reference": "uniform over the box aligned with the principal components of the "
-        "scaled features (Tibshirani, Walther & Hastie 2001, their second method)",
+        "scaled features (the paper's second method)",
         "n_references": GAP_REFERENCES,
         "n_init": GAP_N_INIT,
         "rows": (f"a seeded sample of {GAP_MAX_ROWS:,} customers" if sampled else "all customers"),
         "k1": {"gap": by_k[1]["gap"], "gap_se": by_k[1]["gap_se"]},
         "choice": gap_choice(gaps),
     }
+
+
+def _stability(
+    X: np.ndarray,
+    labels: np.ndarray,
+    model: SegmentationModel,
+    config: RunConfig,
+    progress: ProgressCallback | None,
+) -> Stability | None:
+    """Hennig's clusterboot of the segments: the run's method and k on every bootstrap draw,
+    with the run's restarts for the draw's size; None when ``bootstrap`` is 0."""
+    if config.bootstrap == 0:
+        return None
+    k = model.n_segments
+    n_init = config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS))
+    cluster = None
+    if model.method == "kprototypes":
+        cluster = _kprototypes_refit(model, X, k, n_init)
+
+    def step(done: int, total: int) -> None:
+        _tell(progress, "stability", done, total)
+
+    with warnings.catch_warnings():
+        # a draw with fewer distinct customers than k is reported through its low Jaccard
+        warnings.simplefilter("ignore")
+        return bootstrap_stability(
+            X,
+            labels,
+            k,
+            n_boot=config.bootstrap,
+            seed=config.seed,
+            n_init=n_init,
+            cluster=cluster,
+            progress=step,
+        )
+
+
+def _kprototypes_refit(model: SegmentationModel, X: np.ndarray, k: int, n_init: int):
+    """``cluster(rows, seed)`` for the bootstrap: K-Prototypes with the run's gamma."""
+    n_numeric = len(model.preprocessor.numeric_features_)
+    codes = model.category_codes(X)
+    table = np.empty((X.shape[0], n_numeric + codes.shape[1]), dtype=object)
+    table[:, :n_numeric] = X[:, :n_numeric]
+    table[:, n_numeric:] = codes
+    categorical = list(range(n_numeric, table.shape[1]))
+
+    def cluster(rows: np.ndarray, seed: int) -> np.ndarray:
+        fitted = KPrototypes(
+            min(k, rows.shape[0]), gamma=model.gamma, init="cao", n_init=n_init, random_state=seed
+        ).fit(table[rows], categorical=categorical)
+        return np.asarray(fitted.labels_)
+
+    return cluster
 
 
 def _model_by_size(preprocessor: Preprocessor, fitted, sizes=None) -> SegmentationModel:
@@ -662,7 +743,7 @@ def _is_within(path: Path, folder: Path) -> bool:
 def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunResult:
     """:func:`run` on Dask: the statistics of the preprocessing and the final fit on every
     customer, on the cluster; the k sweep, profiles, figures and silhouette on a seeded sample
-    of :data:`DASK_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
+    of :data:`SWEEP_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
     if config.input is None:
         raise SegmentationError(
             "`engine` dask needs `input`: a Parquet or CSV file, a folder of parts or a glob."
@@ -683,7 +764,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
                     config.input, encoding=config.encoding, decimal=config.decimal
                 )
             )
-            data = table.sample(DASK_SAMPLE_ROWS, config.seed)
+            data = table.sample(SWEEP_SAMPLE_ROWS, config.seed)
         log = [
             f"Read {table.n_rows:,} rows and {data.shape[1]} columns from {source} on Dask "
             f"({table.n_partitions} partitions)."
@@ -691,9 +772,9 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         if len(data) < table.n_rows:
             log.append(
                 f"The k sweep, the profiles' statistics, the figures and the silhouette use a "
-                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers; the "
-                "preprocessing statistics, the final fit, the segment sizes and the segmented "
-                "table use every customer."
+                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers (enough: "
+                f"{SWEEP_SAMPLE_REASON}); the preprocessing statistics, the final fit, the "
+                "segment sizes and the segmented table use every customer."
             )
         with timer.stage("preprocess"):
             roles = infer_roles(data, features=config.features, id_column=config.id_column)
@@ -706,8 +787,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             log.extend(preprocessor.log_)
             X = preprocessor.transform(data)
             ks = _ks_to_try(config, k, X, log)
-        with timer.stage("sweep"):
-            choice, fitted = _choose_k(X, ks, k, config, progress)
+        choice, fitted = _choose_k(X, ks, k, config, progress, timer)
         _tell(progress, "fit", 0, 2)
         with timer.stage("fit"):
             # Lloyd on every customer, from the sample's best centers.
@@ -808,14 +888,14 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             log=log,
             progress=progress,
         )
-        seg = _with_rfm_scores(seg, scores)
+        seg = _with_rfm_scores(seg, rfm, scores)
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-def _with_rfm_scores(seg: Segmentation, scores: pd.DataFrame) -> Segmentation:
+def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
     """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
     segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
-    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, scores))
+    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
 
 
 def _write(
@@ -864,13 +944,16 @@ def predict(
     input_path : path
         A CSV or Parquet table holding the model's feature columns.
     out_path : path or None
-        Where to write the result; default ``outputs/predictions.csv``.
+        The CSV file to write; default ``predictions.csv`` in the current folder. Not inside
+        a run's output folder, which the next run replaces whole. Written atomically, under a
+        lock: a second process writing the same file at the same time is refused.
     encoding, decimal : str or None
         Text encoding and decimal mark of a CSV input; None detects them.
     engine : {"inprocess", "dask"}
         On Dask, ``input_path`` may be a folder of Parquet or CSV parts or a glob, and the
-        result is a folder of Parquet parts (default ``outputs/predictions``), one per input
-        partition, each row labelled as in process.
+        result is a folder of Parquet parts (default ``predictions``), one per input
+        partition, each row labelled as in process, written as an output set
+        (:func:`segmentation.staging.output_set`) with a ``_manifest.json``.
     scheduler : str or None
         With ``engine="dask"``: a Dask scheduler's address; None starts a LocalCluster.
 
@@ -891,19 +974,21 @@ def predict(
             model, model_path, input_path, out_path, scheduler, encoding, decimal
         )
     data = read_table(input_path, encoding=encoding, decimal=decimal)
-    out_path = Path(out_path) if out_path is not None else Path("outputs") / "predictions.csv"
-    ensure_output_dir(out_path.parent if str(out_path.parent) else ".")
+    out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
+    ensure_output_dir(out_path.parent)
     if out_path.is_dir():
         raise SegmentationError(
             f"`out` '{out_path}' is a folder; give a file name such as "
-            f"{out_path / 'predictions.csv'}."
+            f"{out_path / PREDICTIONS_FILE}."
         )
-    X = model.preprocessor.transform(data)
-    labels, distances = model.assignment(X)
-    unknown = (model.category_codes(X) < 0).sum(axis=0)
-    explanations = customer_explanations(distances, labels)
-    segmented = _with_output_columns(data, labels, model.segment_names, explanations)
-    path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
+    refuse_inside_output_set(out_path)
+    with output_file(out_path):
+        X = model.preprocessor.transform(data)
+        labels, distances = model.assignment(X)
+        unknown = (model.category_codes(X) < 0).sum(axis=0)
+        explanations = customer_explanations(distances, labels)
+        segmented = _with_output_columns(data, labels, model.segment_names, explanations)
+        path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
     counts = np.bincount(labels, minlength=model.n_segments)
     return PredictResult(
         segmented=segmented,
@@ -920,24 +1005,33 @@ def predict(
 def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encoding, decimal):
     """:func:`predict` on Dask: every partition scored by :func:`_segment_partition`."""
     distributed = _on_dask()
-    folder = Path(out_path) if out_path is not None else Path("outputs") / "predictions"
+    folder = Path(out_path) if out_path is not None else Path(PREDICTIONS_FOLDER)
     if folder.exists() and not folder.is_dir():
         raise SegmentationError(
             f"`out` '{folder}' is a file; on Dask the predictions are a folder of Parquet parts."
         )
-    ensure_output_dir(folder.parent if str(folder.parent) else ".")
     _refuse_inputs_inside(distributed, folder, input_path)
     if _is_within(Path(model_path), folder):
         raise SegmentationError(
             f"Refusing to overwrite the model '{model_path}', which is inside '{folder}'; "
             "choose another `out`."
         )
-    with distributed.cluster(scheduler):
+    refuse_inside_output_set(folder)
+    parameters = {"model": model_path, "input": input_path, "engine": "dask"}
+    parameters |= {"scheduler": scheduler, "encoding": encoding, "decimal": decimal}
+    # The parts are the folder itself, so that Parquet readers take it as one dataset: its
+    # manifest is named so that they skip it.
+    with (
+        output_set(
+            folder, command="predict", parameters=parameters, manifest=DATASET_MANIFEST
+        ) as stage,
+        distributed.cluster(scheduler),
+    ):
         frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
         model.preprocessor.check_columns(list(frame.columns))
         table = distributed.DaskTable(frame)
         segmented = partial(_segment_partition, model=model)
-        totals = write_folder_atomic(folder, lambda f: table.write_parts(segmented, f))
+        totals = table.write_parts(segmented, stage.folder)
     k = model.n_segments
     return PredictResult(
         segmented=None,

@@ -40,6 +40,7 @@ __all__ = [
     "silhouette",
     "segment_profiles",
     "segment_shares",
+    "segment_stability",
 ]
 
 DPI = 110
@@ -49,6 +50,7 @@ MAX_SCATTER_POINTS = 20_000
 _STYLE = {
     "axes.titlesize": 12,
     "axes.titleweight": "bold",
+    "axes.titley": 1.0,
     "axes.labelsize": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -626,4 +628,78 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
             ncols=2,
         )
         ax.set_title("Segment shares: training and new batch", loc="left")
+        return _png(fig)
+
+
+#: The background of each clusterboot reading in the stability plot, from the bottom.
+_READING_COLORS = {
+    "not to be trusted": "#f4c7c3",
+    "doubtful": "#fce8b2",
+    "stable": "#d9ead3",
+    "highly stable": "#b7e1cd",
+}
+
+
+def segment_stability(
+    means: np.ndarray,
+    standard_errors: np.ndarray,
+    names: list[str],
+    *,
+    readings: tuple[tuple[float, str], ...],
+    n_boot: int,
+) -> bytes:
+    """One bar per segment: its bootstrap stability, over the bands of clusterboot's reading.
+
+    Parameters
+    ----------
+    means : ndarray of shape (k,)
+        Mean Jaccard similarity of each segment (:attr:`segmentation.stability.Stability.mean`).
+    standard_errors : ndarray of shape (k,)
+        Their standard errors (drawn as +- 2).
+    names : list of str of length k
+    readings : tuple of (float, str)
+        The thresholds and their words, from the top (``segmentation.stability.READINGS``).
+    n_boot : int
+        Bootstrap replicates (said in the title).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    k = len(names)
+    colors = segment_colors(k)
+    labels = [_label(i, names) for i in range(k)]
+    left = 0.3 + max(_text_width(label) for label in labels)
+    plot_h = max(1.4, 0.45 * k)
+    edges = [threshold for threshold, _ in readings[:-1]]  # 0.85, 0.75, 0.6
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(left + 6.6, plot_h + 1.5))
+        ax = fig.add_subplot()
+        _layout(fig, left=left, right=0.3, bottom=0.55, top=0.75)
+        bounds = [1.0, *edges, 0.0]
+        for (_, word), high, low in zip(readings, bounds[:-1], bounds[1:], strict=True):
+            ax.axvspan(low, high, color=_READING_COLORS[word], zorder=0, lw=0)
+            ax.text(
+                (low + high) / 2, -0.7, word, ha="center", va="bottom", fontsize=8, color="0.25"
+            )
+        rows = np.arange(k)
+        errors = np.where(np.isfinite(standard_errors), 2 * standard_errors, 0.0)
+        ax.barh(rows, means, height=0.6, color=colors, edgecolor="black", lw=0.6, zorder=2)
+        ax.errorbar(means, rows, xerr=errors, fmt="none", ecolor="black", capsize=3, zorder=3)
+        for row, value, error in zip(rows, means, errors, strict=True):
+            ax.text(value + error + 0.012, row, f"{value:.2f}", va="center", fontsize=9)
+        for edge in edges:
+            ax.axvline(edge, color="0.35", ls="--", lw=0.9, zorder=1)
+        ax.set_yticks(rows, labels)
+        ax.set_ylim(k - 0.4, -0.85)
+        ax.set_xlim(0, 1.09)
+        ax.set_xticks([0, 0.2, 0.4, 0.6, 0.75, 0.85, 1.0])
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("mean Jaccard similarity to its best match in a bootstrap re-clustering")
+        ax.set_title(
+            "Is each segment found again? Bootstrap stability\n"
+            f"{n_boot} re-clusterings of resampled customers; lines: +-2 standard errors",
+            loc="left",
+        )
         return _png(fig)

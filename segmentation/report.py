@@ -61,6 +61,15 @@ dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; 
 dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; word-break: break-word; }
 small.note { color: var(--muted); }
+.warnings { background: #fff4e5; border-left: 4px solid #c26100; padding: 10px 14px;
+            border-radius: 4px; margin: 18px 0; }
+.warnings p { margin: 4px 0; }
+td.nowrap { white-space: nowrap; }
+.reading { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 12px; }
+.reading.highly-stable { background: #b7e1cd; }
+.reading.stable { background: #d9ead3; }
+.reading.doubtful { background: #fce8b2; }
+.reading.not-to-be-trusted { background: #f4c7c3; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 """
 
@@ -113,7 +122,7 @@ def _segment_table(seg: Segmentation) -> str:
     head = "".join(f'<th class="num">{_e(name)}<br><small>mean</small></th>' for name in features)
     rows = [
         '<table><thead><tr><th>#</th><th>Segment</th><th class="num">Customers</th>'
-        f'<th class="num">Share</th>{head}</tr></thead><tbody>'
+        f'<th class="num">Share</th>{_stability_head(seg)}{head}</tr></thead><tbody>'
     ]
     for segment in segments:
         cells = []
@@ -127,14 +136,16 @@ def _segment_table(seg: Segmentation) -> str:
             f'<td><span class="swatch" style="background:{colors[segment["id"]]}"></span>'
             f"{_e(segment['name'])}</td>"
             f'<td class="num">{segment["size"]:,}</td>'
-            f'<td class="num">{segment["share"]:.1%}</td>{"".join(cells)}</tr>'
+            f'<td class="num">{segment["share"]:.1%}</td>{_stability_cell(seg, segment["id"])}'
+            f"{''.join(cells)}</tr>"
         )
     all_cells = "".join(
         f'<td class="num">{_e(_number(overall[name]["mean"]))}</td>' for name in features
     )
     rows.append(
         f'<tr><td></td><td><em>All customers</em></td><td class="num">{seg.n_customers:,}</td>'
-        f'<td class="num">100%</td>{all_cells}</tr>'
+        f'<td class="num">100%</td>{"<td></td>" if seg.stability is not None else ""}'
+        f"{all_cells}</tr>"
     )
     rows.append("</tbody></table>")
     hidden = len(overall) - len(features)
@@ -145,6 +156,44 @@ def _segment_table(seg: Segmentation) -> str:
             "z-scores.</small>"
         )
     return "\n".join(rows)
+
+
+def _stability_head(seg: Segmentation) -> str:
+    if seg.stability is None:
+        return ""
+    return '<th class="num">Stability<br><small>bootstrap</small></th>'
+
+
+def _stability_cell(seg: Segmentation, segment_id: int) -> str:
+    """The segment's mean bootstrap Jaccard and clusterboot's reading of it."""
+    if seg.stability is None:
+        return ""
+    value = seg.stability.mean[segment_id]
+    label = seg.stability.labels[segment_id]
+    se = seg.stability.standard_error[segment_id]
+    return (
+        f'<td class="num nowrap" title="standard error {se:.3f}">{value:.2f} '
+        f'<span class="reading {label.replace(" ", "-")}">{_e(label)}</span></td>'
+    )
+
+
+def _warnings(seg: Segmentation) -> str:
+    """The run's warnings, first thing on the page: no structure, unstable segments."""
+    if not seg.warnings:
+        return ""
+    sentences = "".join(f"<p>{_e(sentence)}</p>" for sentence in seg.warnings)
+    return f'<div class="warnings"><strong>Read this first.</strong>{sentences}</div>'
+
+
+def _stability_section(seg: Segmentation, images: dict, captions: dict) -> str:
+    """Are the segments real? How the stability was measured, and its figure."""
+    if seg.stability is None:
+        return ""
+    return f"""<h2>Are the segments stable?</h2>
+<p>Each segment's stability is the {_e(seg.stability.description)}. Hennig's clusterboot reads
+it as: 0.85 or more highly stable; 0.75 or more stable; 0.6 to 0.75 doubtful, a pattern in the
+data whose members are uncertain; below 0.6 not to be trusted.</p>
+{_figure(images, captions, "segment_stability.png")}"""
 
 
 def _categorical_tables(seg: Segmentation) -> str:
@@ -169,10 +218,13 @@ def _categorical_tables(seg: Segmentation) -> str:
 def _sweep_table(seg: Segmentation) -> str:
     # K-Prototypes: its cost (squared numeric distances plus gamma per differing category)
     inertia = "Cost" if seg.model.method == "kprototypes" else "Inertia"
+    gap = seg.choice.gap
     rows = [
         f'<table><thead><tr><th class="num">k</th><th class="num">{inertia}</th>'
         '<th class="num">Silhouette &uarr;</th><th class="num">Calinski-Harabasz &uarr;</th>'
-        '<th class="num">Davies-Bouldin &darr;</th><th></th></tr></thead><tbody>'
+        '<th class="num">Davies-Bouldin &darr;</th>'
+        f"{'<th class=num>Gap &plusmn; s</th>' if gap is not None else ''}<th></th></tr></thead>"
+        "<tbody>"
     ]
     for row in seg.choice.sweep:
         notes = []
@@ -180,6 +232,8 @@ def _sweep_table(seg: Segmentation) -> str:
             notes.append("chosen")
         if row["k"] == seg.choice.elbow:
             notes.append("elbow")
+        if gap is not None and row["k"] == gap["choice"]:
+            notes.append("gap")
         css = ' class="chosen"' if row["k"] == seg.k else ""
         rows.append(
             f'<tr{css}><td class="num">{row["k"]}</td>'
@@ -187,10 +241,28 @@ def _sweep_table(seg: Segmentation) -> str:
             f'<td class="num">{_e(_number(row["silhouette"], 3))}</td>'
             f'<td class="num">{_e(_number(row["calinski_harabasz"], 1))}</td>'
             f'<td class="num">{_e(_number(row["davies_bouldin"], 3))}</td>'
+            f"{_gap_cell(row) if gap is not None else ''}"
             f"<td>{_e(', '.join(notes))}</td></tr>"
         )
     rows.append("</tbody></table>")
+    if gap is not None:
+        rows.append(_gap_note(gap))
     return "\n".join(rows)
+
+
+def _gap_cell(row: dict) -> str:
+    return f'<td class="num">{row["gap"]:.3f} &plusmn; {row["gap_se"]:.3f}</td>'
+
+
+def _gap_note(gap: dict) -> str:
+    """How the gap statistic was computed, and its value at k = 1 (not in the sweep)."""
+    one = "; it prefers a single segment: no clusters" if gap["choice"] == 1 else ""
+    return (
+        f'<small class="note">Gap statistic (Tibshirani, Walther &amp; Hastie 2001) on '
+        f"{_e(gap['rows'])}, against {gap['n_references']} reference data sets drawn "
+        f"{_e(gap['reference'])}; at k=1 it is {gap['k1']['gap']:.3f} &plusmn; "
+        f"{gap['k1']['gap_se']:.3f}{one}.</small>"
+    )
 
 
 def _rules_section(seg: Segmentation) -> str:
@@ -277,6 +349,32 @@ def _rfm_section(seg: Segmentation) -> str:
         'the first that holds a customer\'s three scores names it. "Lost" has the very ranges '
         'of "Hibernating" in the rfm vignette, so it stays empty.</small>'
     )
+    rows.append(_score_ranges_table(seg.rfm["score_ranges"]))
+    return "\n".join(rows)
+
+
+def _whole_or(value: float) -> str:
+    """Days and invoices as whole numbers, money as :func:`_number` writes it."""
+    return f"{int(value):,}" if float(value).is_integer() else _number(value)
+
+
+def _score_ranges_table(ranges: dict) -> str:
+    """What each score stands for: the range of days, invoices and money of its customers."""
+    columns = (("R_score", "Recency (days)"), ("F_score", "Frequency (invoices)"))
+    columns += (("M_score", "Monetary"),)
+    head = "".join(f'<th class="num">{_e(label)}</th>' for _, label in columns)
+    rows = [
+        "<h3>What the scores stand for</h3>",
+        f'<table><thead><tr><th class="num">Score</th>{head}</tr></thead><tbody>',
+    ]
+    for score in ("5", "4", "3", "2", "1"):
+        cells = []
+        for column, _ in columns:
+            low, high = ranges[column].get(score, (None, None))
+            span = "–" if low is None else f"{_whole_or(low)} – {_whole_or(high)}"
+            cells.append(f'<td class="num nowrap">{_e(span)}</td>')
+        rows.append(f'<tr><td class="num">{score}</td>{"".join(cells)}</tr>')
+    rows.append("</tbody></table>")
     return "\n".join(rows)
 
 
@@ -343,7 +441,12 @@ def _how_it_was_made(seg: Segmentation) -> str:
             if seg.model.method == "kprototypes"
             else []
         ),
+        ("Rule for k", seg.choice.k_rule),
         ("Silhouette", seg.silhouette.description),
+        (
+            "Stability",
+            seg.stability.description if seg.stability is not None else "not measured",
+        ),
         ("Scaler", params.get("scaler")),
         ("Log transform", params.get("log_transform")),
         ("Features used", ", ".join(seg.preprocessor.feature_names_out_)),
@@ -384,6 +487,7 @@ def render_report(
 <p class="lead">{_e(seg.n_customers)} customers from {_e(seg.source)},
 grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 <div class="cards">{_cards(seg)}</div>
+{_warnings(seg)}
 
 <h2>The segments</h2>
 {_segment_table(seg)}
@@ -391,6 +495,7 @@ grouped into {_e(k)} segments by {_e(_METHOD_WORDS[seg.model.method])}.</p>
 {_figure(images, captions, "segment_profiles.png")}
 {_categorical_tables(seg)}
 {_rfm_section(seg)}
+{_stability_section(seg, images, captions)}
 
 <h2>How many segments, and why {_e(k)}</h2>
 <p class="reason">{_e(seg.choice.reason)}</p>

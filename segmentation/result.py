@@ -18,6 +18,7 @@ from .model import SegmentationModel
 from .preprocess import ColumnRoles, Preprocessor
 from .profile import Profiles
 from .rules import SegmentRules
+from .stability import Stability
 
 __all__ = [
     "KChoice",
@@ -157,6 +158,12 @@ class Segmentation:
     rfm : dict or None
         For an RFM run: how the RFM scores were made and the cross-table of k-means segments
         by RFM name (:func:`segmentation.rfm.rfm_summary`); None otherwise.
+    stability : Stability or None
+        The bootstrap stability of every segment (:mod:`segmentation.stability`); None when
+        ``bootstrap`` is 0.
+    warnings : list of str
+        What must be said before the segments are trusted (no structure, unstable segments),
+        one sentence each; empty when nothing.
     population : int or None
         On Dask: the number of customers in the whole table, of which ``data`` is a seeded
         sample (the k sweep, profiles, figures and silhouette are the sample's; the final fit,
@@ -183,6 +190,8 @@ class Segmentation:
     timings: dict[str, float] = field(default_factory=dict)
     rules: SegmentRules | None = None
     rfm: dict | None = None
+    stability: Stability | None = None
+    warnings: list[str] = field(default_factory=list)
     population: int | None = None
 
     @property

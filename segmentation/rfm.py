@@ -420,8 +420,9 @@ SCORES_DESCRIPTION = (
 )
 
 
-def rfm_summary(labels, segment_names, scores: pd.DataFrame) -> dict:
-    """The ``rfm`` section of the summary: how scores are made, the map, the cross-table.
+def rfm_summary(labels, segment_names, rfm: pd.DataFrame, scores: pd.DataFrame) -> dict:
+    """The ``rfm`` section of the summary: how scores are made, what each score stands for,
+    the map and the cross-table.
 
     Parameters
     ----------
@@ -429,17 +430,34 @@ def rfm_summary(labels, segment_names, scores: pd.DataFrame) -> dict:
         k-means segment of each customer.
     segment_names : list of str
         The k-means segments' names, by id.
+    rfm : pandas.DataFrame of shape (n, n_columns)
+        The RFM table the scores were computed from.
     scores : pandas.DataFrame of shape (n, 4)
         What :func:`rfm_scores` returned, in the customers' order.
 
     Returns
     -------
     dict
-        ``scores`` (in words), ``segment_map`` (one ``{"name", "R", "F", "M"}`` per row, in the
-        order tested), ``crosstab`` (:func:`rfm_crosstab`). JSON-ready.
+        ``scores`` (in words); ``score_ranges``: per score column and score 1-5, the smallest
+        and largest value of its customers (``{"R_score": {"1": [min, max], ...}, ...}``);
+        ``segment_map`` (one ``{"name", "R", "F", "M"}`` per row, in the order tested);
+        ``crosstab`` (:func:`rfm_crosstab`). JSON-ready.
     """
+    ranges = {}
+    for column, score in zip(RFM_COLUMNS, RFM_SCORE_COLUMNS, strict=False):
+        # Sums in millionths, as they are ranked (no float noise such as 250.26000000000002).
+        values = np.round(rfm[column].to_numpy(dtype=np.float64), 6)
+        ranges[score] = {
+            str(s): [
+                float(values[scores[score] == s].min()),
+                float(values[scores[score] == s].max()),
+            ]
+            for s in range(1, 6)
+            if (scores[score] == s).any()
+        }
     return {
         "scores": SCORES_DESCRIPTION,
+        "score_ranges": ranges,
         "segment_map": [
             {"name": name, "R": list(r), "F": list(f), "M": list(m)}
             for name, r, f, m in RFM_SEGMENT_MAP

@@ -15,10 +15,11 @@ Every path from the root to a leaf is then a conjunction of thresholds, the rule
 leaf's segment. The tree is built in the matrix k-means saw (scaled, logs taken): the number of
 mistakes of a cut is constant between two neighbouring values (of the customers or the
 centers at the node), and the cut is placed in the middle of the widest such gap among the
-best (then the first feature). The rules are then written in the table's own units: the two
-neighbouring values are mapped back (scaling and ``log1p`` undone) and the threshold is the
-number with the fewest significant digits strictly between them, near their midpoint (69 and
-70 give 69.5; 1,503.2 and 1,611.9 give 1,600), so that it splits the node's customers as the
+best (then the first feature). The rules are then written in the table's own units: the
+values of all customers (and the node's centers) on either side of the cut that lie nearest to
+it are mapped back (scaling and ``log1p`` undone) and the threshold is the number with the
+fewest significant digits strictly between them, near their midpoint (69 and 70 give 69.5;
+1,503.2 and 1,611.9 give 1,600), so that the written rules route every customer exactly as the
 tree does.
 
 Categorical features enter k-means one-hot, as 0/1 columns; IMM may cut them too (between 0
@@ -344,11 +345,13 @@ class SegmentRules:
     tree: list[dict] = field(default_factory=list)
 
     def segment_fields(self, segment_id: int) -> dict:
-        """``rule``, ``rule_precision`` and ``rule_coverage`` of one segment."""
+        """``rule``, ``rule_precision``, ``rule_coverage`` and ``rule_matching`` (customers
+        matching the rule) of one segment."""
         return {
             "rule": self.rules[segment_id],
             "rule_precision": self.precision[segment_id],
             "rule_coverage": self.coverage[segment_id],
+            "rule_matching": self.matching[segment_id],
         }
 
     def to_dict(self) -> dict:
@@ -390,7 +393,9 @@ def segment_rules(X, labels, centers, columns: list[Column], originals) -> Segme
     tree = imm_tree(X, labels, centers)
     n, k = X.shape[0], centers.shape[0]
 
-    # Each cut in the table's units: a short number between the neighbouring values there.
+    # Each cut in the table's units: a short number between the neighbouring values of all
+    # customers (and of the node's centers), so that the written rules route every customer
+    # exactly as the tree does, the customers IMM let go at an earlier cut included.
     cuts: dict[int, float] = {}
     for i, node in enumerate(tree.nodes):
         if node.is_leaf:
@@ -399,8 +404,8 @@ def segment_rules(X, labels, centers, columns: list[Column], originals) -> Segme
         if column.is_category:
             cuts[i] = 0.5
             continue
-        goes_left = X[node.points, node.feature] <= node.threshold
-        values = originals[node.points, node.feature]
+        goes_left = X[:, node.feature] <= node.threshold
+        values = originals[:, node.feature]
         at_node = np.array([column.original(v) for v in centers[node.centers, node.feature]])
         center_left = centers[node.centers, node.feature] <= node.threshold
         low = max(values[goes_left].max(initial=-np.inf), at_node[center_left].max())

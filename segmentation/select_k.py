@@ -24,9 +24,30 @@ structure", and there the highest silhouette is the criterion that finds the Fr�
 true k (data/franti). Below it the silhouette tends to prefer a coarse two-way split of a
 continuum (wholesale customers, online-retail RFM), so a second kind of evidence must agree:
 the shape of the inertia curve, or the comparison with structureless data. The gap statistic
-is computed only when the rule needs it. The measured table (chosen k per rule and data set)
-is in README.md. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says
-whether they agree, so that a disagreement is visible.
+is computed only when the rule needs it. Measured (``python -m benchmarks.compare k-rules``;
+gap*: Tibshirani's rule, 1 = no structure; README.md gives the stability at each k too):
+
+========================  =====  ==========  =====  ====  ====  =========
+data (k tried)            truth  silhouette  elbow  gap*  auto  best sil.
+========================  =====  ==========  =====  ====  ====  =========
+mall, 3 columns (2-10)    -      6           4      2     6     0.427
+mall income+spending      -      5           5      1     5     0.555
+wholesale customers       -      2           5      2     2     0.313
+online retail RFM         -      2           5      5     5     0.433
+Fr채nti S1, S2 (2-20)      15     15, 15      6, 5   1, 3  15    0.71, 0.63
+Fr채nti S3, S4 (2-20)      15     15, 15      7, 6   2, 1  15    0.49, 0.48
+Fr채nti A1 (2-25)          20     20          7      3     20    0.560
+Fr채nti A2 (2-40)          35     35          8      1     35    0.583
+Fr채nti A3 (2-55)          50     49          9      1     49    0.598
+Fr채nti Unbalance (2-13)   8      6           5      1     6     0.827
+Fr채nti DIM32 (2-21)       16     16          12     16    16    0.943
+one Gaussian blob         1      3           4      1     3     0.329
+uniform square            1      4           4      1     4     0.413
+========================  =====  ==========  =====  ====  ====  =========
+
+On the last two the run says, in its warnings, that the gap statistic prefers one segment.
+Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says whether they agree,
+so that a disagreement is visible.
 
 With K-Prototypes (:func:`fit_mixed_sweep`) the same rules run on the same four measures (no
 gap statistic: uniform references have no categories, so ``auto`` votes with two), taken
@@ -52,6 +73,8 @@ from .errors import SegmentationError
 
 __all__ = [
     "SAMPLE_THRESHOLD",
+    "SWEEP_SAMPLE_ROWS",
+    "SWEEP_SAMPLE_REASON",
     "RULE",
     "REFINE",
     "choose_n_init",
@@ -75,6 +98,14 @@ __all__ = [
 ]
 
 SAMPLE_THRESHOLD = 10_000
+#: On Dask (``segment run --engine dask``) the k sweep runs on a seeded sample of this many
+#: customers: see :data:`SWEEP_SAMPLE_REASON`.
+SWEEP_SAMPLE_ROWS = 100_000
+SWEEP_SAMPLE_REASON = (
+    "the silhouette that chooses k is estimated on 10,000 customers even in process; 100,000 "
+    "rows put a segment of 1% of the customers at 1,000 rows, its center within about 3% of a "
+    "standard deviation; the final fit then runs on every customer from the sample's centers"
+)
 #: Reference data sets of the gap statistic, and the rows above which it runs on a sample.
 GAP_REFERENCES = 10
 GAP_MAX_ROWS = 10_000
@@ -480,14 +511,18 @@ def _vote(best: int, best_sil: float, elbow: int | None, gap: int | None, with_g
     weak = f"the best silhouette, {best_sil:.3f} at k={best}, shows only weak structure (below 0.5)"
     gap_text = f"the gap statistic at k={gap}" if gap else "the gap statistic at no k tried"
     if gap == 1:
-        gap_text = "the gap statistic at a single segment"
+        gap_text = "the gap statistic prefers one segment"
     elbow_text = f"the inertia elbow at k={elbow}" if elbow is not None else "no inertia elbow"
     if elbow is not None and elbow == gap and elbow != best:
         return elbow, f"k={elbow}: the inertia elbow and the gap statistic agree; {weak}"
     if best in (elbow, gap):
-        other = gap_text if best == elbow else elbow_text
         agree = "the inertia elbow" if best == elbow else "the gap statistic"
-        return best, f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees; {other}"
+        reason = f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees"
+        if best != elbow:
+            reason += f"; {elbow_text}"
+        elif with_gap:
+            reason += f"; {gap_text}"
+        return best, reason
     others = f"{elbow_text}, {gap_text}" if with_gap else elbow_text
     return (
         best,
@@ -527,6 +562,7 @@ def gap_statistic(
     n_init: int = GAP_N_INIT,
     max_rows: int = GAP_MAX_ROWS,
     inertias: dict[int, float] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """The gap statistic of Tibshirani, Walther & Hastie (2001) for k = 1 and every k given.
 
@@ -555,6 +591,8 @@ def gap_statistic(
     inertias : dict of int to float, optional
         The data's W_k by k, from the sweep (its restarts); used when the whole data is
         measured. Missing ones are fitted here.
+    progress : callable or None
+        Called as ``progress(done, n_refs)`` before the first reference and after each.
 
     Returns
     -------
@@ -587,10 +625,14 @@ def gap_statistic(
     fit_seed = 0 if seed is None else seed
     data = {k: log_w(rotated, k, fit_seed, inertias.get(k)) for k in ks}
     reference = np.empty((n_refs, len(ks)))
+    if progress is not None:
+        progress(0, n_refs)
     for b in range(n_refs):
         points = rng.uniform(low, high, size=rotated.shape)
         ref_seed = int(rng.integers(0, 2**31 - 1))
         reference[b] = [log_w(points, k, ref_seed) for k in ks]
+        if progress is not None:
+            progress(b + 1, n_refs)
     mean = reference.mean(axis=0)
     sd = reference.std(axis=0)  # the paper's sd_k: 1/B, not 1/(B-1)
     se = sd * math.sqrt(1.0 + 1.0 / n_refs)

@@ -35,10 +35,10 @@ import numpy as np
 from kmeans_core import KMeans
 
 from .errors import SegmentationError
+from .select_k import NO_STRUCTURE, choose_n_init
 
 __all__ = [
     "DEFAULT_BOOTSTRAPS",
-    "BOOTSTRAP_N_INIT",
     "MAX_ROWS",
     "READINGS",
     "UNSTABLE",
@@ -49,12 +49,11 @@ __all__ = [
     "best_jaccard",
     "check_bootstrap",
     "bootstrap_stability",
+    "structure_warnings",
 ]
 
 #: Bootstrap replicates by default (see README: the standard error of the mean Jaccard).
 DEFAULT_BOOTSTRAPS = 50
-#: k-means++ starts per replicate: the run's rule of starts would cost B times the final fit.
-BOOTSTRAP_N_INIT = 3
 #: Above this many customers each replicate draws this many (an m-out-of-n bootstrap).
 MAX_ROWS = 20_000
 #: clusterboot's reading of a mean Jaccard similarity, from the top.
@@ -164,10 +163,11 @@ class Stability:
             if self.sampled
             else f"{self.n_customers:,} customers drawn with replacement"
         )
+        starts = f"{self.n_init} start{'s' if self.n_init != 1 else ''}"
         return (
-            f"mean Jaccard similarity of each segment to its best match over {self.n_boot} "
-            f"bootstrap re-clusterings ({draw}, customers drawn twice counted once, "
-            f"k-means++ with {self.n_init} start{'s' if self.n_init != 1 else ''} each)"
+            f"mean over {self.n_boot} bootstrap re-clusterings ({draw}, customers drawn twice "
+            f"counted once, {starts} each) of the segment's best Jaccard similarity to a "
+            "cluster found again"
         )
 
     def to_dict(self) -> dict:
@@ -239,7 +239,9 @@ def check_bootstrap(value) -> int:
 
 def _kmeans(X: np.ndarray, k: int, n_init: int) -> Callable[[np.ndarray, int], np.ndarray]:
     def cluster(rows: np.ndarray, seed: int) -> np.ndarray:
-        return np.asarray(KMeans(k, n_init=n_init, random_state=seed).fit(X[rows]).labels_)
+        # a draw of a tiny table may hold fewer customers than segments
+        fitted = KMeans(min(k, rows.shape[0]), n_init=n_init, random_state=seed).fit(X[rows])
+        return np.asarray(fitted.labels_)
 
     return cluster
 
@@ -251,7 +253,7 @@ def bootstrap_stability(
     *,
     n_boot: int = DEFAULT_BOOTSTRAPS,
     seed: int | None = 0,
-    n_init: int = BOOTSTRAP_N_INIT,
+    n_init: int | None = None,
     max_rows: int = MAX_ROWS,
     cluster: Callable[[np.ndarray, int], np.ndarray] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -269,8 +271,12 @@ def bootstrap_stability(
         Bootstrap replicates (at least 1).
     seed : int or None, default 0
         The run's seed: every replicate's draw and k-means seed derive from it.
-    n_init : int, default 3
-        k-means++ starts per replicate.
+    n_init : int or None
+        k-means++ starts per replicate; None gives the run's restarts for the draw's size
+        (:func:`segmentation.select_k.choose_n_init`: 20 up to 2,000 customers, 10 up to
+        10,000, 3 above). Fewer count k-means's poor local minima as instability: on Fränti
+        A1 the lowest segment reads 0.77 with 1 start, 0.90 with 10 and 0.97 with 20
+        (benchmarks/results/stability.md).
     max_rows : int, default 20,000
         Above this many customers each replicate draws ``max_rows`` of them.
     cluster : callable or None
@@ -288,9 +294,11 @@ def bootstrap_stability(
     n = X.shape[0]
     if n_boot < 1:
         raise SegmentationError(f"`bootstrap` is {n_boot}; the bootstrap needs at least 1.")
+    draw_size = min(n, max_rows)
+    if n_init is None:
+        n_init = choose_n_init(draw_size)
     if cluster is None:
         cluster = _kmeans(X, n_clusters, n_init)
-    draw_size = min(n, max_rows)
     # One child sequence per replicate: replicate b is the same whatever B is.
     children = np.random.SeedSequence([0 if seed is None else seed, 19]).spawn(n_boot)
     jaccard = np.empty((n_boot, n_clusters))
@@ -306,3 +314,61 @@ def bootstrap_stability(
         if progress is not None:
             progress(b + 1, n_boot)
     return Stability(jaccard=jaccard, n_customers=n, draw_size=draw_size, n_init=n_init, seed=seed)
+
+
+def structure_warnings(
+    sweep: list[dict],
+    gap: dict | None,
+    stability: Stability | None,
+    names: list[str],
+) -> list[str]:
+    """What a reader must be told before trusting the segments, one sentence each.
+
+    Parameters
+    ----------
+    sweep : list of dict
+        The k sweep's rows (``k``, ``silhouette``; ``gap``, ``gap_se`` when computed).
+    gap : dict or None
+        The gap statistic's summary (``choice``, ``k1``) when it was computed.
+    stability : Stability or None
+    names : list of str
+        The segment names.
+
+    Returns
+    -------
+    list of str
+        Empty when the data show structure and every segment is stable enough: no best
+        silhouette below 0.25 (Kaufman & Rousseeuw's "no substantial structure"), no gap
+        statistic preferring one segment, no segment below 0.6 (clusterboot's "not to be
+        trusted").
+    """
+    warnings = []
+    scored = [(row["silhouette"], row["k"]) for row in sweep if np.isfinite(row["silhouette"])]
+    if scored:
+        best, at = max(scored)
+        if best < NO_STRUCTURE:
+            ks = [row["k"] for row in sweep]
+            warnings.append(
+                f"No substantial cluster structure: the best silhouette over k={min(ks)}-"
+                f"{max(ks)} is {best:.2f} (at k={at}), below 0.25 (Kaufman & Rousseeuw); the "
+                "segments cut the customers into parts rather than find groups among them."
+            )
+    if gap is not None and gap["choice"] == 1:
+        following = min((row for row in sweep if "gap" in row), key=lambda row: row["k"])
+        warnings.append(
+            "The gap statistic finds no more structure than in uniform random data of the same "
+            f"shape: one segment fits as well as k={following['k']} does (Gap(1) = "
+            f"{gap['k1']['gap']:.3f} >= Gap({following['k']}) - s = "
+            f"{following['gap'] - following['gap_se']:.3f}); read the segments as a convenient "
+            "partition, not as natural groups."
+        )
+    if stability is not None and stability.unstable:
+        unstable = stability.unstable
+        listed = ", ".join(f"{i} {names[i]} ({stability.mean[i]:.2f})" for i in unstable)
+        verb = "is" if len(unstable) == 1 else "are"
+        warnings.append(
+            f"{len(unstable)} of the {len(names)} segments {verb} not to be trusted: bootstrap "
+            f"stability below 0.6 (Hennig's clusterboot): {listed}; try fewer segments, or "
+            "do not act on these alone."
+        )
+    return warnings

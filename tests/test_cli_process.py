@@ -72,6 +72,22 @@ CASES = {
         ["--log-transform", "'Height'"],
     ),
     "unknown option": (["run", "--colour", "red"], ["--colour"]),
+    "unknown k rule": (
+        ["run", "--input", "{customers}", "--k-rule", "median"],
+        ["--k-rule", "'median'"],
+    ),
+    "gap rule with categories": (
+        ["run", "--input", "{customers}", "--method", "kprototypes", "--k-rule", "gap"],
+        ["--k-rule gap needs numeric features", "--method kmeans"],
+    ),
+    "bootstrap below zero": (
+        ["run", "--input", "{customers}", "--bootstrap", "-1"],
+        ["--bootstrap is -1"],
+    ),
+    "bootstrap not a whole number": (
+        ["run", "--input", "{customers}", "--bootstrap", "2.5"],
+        ["--bootstrap must be a whole number", "'2.5'"],
+    ),
     "output folder is a file": (
         ["run", "--input", "{customers}", "--out", "{blocker}"],
         ["another --out folder"],

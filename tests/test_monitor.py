@@ -279,6 +279,7 @@ def test_online_retail_quarters(retail):
     previous = first.assign(Segment=labels, Segment_name=np.asarray(model.segment_names)[labels])
     third = drift(model, _rfm(retail, "2011-07-01", "2011-10-01"), previous)
     assert third.verdict == "no change"
+    assert "'Recency'" in third.reason and "a small shift beyond chance" in third.reason
     m = third.migration
     assert (m.matched, m.matched - m.stayed, int(m.new.sum()), int(m.gone.sum())) == (
         1036,

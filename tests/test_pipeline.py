@@ -24,6 +24,7 @@ from segmentation.pipeline import (
     run_rfm,
     segment,
 )
+from segmentation.staging import verify_output_set
 from segmentation.synthetic import make_customers
 
 
@@ -51,9 +52,15 @@ def test_every_output_is_written(full_run):
     for name in PLOT_FILES:
         png = (out / "plots" / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n"), name
-    # No temporary file is left behind by the atomic writes.
+    # No temporary file is left behind by the atomic writes, nor anything beside the folder.
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     assert set(result.timings) >= {"read", "preprocess", "sweep", "fit", "profile", "plots"}
+    # The paths returned and listed in the summary are the final ones, inside the folder.
+    assert all(path.is_file() and out in path.parents for path in result.paths.values())
+    listed = {key: str(path) for key, path in result.paths.items() if key != "summary"}
+    assert result.summary["outputs"] == listed
+    assert verify_output_set(out)["command"] == "run"
 
 
 def test_progress_is_reported_per_stage_and_per_k(full_run):
@@ -67,7 +74,11 @@ def test_progress_is_reported_per_stage_and_per_k(full_run):
     ]
     # Every stage starts at 0 and ends done, in run order.
     stages = list(dict.fromkeys(stage for stage, _, _ in calls))
-    assert stages == ["read", "sweep", "fit", "write"]
+    result, _, _ = full_run
+    gap = ["gap"] if result.segmentation.choice.gap is not None else []
+    assert stages == ["read", "sweep", *gap, "fit", "stability", "write"]
+    replicates = [(done, total) for stage, done, total in calls if stage == "stability"]
+    assert replicates == [(b, 50) for b in range(51)]
     for stage in stages:
         mine = [(done, total) for name, done, total in calls if name == stage]
         assert mine[0][0] == 0 and mine[-1][0] == mine[-1][1], (stage, mine)
@@ -162,11 +173,11 @@ def test_no_input_uses_synthetic_customers_and_writes_them(tmp_path):
     written = read_table(tmp_path / "customers_input.csv")
     assert len(written) == 80 and "CustomerID" in written.columns
     pd.testing.assert_frame_equal(written, make_customers(80, seed=0), check_dtype=False)
-    predicted = predict(
-        tmp_path / "model.json", tmp_path / "customers_input.csv", tmp_path / "p.csv"
-    )
+    beside = tmp_path.parent / f"{tmp_path.name}-p.csv"  # not inside the run's folder
+    predicted = predict(tmp_path / "model.json", tmp_path / "customers_input.csv", beside)
     np.testing.assert_array_equal(predicted.labels, result.segmentation.labels)
-    assert predicted.path == tmp_path / "p.csv" and predicted.path.is_file()
+    assert predicted.path == beside and predicted.path.is_file()
+    beside.unlink()
 
 
 def test_a_fixed_k_is_used_and_explained(customers_csv, tmp_path):

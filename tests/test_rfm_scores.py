@@ -198,6 +198,14 @@ def test_summary_crosstab_counts_the_csv(retail_run):
         for name, count in row["counts"].items():
             assert count == expected.loc[row["id"]].get(name, 0), (row["id"], name)
     assert sum(crosstab["totals"].values()) == summary["n_customers"] == 4338
+    # What each score stands for: ranges that follow one another (ties may share an end).
+    ranges = summary["rfm"]["score_ranges"]
+    for column, better_is_lower in (("R_score", True), ("F_score", False), ("M_score", False)):
+        spans = [ranges[column][str(score)] for score in range(1, 6)]
+        ordered = spans[::-1] if better_is_lower else spans
+        for (low, high), (next_low, _) in zip(ordered[:-1], ordered[1:], strict=True):
+            assert low <= high <= next_low, (column, ordered)
+    assert ranges["R_score"]["5"][0] == 1 and ranges["F_score"]["1"][0] == 1
     assert crosstab["totals"]["Lost"] == 0
     # The k-means segment with the most recent, frequent, big spenders holds most Champions.
     means = {s["id"]: s["profile"]["features"]["Monetary"]["mean"] for s in summary["segments"]}
@@ -225,6 +233,7 @@ def test_report_and_console_show_the_crosstab(retail_run, tmp_path, capsys):
     result, out = retail_run
     page = (out / "report.html").read_text()
     assert "<h2>RFM segments</h2>" in page and "Can&#x27;t Lose Them" in page
+    assert "What the scores stand for" in page
     from segmentation.cli import _console, _print_rfm_crosstab
 
     _print_rfm_crosstab(_console(), result.segmentation.rfm["crosstab"])

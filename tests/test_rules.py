@@ -188,7 +188,7 @@ def test_imm_tree_properties(case):
     assert set(leaf) <= set(leaves)
     own_leaf = np.array([tree.leaf_of_center[c] for c in labels])
     assert int(np.sum(leaf != own_leaf)) == tree.mistakes
-    # The rules judge the same partition: counts agree with precision and coverage.
+    # The written rules route every row as the tree does: their counts are the tree's.
     rules = segment_rules(X, labels, centers, identity_columns(X.shape[1]), X)
     assert sum(rules.matching) == n
     assert rules.accuracy == pytest.approx(1 - tree.mistakes / n)
@@ -248,6 +248,7 @@ def check_rules_on_the_raw_table(summary: dict, table: pd.DataFrame, labels) -> 
         hits = int(np.sum(mask & members))
         assert entry["rule_precision"] == pytest.approx(hits / mask.sum()), entry["rule"]
         assert entry["rule_coverage"] == pytest.approx(hits / members.sum()), entry["rule"]
+        assert entry["rule_matching"] == int(mask.sum())
     assert (matched == 1).all()  # the rules share out the customers
     hits = sum(
         int(np.sum(rule_mask(s["rule"], table) & (labels == s["id"]))) for s in summary["segments"]
@@ -293,7 +294,8 @@ def test_mall_summary_and_report_hold_the_rules(mall_run):
     result, out = mall_run
     summary = json.loads((out / "cluster_summary.json").read_text())
     for entry in summary["segments"]:
-        assert {"rule", "rule_precision", "rule_coverage"} <= set(entry)
+        assert {"rule", "rule_precision", "rule_coverage", "rule_matching"} <= set(entry)
+    assert sum(entry["rule_matching"] for entry in summary["segments"]) == 200
     assert summary["rules"]["method"].startswith("IMM")
     assert summary["rules"]["mistakes"] == round((1 - summary["rules"]["accuracy"]) * 200)
     tree = summary["rules"]["tree"]

@@ -261,7 +261,7 @@ for name, module in list(sys.modules.items()):
         for attribute, value in vars(module).items():
             if getattr(value, "signatures", None):
                 compiled.append(f"{name}.{attribute}")
-heavy = sorted({"sklearn", "dask", "distributed", "scipy.linalg"} & set(sys.modules))
+heavy = sorted({"numba", "sklearn", "dask", "distributed", "scipy.linalg"} & set(sys.modules))
 print(json.dumps({"code": code, "compiled": sorted(set(compiled)), "heavy": heavy}))
 """
 
