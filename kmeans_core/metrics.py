@@ -120,8 +120,8 @@ def _in_block_order(partials):
 def _cluster_moments(X, codes, n_labels):
     """Count, mean and sum of squared deviations of every cluster, in one pass over ``X``.
 
-    Per-block Welford moments from the kernel, merged in block order with Chan et al.'s
-    update ``ssd = ssd_a + ssd_b + |mean_b - mean_a|**2 * n_a * n_b / (n_a + n_b)``.
+    Per-block Welford moments from the kernel, merged with Chan et al.'s formula for many
+    groups: ``ssd = sum_b ssd_b + sum_b n_b |mean_b - mean|**2``.
 
     Returns
     -------
@@ -150,18 +150,12 @@ def _cluster_moments(X, codes, n_labels):
         means,
         m2,
     )
-    count = np.zeros(n_labels)
-    mean = np.zeros((n_labels, X.shape[1]))
-    ssd = np.zeros(n_labels)
-    for b in range(n_blocks):
-        nb = counts[b]
-        merged = count + nb
-        has = nb > 0
-        share = np.divide(nb, merged, out=np.zeros(n_labels), where=has)
-        delta = means[b] - mean
-        ssd += np.where(has, m2[b] + np.einsum("kf,kf->k", delta, delta) * count * share, 0.0)
-        mean += delta * share[:, None]
-        count = merged
+    # All blocks at once: the deviations of the block means are taken from the cluster mean,
+    # so nothing cancels.
+    count = counts.sum(axis=0)
+    mean = np.einsum("bk,bkf->kf", counts, means) / np.where(count > 0, count, 1.0)[:, None]
+    delta = means - mean
+    ssd = m2.sum(axis=0) + np.einsum("bk,bkf,bkf->k", counts, delta, delta)
     return count, mean, ssd
 
 
