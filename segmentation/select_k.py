@@ -111,6 +111,8 @@ GAP_REFERENCES = 10
 GAP_MAX_ROWS = 10_000
 #: k-means++ starts per reference fit: uniform references have few poor local minima.
 GAP_N_INIT = 3
+#: Mixed with the seed, so that the references are not drawn from the sweep's random stream.
+_GAP_STREAM = 4
 #: Kaufman & Rousseeuw's reading of the best average silhouette: at least this, "a reasonable
 #: structure has been found"; below NO_STRUCTURE, "no substantial structure".
 REASONABLE_STRUCTURE = 0.5
@@ -582,7 +584,7 @@ def gap_statistic(
     n_refs : int, default ``GAP_REFERENCES``
         Reference data sets (B in the paper).
     seed : int or None, default 0
-        Seeds the sample, the references and every fit.
+        Seeds the sample, the references and every fit (None: fresh randomness).
     n_init : int, default ``GAP_N_INIT``
         k-means++ starts per fit of a reference (and of the data when it is fitted here).
     max_rows : int, default ``GAP_MAX_ROWS``
@@ -603,7 +605,9 @@ def gap_statistic(
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     ks = sorted({1, *(int(k) for k in k_range)})
-    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else seed, 4]))
+    rng = np.random.default_rng(
+        np.random.SeedSequence(None if seed is None else [seed, _GAP_STREAM])
+    )
     if X.shape[0] > max_rows:
         X = X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
         inertias = None  # the sweep's are of all the rows
@@ -613,7 +617,9 @@ def gap_statistic(
     rotated = centered @ vt.T
     low, high = rotated.min(axis=0), rotated.max(axis=0)
 
-    def log_w(points: np.ndarray, k: int, fit_seed: int, known: float | None = None) -> float:
+    def log_w(
+        points: np.ndarray, k: int, fit_seed: int | None, known: float | None = None
+    ) -> float:
         if known is not None:
             inertia = known
         elif k == 1:
@@ -622,8 +628,7 @@ def gap_statistic(
             inertia = KMeans(k, n_init=n_init, random_state=fit_seed).fit(points).inertia_
         return math.log(max(inertia, np.finfo(float).tiny))
 
-    fit_seed = 0 if seed is None else seed
-    data = {k: log_w(rotated, k, fit_seed, inertias.get(k)) for k in ks}
+    data = {k: log_w(rotated, k, seed, inertias.get(k)) for k in ks}
     reference = np.empty((n_refs, len(ks)))
     if progress is not None:
         progress(0, n_refs)

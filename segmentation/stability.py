@@ -69,6 +69,8 @@ UNSTABLE = 0.6
 #: was found again (clusterboot's ``dissolution`` and ``recover``).
 DISSOLVED = 0.5
 RECOVERED = 0.75
+#: Mixed with the run's seed, so that the draws are not those of the run's other random steps.
+_STREAM = 19
 
 
 def stability_label(value: float) -> str:
@@ -270,7 +272,8 @@ def bootstrap_stability(
     n_boot : int, default 50
         Bootstrap replicates (at least 1).
     seed : int or None, default 0
-        The run's seed: every replicate's draw and k-means seed derive from it.
+        The run's seed: every replicate's draw and k-means seed derive from it (None: fresh
+        randomness).
     n_init : int or None
         k-means++ starts per replicate; None gives the run's restarts for the draw's size
         (:func:`segmentation.select_k.choose_n_init`: 20 up to 2,000 customers, 10 up to
@@ -300,7 +303,8 @@ def bootstrap_stability(
     if cluster is None:
         cluster = _kmeans(X, n_clusters, n_init)
     # One child sequence per replicate: replicate b is the same whatever B is.
-    children = np.random.SeedSequence([0 if seed is None else seed, 19]).spawn(n_boot)
+    entropy = None if seed is None else [seed, _STREAM]
+    children = np.random.SeedSequence(entropy).spawn(n_boot)
     jaccard = np.empty((n_boot, n_clusters))
     if progress is not None:
         progress(0, n_boot)
