@@ -166,8 +166,8 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="CSV file to write (default: outputs/predictions.csv; with --engine dask a folder "
-        "of Parquet parts, default outputs/predictions/)",
+        help="CSV file to write (default: predictions.csv; with --engine dask a folder of "
+        "Parquet parts, default predictions/)",
     )
     _add_engine_options(parser, what="score")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -658,6 +658,7 @@ def _cmd_synth(args) -> int:
     import io as _io
 
     from .io import ensure_output_dir, write_bytes_atomic, write_csv_atomic
+    from .staging import output_file, refuse_inside_output_set
     from .synthetic import make_customers
 
     if args.n < 1:
@@ -668,14 +669,38 @@ def _cmd_synth(args) -> int:
             f"`out` '{out}' is a folder; give a file name such as {out / 'customers.csv'}."
         )
     ensure_output_dir(out.parent if str(out.parent) else ".")
+    refuse_inside_output_set(out)
     data = make_customers(args.n, seed=args.seed)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        buffer = _io.BytesIO()
-        data.to_parquet(buffer, index=False)
-        write_bytes_atomic(buffer.getvalue(), out)
-    else:
-        write_csv_atomic(data, out)
+    with output_file(out):
+        if out.suffix.lower() in (".parquet", ".pq"):
+            buffer = _io.BytesIO()
+            data.to_parquet(buffer, index=False)
+            write_bytes_atomic(buffer.getvalue(), out)
+        else:
+            write_csv_atomic(data, out)
     print(f"Wrote {len(data):,} synthetic customers to {out}")
+    return EXIT_OK
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "folder", metavar="DIR", help="an output folder of segment run, rfm, learn or monitor"
+    )
+    parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
+
+
+def _cmd_verify(args) -> int:
+    from .staging import verify_output_set
+
+    manifest = verify_output_set(args.folder)
+    if args.json:
+        print(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(
+        f"{args.folder} is one whole run: segment {manifest['command']} "
+        f"{manifest['run_id']}, {len(manifest['files'])} files checked, finished "
+        f"{manifest['finished']} (version {manifest['version']})."
+    )
     return EXIT_OK
 
 
@@ -737,6 +762,13 @@ COMMANDS: dict[str, Command] = {
         "trace.csv, work.png, bounds.png, local_minima.png and learn.html to --out.",
         arguments=_learn_arguments,
         run=_cmd_learn,
+    ),
+    "verify": Command(
+        help="check that an output folder holds one whole run (its manifest.json)",
+        description="Check that every file listed in DIR/manifest.json is there with its size "
+        "and sha256, and that nothing else is: exit 0 if so, else 2 and what differs.",
+        arguments=_verify_arguments,
+        run=_cmd_verify,
     ),
 }
 

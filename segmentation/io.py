@@ -9,7 +9,8 @@ text), so that writing the table back reproduces every input column.
 
 Writing never leaves half a file: each output goes to a temporary file in the same folder, is
 flushed to disk, then renamed over the target with :func:`os.replace`. Inputs are protected:
-pass ``protect=[input_path, ...]`` and a write to one of them is refused.
+pass ``protect=[input_path, ...]`` and a write to one of them is refused. That a run's files
+appear together or not at all is one level up: :mod:`segmentation.staging`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -45,7 +45,6 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
     "write_bytes_atomic",
-    "write_folder_atomic",
     "to_jsonable",
     "pause_point",
 ]
@@ -653,50 +652,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def write_folder_atomic(path, fill):
-    """Fill a new folder at ``path`` all at once: ``fill(folder)`` writes into a temporary
-    folder beside it, which then replaces ``path`` (an old folder there is removed after).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    fill : callable
-        Called with the temporary folder (a pathlib.Path); what it returns is returned.
-
-    Raises
-    ------
-    SegmentationError
-        If ``path`` is a file or the folder cannot be written; the old folder, if any, is then
-        left as it was and the temporary one removed.
-    """
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise SegmentationError(f"'{target}' is a file, where a folder is to be written.")
-    parent = target.parent if str(target.parent) else Path(".")
-    try:
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
-        os.chmod(staging, 0o777 & ~_umask())
-    except OSError as exc:
-        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
-    old = None
-    try:
-        result = fill(staging)
-        if target.exists():
-            old = parent / f"{staging.name}.old"
-            os.replace(target, old)
-        os.replace(staging, target)
-    except OSError as exc:
-        if old is not None and not target.exists():
-            os.replace(old, target)
-            old = None
-        raise SegmentationError(f"Cannot write '{target}' ({_reason(exc)}).") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    return result
 
 
 def write_text_atomic(text: str, path, *, protect: Iterable | None = None) -> Path:

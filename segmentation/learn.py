@@ -53,10 +53,21 @@ from .io import (  # noqa: E402
     write_csv_atomic,
     write_text_atomic,
 )
+from .staging import output_set  # noqa: E402
 
 __all__ = ["DEMOS", "ALGORITHMS", "LearnData", "demo_data", "load_input", "learn"]
 
 DEMOS = ("blobs", "mall", "anisotropic", "unequal", "uneven", "moons")
+#: The files of ``segment learn``, in the order they are listed.
+LEARN_FILES = (
+    "iterations.gif",
+    "seeding.gif",
+    "work.png",
+    "bounds.png",
+    "local_minima.png",
+    "trace.csv",
+    "learn.html",
+)
 ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "yinyang")
 #: Up to this many iterations the animation has two frames each (assignment, update).
 TWO_FRAMES_UP_TO = 25
@@ -182,8 +193,9 @@ def learn(
 ):
     """Trace one fit of ``data`` (a ``LearnData``) and write the files listed in the module
     docstring into ``out`` (``seeds`` fits per init for local_minima.png; ``protect``: paths
-    never to overwrite, the input); returns ``{file name: path}`` and the seconds it took
-    under ``"seconds"``."""
+    never to overwrite, the input), as one set with a ``manifest.json``, put in place whole
+    (:func:`segmentation.staging.output_set`); returns ``{file name: path}`` and the seconds it
+    took under ``"seconds"``."""
     started = time.perf_counter()
     k = (data.k or 4) if k is None else k
     X = np.ascontiguousarray(data.X, dtype=np.float64)
@@ -193,26 +205,30 @@ def learn(
         raise SegmentationError(f"`k` must be between 1 and the number of rows ({X.shape[0]}).")
     if algorithm not in ALGORITHMS:
         raise SegmentationError(f"Unknown `algorithm` '{algorithm}'; use {', '.join(ALGORITHMS)}.")
-    folder = ensure_output_dir(out)
-    run = trace(X, k, algorithm=algorithm, init=init, random_state=seed)
-    view = _View(X, seed, data.names)
-    others = {a: trace(X, k, algorithm=a, init=init, random_state=seed) for a in ALGORITHMS}
-    others[algorithm] = run
-    agree = all(np.array_equal(t.labels, others["lloyd"].labels) for t in others.values())
+    parameters = {"data": data.title, "k": k, "algorithm": algorithm, "init": init}
+    parameters |= {"seed": seed, "seeds": seeds, "out": str(out)}
+    with output_set(out, command="learn", parameters=parameters, known=LEARN_FILES) as stage:
+        run = trace(X, k, algorithm=algorithm, init=init, random_state=seed)
+        view = _View(X, seed, data.names)
+        others = {a: trace(X, k, algorithm=a, init=init, random_state=seed) for a in ALGORITHMS}
+        others[algorithm] = run
+        agree = all(np.array_equal(t.labels, others["lloyd"].labels) for t in others.values())
 
-    files = {
-        "iterations.gif": iterations_gif(run, view, data.title),
-        "seeding.gif": seeding_gif(run, X, view, data.title, init),
-        "work.png": work_png(others, X.shape[0] * k, agree),
-        "bounds.png": bounds_png(others["hamerly"], X, view),
-        "local_minima.png": local_minima_png(X, k, view, seeds),
-    }
-    written = {}
-    for name, payload in files.items():
-        written[name] = write_bytes_atomic(payload, folder / name, protect=protect)
-    written["trace.csv"] = write_csv_atomic(run.to_frame(), folder / "trace.csv", protect=protect)
-    page = learn_page(data, run, files, k=k, algorithm=algorithm, init=init, seed=seed, agree=agree)
-    written["learn.html"] = write_text_atomic(page, folder / "learn.html", protect=protect)
+        files = {
+            "iterations.gif": iterations_gif(run, view, data.title),
+            "seeding.gif": seeding_gif(run, X, view, data.title, init),
+            "work.png": work_png(others, X.shape[0] * k, agree),
+            "bounds.png": bounds_png(others["hamerly"], X, view),
+            "local_minima.png": local_minima_png(X, k, view, seeds),
+        }
+        for name, payload in files.items():
+            write_bytes_atomic(payload, stage.path(name), protect=protect)
+        write_csv_atomic(run.to_frame(), stage.path("trace.csv"), protect=protect)
+        page = learn_page(
+            data, run, files, k=k, algorithm=algorithm, init=init, seed=seed, agree=agree
+        )
+        write_text_atomic(page, stage.path("learn.html"), protect=protect)
+    written = {name: stage.final(name) for name in LEARN_FILES}
     written["seconds"] = time.perf_counter() - started
     return written
 

@@ -31,7 +31,7 @@ from kmeans_core.metrics import silhouette_samples
 
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, write_csv_atomic, write_folder_atomic
+from .io import ensure_output_dir, read_table, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
 from .monitor import describe_training
 from .outputs import (
@@ -70,7 +70,13 @@ from .stability import (
     check_bootstrap,
     structure_warnings,
 )
-from .staging import OutputSet, output_set
+from .staging import (
+    DATASET_MANIFEST,
+    OutputSet,
+    output_file,
+    output_set,
+    refuse_inside_output_set,
+)
 from .synthetic import make_customers
 from .timing import Timer
 
@@ -91,6 +97,10 @@ __all__ = [
 ]
 
 RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
+#: Where :func:`predict` writes by default (in the current folder): a CSV file, or on Dask a
+#: folder of Parquet parts.
+PREDICTIONS_FILE = "predictions.csv"
+PREDICTIONS_FOLDER = "predictions"
 #: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
 #: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
 #: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
@@ -933,13 +943,16 @@ def predict(
     input_path : path
         A CSV or Parquet table holding the model's feature columns.
     out_path : path or None
-        Where to write the result; default ``outputs/predictions.csv``.
+        The CSV file to write; default ``predictions.csv`` in the current folder. Not inside
+        a run's output folder, which the next run replaces whole. Written atomically, under a
+        lock: a second process writing the same file at the same time is refused.
     encoding, decimal : str or None
         Text encoding and decimal mark of a CSV input; None detects them.
     engine : {"inprocess", "dask"}
         On Dask, ``input_path`` may be a folder of Parquet or CSV parts or a glob, and the
-        result is a folder of Parquet parts (default ``outputs/predictions``), one per input
-        partition, each row labelled as in process.
+        result is a folder of Parquet parts (default ``predictions``), one per input
+        partition, each row labelled as in process, written as an output set
+        (:func:`segmentation.staging.output_set`) with a ``_manifest.json``.
     scheduler : str or None
         With ``engine="dask"``: a Dask scheduler's address; None starts a LocalCluster.
 
@@ -960,19 +973,21 @@ def predict(
             model, model_path, input_path, out_path, scheduler, encoding, decimal
         )
     data = read_table(input_path, encoding=encoding, decimal=decimal)
-    out_path = Path(out_path) if out_path is not None else Path("outputs") / "predictions.csv"
-    ensure_output_dir(out_path.parent if str(out_path.parent) else ".")
+    out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
+    ensure_output_dir(out_path.parent)
     if out_path.is_dir():
         raise SegmentationError(
             f"`out` '{out_path}' is a folder; give a file name such as "
-            f"{out_path / 'predictions.csv'}."
+            f"{out_path / PREDICTIONS_FILE}."
         )
-    X = model.preprocessor.transform(data)
-    labels, distances = model.assignment(X)
-    unknown = (model.category_codes(X) < 0).sum(axis=0)
-    explanations = customer_explanations(distances, labels)
-    segmented = _with_output_columns(data, labels, model.segment_names, explanations)
-    path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
+    refuse_inside_output_set(out_path)
+    with output_file(out_path):
+        X = model.preprocessor.transform(data)
+        labels, distances = model.assignment(X)
+        unknown = (model.category_codes(X) < 0).sum(axis=0)
+        explanations = customer_explanations(distances, labels)
+        segmented = _with_output_columns(data, labels, model.segment_names, explanations)
+        path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
     counts = np.bincount(labels, minlength=model.n_segments)
     return PredictResult(
         segmented=segmented,
@@ -989,24 +1004,33 @@ def predict(
 def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encoding, decimal):
     """:func:`predict` on Dask: every partition scored by :func:`_segment_partition`."""
     distributed = _on_dask()
-    folder = Path(out_path) if out_path is not None else Path("outputs") / "predictions"
+    folder = Path(out_path) if out_path is not None else Path(PREDICTIONS_FOLDER)
     if folder.exists() and not folder.is_dir():
         raise SegmentationError(
             f"`out` '{folder}' is a file; on Dask the predictions are a folder of Parquet parts."
         )
-    ensure_output_dir(folder.parent if str(folder.parent) else ".")
     _refuse_inputs_inside(distributed, folder, input_path)
     if _is_within(Path(model_path), folder):
         raise SegmentationError(
             f"Refusing to overwrite the model '{model_path}', which is inside '{folder}'; "
             "choose another `out`."
         )
-    with distributed.cluster(scheduler):
+    refuse_inside_output_set(folder)
+    parameters = {"model": model_path, "input": input_path, "engine": "dask"}
+    parameters |= {"scheduler": scheduler, "encoding": encoding, "decimal": decimal}
+    # The parts are the folder itself, so that Parquet readers take it as one dataset: its
+    # manifest is named so that they skip it.
+    with (
+        output_set(
+            folder, command="predict", parameters=parameters, manifest=DATASET_MANIFEST
+        ) as stage,
+        distributed.cluster(scheduler),
+    ):
         frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
         model.preprocessor.check_columns(list(frame.columns))
         table = distributed.DaskTable(frame)
         segmented = partial(_segment_partition, model=model)
-        totals = write_folder_atomic(folder, lambda f: table.write_parts(segmented, f))
+        totals = table.write_parts(segmented, stage.folder)
     k = model.n_segments
     return PredictResult(
         segmented=None,

@@ -72,15 +72,21 @@ from .io import pause_point, to_jsonable
 
 __all__ = [
     "MANIFEST",
+    "DATASET_MANIFEST",
     "OutputSet",
     "output_set",
     "output_file",
+    "refuse_inside_output_set",
     "output_set_problems",
     "verify_output_set",
 ]
 
 #: The file that makes a folder one whole run (written last into every set).
 MANIFEST = "manifest.json"
+#: Its name in a folder that Parquet readers take as one dataset (they skip names starting
+#: with "_", as Spark's _SUCCESS): the Parquet parts of ``segment predict --engine dask``.
+DATASET_MANIFEST = "_manifest.json"
+_MANIFESTS = (MANIFEST, DATASET_MANIFEST)
 #: Version of the manifest's layout.
 MANIFEST_FORMAT = 1
 #: Test hook: "rename" makes the swap take two renames even where the exchange works.
@@ -88,7 +94,6 @@ SWAP_VARIABLE = "SEGMENT_TEST_SWAP"
 
 _CHUNK = 1 << 20
 # The names of this module's folders beside `out`: .<name>.segment-<kind>-<run id>
-_KINDS = ("staging", "previous", "trash")
 _LEFTOVER = re.compile(r"(staging|previous|trash)-[0-9a-f]{32}")
 # A temporary file that io.write_bytes_atomic leaves beside its target when killed mid-write.
 _TEMPORARY = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp")
@@ -145,7 +150,7 @@ class OutputSet:
 
 @contextmanager
 def output_set(
-    out, *, command: str, parameters: dict, known: Iterable[str] = ()
+    out, *, command: str, parameters: dict, known: Iterable[str] = (), manifest: str = MANIFEST
 ) -> Iterator[OutputSet]:
     """Prepare a run's outputs aside and put them in place together (see the module docstring).
 
@@ -161,7 +166,10 @@ def output_set(
     known : iterable of str
         Every file the command may write, relative to ``out`` (``"plots/pca.png"``): in a
         folder without a manifest (written by an older version), these are recognised as a
-        previous run's and replaced.
+        previous run's and replaced; a folder listed here stands for everything inside it.
+    manifest : str
+        The manifest's name: :data:`MANIFEST`, or :data:`DATASET_MANIFEST` for a folder of
+        Parquet parts that readers take as one dataset.
 
     Yields
     ------
@@ -180,7 +188,7 @@ def output_set(
     started = _now()
     given = Path(out)
     target = _check_target(given)
-    lock = _Lock(_sibling(target, "lock"), given)
+    lock = _Lock(_sibling(target, "lock"), given, "Output folder")
     lock.acquire()
     try:
         _recover(target)
@@ -191,10 +199,10 @@ def output_set(
         stage = OutputSet(given, staging, str(uuid.UUID(run_id)), started)
         try:
             yield stage
-            manifest = _write_manifest(stage, command, parameters)
+            document = _write_manifest(stage, command, parameters, manifest)
             _fsync_tree(staging)
             _swap_in(staging, target, run_id)
-            stage.manifest = manifest
+            stage.manifest = document
         except BaseException:
             if staging.exists():
                 _discard(staging)
@@ -221,18 +229,35 @@ def output_file(path) -> Iterator[Path]:
         If another process is writing ``path``, or its folder cannot be written.
     """
     given = Path(path)
-    folder = Path(os.path.realpath(given)).parent
-    lock = _Lock(folder / f".{given.name}.segment-lock", given)
+    folder = Path(os.path.abspath(given)).parent  # where io.write_bytes_atomic puts its temporary
+    lock = _Lock(folder / f".{given.name}.segment-lock", given, "Output file")
     lock.acquire()
     try:
-        prefix, suffix = f".{given.name}.", ".tmp"
         for entry in os.scandir(folder):
-            name = entry.name
-            if name.startswith(prefix) and name.endswith(suffix) and entry.is_file():
+            temporary = _TEMPORARY.fullmatch(entry.name)
+            if temporary and temporary[1] == given.name and entry.is_file():
                 _unlink(Path(entry.path))
         yield given
     finally:
         lock.release()
+
+
+def refuse_inside_output_set(path) -> None:
+    """Refuse to write a file of another kind into a run's output folder, which the next run
+    replaces whole (and whose manifest it would contradict).
+
+    Raises
+    ------
+    SegmentationError
+        If the folder of ``path`` holds a ``manifest.json``.
+    """
+    folder = Path(path).parent
+    manifest = _manifest_of(folder)
+    if manifest is not None:
+        raise SegmentationError(
+            f"'{folder}' is a run's output folder (it has a {manifest.name}), which the next run "
+            f"replaces whole; write '{Path(path).name}' somewhere else with `out`."
+        )
 
 
 def _sibling(target: Path, kind: str) -> Path:
@@ -275,7 +300,7 @@ def _refuse_foreign_files(target: Path, given: Path, known: Iterable[str]) -> No
     """Refuse an output folder holding anything that is not a previous run's."""
     if not target.is_dir():
         return
-    ours = {MANIFEST, *known, *_listed_files(target)}
+    ours = {*_MANIFESTS, *known, *_listed_files(target)}
     folders = {parent.as_posix() for name in ours for parent in Path(name).parents}
     foreign = []
     for root, dirs, files in os.walk(target):
@@ -285,9 +310,9 @@ def _refuse_foreign_files(target: Path, given: Path, known: Iterable[str]) -> No
             temporary = _TEMPORARY.fullmatch(name)
             if temporary and (relative / temporary[1]).as_posix() in ours:
                 continue
-            if path not in ours:
+            if not ours.intersection([path, *(p.as_posix() for p in Path(path).parents)]):
                 foreign.append(path)
-        if not files and not dirs and relative.as_posix() not in folders:
+        if not files and not dirs and relative.as_posix() not in folders | ours:
             foreign.append(relative.as_posix() + "/")
     if foreign:
         shown = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
@@ -304,8 +329,11 @@ def _files(n: int) -> str:
 
 def _listed_files(folder: Path) -> list[str]:
     """The files a folder's manifest lists (none if it has no readable manifest)."""
+    path = _manifest_of(folder)
+    if path is None:
+        return []
     try:
-        document = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
         return [str(entry["path"]) for entry in document["files"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
@@ -369,8 +397,9 @@ def _swap_in(staging: Path, target: Path, run_id: str) -> None:
     pause_point("previous set renamed aside")
     try:
         os.rename(staging, target)
-    except OSError:
-        os.rename(previous, target)
+    except BaseException:  # refused (Windows: a file held open), or interrupted: put it back
+        if not os.path.lexists(target):
+            os.rename(previous, target)
         raise
     _fsync_dir(target.parent)
     pause_point("new set renamed in")
@@ -431,7 +460,7 @@ def _unlink(path: Path) -> None:
 # --------------------------------------------------------------------------- the manifest
 
 
-def _write_manifest(stage: OutputSet, command: str, parameters: dict) -> dict:
+def _write_manifest(stage: OutputSet, command: str, parameters: dict, name: str) -> dict:
     from .io import write_json_atomic
 
     pause_point("writing the manifest")
@@ -449,7 +478,7 @@ def _write_manifest(stage: OutputSet, command: str, parameters: dict) -> dict:
             for path, (size, digest) in sorted(_files_of(stage.folder).items())
         ],
     }
-    write_json_atomic(manifest, stage.folder / MANIFEST)
+    write_json_atomic(manifest, stage.folder / name)
     return manifest
 
 
@@ -460,7 +489,7 @@ def _files_of(folder: Path) -> dict[str, tuple[int, str]]:
         for name in files:
             path = Path(root) / name
             relative = path.relative_to(folder).as_posix()
-            if relative != MANIFEST:
+            if relative not in _MANIFESTS:
                 found[relative] = _digest(path)
     return found
 
@@ -491,23 +520,33 @@ def output_set_problems(folder) -> list[str]:
     """
     folder = Path(folder)
     if not folder.is_dir():
+        target = Path(os.path.realpath(folder))
+        prefix = f".{target.name}.segment-previous-"
+        if target.parent.is_dir() and any(
+            entry.name.startswith(prefix) for entry in os.scandir(target.parent)
+        ):
+            return [
+                f"'{folder}' is missing: a run stopped as it swapped its outputs in, and the "
+                "next run into it puts the previous ones back"
+            ]
         return [f"'{folder}' is not a folder"]
+    path = _manifest_of(folder)
+    if path is None:
+        return [f"it has no {MANIFEST}"]
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
         listed = {
             str(entry["path"]): (entry["size"], entry["sha256"]) for entry in manifest["files"]
         }
         manifest["run_id"]
-    except FileNotFoundError:
-        return [f"it has no {MANIFEST}"]
     except (OSError, ValueError, KeyError, TypeError):
-        return [f"its {MANIFEST} is not one written by segment"]
+        return [f"its {path.name} is not one written by segment"]
     problems = []
     present = {}
     for root, _, files in os.walk(folder):
         for name in files:
             relative = (Path(root) / name).relative_to(folder).as_posix()
-            if relative != MANIFEST:
+            if relative != path.name:
                 present[relative] = Path(root) / name
     for relative, (size, sha256) in listed.items():
         if relative not in present:
@@ -543,7 +582,15 @@ def verify_output_set(folder) -> dict:
             f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         )
         raise SegmentationError(f"'{folder}' is not one whole run: {shown}.")
-    return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    return json.loads(_manifest_of(Path(folder)).read_text(encoding="utf-8"))
+
+
+def _manifest_of(folder: Path) -> Path | None:
+    """The manifest file of a folder (``manifest.json`` or ``_manifest.json``), if any."""
+    for name in _MANIFESTS:
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 # --------------------------------------------------------------------------- the lock
@@ -552,9 +599,10 @@ def verify_output_set(folder) -> dict:
 class _Lock:
     """The lock file of an output (see step 1 of the module docstring)."""
 
-    def __init__(self, path: Path, given: Path):
+    def __init__(self, path: Path, given: Path, what: str):
         self.path = path
         self.given = given
+        self.what = what
         self.fd: int | None = None
         self.by_pid = False
 
@@ -572,8 +620,8 @@ class _Lock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise SegmentationError(
-                    f"Output '{self.given}' cannot be written: its files are prepared beside it, "
-                    f"in '{self.path.parent}' ({_reason(exc)}); choose another `out`."
+                    f"{self.what} '{self.given}' cannot be written: its lock file goes beside "
+                    f"it, in '{self.path.parent}' ({_reason(exc)}); choose another `out`."
                 ) from None
             locked = _kernel_lock(fd)
             if locked is None:  # no locks on this filesystem: the PID decides
@@ -631,10 +679,14 @@ class _Lock:
         )
 
     def release(self) -> None:
-        # Removed while still locked: a run that opens it after this finds no file or a new one.
+        # Removed while still locked: a run that opens it after this finds no file or a new one
+        # (Windows cannot remove an open file: there it is closed first).
         if self.fd is not None:
+            if os.name == "nt":
+                os.close(self.fd)
             _unlink(self.path)
-            os.close(self.fd)
+            if os.name != "nt":
+                os.close(self.fd)
             self.fd = None
         elif self.by_pid:
             _unlink(self.path)

@@ -186,6 +186,7 @@ def test_sample_depends_on_the_seed_not_on_the_partitions(tmp_path):
 
 def test_segment_run_and_predict_on_dask_label_as_in_process(dask_client, tmp_path):
     from segmentation.cli import main
+    from segmentation.staging import verify_output_set
 
     df = _customers(1200, seed=3)
     folder = _parts(df, tmp_path / "customers", 3, ".parquet")
@@ -257,7 +258,8 @@ def test_segment_run_and_predict_on_dask_label_as_in_process(dask_client, tmp_pa
         )
         == 0
     )
-    predicted = pd.read_parquet(tmp_path / "p_dask")
+    predicted = pd.read_parquet(tmp_path / "p_dask")  # its _manifest.json is skipped
+    assert verify_output_set(tmp_path / "p_dask")["command"] == "predict"
     np.testing.assert_array_equal(predicted["Segment"], pd.read_csv(tmp_path / "p.csv")["Segment"])
     np.testing.assert_array_equal(predicted["Segment"], expected["Segment"])
 

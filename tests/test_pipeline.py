@@ -166,11 +166,11 @@ def test_no_input_uses_synthetic_customers_and_writes_them(tmp_path):
     written = read_table(tmp_path / "customers_input.csv")
     assert len(written) == 80 and "CustomerID" in written.columns
     pd.testing.assert_frame_equal(written, make_customers(80, seed=0), check_dtype=False)
-    predicted = predict(
-        tmp_path / "model.json", tmp_path / "customers_input.csv", tmp_path / "p.csv"
-    )
+    beside = tmp_path.parent / f"{tmp_path.name}-p.csv"  # not inside the run's folder
+    predicted = predict(tmp_path / "model.json", tmp_path / "customers_input.csv", beside)
     np.testing.assert_array_equal(predicted.labels, result.segmentation.labels)
-    assert predicted.path == tmp_path / "p.csv" and predicted.path.is_file()
+    assert predicted.path == beside and predicted.path.is_file()
+    beside.unlink()
 
 
 def test_a_fixed_k_is_used_and_explained(customers_csv, tmp_path):

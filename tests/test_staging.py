@@ -18,6 +18,7 @@ from segmentation import staging
 from segmentation.errors import SegmentationError
 from segmentation.io import write_bytes_atomic, write_text_atomic
 from segmentation.staging import (
+    DATASET_MANIFEST,
     MANIFEST,
     output_file,
     output_set,
@@ -278,3 +279,94 @@ def test_a_single_output_file_is_locked_and_dead_temporaries_are_removed(tmp_pat
         ".other.csv.abcd1234.tmp",
         "predictions.csv",
     ]
+
+
+def test_a_folder_whose_parent_cannot_be_written_is_refused(tmp_path, monkeypatch):
+    # Root writes anywhere, so the refusal of the lock file is simulated.
+    real_open = os.open
+
+    def refusing_open(path, flags, *args):
+        if str(path).endswith(".segment-lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(staging.os, "open", refusing_open)
+    with pytest.raises(
+        SegmentationError,
+        match=rf"Output folder '{tmp_path / 'out'}' cannot be written: .+Permission denied",
+    ):
+        write_set(tmp_path / "out", "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_of_parquet_parts_has_a_manifest_that_readers_skip(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "parts"
+    with output_set(out, command="test", parameters={}, manifest=DATASET_MANIFEST) as stage:
+        for i in range(2):
+            pd.DataFrame({"a": [i]}).to_parquet(stage.path(f"part.{i}.parquet"))
+    assert sorted(p.name for p in out.iterdir()) == [
+        DATASET_MANIFEST,
+        "part.0.parquet",
+        "part.1.parquet",
+    ]
+    assert pd.read_parquet(out)["a"].tolist() == [0, 1]
+    assert [f["path"] for f in verify_output_set(out)["files"]] == [
+        "part.0.parquet",
+        "part.1.parquet",
+    ]
+    with pytest.raises(SegmentationError, match="has a _manifest.json"):
+        staging.refuse_inside_output_set(out / "p.csv")
+
+
+def test_a_known_folder_stands_for_everything_inside_it(tmp_path):
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    (out / "parts" / "part.0.parquet").write_text("from an older version")
+    (out / "empty").mkdir()
+    with output_set(out, command="test", parameters={}, known=("parts", "empty")) as stage:
+        write_text_atomic("new", stage.path("a.txt"))
+    assert contents(out) == {"a.txt": "new"}
+
+
+def test_segment_verify_says_whether_a_folder_is_one_whole_run(tmp_path, capsys):
+    from segmentation.cli import main
+
+    out = tmp_path / "out"
+    stage = write_set(out, "one")
+    assert main(["verify", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{out} is one whole run: segment test {stage.run_id}, 2 files")
+    assert main(["verify", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == stage.manifest
+    (out / "sub" / "b.txt").write_text("changed")
+    assert main(["verify", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: '{out}' is not one whole run: sub/b.txt differs from the run's (size or sha256).\n"
+    )
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "in use"), KeyboardInterrupt()])
+def test_a_second_rename_that_fails_puts_the_previous_set_back(tmp_path, monkeypatch, error):
+    out = tmp_path / "out"
+    write_set(out, "one")
+    monkeypatch.setenv(staging.SWAP_VARIABLE, "rename")
+    real_rename = os.rename
+    failed = []
+
+    def rename(source, destination):  # the staging folder's rename into place fails, once
+        if str(destination) == str(out.resolve()) and not failed:
+            failed.append(source)
+            raise error
+        return real_rename(source, destination)
+
+    monkeypatch.setattr(staging.os, "rename", rename)
+    with pytest.raises(type(error)):
+        write_set(out, "two")
+    assert ".segment-staging-" in str(failed[0])
+    assert contents(out) == {"a.txt": "one", "sub/b.txt": "oneone"}
+    verify_output_set(out)
+    assert beside(out) == []
