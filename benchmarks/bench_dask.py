@@ -17,12 +17,13 @@ machine; the data is made on the workers (``dask.array.random``), persisted, and
 for the single-machine runs. Each worker loads our numba kernels once (a small fit, untimed) and
 dask-ml's code likewise. Runs alternate between the peers; times are medians over ``--repeats``.
 
-``--scaling`` adds our Dask fit from the same kind of init at 1M, 3M and 10M rows x 8 features,
-k=16, a fixed 20 iterations (``tol=0``), to extrapolate the time per iteration.
+``--scaling`` adds our Dask fit from the same kind of init at 1M, 3M, 10M and 30M rows x 8
+features, k=16, a fixed 20 iterations (``tol=0``), and ``predict`` of every row (the labels
+summed on the cluster, nothing gathered), and fits a line to the times per row to predict 100M.
 
 Run it with ``python -m benchmarks.compare dask [--quick] [--scale 0.5] [--repeats 3]
-[--scaling]``;
-results go to ``benchmarks/results/dask.md`` (and ``dask.json``).
+[--dask-ml-repeats 1] [--scaling]``; results go to ``benchmarks/results/dask.md`` (and
+``dask.json``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import numpy as np
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CASES = [(3_000_000, 8, 16), (1_000_000, 32, 32)]
 QUICK_CASES = [(300_000, 8, 16), (100_000, 32, 32)]
-SCALING_ROWS = [1_000_000, 3_000_000, 10_000_000]
+SCALING_ROWS = [1_000_000, 3_000_000, 10_000_000, 30_000_000]
 CHUNK_ROWS = 250_000
 OVERLAP = 0.45
 DATA_SEED = 20_261_202
@@ -81,8 +82,9 @@ def _inertia(X, centers):
     return -scorer.score(X)
 
 
-def run_case(client, n_samples, n_features, n_clusters, repeats, log=print):
-    """Time every peer on one case; returns a dict of the medians and inertias."""
+def run_case(client, n_samples, n_features, n_clusters, repeats, dask_ml_repeats, log=print):
+    """Time every peer on one case; returns a dict of the medians and inertias. dask-ml runs in
+    the first ``dask_ml_repeats`` rounds only (it is slow)."""
     from dask_ml.cluster import KMeans as DaskMLKMeans
 
     import kmeans_core
@@ -90,7 +92,7 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, log=print):
 
     Xd = make_data(n_samples, n_features, n_clusters).persist()
     X = Xd.compute()
-    sample = X[np.random.default_rng(0).choice(n_samples, 100_000, replace=False)]
+    sample = X[np.random.default_rng(0).choice(n_samples, min(n_samples, 100_000), replace=False)]
     init, _ = kmeans_core.kmeans_plusplus(sample, n_clusters, random_state=0)
 
     peers = {
@@ -102,14 +104,21 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, log=print):
         "ours_local_init": lambda: kmeans_core.KMeans(n_clusters, init=init).fit(X),
     }
     times = {name: [] for name in peers}
+    loads = []
     models = {}
     for r in range(repeats):
         for name, fit in peers.items():
+            if name == "dask_ml" and r >= dask_ml_repeats:
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 seconds, models[name] = _timed(fit)
             times[name].append(seconds)
-            log(f"  {n_samples}x{n_features} k={n_clusters} round {r + 1}: {name} {seconds:.2f} s")
+            loads.append(os.getloadavg()[0])
+            log(
+                f"  {n_samples}x{n_features} k={n_clusters} round {r + 1}: {name} "
+                f"{seconds:.2f} s (load {loads[-1]:.1f})"
+            )
     result = {
         "case": f"{n_samples:,} x {n_features}, k={n_clusters}",
         "time_s": {name: statistics.median(t) for name, t in times.items()},
@@ -118,12 +127,13 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, log=print):
             name: _inertia(X, np.asarray(model.cluster_centers_)) for name, model in models.items()
         },
         "n_iter": {name: int(model.n_iter_) for name, model in models.items()},
-        "load_average_1min": os.getloadavg()[0],
+        "load_average_1min": statistics.median(loads),
     }
     dask_init, local_init = models["ours_dask_init"], models["ours_local_init"]
     result["same_result_from_same_init"] = bool(
         dask_init.n_iter_ == local_init.n_iter_
         and abs(dask_init.inertia_ - local_init.inertia_) <= 1e-9 * local_init.inertia_
+        and np.array_equal(dask_init.labels_.compute(), local_init.labels_)
     )
     t = result["time_s"]
     result["speedup_vs_dask_ml"] = t["dask_ml"] / t["ours_dask"]
@@ -132,7 +142,10 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, log=print):
 
 
 def run_scaling(client, rows, log=print):
-    """Our Dask fit at several sizes, a fixed number of iterations: seconds per iteration."""
+    """Our Dask fit (a fixed number of iterations) and predict at several sizes: the time per
+    row, a least-squares line through it, and what the line gives for 100M rows."""
+    import dask.array as da
+
     import kmeans_core
     from kmeans_core.dask import KMeans as DaskKMeans
 
@@ -143,18 +156,37 @@ def run_scaling(client, rows, log=print):
         model = DaskKMeans(16, init=init, tol=0.0, max_iter=SCALING_ITERATIONS)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            seconds, _ = _timed(lambda model=model, Xd=Xd: model.fit(Xd))
-        points.append({"n_samples": n_samples, "time_s": seconds, "n_iter": model.n_iter_})
-        log(f"  scaling {n_samples:,} rows: {seconds:.2f} s for {model.n_iter_} iterations")
-        del Xd
+            fit_s, _ = _timed(lambda model=model, Xd=Xd: model.fit(Xd))
+        counts = da.bincount(model.predict(Xd), minlength=16)
+        predict_s, counts = _timed(counts.compute)
+        assert counts.sum() == n_samples
+        points.append(
+            {
+                "n_samples": n_samples,
+                "fit_s": fit_s,
+                "n_iter": model.n_iter_,
+                "predict_s": predict_s,
+                "load_average_1min": os.getloadavg()[0],
+            }
+        )
+        log(
+            f"  scaling {n_samples:,} rows: fit {fit_s:.2f} s for {model.n_iter_} iterations, "
+            f"predict {predict_s:.2f} s (load {points[-1]['load_average_1min']:.1f})"
+        )
+        del Xd, model
     n = np.array([p["n_samples"] for p in points], dtype=float)
-    per_iter = np.array([p["time_s"] / p["n_iter"] for p in points])
-    slope, intercept = np.polyfit(n, per_iter, 1)
+    per_iteration = np.array([p["fit_s"] / p["n_iter"] for p in points])
+    predict = np.array([p["predict_s"] for p in points])
+    fit_slope, fit_fixed = np.polyfit(n, per_iteration, 1)
+    predict_slope, predict_fixed = np.polyfit(n, predict, 1)
     return {
         "points": points,
-        "seconds_per_iteration_per_million_rows": slope * 1e6,
-        "fixed_seconds_per_iteration": intercept,
-        "predicted_seconds_per_iteration_100M": slope * 1e8 + intercept,
+        "iteration_seconds_per_million_rows": fit_slope * 1e6,
+        "iteration_fixed_seconds": fit_fixed,
+        "predicted_iteration_seconds_100M": fit_slope * 1e8 + fit_fixed,
+        "predict_seconds_per_million_rows": predict_slope * 1e6,
+        "predict_fixed_seconds": predict_fixed,
+        "predicted_predict_seconds_100M": predict_slope * 1e8 + predict_fixed,
     }
 
 
@@ -165,7 +197,8 @@ def _warm(client):
     from kmeans_core.dask import KMeans as DaskKMeans
 
     for n_features, k in ((8, 16), (32, 32)):
-        X = make_data(300_000, n_features, k, chunk_rows=100_000).persist()
+        # Chunks of the cases' size and a short one: the workers load the kernels of both.
+        X = make_data(CHUNK_ROWS + 50_000, n_features, k).persist()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             DaskKMeans(k, random_state=0, max_iter=3).fit(X)
@@ -177,9 +210,10 @@ def to_markdown(report):
         "# KMeans on Dask: ours against dask-ml, and against ours on one machine",
         "",
         f"{report['machine']}; {report['cluster']}; versions: {report['versions']}. "
-        f"Rows scaled by {report['scale']}. Medians of {report['repeats']} alternated runs; the "
-        "machine was shared with other jobs (1-minute load average per case below), so read "
-        "the ratios, not the seconds.",
+        f"Rows scaled by {report['scale']}. Medians of {report['repeats']} alternated runs "
+        f"(dask-ml: {report.get('dask_ml_repeats', report['repeats'])}); the machine was shared "
+        "with other jobs (median 1-minute load average per case below), so read the ratios, "
+        "not the seconds.",
         "",
         "| case | ours (s) | dask-ml (s) | speed-up | inertia ours / dask-ml | iterations ours / "
         "dask-ml | ours on Dask, same init (s) | ours on one machine (s) | Dask / one machine "
@@ -200,21 +234,30 @@ def to_markdown(report):
     if scaling:
         lines += [
             "",
-            f"Scaling (ours on Dask, 8 features, k=16, {SCALING_ITERATIONS} iterations):",
+            f"Scaling (ours on Dask, 8 features, k=16: {SCALING_ITERATIONS} Lloyd iterations from "
+            "a given init, then `predict` of every row):",
             "",
-            "| rows | fit (s) | per iteration (s) |",
-            "|---|---|---|",
+            "| rows | fit (s) | per iteration (s) | per iteration per million rows (s) | "
+            "predict (s) | predict per million rows (s) | load |",
+            "|---|---|---|---|---|---|---|",
         ]
         for p in scaling["points"]:
+            per_iteration = p["fit_s"] / p["n_iter"]
+            millions = p["n_samples"] / 1e6
             lines.append(
-                f"| {p['n_samples']:,} | {p['time_s']:.2f} | {p['time_s'] / p['n_iter']:.3f} |"
+                f"| {p['n_samples']:,} | {p['fit_s']:.2f} | {per_iteration:.3f} | "
+                f"{per_iteration / millions:.4f} | {p['predict_s']:.2f} | "
+                f"{p['predict_s'] / millions:.4f} | {p['load_average_1min']:.1f} |"
             )
         lines += [
             "",
-            f"Least-squares line: {scaling['seconds_per_iteration_per_million_rows']:.4f} s per "
-            f"iteration per million rows + {scaling['fixed_seconds_per_iteration']:.3f} s; for "
-            f"100M rows on this cluster's two cores: "
-            f"{scaling['predicted_seconds_per_iteration_100M']:.2f} s per iteration.",
+            f"Least-squares lines: an iteration takes "
+            f"{scaling['iteration_seconds_per_million_rows']:.4f} s per million rows + "
+            f"{scaling['iteration_fixed_seconds']:.3f} s, so "
+            f"{scaling['predicted_iteration_seconds_100M']:.1f} s at 100M rows on this cluster's "
+            f"two cores; predict takes {scaling['predict_seconds_per_million_rows']:.4f} s per "
+            f"million rows + {scaling['predict_fixed_seconds']:.3f} s, so "
+            f"{scaling['predicted_predict_seconds_100M']:.1f} s at 100M rows.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -226,7 +269,11 @@ def parse_args(argv):
         "--scale", type=float, default=1.0, help="multiply the cases' rows by this (memory, time)"
     )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--scaling", action="store_true", help="also 1M, 3M, 10M rows")
+    parser.add_argument(
+        "--dask-ml-repeats", type=int, default=1, help="rounds dask-ml runs in (it is slow)"
+    )
+    parser.add_argument("--scaling", action="store_true", help="also 1M, 3M, 10M, 30M rows")
+    parser.add_argument("--no-cases", action="store_true", help="only the scaling")
     parser.add_argument("--out", default=None, help="results file stem (default dask)")
     return parser.parse_args(argv)
 
@@ -245,10 +292,11 @@ def main(argv=None):
     client = Client(cluster)
     try:
         _warm(client)
-        cases = QUICK_CASES if args.quick else CASES
+        cases = [] if args.no_cases else QUICK_CASES if args.quick else CASES
         cases = [(int(n * args.scale), d, k) for n, d, k in cases]
-        results = [run_case(client, *case, args.repeats) for case in cases]
-        scaling = run_scaling(client, SCALING_ROWS) if args.scaling else None
+        results = [run_case(client, *case, args.repeats, args.dask_ml_repeats) for case in cases]
+        rows = [n // 10 for n in SCALING_ROWS] if args.quick else SCALING_ROWS
+        scaling = run_scaling(client, rows) if args.scaling else None
     finally:
         client.close()
         cluster.close()
@@ -261,6 +309,7 @@ def main(argv=None):
         "cluster": "LocalCluster(n_workers=2, threads_per_worker=1, processes=True)",
         "versions": versions,
         "repeats": args.repeats,
+        "dask_ml_repeats": args.dask_ml_repeats,
         "scale": args.scale,
         "cases": results,
         "scaling": scaling,

@@ -21,6 +21,8 @@ BENCHMARKS = {
     "quality": ("benchmarks.bench_quality", "Centroid Index on the Fränti sets, refine='swap'"),
     "sweep-refine": ("benchmarks.bench_sweep_refine", "the k sweep: restarts or refine='swap'"),
     "dask": ("benchmarks.bench_dask", "KMeans on Dask against dask-ml and against one machine"),
+    "k-rules": ("benchmarks.bench_k_rules", "the k each rule chooses on the data sets of data/"),
+    "stability": ("benchmarks.bench_stability", "bootstrap stability: replicates, starts, cost"),
 }
 
 

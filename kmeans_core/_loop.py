@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from kmeans_core._convergence import converged_after
 from kmeans_core._kernels import slp_vectorizer
 from kmeans_core._kernels.common import (
     TILE,
@@ -279,7 +280,7 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
     weight_in_clusters = np.zeros(n_clusters, dtype=X.dtype)
     shift = np.zeros(n_clusters, dtype=X.dtype)
 
-    strict_convergence = converged = False
+    converged = strict = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         n_changed = assigner.assign(centers, labels, sums, weights)
         if add_block_sums(sums, weights, centers_new, weight_in_clusters):
@@ -289,15 +290,11 @@ def run_kmeans(assigner: Assigner, centers_init, *, max_iter, tol):
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         assigner.centers_moved(centers_new, shift)
         centers, centers_new = centers_new, centers
-
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
-    if not strict_convergence:
+    if not strict:
         # The centers moved once more after the last assignment: make the labels match them.
         assigner.assign(centers, labels, sums, weights)
 

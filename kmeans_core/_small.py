@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kmeans_core._convergence import converged_after
 from kmeans_core._validation import check_finite
 
 #: Most rows handled in NumPy: fewer than two of the kernels' row blocks
@@ -155,7 +156,7 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
     weights = np.zeros(n_clusters, dtype=dtype)
     n_changed = 0
 
-    strict_convergence = converged = False
+    converged = strict = False
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         fresh = labels[0] < 0 or n_changed * RESUM_EVERY > n_samples
         nearest = _nearest(XT, centers)
@@ -190,15 +191,11 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
             )
         squared_shift = _average_and_shift(centers_new, weight_in_clusters, centers)
         centers = centers_new
-
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
-    if not strict_convergence:
+    if not strict:
         # The centers moved once more after the last assignment: make the labels match them.
         labels = _nearest(XT, centers)
 

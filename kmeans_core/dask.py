@@ -45,6 +45,8 @@ import dask
 import dask.array as da
 import numpy as np
 
+from kmeans_core._convergence import absolute_tol, converged_after
+
 # The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
 # below: the one place to adapt when they change.
 from kmeans_core._kernels.common import (
@@ -144,8 +146,6 @@ MIN_CHUNK_ROWS = 4096
 MAX_CHUNK_BYTES = 128 * 2**20
 #: Partial results are added this many at a time, in block order, up the reduction tree.
 FAN_IN = 8
-#: k-means|| distances to the new candidates are computed this many candidates at a time.
-CANDIDATE_BATCH = 64
 #: The k-means|| candidates are reclustered this many times (the best kept): cheap, in the
 #: client, on a few hundred weighted points (benchmarks/README.md, "Dask").
 RECLUSTER_RUNS = 10
@@ -315,12 +315,13 @@ def _top_rows_step(chunk, state, seed, round_, n_rows):
 
 def _closest_step(chunk, state, candidates):
     """Keep the squared distance of every row to its nearest candidate so far; return their
-    weighted sum (the chunk's share of phi)."""
+    weighted sum (the chunk's share of phi). The nearest new candidate by Lloyd's labels
+    kernel, then one distance per row: three times faster than every distance and a minimum."""
+    labels = _nearest(chunk.X, candidates)
+    difference = chunk.X - candidates[labels].astype(chunk.X.dtype, copy=False)
+    nearest = np.einsum("ij,ij->i", difference, difference)
     closest = state.get("closest")
-    for start in range(0, candidates.shape[0], CANDIDATE_BATCH):
-        batch = _squared_distances(chunk.X, candidates[start : start + CANDIDATE_BATCH])
-        nearest = batch.min(axis=1)
-        closest = nearest if closest is None else np.minimum(closest, nearest)
+    closest = nearest if closest is None else np.minimum(closest, nearest)
     state["closest"] = closest
     return float(np.dot(closest.astype(np.float64), chunk.sample_weight))
 
@@ -693,7 +694,7 @@ class KMeans:
         shards = _Shards(prepared, X.chunks[0], self.n_threads or os.cpu_count() or 1)
         try:
             squares = _reduce(shards.run(_squares_step), _add_floats)
-            tol = float(squares.mean() / n_samples) * self.tol
+            tol = absolute_tol(self.tol, float(squares.mean() / n_samples))
 
             random_state = _check_random_state(self.random_state)
             best = None
@@ -825,7 +826,7 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
     centers = np.array(centers_init, order="C", copy=True)
     n_clusters = centers.shape[0]
     shift = np.zeros(n_clusters, dtype=centers.dtype)
-    strict_convergence = converged = False
+    converged = strict = False
     shards.forget("labels")
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         parts = shards.run(_lloyd_step, centers)
@@ -837,14 +838,11 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
             _relocate(shards, centers, centers_new, weight_in_clusters, empty)
         squared_shift = average_and_shift(centers_new, weight_in_clusters, centers, shift)
         centers = centers_new
-        if n_changed == 0:
-            strict_convergence = converged = True
-            break
-        if squared_shift <= tol:
-            converged = True
+        converged, strict = converged_after(n_changed, squared_shift, tol)
+        if converged:
             break
 
-    inertia = _reduce(shards.run(_final_step, centers, not strict_convergence, run), _add_floats)
+    inertia = _reduce(shards.run(_final_step, centers, not strict, run), _add_floats)
     shards.forget("labels")
     return float(inertia), centers, n_iter, converged
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from kmeans_core import _small
 from kmeans_core._base import EstimatorMixin
+from kmeans_core._convergence import absolute_tol
 from kmeans_core._parallel import run_blocks, threads_for
 from kmeans_core._validation import (
     InvalidParameterError,
@@ -280,7 +281,7 @@ class KMeans(EstimatorMixin):
             X, X_mean, mean_variance, X_tiles = center_data(
                 X, n_threads, assigner_type.tile_format(n_samples, n_features, self.n_clusters)
             )
-        tol = mean_variance * self.tol
+        tol = absolute_tol(self.tol, mean_variance)
         if not isinstance(init, str):
             init = init - X_mean
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kmeans_core._convergence import absolute_tol
 from kmeans_core._validation import check_random_state, check_sample_weight
 from kmeans_core.estimator import KMeans, assigner_class, choose_algorithm
 from kmeans_core.init import _candidate_pots, _choose, greedy_kmeans_plusplus, random_init
@@ -281,7 +282,7 @@ def _engine_run(model, X, init, sample_weight, algorithm, recorder):
     X, X_mean, mean_variance, X_tiles = center_data(
         X, n_threads, assigner_type.tile_format(n_samples, n_features, n_clusters)
     )
-    tol = mean_variance * model.tol
+    tol = absolute_tol(model.tol, mean_variance)
     seeding = None
     if isinstance(init, str) and init == "k-means++":
         replay = copy.deepcopy(random_state)

@@ -384,7 +384,7 @@ def _print_run(result) -> None:
     table.add_column("Customers", justify="right")
     table.add_column("Share", justify="right")
     if seg.stability is not None:
-        table.add_column("Stability\n(bootstrap)", justify="right")
+        table.add_column("Stability\n(bootstrap)", justify="right", no_wrap=True)
     for name in features:
         table.add_column(f"{name}\n(mean)", justify="right")
     for row in frame.itertuples(index=False):

@@ -104,7 +104,7 @@ class RunConfig:
     k: str | int = "auto"
     k_range: tuple[int, int] = (2, 10)
     k_rule: str = "auto"
-    bootstrap: int = 50
+    bootstrap: int = 50  # segmentation.stability.DEFAULT_BOOTSTRAPS
     scaler: str = "standard"
     log_transform: str | list[str] = "auto"
     seed: int = 0

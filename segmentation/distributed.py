@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
-from .preprocess import HUGE, NumericSummary, _numeric_column, _text_column
+from .preprocess import NumericSummary, _numeric_column, _text_column, measuring_units
 from .rfm import _customer_ids, _numbers, _parse_as_of, _parse_dates
 
 __all__ = [
@@ -56,18 +56,32 @@ _CLEAN_META = pd.DataFrame(
 @contextlib.contextmanager
 def cluster(scheduler=None):
     """A ``distributed.Client``: connected to ``scheduler`` (an address such as
-    ``tcp://host:8786``), or to a LocalCluster on this machine that is closed on exit."""
-    from distributed import Client, LocalCluster
+    ``tcp://host:8786``, or the path of a scheduler file such as dask-jobqueue and dask-mpi
+    write); else the client already current in this Python session (a dask-gateway or
+    Kubernetes cluster's, say), left open; else a LocalCluster on this machine, sized to it and
+    closed on exit."""
+    from distributed import Client, LocalCluster, default_client
 
     if scheduler:
+        as_file = str(scheduler).endswith(".json") and Path(scheduler).is_file()
         try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as error:
+            if as_file:
+                client = Client(scheduler_file=str(scheduler), timeout="10s")
+            else:
+                client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as error:
             raise SegmentationError(
                 f"Could not reach the Dask scheduler at {scheduler!r} ({error}); check `scheduler`."
             ) from None
         with client:
             yield client
+        return
+    try:
+        current = default_client()
+    except ValueError:
+        current = None
+    if current is not None:
+        yield current
         return
     with LocalCluster(processes=True, dashboard_address=":0") as local, Client(local) as client:
         yield client
@@ -613,7 +627,7 @@ class DaskStatistics:
             largest = np.array(
                 [np.nanmax(np.abs(self._summaries[c][1:3] + (0.0,))) for c in self.names]
             )
-            units = np.where(largest > HUGE, largest, 1.0)
+            units = measuring_units(largest)
             mean = (sums / units + missing * (fills / units)) / self.n_rows
             parts = [dask.delayed(_central_moments)(b, fills, mean, units) for b in self.blocks]
             moments = dask.compute(_tree(parts, _add_all))[0] / self.n_rows
@@ -629,7 +643,8 @@ class DaskStatistics:
     def scaler(self, transform_block, scaler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Center, scale and largest magnitude per column of ``transform_block(partition)``
         over the whole table, as ``segmentation.preprocess._fit_scaler`` computes them in
-        memory (columns beyond ``HUGE`` measured in units of their largest value)."""
+        memory (columns beyond ``HUGE`` or below ``TINY`` measured in units of their largest
+        value)."""
         import dask
 
         blocks = [dask.delayed(_scaler_block)(b, self.names, transform_block) for b in self.blocks]
@@ -643,7 +658,7 @@ class DaskStatistics:
         magnitude = np.maximum(np.abs(summary[1]), np.abs(summary[2]))
         if scaler == "none" or width == 0:
             return np.zeros(width), np.ones(width), magnitude
-        units = np.where(magnitude > HUGE, magnitude, 1.0)
+        units = measuring_units(magnitude)
         if (units != 1.0).any():
             blocks = list(dask.persist(*[dask.delayed(np.divide)(b, units) for b in blocks]))
             summary = dask.compute(

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
-from .select_k import REFINE
+from .select_k import REFINE, SWEEP_SAMPLE_REASON
 from .staging import OutputSet
 from .timing import Timer
 
@@ -255,6 +255,7 @@ def _sample_of(seg: Segmentation) -> dict:
         "rows": len(seg.data),
         "of": seg.population,
         "seed": seg.config.seed,
+        "why_enough": SWEEP_SAMPLE_REASON if len(seg.data) < seg.population else None,
         "on_the_sample": ["k sweep", "profiles' means and medians", "figures", "silhouette"],
         "on_every_customer": [
             "preprocessing statistics",

@@ -51,6 +51,8 @@ from .select_k import (
     GAP_N_INIT,
     GAP_REFERENCES,
     SAMPLE_THRESHOLD,
+    SWEEP_SAMPLE_REASON,
+    SWEEP_SAMPLE_ROWS,
     check_k_rule,
     choose_k,
     choose_n_init,
@@ -63,7 +65,6 @@ from .select_k import (
     silhouette_rows,
 )
 from .stability import (
-    MAX_N_INIT,
     MAX_ROWS,
     Stability,
     bootstrap_stability,
@@ -101,12 +102,6 @@ RFM_FEATURES = ["Recency", "Frequency", "Monetary"]
 #: folder of Parquet parts.
 PREDICTIONS_FILE = "predictions.csv"
 PREDICTIONS_FOLDER = "predictions"
-#: On Dask, the k sweep (and the profiles, figures and silhouette) use a seeded sample of this
-#: many customers: the silhouette that chooses k is estimated on 10,000 of them in any case
-#: (``select_k.SAMPLE_THRESHOLD``), and 100,000 rows put a segment of 1% of the customers at
-#: 1,000 rows, its center within about 3% of a standard deviation; the final fit uses every
-#: customer (README, "The toolkit on Dask").
-DASK_SAMPLE_ROWS = 100_000
 
 #: How a run reports progress: ``progress(stage, done, total)`` says that ``stage`` has done
 #: ``done`` of ``total`` steps (``total`` None: steps not counted, a spinner is shown). Each
@@ -188,8 +183,7 @@ def segment(
         sweep = fit_sweep
         if config.method == "kprototypes":
             sweep = _mixed_sweep(preprocessor, X, log)
-    with timer.stage("sweep"):
-        choice, fitted = _choose_k(X, ks, k, config, progress, sweep)
+    choice, fitted = _choose_k(X, ks, k, config, progress, timer, sweep)
     _tell(progress, "fit", 0, 2)
     with timer.stage("fit"):
         draft = _model_by_size(preprocessor, fitted)
@@ -374,9 +368,12 @@ def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
     return sweep
 
 
-def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sweep=fit_sweep):
+def _choose_k(
+    X, ks, k, config: RunConfig, progress: ProgressCallback | None, timer: Timer, sweep=fit_sweep
+):
     """Sweep ``ks`` with ``sweep`` (:func:`fit_sweep` or the K-Prototypes one), choose k (or
-    take the given one); the choice and its fitted model."""
+    take the given one); the choice and its fitted model. ``timer`` gets the stages "sweep"
+    and, when the k rule needs it, "gap"."""
     n_init = config.n_init or choose_n_init(X.shape[0])
     _tell(progress, "sweep", 0, len(ks))
     done = []
@@ -385,7 +382,7 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
         done.append(_k)
         _tell(progress, "sweep", len(done), len(ks))
 
-    with warnings.catch_warnings():
+    with timer.stage("sweep"), warnings.catch_warnings():
         # Degenerate fits are reported through the metrics (NaN) and the log, not warnings.
         warnings.simplefilter("ignore")
         rows, models = sweep(
@@ -397,7 +394,13 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
             progress=step,
         )
     elbow = kneedle([row["k"] for row in rows], [row["inertia"] for row in rows])
-    gaps, gap = _gap(X, rows, config, progress)
+    # K-Prototypes: no gap statistic (uniform references have no categories); auto votes
+    # with the silhouette and the elbow
+    if needs_gap(rows, config.k_rule) and config.method != "kprototypes":
+        with timer.stage("gap"):
+            gaps, gap = _gap(X, rows, config, progress)
+    else:
+        gaps, gap = None, None
     automatic_k, rule, reason = choose_k(rows, config.k_rule, gaps)
     if k == "auto":
         chosen = automatic_k
@@ -421,20 +424,20 @@ def _choose_k(X, ks, k, config: RunConfig, progress: ProgressCallback | None, sw
 
 def _gap(
     X: np.ndarray, rows: list[dict], config: RunConfig, progress: ProgressCallback | None
-) -> tuple[list | None, dict | None]:
-    """The gap statistic when the k rule needs it: its rows (k = 1 first), and what the summary
-    records; ``gap`` and ``gap_se`` are added to the sweep rows."""
-    if not needs_gap(rows, config.k_rule):
-        return None, None
-    if config.method == "kprototypes":
-        return None, None  # auto votes with the silhouette and the elbow
-    gaps = gap_statistic(
-        X,
-        [row["k"] for row in rows],
-        seed=config.seed,
-        inertias={row["k"]: row["inertia"] for row in rows},
-        progress=lambda done, total: _tell(progress, "gap", done, total),
-    )
+) -> tuple[list, dict]:
+    """The gap statistic: its rows (k = 1 first), and what the summary records; ``gap`` and
+    ``gap_se`` are added to the sweep rows."""
+    with warnings.catch_warnings():
+        # A reference or a degenerate data set may give fewer clusters than k: that is a
+        # small W_k, which the statistic handles, not a warning for the user.
+        warnings.simplefilter("ignore")
+        gaps = gap_statistic(
+            X,
+            [row["k"] for row in rows],
+            seed=config.seed,
+            inertias={row["k"]: row["inertia"] for row in rows},
+            progress=lambda done, total: _tell(progress, "gap", done, total),
+        )
     by_k = {row["k"]: row for row in gaps}
     for row in rows:
         row["gap"] = by_k[row["k"]]["gap"]
@@ -459,12 +462,11 @@ def _stability(
     progress: ProgressCallback | None,
 ) -> Stability | None:
     """Hennig's clusterboot of the segments: the run's method and k on every bootstrap draw,
-    with the run's restarts for the draw's size (at most ``MAX_N_INIT``); None when
-    ``bootstrap`` is 0."""
+    with the run's restarts for the draw's size; None when ``bootstrap`` is 0."""
     if config.bootstrap == 0:
         return None
     k = model.n_segments
-    n_init = min(config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS)), MAX_N_INIT)
+    n_init = config.n_init or choose_n_init(min(X.shape[0], MAX_ROWS))
     cluster = None
     if model.method == "kprototypes":
         cluster = _kprototypes_refit(model, X, k, n_init)
@@ -741,7 +743,7 @@ def _is_within(path: Path, folder: Path) -> bool:
 def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunResult:
     """:func:`run` on Dask: the statistics of the preprocessing and the final fit on every
     customer, on the cluster; the k sweep, profiles, figures and silhouette on a seeded sample
-    of :data:`DASK_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
+    of :data:`SWEEP_SAMPLE_ROWS`; the segmented table written as Parquet parts."""
     if config.input is None:
         raise SegmentationError(
             "`engine` dask needs `input`: a Parquet or CSV file, a folder of parts or a glob."
@@ -762,7 +764,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
                     config.input, encoding=config.encoding, decimal=config.decimal
                 )
             )
-            data = table.sample(DASK_SAMPLE_ROWS, config.seed)
+            data = table.sample(SWEEP_SAMPLE_ROWS, config.seed)
         log = [
             f"Read {table.n_rows:,} rows and {data.shape[1]} columns from {source} on Dask "
             f"({table.n_partitions} partitions)."
@@ -770,9 +772,9 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         if len(data) < table.n_rows:
             log.append(
                 f"The k sweep, the profiles' statistics, the figures and the silhouette use a "
-                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers; the "
-                "preprocessing statistics, the final fit, the segment sizes and the segmented "
-                "table use every customer."
+                f"seeded sample of {len(data):,} of the {table.n_rows:,} customers (enough: "
+                f"{SWEEP_SAMPLE_REASON}); the preprocessing statistics, the final fit, the "
+                "segment sizes and the segmented table use every customer."
             )
         with timer.stage("preprocess"):
             roles = infer_roles(data, features=config.features, id_column=config.id_column)
@@ -785,8 +787,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             log.extend(preprocessor.log_)
             X = preprocessor.transform(data)
             ks = _ks_to_try(config, k, X, log)
-        with timer.stage("sweep"):
-            choice, fitted = _choose_k(X, ks, k, config, progress)
+        choice, fitted = _choose_k(X, ks, k, config, progress, timer)
         _tell(progress, "fit", 0, 2)
         with timer.stage("fit"):
             # Lloyd on every customer, from the sample's best centers.

@@ -64,6 +64,7 @@ small.note { color: var(--muted); }
 .warnings { background: #fff4e5; border-left: 4px solid #c26100; padding: 10px 14px;
             border-radius: 4px; margin: 18px 0; }
 .warnings p { margin: 4px 0; }
+td.nowrap { white-space: nowrap; }
 .reading { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 12px; }
 .reading.highly-stable { background: #b7e1cd; }
 .reading.stable { background: #d9ead3; }
@@ -171,7 +172,7 @@ def _stability_cell(seg: Segmentation, segment_id: int) -> str:
     label = seg.stability.labels[segment_id]
     se = seg.stability.standard_error[segment_id]
     return (
-        f'<td class="num" title="standard error {se:.3f}">{value:.2f} '
+        f'<td class="num nowrap" title="standard error {se:.3f}">{value:.2f} '
         f'<span class="reading {label.replace(" ", "-")}">{_e(label)}</span></td>'
     )
 
@@ -440,7 +441,12 @@ def _how_it_was_made(seg: Segmentation) -> str:
             if seg.model.method == "kprototypes"
             else []
         ),
+        ("Rule for k", seg.choice.k_rule),
         ("Silhouette", seg.silhouette.description),
+        (
+            "Stability",
+            seg.stability.description if seg.stability is not None else "not measured",
+        ),
         ("Scaler", params.get("scaler")),
         ("Log transform", params.get("log_transform")),
         ("Features used", ", ".join(seg.preprocessor.feature_names_out_)),

@@ -24,9 +24,30 @@ structure", and there the highest silhouette is the criterion that finds the Fr�
 true k (data/franti). Below it the silhouette tends to prefer a coarse two-way split of a
 continuum (wholesale customers, online-retail RFM), so a second kind of evidence must agree:
 the shape of the inertia curve, or the comparison with structureless data. The gap statistic
-is computed only when the rule needs it. The measured table (chosen k per rule and data set)
-is in README.md. Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says
-whether they agree, so that a disagreement is visible.
+is computed only when the rule needs it. Measured (``python -m benchmarks.compare k-rules``;
+gap*: Tibshirani's rule, 1 = no structure; README.md gives the stability at each k too):
+
+========================  =====  ==========  =====  ====  ====  =========
+data (k tried)            truth  silhouette  elbow  gap*  auto  best sil.
+========================  =====  ==========  =====  ====  ====  =========
+mall, 3 columns (2-10)    -      6           4      2     6     0.427
+mall income+spending      -      5           5      1     5     0.555
+wholesale customers       -      2           5      2     2     0.313
+online retail RFM         -      2           5      5     5     0.433
+Fr채nti S1, S2 (2-20)      15     15, 15      6, 5   1, 3  15    0.71, 0.63
+Fr채nti S3, S4 (2-20)      15     15, 15      7, 6   2, 1  15    0.49, 0.48
+Fr채nti A1 (2-25)          20     20          7      3     20    0.560
+Fr채nti A2 (2-40)          35     35          8      1     35    0.583
+Fr채nti A3 (2-55)          50     49          9      1     49    0.598
+Fr채nti Unbalance (2-13)   8      6           5      1     6     0.827
+Fr채nti DIM32 (2-21)       16     16          12     16    16    0.943
+one Gaussian blob         1      3           4      1     3     0.329
+uniform square            1      4           4      1     4     0.413
+========================  =====  ==========  =====  ====  ====  =========
+
+On the last two the run says, in its warnings, that the gap statistic prefers one segment.
+Calinski-Harabasz and Davies-Bouldin do not vote; the reason sentence says whether they agree,
+so that a disagreement is visible.
 
 With K-Prototypes (:func:`fit_mixed_sweep`) the same rules run on the same four measures (no
 gap statistic: uniform references have no categories, so ``auto`` votes with two), taken
@@ -52,6 +73,8 @@ from .errors import SegmentationError
 
 __all__ = [
     "SAMPLE_THRESHOLD",
+    "SWEEP_SAMPLE_ROWS",
+    "SWEEP_SAMPLE_REASON",
     "RULE",
     "REFINE",
     "choose_n_init",
@@ -75,11 +98,21 @@ __all__ = [
 ]
 
 SAMPLE_THRESHOLD = 10_000
+#: On Dask (``segment run --engine dask``) the k sweep runs on a seeded sample of this many
+#: customers: see :data:`SWEEP_SAMPLE_REASON`.
+SWEEP_SAMPLE_ROWS = 100_000
+SWEEP_SAMPLE_REASON = (
+    "the silhouette that chooses k is estimated on 10,000 customers even in process; 100,000 "
+    "rows put a segment of 1% of the customers at 1,000 rows, its center within about 3% of a "
+    "standard deviation; the final fit then runs on every customer from the sample's centers"
+)
 #: Reference data sets of the gap statistic, and the rows above which it runs on a sample.
 GAP_REFERENCES = 10
 GAP_MAX_ROWS = 10_000
 #: k-means++ starts per reference fit: uniform references have few poor local minima.
 GAP_N_INIT = 3
+#: Mixed with the seed, so that the references are not drawn from the sweep's random stream.
+_GAP_STREAM = 4
 #: Kaufman & Rousseeuw's reading of the best average silhouette: at least this, "a reasonable
 #: structure has been found"; below NO_STRUCTURE, "no substantial structure".
 REASONABLE_STRUCTURE = 0.5
@@ -485,9 +518,13 @@ def _vote(best: int, best_sil: float, elbow: int | None, gap: int | None, with_g
     if elbow is not None and elbow == gap and elbow != best:
         return elbow, f"k={elbow}: the inertia elbow and the gap statistic agree; {weak}"
     if best in (elbow, gap):
-        other = gap_text if best == elbow else elbow_text
         agree = "the inertia elbow" if best == elbow else "the gap statistic"
-        return best, f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees; {other}"
+        reason = f"k={best}: highest silhouette ({best_sil:.3f}), and {agree} agrees"
+        if best != elbow:
+            reason += f"; {elbow_text}"
+        elif with_gap:
+            reason += f"; {gap_text}"
+        return best, reason
     others = f"{elbow_text}, {gap_text}" if with_gap else elbow_text
     return (
         best,
@@ -547,7 +584,7 @@ def gap_statistic(
     n_refs : int, default ``GAP_REFERENCES``
         Reference data sets (B in the paper).
     seed : int or None, default 0
-        Seeds the sample, the references and every fit.
+        Seeds the sample, the references and every fit (None: fresh randomness).
     n_init : int, default ``GAP_N_INIT``
         k-means++ starts per fit of a reference (and of the data when it is fitted here).
     max_rows : int, default ``GAP_MAX_ROWS``
@@ -568,7 +605,9 @@ def gap_statistic(
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     ks = sorted({1, *(int(k) for k in k_range)})
-    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else seed, 4]))
+    rng = np.random.default_rng(
+        np.random.SeedSequence(None if seed is None else [seed, _GAP_STREAM])
+    )
     if X.shape[0] > max_rows:
         X = X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
         inertias = None  # the sweep's are of all the rows
@@ -578,7 +617,9 @@ def gap_statistic(
     rotated = centered @ vt.T
     low, high = rotated.min(axis=0), rotated.max(axis=0)
 
-    def log_w(points: np.ndarray, k: int, fit_seed: int, known: float | None = None) -> float:
+    def log_w(
+        points: np.ndarray, k: int, fit_seed: int | None, known: float | None = None
+    ) -> float:
         if known is not None:
             inertia = known
         elif k == 1:
@@ -587,8 +628,7 @@ def gap_statistic(
             inertia = KMeans(k, n_init=n_init, random_state=fit_seed).fit(points).inertia_
         return math.log(max(inertia, np.finfo(float).tiny))
 
-    fit_seed = 0 if seed is None else seed
-    data = {k: log_w(rotated, k, fit_seed, inertias.get(k)) for k in ks}
+    data = {k: log_w(rotated, k, seed, inertias.get(k)) for k in ks}
     reference = np.empty((n_refs, len(ks)))
     if progress is not None:
         progress(0, n_refs)

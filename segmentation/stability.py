@@ -35,11 +35,10 @@ import numpy as np
 from kmeans_core import KMeans
 
 from .errors import SegmentationError
-from .select_k import NO_STRUCTURE
+from .select_k import NO_STRUCTURE, choose_n_init
 
 __all__ = [
     "DEFAULT_BOOTSTRAPS",
-    "MAX_N_INIT",
     "MAX_ROWS",
     "READINGS",
     "UNSTABLE",
@@ -55,10 +54,6 @@ __all__ = [
 
 #: Bootstrap replicates by default (see README: the standard error of the mean Jaccard).
 DEFAULT_BOOTSTRAPS = 50
-#: At most this many k-means++ starts per replicate (the run's rule for the draw's size gives up
-#: to 20): on the real data sets 10 starts give the stability of 20 to within 0.01, and 1 start
-#: underestimates it by up to 0.2, counting k-means's poor local minima as instability.
-MAX_N_INIT = 10
 #: Above this many customers each replicate draws this many (an m-out-of-n bootstrap).
 MAX_ROWS = 20_000
 #: clusterboot's reading of a mean Jaccard similarity, from the top.
@@ -74,6 +69,8 @@ UNSTABLE = 0.6
 #: was found again (clusterboot's ``dissolution`` and ``recover``).
 DISSOLVED = 0.5
 RECOVERED = 0.75
+#: Mixed with the run's seed, so that the draws are not those of the run's other random steps.
+_STREAM = 19
 
 
 def stability_label(value: float) -> str:
@@ -258,7 +255,7 @@ def bootstrap_stability(
     *,
     n_boot: int = DEFAULT_BOOTSTRAPS,
     seed: int | None = 0,
-    n_init: int = MAX_N_INIT,
+    n_init: int | None = None,
     max_rows: int = MAX_ROWS,
     cluster: Callable[[np.ndarray, int], np.ndarray] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -275,9 +272,14 @@ def bootstrap_stability(
     n_boot : int, default 50
         Bootstrap replicates (at least 1).
     seed : int or None, default 0
-        The run's seed: every replicate's draw and k-means seed derive from it.
-    n_init : int, default 10
-        k-means++ starts per replicate.
+        The run's seed: every replicate's draw and k-means seed derive from it (None: fresh
+        randomness).
+    n_init : int or None
+        k-means++ starts per replicate; None gives the run's restarts for the draw's size
+        (:func:`segmentation.select_k.choose_n_init`: 20 up to 2,000 customers, 10 up to
+        10,000, 3 above). Fewer count k-means's poor local minima as instability: on Fränti
+        A1 the lowest segment reads 0.77 with 1 start, 0.90 with 10 and 0.97 with 20
+        (benchmarks/results/stability.md).
     max_rows : int, default 20,000
         Above this many customers each replicate draws ``max_rows`` of them.
     cluster : callable or None
@@ -295,11 +297,14 @@ def bootstrap_stability(
     n = X.shape[0]
     if n_boot < 1:
         raise SegmentationError(f"`bootstrap` is {n_boot}; the bootstrap needs at least 1.")
+    draw_size = min(n, max_rows)
+    if n_init is None:
+        n_init = choose_n_init(draw_size)
     if cluster is None:
         cluster = _kmeans(X, n_clusters, n_init)
-    draw_size = min(n, max_rows)
     # One child sequence per replicate: replicate b is the same whatever B is.
-    children = np.random.SeedSequence([0 if seed is None else seed, 19]).spawn(n_boot)
+    entropy = None if seed is None else [seed, _STREAM]
+    children = np.random.SeedSequence(entropy).spawn(n_boot)
     jaccard = np.empty((n_boot, n_clusters))
     if progress is not None:
         progress(0, n_boot)

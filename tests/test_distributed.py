@@ -324,3 +324,28 @@ def test_a_plain_run_does_not_import_dask(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_run_on_dask_beyond_the_sample(dask_client, tmp_path, monkeypatch):
+    """A table larger than the sweep's sample: the sweep and profiles on the sample, the sizes
+    and the Parquet parts on every customer, labelled as the saved model labels them."""
+    from segmentation import pipeline
+    from segmentation.config import RunConfig
+
+    monkeypatch.setattr(pipeline, "SWEEP_SAMPLE_ROWS", 400)
+    df = _customers(1500, seed=5)
+    folder = _parts(df, tmp_path / "customers", 4, ".parquet")
+    config = RunConfig(input=folder, k=4, out=tmp_path / "out", engine="dask", plots=False)
+    with dask_client.as_current():
+        result = pipeline.run(config)
+    summary = result.summary
+    assert summary["n_customers"] == 1500
+    assert summary["sample"]["rows"] == 400 and summary["sample"]["of"] == 1500
+    assert "1,000 rows" in summary["sample"]["why_enough"]
+    assert sum(segment["size"] for segment in summary["segments"]) == 1500
+    parts = pd.read_parquet(tmp_path / "out" / "customers_segmented")
+    model = pipeline.SegmentationModel.load(tmp_path / "out" / "model.json")
+    np.testing.assert_array_equal(parts["Segment"], model.predict(df))
+    sizes = np.bincount(parts["Segment"], minlength=4)
+    assert [segment["size"] for segment in summary["segments"]] == sizes.tolist()
+    assert any("seeded sample of 400 of the 1,500" in line for line in summary["cleaning_log"])

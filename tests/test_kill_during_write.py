@@ -57,12 +57,10 @@ def _start(arguments, input_path, out, log: Path, *, pause_at: int, swap: str):
     env = {**os.environ, PAUSE_AT_VARIABLE: str(pause_at)}
     if swap == "rename":
         env[SWAP_VARIABLE] = "rename"
-    return subprocess.Popen(
-        _command(arguments, input_path, out),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-    )
+    with log.open("w") as stderr:  # the child keeps its own copy of the handle
+        return subprocess.Popen(
+            _command(arguments, input_path, out), env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
 
 
 def _wait_for(process, log: Path, word: str) -> None:

@@ -24,6 +24,7 @@ from segmentation.pipeline import (
     run_rfm,
     segment,
 )
+from segmentation.staging import verify_output_set
 from segmentation.synthetic import make_customers
 
 
@@ -51,9 +52,15 @@ def test_every_output_is_written(full_run):
     for name in PLOT_FILES:
         png = (out / "plots" / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n"), name
-    # No temporary file is left behind by the atomic writes.
+    # No temporary file is left behind by the atomic writes, nor anything beside the folder.
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     assert set(result.timings) >= {"read", "preprocess", "sweep", "fit", "profile", "plots"}
+    # The paths returned and listed in the summary are the final ones, inside the folder.
+    assert all(path.is_file() and out in path.parents for path in result.paths.values())
+    listed = {key: str(path) for key, path in result.paths.items() if key != "summary"}
+    assert result.summary["outputs"] == listed
+    assert verify_output_set(out)["command"] == "run"
 
 
 def test_progress_is_reported_per_stage_and_per_k(full_run):
