@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
-from .preprocess import HUGE, NumericSummary, _numeric_column, _text_column
+from .preprocess import NumericSummary, _numeric_column, _text_column, measuring_units
 from .rfm import _customer_ids, _numbers, _parse_as_of, _parse_dates
 
 __all__ = [
@@ -627,7 +627,7 @@ class DaskStatistics:
             largest = np.array(
                 [np.nanmax(np.abs(self._summaries[c][1:3] + (0.0,))) for c in self.names]
             )
-            units = np.where(largest > HUGE, largest, 1.0)
+            units = measuring_units(largest)
             mean = (sums / units + missing * (fills / units)) / self.n_rows
             parts = [dask.delayed(_central_moments)(b, fills, mean, units) for b in self.blocks]
             moments = dask.compute(_tree(parts, _add_all))[0] / self.n_rows
@@ -643,7 +643,8 @@ class DaskStatistics:
     def scaler(self, transform_block, scaler: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Center, scale and largest magnitude per column of ``transform_block(partition)``
         over the whole table, as ``segmentation.preprocess._fit_scaler`` computes them in
-        memory (columns beyond ``HUGE`` measured in units of their largest value)."""
+        memory (columns beyond ``HUGE`` or below ``TINY`` measured in units of their largest
+        value)."""
         import dask
 
         blocks = [dask.delayed(_scaler_block)(b, self.names, transform_block) for b in self.blocks]
@@ -657,7 +658,7 @@ class DaskStatistics:
         magnitude = np.maximum(np.abs(summary[1]), np.abs(summary[2]))
         if scaler == "none" or width == 0:
             return np.zeros(width), np.ones(width), magnitude
-        units = np.where(magnitude > HUGE, magnitude, 1.0)
+        units = measuring_units(magnitude)
         if (units != 1.0).any():
             blocks = list(dask.persist(*[dask.delayed(np.divide)(b, units) for b in blocks]))
             summary = dask.compute(

@@ -315,26 +315,25 @@ def unique_column_names(names: list, log: list[str]) -> list[str]:
     list of str
     """
     stripped = ["" if pd.isna(name) else str(name).strip() for name in names]
-    taken = set(stripped)
+    reserved = {name for name in stripped if name}  # the names the file does give
     first_seen: dict[str, int] = {}
+    used: set[str] = set()
     result = []
     for i, name in enumerate(stripped):
+        final = name if name and name not in used else (name or f"Unnamed: {i}")
+        suffix = 2
+        while final in used or (final != name and final in reserved):
+            final = f"{name or f'Unnamed: {i}'}_{suffix}"
+            suffix += 1
         if not name:
-            final = f"Unnamed: {i}"
             log.append(f"Column {i + 1} has no name in the header; it is called '{final}'.")
-        elif name in first_seen:
-            suffix = 2
-            while f"{name}_{suffix}" in taken:
-                suffix += 1
-            final = f"{name}_{suffix}"
+        elif final != name:
             log.append(
                 f"Columns {first_seen[name] + 1} and {i + 1} are both named '{name}' in the "
                 f"header; column {i + 1} is called '{final}'."
             )
-        else:
-            final = name
         first_seen.setdefault(name, i)
-        taken.add(final)
+        used.add(final)
         result.append(final)
     return result
 
@@ -669,8 +668,23 @@ def write_csv_atomic(df: pd.DataFrame, path, *, protect: Iterable | None = None)
     protect : iterable of paths, optional
         Input files that must never be overwritten.
     """
-    text = df.to_csv(index=False, lineterminator="\n")
+    # With LF line endings the csv module quotes values holding "\n" but not a lone "\r",
+    # where a reader would then start a new row: a table with one quotes every text value.
+    quoting = csv.QUOTE_NONNUMERIC if _holds_carriage_return(df) else csv.QUOTE_MINIMAL
+    text = df.to_csv(index=False, lineterminator="\n", quoting=quoting)
     return write_text_atomic(text, path, protect=protect)
+
+
+def _holds_carriage_return(df: pd.DataFrame) -> bool:
+    """Whether a column name or a text value holds a carriage return."""
+    if any("\r" in str(name) for name in df.columns):
+        return True
+    for name in df.columns:
+        column = df[name]
+        if pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype):
+            if column.astype("str").str.contains("\r", regex=False).any():
+                return True
+    return False
 
 
 def to_jsonable(obj):

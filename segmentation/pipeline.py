@@ -427,13 +427,17 @@ def _gap(
 ) -> tuple[list, dict]:
     """The gap statistic: its rows (k = 1 first), and what the summary records; ``gap`` and
     ``gap_se`` are added to the sweep rows."""
-    gaps = gap_statistic(
-        X,
-        [row["k"] for row in rows],
-        seed=config.seed,
-        inertias={row["k"]: row["inertia"] for row in rows},
-        progress=lambda done, total: _tell(progress, "gap", done, total),
-    )
+    with warnings.catch_warnings():
+        # A reference or a degenerate data set may give fewer clusters than k: that is a
+        # small W_k, which the statistic handles, not a warning for the user.
+        warnings.simplefilter("ignore")
+        gaps = gap_statistic(
+            X,
+            [row["k"] for row in rows],
+            seed=config.seed,
+            inertias={row["k"]: row["inertia"] for row in rows},
+            progress=lambda done, total: _tell(progress, "gap", done, total),
+        )
     by_k = {row["k"]: row for row in gaps}
     for row in rows:
         row["gap"] = by_k[row["k"]]["gap"]

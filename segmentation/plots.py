@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import matplotlib
 import numpy as np
@@ -27,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from .preprocess import HUGE
+from .preprocess import measuring_units
 
 __all__ = [
     "DPI",
@@ -84,7 +85,12 @@ def _png(fig: Figure) -> bytes:
     # pyplot: no figure manager to keep and close, and pyplot is not imported at all; savefig
     # draws them with Agg.
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    with warnings.catch_warnings():
+        # A column name in a script the font lacks is drawn as boxes; not worth a warning.
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
@@ -417,11 +423,13 @@ def feature_distributions(
 
 
 def _display_unit(data: np.ndarray) -> float:
-    """1, or for values beyond :data:`HUGE` (whose squares overflow in the quartile statistics) the
-    power of ten they are drawn in."""
+    """1, or for values whose squares leave float64 (``measuring_units``; the quartile
+    statistics would overflow or underflow) the power of ten they are drawn in."""
     finite = data[np.isfinite(data)]
     largest = float(np.max(np.abs(finite))) if finite.size else 0.0
-    return 10.0 ** math.floor(math.log10(largest)) if largest > HUGE else 1.0
+    if measuring_units(largest) == 1.0:
+        return 1.0
+    return 10.0 ** math.floor(math.log10(largest))
 
 
 def _box_plots(ax, groups: list[np.ndarray], colors: list, show_outliers: bool) -> None:

@@ -60,9 +60,11 @@ NUMERIC_TEXT_SHARE = 0.8
 #: they are treated as missing, and the log says how many and where; more are refused with the
 #: first row and value. Below 100 values not even one is allowed: each cell counts there.
 MAX_BAD_SHARE = 0.01
-#: Sums and squares of values beyond this magnitude can overflow float64 (1.8e308); such
-#: columns are measured in units of their largest value (the log says so).
+#: Sums and squares of values beyond this magnitude can overflow float64 (1.8e308), and squares
+#: of values below TINY underflow to zero; such columns are measured in units of their largest
+#: value (:func:`measuring_units`; the log says so).
 HUGE = 1e150
+TINY = 1e-150
 #: Values beyond this magnitude are refused: within a factor 18 of the float64 limit (1.8e308),
 #: a difference or the mean of two of them overflows.
 MAX_MAGNITUDE = 1e307
@@ -440,6 +442,25 @@ def _describe_value(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def measuring_units(magnitude) -> np.ndarray:
+    """The unit each column is measured in: 1 for ordinary columns, so that their statistics
+    are the direct formulas' bit for bit, and the largest magnitude itself for columns beyond
+    :data:`HUGE` or below :data:`TINY`, whose squares would overflow or underflow.
+
+    Parameters
+    ----------
+    magnitude : array-like of shape (n_columns,)
+        The largest absolute value of each column.
+
+    Returns
+    -------
+    ndarray of shape (n_columns,)
+    """
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    unusual = (magnitude > HUGE) | ((magnitude > 0.0) & (magnitude < TINY))
+    return np.where(unusual, magnitude, 1.0)
+
+
 def _sample_skewness(values: np.ndarray) -> float:
     """Adjusted Fisher-Pearson skewness G1 (what ``pandas.Series.skew`` returns); 0 if undefined.
 
@@ -450,11 +471,9 @@ def _sample_skewness(values: np.ndarray) -> float:
     n = values.shape[0]
     if n < 3:
         return 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        skewness = _moment_ratio(values)
-        if not np.isfinite(skewness):
-            # Cubes of values near the float64 limit overflow; skewness ignores the scale.
-            skewness = _moment_ratio(values / np.max(np.abs(values)))
+    # Cubes of values near the float64 limits overflow or underflow; skewness ignores the unit.
+    unit = measuring_units(np.max(np.abs(values)))
+    skewness = _moment_ratio(values if unit == 1.0 else values / unit)
     if not np.isfinite(skewness):
         return 0.0
     return float(skewness * math.sqrt(n * (n - 1)) / (n - 2))
@@ -606,12 +625,13 @@ class Preprocessor:
                 "reach both ends of the range, near 1e308); rescale it, for example divide it "
                 "by 1e300, or leave it out of `features`."
             )
-        for name, largest in zip(numeric, magnitude, strict=True):
-            if largest > HUGE:
+        for name, largest, unit in zip(numeric, magnitude, measuring_units(magnitude), strict=True):
+            if unit != 1.0:
+                where = "near the float64 limit (up to" if largest > HUGE else "so small (at most"
                 log.append(
-                    f"'{name}' has values near the float64 limit (up to {largest:.3g}); its "
-                    "scaler and profile are computed in units of its largest value, which gives "
-                    "the same result without overflow."
+                    f"'{name}' has values {where} {largest:.3g}) that their squares leave float64; "
+                    "its scaler and profile are computed in units of its largest value, which "
+                    "gives the same result."
                 )
         if numeric:
             log.append(
@@ -983,16 +1003,17 @@ def _log_transform_log(numeric, log_columns, skewness, setting) -> list[str]:
 def _fit_scaler(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
     """Center and scale per column of ``block`` (n_rows, n_numeric); a zero spread becomes 1.
 
-    Columns with values beyond :data:`HUGE` (whose squares overflow) are measured divided by
-    their largest magnitude and the result multiplied back; the others are measured as they
-    are, so their scaler is exactly the direct formula's. A column whose range itself is
-    beyond float64 gets an infinite scale, for the caller to refuse.
+    Columns with values beyond :data:`HUGE` or below :data:`TINY` (whose squares overflow or
+    underflow) are measured divided by their largest magnitude and the result multiplied back;
+    the others are measured as they are, so their scaler is exactly the direct formula's. A
+    column whose range itself is beyond float64 gets an infinite scale, for the caller to
+    refuse.
     """
     n_columns = block.shape[1]
     if scaler == "none" or n_columns == 0 or block.shape[0] == 0:
         return np.zeros(n_columns), np.ones(n_columns)
     magnitude = np.max(np.abs(block), axis=0)
-    units = np.where(magnitude > HUGE, magnitude, 1.0)
+    units = measuring_units(magnitude)
     huge = units != 1.0
     if huge.any():
         block = block / units

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .preprocess import HUGE
+from .preprocess import measuring_units
 
 __all__ = [
     "HIGH_Z",
@@ -237,19 +237,20 @@ def build_profiles(
 
 
 def _in_safe_units(numeric: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Columns with values beyond :data:`HUGE` divided by their largest magnitude, and the unit
-    of every column (1 for ordinary ones, which stay exactly as they are). Means, medians and
+    """Columns with values beyond ``HUGE`` or below ``TINY`` divided by their largest magnitude
+    (:func:`~segmentation.preprocess.measuring_units`), and the unit of every column (1 for
+    ordinary ones, which stay exactly as they are). Means, medians and
     standard deviations are multiplied back by the unit; z-scores do not depend on it."""
     units = {name: 1.0 for name in numeric.columns}
     if numeric.empty:
         return numeric, units
-    magnitude = numeric.abs().max(axis=0)
-    huge = [name for name in numeric.columns if magnitude[name] > HUGE]
-    if not huge:
+    measured = measuring_units(numeric.abs().max(axis=0).to_numpy())
+    unusual = [name for name, unit in zip(numeric.columns, measured, strict=True) if unit != 1.0]
+    if not unusual:
         return numeric, units
     numeric = numeric.copy()
-    for name in huge:
-        units[name] = float(magnitude[name])
+    for name in unusual:
+        units[name] = float(measured[list(numeric.columns).index(name)])
         numeric[name] = numeric[name] / units[name]
     return numeric, units
 

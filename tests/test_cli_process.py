@@ -37,6 +37,21 @@ CASES = {
         ["run", "--input", "{typo}"],
         ["'Age' has text where numbers", "'thirty'", "--features"],
     ),
+    "too many infinities": (
+        ["run", "--input", "{infinities}"],
+        ["'Spend' has infinite values", "data rows 1: 'inf'", "1%"],
+    ),
+    "values at the float64 limit": (
+        ["run", "--input", "{at_limit}"],
+        ["'Spend' has values too close to the float64", "data rows 12: 1.1e+307", "--features"],
+    ),
+    "ragged row": (["run", "--input", "{ragged}"], ["4 fields on line 3", "have 3"]),
+    "rows longer than the header": (
+        ["run", "--input", "{headless}"],
+        ["more fields in its rows than names in its header"],
+    ),
+    "parquet that is not one": (["run", "--input", "{fake_parquet}"], ["not one", "PAR1"]),
+    "parquet cut short": (["run", "--input", "{cut_parquet}"], ["damaged Parquet file"]),
     "no numeric column": (["run", "--input", "{text}"], ["numeric", "--features"]),
     "k larger than customers": (
         ["run", "--input", "{few}", "--k", "8"],
@@ -155,6 +170,18 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
     rows[17] = "17,thirty,1170"
     write("typo", "CustomerID,Age,Income\n" + "\n".join(rows) + "\n")
     write("text", "name,city\nann,paris\nbob,rome\ncid,oslo\ndee,paris\n")
+    write(
+        "infinities",
+        "Age,Spend\n" + "".join(f"{20 + i},{'inf' if i < 3 else i}\n" for i in range(60)),
+    )
+    write("at_limit", "Age,Spend\n" + "".join(f"{20 + i},{i}e306\n" for i in range(60)))
+    write("ragged", "a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n")
+    write("headless", "a,b\n1,2,3\n4,5,6\n")
+    files["fake_parquet"] = folder / "fake.parquet"
+    files["fake_parquet"].write_text("a,b\n1,2\n")
+    make_customers(60, seed=4).to_parquet(folder / "good.parquet")
+    files["cut_parquet"] = folder / "cut.parquet"
+    files["cut_parquet"].write_bytes((folder / "good.parquet").read_bytes()[:-200])
     write("negative", "a,b\n" + "\n".join(f"{i - 5},{i * i}" for i in range(12)) + "\n")
     write("transactions", "InvoiceNo,CustomerID,Quantity,UnitPrice\n1,7,1,2.0\n")
     write(

@@ -7,7 +7,12 @@ The same cases through a real ``segment`` process are in test_cli_process.py.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import subprocess
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -253,3 +258,106 @@ def test_a_cut_parquet_file_is_refused(tmp_path):
     cut.write_bytes(good.read_bytes()[:-100])
     with pytest.raises(SegmentationError, match="damaged Parquet file: its end is missing"):
         read_table(cut)
+
+
+# ---------------------------------------------------------------- through a real process
+
+
+def _customers_text(n: int = 300, seed: int = 5) -> pd.DataFrame:
+    from segmentation.synthetic import make_customers
+
+    return make_customers(n, seed=seed)
+
+
+def _accepted_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Hostile files that must give a result: name -> (file, a sentence of the log)."""
+    cases = {}
+    customers = _customers_text()
+
+    def keep(name: str, frame: pd.DataFrame, expected: str, **csv) -> None:
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False, **csv)
+        cases[name] = (path, expected)
+
+    numeric = customers.select_dtypes("number")
+    income = "Annual Income (k$)"
+    keep(
+        "values near the float64 limit",
+        numeric.assign(**{income: numeric[income] * 1e304}),
+        f"'{income}' has values near the float64 limit",
+    )
+    keep("an all-infinite column", customers.assign(Ratio="inf"), "'Ratio': no finite value")
+    stray = customers.astype({income: "str"})
+    stray.loc[17, income] = "n/a!"
+    keep("a stray text cell", stray, "data row 18: 'n/a!'")
+    keep("UTF-16 with a byte order mark", customers, "UTF-16", encoding="utf-16")
+    long_line = customers.assign(Note=["x" * 1_000_000] + ["short"] * (len(customers) - 1))
+    keep("a very long line", long_line, "Read 300 rows")
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(40, 1000)), columns=[f"f{i}" for i in range(1000)])
+    keep("1,000 columns", wide, "Scaled 1000 numeric features")
+    path = folder / "repeated header names.csv"
+    text = numeric.to_csv(index=False)
+    names = text.split("\n", 1)[0].split(",")
+    path.write_text(",".join([names[0], names[0], "", *names[3:]]) + "\n" + text.split("\n", 1)[1])
+    cases["repeated and empty header names"] = (path, "are both named")
+    path = folder / "short rows.csv"
+    rows = numeric.to_csv(index=False).splitlines()
+    rows[5] = rows[5].rsplit(",", 1)[0]
+    path.write_text("\n".join(rows) + "\n")
+    cases["a short row"] = (path, "Filled 1 missing value")
+    return cases
+
+
+@pytest.fixture(scope="module")
+def accepted(tmp_path_factory):
+    """Every accepted hostile file run once as a ``segment run`` process, with its hash
+    before and after."""
+    from test_cli_process import _command
+
+    folder = tmp_path_factory.mktemp("hostile")
+    cases = _accepted_inputs(folder)
+
+    def execute(name: str):
+        path, _ = cases[name]
+        before = hashlib.sha256(path.read_bytes()).hexdigest()
+        out = folder / "out" / name.replace(" ", "_")
+        process = subprocess.run(
+            [*_command(), "run", "--input", str(path), "--k-range", "2-3", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        after = hashlib.sha256(path.read_bytes()).hexdigest()
+        return process, out, before == after
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(cases, pool.map(execute, cases), strict=True)), cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "values near the float64 limit",
+        "an all-infinite column",
+        "a stray text cell",
+        "UTF-16 with a byte order mark",
+        "a very long line",
+        "1,000 columns",
+        "repeated and empty header names",
+        "a short row",
+    ],
+)
+def test_hostile_files_give_a_result_and_log_the_decision(accepted, name):
+    outcomes, cases = accepted
+    process, out, unchanged = outcomes[name]
+    assert process.returncode == 0, process.stderr
+    assert process.stderr == ""  # no warning, no progress bar (stderr is not a terminal)
+    assert process.stdout.startswith("Segmented")
+    assert unchanged
+    summary = json.loads((out / "cluster_summary.json").read_text())
+    log = " ".join(summary["cleaning_log"])
+    assert cases[name][1] in log, log
+    segmented = pd.read_csv(out / "customers_segmented.csv", low_memory=False)
+    assert segmented["Segment"].nunique() == summary["k"]
