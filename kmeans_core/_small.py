@@ -291,7 +291,7 @@ def cluster_moments(X, codes, n_labels):
 
 def centroid_distance_sums(X, codes, centers, sample_weight):
     """Per cluster, the sum of ``w * |x - c|^2`` and of ``|x - c|`` over its points:
-    ndarray of shape (n_labels, 2) (``metrics_kernels.centroid_distance_chunks``, one chunk)."""
+    ndarray of shape (n_labels, 2) (``metrics_kernels.centroid_distance_blocks``, one block)."""
     diff = X - centers[codes]
     squared = np.einsum("ij,ij->i", diff, diff)
     n_labels = centers.shape[0]
