@@ -815,6 +815,8 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             totals = table.write_parts(partial(_segment_partition, model=model), folder)
         seg = _named(replace(seg, profiles=_resized(seg.profiles, totals[: choice.k])))
         written = {"customers_parts": stage.final(folder)}
+        # The segmentation's stages were timed by this run's own timer: not to be added again.
+        seg = replace(seg, timings={})
         return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -336,8 +337,10 @@ def test_run_on_dask_beyond_the_sample(dask_client, tmp_path, monkeypatch):
     df = _customers(1500, seed=5)
     folder = _parts(df, tmp_path / "customers", 4, ".parquet")
     config = RunConfig(input=folder, k=4, out=tmp_path / "out", engine="dask", plots=False)
+    start = time.perf_counter()
     with dask_client.as_current():
         result = pipeline.run(config)
+    elapsed = time.perf_counter() - start
     summary = result.summary
     assert summary["n_customers"] == 1500
     assert summary["sample"]["rows"] == 400 and summary["sample"]["of"] == 1500
@@ -349,3 +352,5 @@ def test_run_on_dask_beyond_the_sample(dask_client, tmp_path, monkeypatch):
     sizes = np.bincount(parts["Segment"], minlength=4)
     assert [segment["size"] for segment in summary["segments"]] == sizes.tolist()
     assert any("seeded sample of 400 of the 1,500" in line for line in summary["cleaning_log"])
+    # every stage timed once: the stages add up to no more than the run took
+    assert sum(summary["timings"].values()) <= elapsed
