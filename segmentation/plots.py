@@ -423,7 +423,7 @@ def feature_distributions(
 
 
 def _display_unit(data: np.ndarray) -> float:
-    """1, or for values whose squares leave float64 (``measuring_units``; the quartile
+    """1, or for values whose powers leave float64 (``measuring_units``; the quartile
     statistics would overflow or underflow) the power of ten they are drawn in."""
     finite = data[np.isfinite(data)]
     largest = float(np.max(np.abs(finite))) if finite.size else 0.0

@@ -144,18 +144,18 @@ class Profiles:
         pandas.DataFrame of shape (k, 4 + n_features)
         """
         features = self.distinctive(list(self.overall.get("features", {})), max_features)
-        records = []
-        for segment in self.segments:
-            record = {
-                "Segment": segment["id"],
-                "Name": segment["name"],
-                "Size": segment["size"],
-                "Share": segment["share"],
-            }
-            for name in features:
-                record[name] = segment["profile"]["features"][name]["mean"]
-            records.append(record)
-        return pd.DataFrame.from_records(records)
+        # Rows as lists: a feature may itself be called "Segment" or "Size".
+        rows = [
+            [
+                segment["id"],
+                segment["name"],
+                segment["size"],
+                segment["share"],
+                *(segment["profile"]["features"][name]["mean"] for name in features),
+            ]
+            for segment in self.segments
+        ]
+        return pd.DataFrame(rows, columns=["Segment", "Name", "Size", "Share", *features])
 
 
 def build_profiles(
