@@ -9,13 +9,18 @@ Three measurements, each a fresh Python process per run:
    ``cluster_summary.json``) and the rest (printing the table, bookkeeping).
 2. **Mall customers against the scikit-learn tutorial script**, warm, whole process against
    whole process: ``segment run --input data/mall_customers.csv`` and
-   ``python benchmarks/sklearn_tutorial.py`` alternately, and the ratio run by run.
+   ``python benchmarks/sklearn_tutorial.py`` alternately (``--mall-repeats`` rounds), and the
+   ratio round by round. Each round also runs the script on one thread (``OMP_NUM_THREADS=1``):
+   on a loaded machine scikit-learn's OpenMP threads wait for a core (their CPU time doubles),
+   which flatters the first ratio; the one-thread script is the fair yardstick there. On a
+   quiet machine the script gains little from its second thread (its CPU seconds were 1.09
+   times its wall seconds).
 3. **The engine alone**: import kmeans_core and ``KMeans(n_clusters=8, random_state=0).fit(X)``
    on 10k x 8 blobs, a size the numba kernels serve; cold and warm as in 1.
 
-Run it with ``python -m benchmarks.compare cold [--repeats 5]``; results go to
-``benchmarks/results/cold_start.json``. Medians over ``--repeats`` processes; the machine may be
-shared, so compare within one run.
+Run it with ``python -m benchmarks.compare cold [--repeats 5] [--mall-repeats 10]``; results go
+to ``benchmarks/results/cold_start.json``. Medians over ``--repeats`` processes (rounds for the
+mall customers); the machine may be shared, so compare within one run.
 """
 
 from __future__ import annotations
@@ -159,14 +164,16 @@ def run_fit(cache_dir: str) -> dict:
     return child
 
 
-def run_tutorial(out: Path) -> tuple[float, float]:
-    """One fresh process of the scikit-learn tutorial script on mall customers: wall and CPU
-    seconds."""
+def run_tutorial(out: Path, one_thread: bool = False) -> tuple[float, float]:
+    """One fresh process of the scikit-learn tutorial script on mall customers (on one thread
+    if ``one_thread``): wall and CPU seconds."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1") if one_thread else None
     start = time.perf_counter()
     cpu_before = _children_cpu_s()
     subprocess.run(
         [sys.executable, str(TUTORIAL), str(MALL), str(out)],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         check=True,
     )
@@ -213,7 +220,7 @@ def bench_mall(root: Path, repeats: int) -> dict:
     argv = ["--input", str(MALL)]
     run_segment(str(cache), root / "mall_warmup", argv)  # fills the cache, if anything is compiled
     run_tutorial(root / "tutorial_warmup")
-    ours, theirs, ours_cpu, theirs_cpu, stages = [], [], [], [], []
+    ours, theirs, single, ours_cpu, theirs_cpu, single_cpu, stages = [], [], [], [], [], [], []
     for index in range(repeats):
         run = run_segment(str(cache), root / f"mall{index}", argv)
         ours.append(run["total_s"])
@@ -222,21 +229,33 @@ def bench_mall(root: Path, repeats: int) -> dict:
         wall, cpu = run_tutorial(root / f"tutorial{index}")
         theirs.append(wall)
         theirs_cpu.append(cpu)
-        print(f"mall customers {index + 1}: ours {ours[-1]:.2f} s, tutorial {theirs[-1]:.2f} s")
-    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
-    cpu_ratios = [a / b for a, b in zip(ours_cpu, theirs_cpu, strict=True)]
+        wall, cpu = run_tutorial(root / f"tutorial_one_thread{index}", one_thread=True)
+        single.append(wall)
+        single_cpu.append(cpu)
+        print(
+            f"mall customers {index + 1}: ours {ours[-1]:.2f} s, tutorial {theirs[-1]:.2f} s, "
+            f"on one thread {single[-1]:.2f} s"
+        )
+
+    def ratio(a, b):
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
     return {
-        "what": "warm fresh processes, alternating: `segment run --input "
-        "data/mall_customers.csv` against `python benchmarks/sklearn_tutorial.py`",
+        "what": "warm fresh processes, in turn: `segment run --input data/mall_customers.csv`, "
+        "`python benchmarks/sklearn_tutorial.py`, the same with OMP_NUM_THREADS=1",
         "ours_median_s": statistics.median(ours),
         "tutorial_median_s": statistics.median(theirs),
-        "ours_over_tutorial_median": statistics.median(ratios),
+        "ours_over_tutorial_median": ratio(ours, theirs),
         "ours_cpu_median_s": statistics.median(ours_cpu),
         "tutorial_cpu_median_s": statistics.median(theirs_cpu),
-        "ours_over_tutorial_cpu_median": statistics.median(cpu_ratios),
+        "ours_over_tutorial_cpu_median": ratio(ours_cpu, theirs_cpu),
+        "tutorial_one_thread_median_s": statistics.median(single),
+        "ours_over_tutorial_one_thread_median": ratio(ours, single),
+        "ours_over_tutorial_one_thread_cpu_median": ratio(ours_cpu, single_cpu),
         "ours_stages_s": _median_stages(stages),
         "ours_s": ours,
         "tutorial_s": theirs,
+        "tutorial_one_thread_s": single,
         "k": stages[-1]["k"],
     }
 
@@ -281,7 +300,9 @@ def _print_table(report: dict) -> None:
         f"\nmall customers, warm: ours {mall['ours_median_s']:.2f} s, tutorial "
         f"{mall['tutorial_median_s']:.2f} s, "
         f"ours / tutorial {mall['ours_over_tutorial_median']:.2f} "
-        f"(CPU {mall['ours_over_tutorial_cpu_median']:.2f})"
+        f"(CPU {mall['ours_over_tutorial_cpu_median']:.2f}); against the script on one thread "
+        f"{mall['ours_over_tutorial_one_thread_median']:.2f} "
+        f"(CPU {mall['ours_over_tutorial_one_thread_cpu_median']:.2f})"
     )
     fit = report["kmeans_fit"]
     print(
@@ -297,9 +318,12 @@ def main(argv=None) -> int:
         "first KMeans fit, and mall customers against the scikit-learn tutorial script.",
     )
     parser.add_argument("--repeats", type=int, default=5, help="processes of each kind (5)")
+    parser.add_argument(
+        "--mall-repeats", type=int, default=10, help="rounds of the mall customers race (10)"
+    )
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1.")
+    if args.repeats < 1 or args.mall_repeats < 1:
+        parser.error("--repeats and --mall-repeats must be at least 1.")
 
     report = {
         "machine": {
@@ -308,11 +332,12 @@ def main(argv=None) -> int:
             "load_average_at_start": list(os.getloadavg()),
         },
         "repeats": args.repeats,
+        "mall_repeats": args.mall_repeats,
     }
     with tempfile.TemporaryDirectory(prefix="kmeans_bench_cold_") as tmp:
         root = Path(tmp)
         report["segment_run"] = bench_segment(root, args.repeats)
-        report["mall_against_sklearn_tutorial"] = bench_mall(root, args.repeats)
+        report["mall_against_sklearn_tutorial"] = bench_mall(root, args.mall_repeats)
         report["kmeans_fit"] = bench_fit(root, args.repeats)
     report["machine"]["load_average_at_end"] = list(os.getloadavg())
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -224,11 +224,12 @@ def _average_and_shift(centers_new, weight_in_clusters, centers_old):
     heaviest one as scikit-learn does); returns the sum of the squared moves."""
     has_weight = weight_in_clusters > 0
     # Each sum times the reciprocal of its weight, in float64 for float32 data too.
-    with np.errstate(divide="ignore"):  # an empty cluster's 1/0 is never used
-        scale = 1.0 / weight_in_clusters.astype(np.float64)
     if has_weight.all():
+        scale = 1.0 / weight_in_clusters.astype(np.float64)
         centers_new[...] = centers_new * scale[:, None]
     else:
+        with np.errstate(divide="ignore"):  # an empty cluster's 1/0 is never used
+            scale = 1.0 / weight_in_clusters.astype(np.float64)
         heaviest = int(np.argmax(weight_in_clusters))
         heaviest_sum = centers_new[heaviest].copy()
         centers_new[has_weight] = centers_new[has_weight] * scale[has_weight, None]
@@ -290,7 +291,7 @@ def cluster_moments(X, codes, n_labels):
 
 def centroid_distance_sums(X, codes, centers, sample_weight):
     """Per cluster, the sum of ``w * |x - c|^2`` and of ``|x - c|`` over its points:
-    ndarray of shape (n_labels, 2) (``metrics_kernels.centroid_distance_chunks``, one chunk)."""
+    ndarray of shape (n_labels, 2) (``metrics_kernels.centroid_distance_blocks``, one block)."""
     diff = X - centers[codes]
     squared = np.einsum("ij,ij->i", diff, diff)
     n_labels = centers.shape[0]

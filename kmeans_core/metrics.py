@@ -109,8 +109,8 @@ def _sampled(X, codes, sample_size, random_state):
     return X[indices], codes[indices]
 
 
-def _in_chunk_order(partials):
-    """Sum per-chunk partial results along axis 0, first chunk first (deterministic)."""
+def _in_block_order(partials):
+    """Sum per-block partial results along axis 0, first block first (deterministic)."""
     total = np.zeros(partials.shape[1:], dtype=np.float64)
     for part in partials:
         total += part
@@ -120,8 +120,8 @@ def _in_chunk_order(partials):
 def _cluster_moments(X, codes, n_labels):
     """Count, mean and sum of squared deviations of every cluster, in one pass over ``X``.
 
-    Per-chunk Welford moments from the kernel, merged in chunk order with Chan et al.'s
-    update ``ssd = ssd_a + ssd_b + |mean_b - mean_a|**2 * n_a * n_b / (n_a + n_b)``.
+    Per-block Welford moments from the kernel, merged with Chan et al.'s formula for many
+    groups: ``ssd = sum_b ssd_b + sum_b n_b |mean_b - mean|**2``.
 
     Returns
     -------
@@ -132,21 +132,30 @@ def _cluster_moments(X, codes, n_labels):
     if _small.is_small(*X.shape, n_labels):
         return _small.cluster_moments(X, codes, n_labels)
     from kmeans_core._kernels import metrics_kernels as _mk
+    from kmeans_core._kernels.common import n_blocks_for
+    from kmeans_core._parallel import run_blocks, threads_for
 
-    n_chunks = _mk.n_chunks_for(X.shape[0])
-    counts, means, m2 = _mk.cluster_moments_chunks(X, codes, n_labels, n_chunks)
-    count = np.zeros(n_labels)
-    mean = np.zeros((n_labels, X.shape[1]))
-    ssd = np.zeros(n_labels)
-    for ch in range(n_chunks):
-        nb = counts[ch]
-        merged = count + nb
-        has = nb > 0
-        share = np.divide(nb, merged, out=np.zeros(n_labels), where=has)
-        delta = means[ch] - mean
-        ssd += np.where(has, m2[ch] + np.einsum("kf,kf->k", delta, delta) * count * share, 0.0)
-        mean += delta * share[:, None]
-        count = merged
+    n_blocks = n_blocks_for(X.shape[0])
+    counts = np.zeros((n_blocks, n_labels))
+    means = np.zeros((n_blocks, n_labels, X.shape[1]))
+    m2 = np.zeros((n_blocks, n_labels))
+    run_blocks(
+        _mk.cluster_moments_blocks,
+        n_blocks,
+        threads_for(X.size),
+        X,
+        codes,
+        n_blocks,
+        counts,
+        means,
+        m2,
+    )
+    # All blocks at once: the deviations of the block means are taken from the cluster mean,
+    # so nothing cancels.
+    count = counts.sum(axis=0)
+    mean = np.einsum("bk,bkf->kf", counts, means) / np.where(count > 0, count, 1.0)[:, None]
+    delta = means - mean
+    ssd = m2.sum(axis=0) + np.einsum("bk,bkf,bkf->k", counts, delta, delta)
     return count, mean, ssd
 
 
@@ -196,14 +205,27 @@ def inertia(X, labels, centers, sample_weight=None):
 
 def _centroid_distance_sums(X, codes, centers, sample_weight):
     """Per cluster, the sums of ``w * |x - c|^2`` and of ``|x - c|`` over its points: ndarray
-    of shape (n_clusters, 2), the chunks added in order."""
+    of shape (n_clusters, 2), the row blocks added in order."""
     if _small.is_small(*X.shape, centers.shape[0]):
         return _small.centroid_distance_sums(X, codes, centers, sample_weight)
     from kmeans_core._kernels import metrics_kernels as _mk
+    from kmeans_core._kernels.common import n_blocks_for
+    from kmeans_core._parallel import run_blocks, threads_for
 
-    n_chunks = _mk.n_chunks_for(X.shape[0])
-    sums = _mk.centroid_distance_chunks(X, codes, centers, sample_weight, n_chunks)
-    return _in_chunk_order(sums)
+    n_blocks = n_blocks_for(X.shape[0])
+    sums = np.zeros((n_blocks, centers.shape[0], 2))
+    run_blocks(
+        _mk.centroid_distance_blocks,
+        n_blocks,
+        threads_for(X.size),
+        X,
+        codes,
+        centers,
+        sample_weight,
+        n_blocks,
+        sums,
+    )
+    return _in_block_order(sums)
 
 
 def centroid_index(centers_a, centers_b):
@@ -361,9 +383,10 @@ def _silhouette_cluster_sums(XT, starts):
             XT, rows, cols, row_cluster, col_cluster, symmetric, n_parts, scratch, sums
         )
 
-    # Hand the parts out one at a time: a thread slowed down by another program then does not
-    # hold the others up (which thread computes a part does not change its result). numba keeps
-    # this setting per calling thread, so concurrent callers do not see each other's.
+    # The one place the engine runs on numba's threads rather than its own (``_parallel``):
+    # rows cost very different amounts here, so the parts are handed out one at a time to
+    # whichever thread is free (which thread computes a part does not change its result).
+    # numba keeps this setting per calling thread, so concurrent callers do not see each other's.
     previous_chunksize = numba.set_parallel_chunksize(1)
     try:
         _all_block_sums(starts, sizes, block)
@@ -430,7 +453,7 @@ def calinski_harabasz_score(X, labels):
     within-cluster dispersion; 1.0 when ``W == 0``, as in scikit-learn.
 
     Computed in one pass over the data: Welford's running mean and squared deviations of each
-    cluster within each chunk, merged across chunks in chunk order.
+    cluster within each row block, merged across blocks in block order.
 
     Parameters
     ----------
@@ -469,8 +492,8 @@ def davies_bouldin_score(X, labels):
     infinite).
 
     Computed in two passes over the data (one cannot be exact: the mean distance to the
-    centroid needs the centroid first): per-chunk cluster means, then per-chunk sums of the
-    distances to the centroids, each merged in chunk order.
+    centroid needs the centroid first): per-block cluster means, then per-block sums of the
+    distances to the centroids, each merged in block order.
 
     Parameters
     ----------

@@ -66,31 +66,55 @@ def _mean_and_centered_gram(X):
     n_samples, n_features = X.shape
     if _small.is_small(n_samples, n_features, n_features):
         return _small.mean_and_centered_gram(X)
-    from kmeans_core._kernels import pca_kernels as _pk
-
     if X.dtype == np.float64:
-        parts = [_pk.centered_gram_chunks(X, _pk.gram_chunks_for(n_samples))]
+        parts = [_block_grams(X)]
     else:
         parts = []
         for start in range(0, n_samples, GRAM_SLAB_ROWS):
             slab = np.ascontiguousarray(X[start : start + GRAM_SLAB_ROWS], dtype=np.float64)
-            parts.append(_pk.centered_gram_chunks(slab, _pk.gram_chunks_for(slab.shape[0])))
+            parts.append(_block_grams(slab))
     mean = np.zeros(n_features)
     gram = np.zeros((n_features, n_features))
     count = 0.0
-    # Chan et al.'s merge, chunk after chunk in row order: deterministic.
+    # Chan et al.'s merge, block after block in row order: deterministic.
     for counts, means, grams in parts:
-        for nb, chunk_mean, chunk_gram in zip(counts, means, grams, strict=True):
+        for nb, block_mean, block_gram in zip(counts, means, grams, strict=True):
             if nb == 0.0:
                 continue
             merged = count + nb
-            delta = chunk_mean[:n_features] - mean
-            gram += np.triu(chunk_gram[:n_features, :n_features])
+            delta = block_mean[:n_features] - mean
+            gram += np.triu(block_gram[:n_features, :n_features])
             gram += np.triu(np.outer(delta, delta)) * (count * nb / merged)
             mean += delta * (nb / merged)
             count = merged
     gram = np.triu(gram) + np.triu(gram, 1).T
     return mean, gram
+
+
+def _block_grams(X):
+    """Count, mean and centered Gram matrix of every row block of ``X`` (float64), from the
+    kernel on the engine's threads: ``(counts, means, grams)`` as ``centered_gram_blocks``
+    fills them."""
+    from kmeans_core._kernels import pca_kernels as _pk
+    from kmeans_core._kernels.common import n_blocks_for
+    from kmeans_core._parallel import run_blocks, threads_for
+
+    n_blocks = n_blocks_for(X.shape[0])
+    width = _pk.gram_width(X.shape[1])
+    counts = np.zeros(n_blocks)
+    means = np.zeros((n_blocks, width))
+    grams = np.zeros((n_blocks, width, width))
+    run_blocks(
+        _pk.centered_gram_blocks,
+        n_blocks,
+        threads_for(X.size),
+        X,
+        n_blocks,
+        counts,
+        means,
+        grams,
+    )
+    return counts, means, grams
 
 
 class PCA(EstimatorMixin):

@@ -67,7 +67,7 @@ class Output:
 def _elbow(seg: Segmentation) -> bytes:
     from . import plots as plotting
 
-    return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow)
+    return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow, seg.choice.gap)
 
 
 def _pca(seg: Segmentation) -> bytes:
@@ -137,7 +137,8 @@ def _stability(seg: Segmentation) -> bytes | None:
 #: The figures of a run: file name -> (what it shows, how it is drawn; None: not this run).
 PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes | None]]] = {
     "elbow_silhouette.png": (
-        "Inertia and silhouette for every k tried, the chosen k marked",
+        "Inertia and silhouette (and the gap statistic when computed) for every k tried, the "
+        "chosen k marked",
         _elbow,
     ),
     "pca_clusters.png": (

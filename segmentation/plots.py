@@ -132,16 +132,22 @@ def _label(segment_id: int, names: list[str]) -> str:
     return f"{segment_id}: {names[segment_id]}"
 
 
-def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None) -> bytes:
-    """Inertia and silhouette against k, with the chosen k (and the elbow) marked.
+def elbow_silhouette(
+    rows: list[dict], chosen_k: int, elbow_k: int | None = None, gap: dict | None = None
+) -> bytes:
+    """Inertia and silhouette against k (and the gap statistic when it was computed), with the
+    chosen k (and the elbow) marked.
 
     Parameters
     ----------
     rows : list of dict
-        The sweep rows (``k``, ``inertia``, ``silhouette``...).
+        The sweep rows (``k``, ``inertia``, ``silhouette``...; ``gap``, ``gap_se``).
     chosen_k : int
     elbow_k : int or None
         The Kneedle elbow, marked on the inertia curve when given.
+    gap : dict or None
+        The gap statistic's summary (``k1``, ``choice``): a third panel draws Gap(k) +- s_k
+        from k = 1.
 
     Returns
     -------
@@ -151,10 +157,13 @@ def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None
     ks = np.array([row["k"] for row in rows])
     inertia = np.array([row["inertia"] for row in rows], dtype=float)
     sil = np.array([row["silhouette"] for row in rows], dtype=float)
+    panels = 3 if gap is not None else 2
     with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(10, 3.9))
-        ax_in, ax_sil = fig.subplots(1, 2)
-        _layout(fig, left=0.9, right=0.2, bottom=0.6, top=0.8, wspace=1.0, ncols=2)
+        fig = Figure(figsize=(5 * panels, 3.9))
+        ax_in, ax_sil, *ax_gap = fig.subplots(1, panels)
+        _layout(fig, left=0.9, right=0.2, bottom=0.6, top=0.8, wspace=1.0, ncols=panels)
+        if ax_gap:
+            _gap_panel(ax_gap[0], rows, gap, chosen_k)
         ax_in.yaxis.set_major_formatter(FuncFormatter(_plain_number))
         ax_in.plot(ks, inertia, "o-", color="#1f77b4", lw=2)
         ax_in.set_title("Inertia (within-segment sum of squares)")
@@ -188,6 +197,32 @@ def elbow_silhouette(rows: list[dict], chosen_k: int, elbow_k: int | None = None
         ax_sil.legend(loc="best", frameon=True, framealpha=0.95, edgecolor="0.85")
         fig.suptitle("Choosing the number of segments", fontsize=13, fontweight="bold", y=0.97)
         return _png(fig)
+
+
+def _gap_panel(ax, rows: list[dict], gap: dict, chosen_k: int) -> None:
+    """Gap(k) +- s_k from k = 1, the chosen k and Tibshirani's k marked."""
+    ks = np.array([1, *(row["k"] for row in rows)])
+    values = np.array([gap["k1"]["gap"], *(row["gap"] for row in rows)], dtype=float)
+    errors = np.array([gap["k1"]["gap_se"], *(row["gap_se"] for row in rows)], dtype=float)
+    ax.errorbar(ks, values, yerr=errors, fmt="o-", color="#9467bd", lw=2, capsize=3)
+    ax.set_xticks(ks)
+    ax.set_title("Gap statistic (vs uniform references)")
+    ax.set_xlabel("number of segments k")
+    ax.set_ylabel("Gap(k) +- s_k (higher: more structure)")
+    ax.axvline(chosen_k, color="#d62728", ls="--", lw=1.5, label=f"chosen k = {chosen_k}")
+    choice = gap.get("choice")
+    if choice is not None and (ks == choice).any():
+        ax.plot(
+            [choice],
+            values[ks == choice],
+            "D",
+            ms=10,
+            mfc="none",
+            mec="#ff7f0e",
+            mew=2,
+            label=f"Tibshirani's rule k = {choice}" + (" (no clusters)" if choice == 1 else ""),
+        )
+    ax.legend(loc="best", frameon=True, framealpha=0.95, edgecolor="0.85")
 
 
 def pca_clusters(
@@ -388,7 +423,7 @@ def feature_distributions(
 
 
 def _display_unit(data: np.ndarray) -> float:
-    """1, or for values whose squares leave float64 (``measuring_units``; the quartile
+    """1, or for values whose powers leave float64 (``measuring_units``; the quartile
     statistics would overflow or underflow) the power of ten they are drawn in."""
     finite = data[np.isfinite(data)]
     largest = float(np.max(np.abs(finite))) if finite.size else 0.0

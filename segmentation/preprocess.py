@@ -60,11 +60,11 @@ NUMERIC_TEXT_SHARE = 0.8
 #: they are treated as missing, and the log says how many and where; more are refused with the
 #: first row and value. Below 100 values not even one is allowed: each cell counts there.
 MAX_BAD_SHARE = 0.01
-#: Sums and squares of values beyond this magnitude can overflow float64 (1.8e308), and squares
-#: of values below TINY underflow to zero; such columns are measured in units of their largest
-#: value (:func:`measuring_units`; the log says so).
-HUGE = 1e150
-TINY = 1e-150
+#: Cubes (skewness) and sums of squares of values beyond this magnitude can overflow float64
+#: (1.8e308), and those of values below TINY underflow to zero; such columns are measured in
+#: units of their largest value (:func:`measuring_units`; the log says so).
+HUGE = 1e80
+TINY = 1e-80
 #: Values beyond this magnitude are refused: within a factor 18 of the float64 limit (1.8e308),
 #: a difference or the mean of two of them overflows.
 MAX_MAGNITUDE = 1e307
@@ -445,7 +445,7 @@ def _describe_value(value) -> str:
 def measuring_units(magnitude) -> np.ndarray:
     """The unit each column is measured in: 1 for ordinary columns, so that their statistics
     are the direct formulas' bit for bit, and the largest magnitude itself for columns beyond
-    :data:`HUGE` or below :data:`TINY`, whose squares would overflow or underflow.
+    :data:`HUGE` or below :data:`TINY`, whose powers would overflow or underflow.
 
     Parameters
     ----------
@@ -627,9 +627,9 @@ class Preprocessor:
             )
         for name, largest, unit in zip(numeric, magnitude, measuring_units(magnitude), strict=True):
             if unit != 1.0:
-                where = "near the float64 limit (up to" if largest > HUGE else "so small (at most"
+                where = "so large (up to" if largest > HUGE else "so small (at most"
                 log.append(
-                    f"'{name}' has values {where} {largest:.3g}) that their squares leave float64; "
+                    f"'{name}' has values {where} {largest:.3g}) that their powers leave float64; "
                     "its scaler and profile are computed in units of its largest value, which "
                     "gives the same result."
                 )

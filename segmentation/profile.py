@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -53,13 +54,40 @@ _SPECIAL_WORDS = {
 _RENAMES = {"monetary": "spend", "spending": "spending"}
 
 
+class FeatureStats(TypedDict, total=False):
+    """One numeric column over a set of customers, in the input's units: ``mean``, ``median``,
+    and ``z`` (a segment) or ``std`` (all customers)."""
+
+    mean: float
+    median: float
+    z: float
+    std: float
+
+
+class OverallProfile(TypedDict):
+    """All customers: numeric columns' statistics, categorical columns' shares."""
+
+    features: dict[str, FeatureStats]
+    categoricals: dict[str, dict[str, float]]
+
+
+class SegmentProfile(TypedDict):
+    """One segment, JSON-ready (``Profiles.segments``)."""
+
+    id: int
+    name: str
+    size: int
+    share: float
+    profile: dict
+
+
 @dataclass
 class Profiles:
     """The profile of every segment.
 
     Attributes
     ----------
-    segments : list of dict
+    segments : list of SegmentProfile
         One per segment, by id: ``id``, ``name``, ``size``, ``share`` and ``profile`` =
         ``{"features": {column: {"mean", "median", "z"}}, "categoricals": {column: {value:
         share}} (most frequent first), "leading_categories": {column: {"value", "share"}}}``
@@ -68,14 +96,14 @@ class Profiles:
         The z-score of each segment (rows, by id) on each numeric feature and on each value of
         the categorical features (columns ``"Gender=Female"``...): what the names and the
         heatmap use.
-    overall : dict
+    overall : OverallProfile
         ``{"features": {column: {"mean", "median", "std"}}, "categoricals": {column: {value:
         share}}}`` over all customers.
     """
 
-    segments: list[dict]
+    segments: list[SegmentProfile]
     z: pd.DataFrame
-    overall: dict = field(default_factory=dict)
+    overall: OverallProfile = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -116,18 +144,18 @@ class Profiles:
         pandas.DataFrame of shape (k, 4 + n_features)
         """
         features = self.distinctive(list(self.overall.get("features", {})), max_features)
-        records = []
-        for segment in self.segments:
-            record = {
-                "Segment": segment["id"],
-                "Name": segment["name"],
-                "Size": segment["size"],
-                "Share": segment["share"],
-            }
-            for name in features:
-                record[name] = segment["profile"]["features"][name]["mean"]
-            records.append(record)
-        return pd.DataFrame.from_records(records)
+        # Rows as lists: a feature may itself be called "Segment" or "Size".
+        rows = [
+            [
+                segment["id"],
+                segment["name"],
+                segment["size"],
+                segment["share"],
+                *(segment["profile"]["features"][name]["mean"] for name in features),
+            ]
+            for segment in self.segments
+        ]
+        return pd.DataFrame(rows, columns=["Segment", "Name", "Size", "Share", *features])
 
 
 def build_profiles(
@@ -169,23 +197,7 @@ def build_profiles(
     profile_categoricals = _as_text(profile_categoricals, n_samples)
     all_categoricals = pd.concat([categorical_features, profile_categoricals], axis=1)
 
-    overall_mean = numeric.mean(axis=0)
-    # Population std (ddof=0): the z-score compares against this very set of customers.
-    overall_std = numeric.std(axis=0, ddof=0)
-    overall = {
-        "features": {
-            name: {
-                "mean": float(overall_mean[name]) * units[name],
-                "median": float(numeric[name].median()) * units[name],
-                "std": float(overall_std[name]) * units[name],
-            }
-            for name in numeric.columns
-        },
-        "categoricals": {
-            name: _shares(all_categoricals[name]) for name in all_categoricals.columns
-        },
-    }
-
+    overall = _overall_profile(numeric, units, all_categoricals)
     indicators = _indicators(categorical_features)
     z_source = pd.concat([numeric, indicators], axis=1)
     z_mean = z_source.mean(axis=0)
@@ -194,46 +206,82 @@ def build_profiles(
     segments, z_rows = [], []
     for segment_id in range(k):
         mask = labels == segment_id
-        size = int(mask.sum())
-        part = numeric[mask]
-        means = part.mean(axis=0)
-        medians = part.median(axis=0)
         z_row = _z(z_source[mask].mean(axis=0), z_mean, z_std)
         z_rows.append(z_row)
         segments.append(
-            {
-                "id": segment_id,
-                "name": "",
-                "size": size,
-                "share": size / n_samples if n_samples else 0.0,
-                "profile": {
-                    "features": {
-                        name: {
-                            "mean": _float(means[name]) * units[name],
-                            "median": _float(medians[name]) * units[name],
-                            "z": _float(z_row[name]),
-                        }
-                        for name in numeric.columns
-                    },
-                    "categoricals": {
-                        name: _shares(all_categoricals.loc[mask, name])
-                        for name in all_categoricals.columns
-                    },
-                },
-            }
+            _segment_profile(
+                segment_id, mask, numeric, units, z_row, categorical_features, all_categoricals
+            )
         )
-        shares = segments[-1]["profile"]["categoricals"]
-        segments[-1]["profile"]["leading_categories"] = {
-            name: {"value": value, "share": share}
-            for name in categorical_features.columns
-            for value, share in list(shares[name].items())[:1]
-        }
     z = pd.DataFrame(z_rows, columns=z_source.columns).reset_index(drop=True)
     z.index.name = "segment"
     names = name_segments(z, sizes=[segment["size"] for segment in segments])
     for segment, name in zip(segments, names, strict=True):
         segment["name"] = name
     return Profiles(segments=segments, z=z, overall=overall)
+
+
+def _overall_profile(
+    numeric: pd.DataFrame, units: dict[str, float], categoricals: pd.DataFrame
+) -> OverallProfile:
+    """Mean, median and population standard deviation of every numeric column (in the input's
+    units), and the shares of every categorical column, over all customers."""
+    mean = numeric.mean(axis=0)
+    # Population std (ddof=0): the z-score compares against this very set of customers.
+    std = numeric.std(axis=0, ddof=0)
+    return {
+        "features": {
+            name: {
+                "mean": float(mean[name]) * units[name],
+                "median": float(numeric[name].median()) * units[name],
+                "std": float(std[name]) * units[name],
+            }
+            for name in numeric.columns
+        },
+        "categoricals": {name: _shares(categoricals[name]) for name in categoricals.columns},
+    }
+
+
+def _segment_profile(
+    segment_id: int,
+    mask: np.ndarray,
+    numeric: pd.DataFrame,
+    units: dict[str, float],
+    z_row: pd.Series,
+    categorical_features: pd.DataFrame,
+    categoricals: pd.DataFrame,
+) -> SegmentProfile:
+    """One segment (the customers where ``mask``): size, share, per numeric column the mean
+    and median (input units) and ``z_row``'s z-score, the shares of every categorical column
+    and the leading value of each categorical feature. Its name is given afterwards."""
+    n_samples = mask.shape[0]
+    size = int(mask.sum())
+    part = numeric[mask]
+    means = part.mean(axis=0)
+    medians = part.median(axis=0)
+    shares = {name: _shares(categoricals.loc[mask, name]) for name in categoricals.columns}
+    return {
+        "id": segment_id,
+        "name": "",
+        "size": size,
+        "share": size / n_samples if n_samples else 0.0,
+        "profile": {
+            "features": {
+                name: {
+                    "mean": _float(means[name]) * units[name],
+                    "median": _float(medians[name]) * units[name],
+                    "z": _float(z_row[name]),
+                }
+                for name in numeric.columns
+            },
+            "categoricals": shares,
+            "leading_categories": {
+                name: {"value": value, "share": share}
+                for name in categorical_features.columns
+                for value, share in list(shares[name].items())[:1]
+            },
+        },
+    }
 
 
 def _in_safe_units(numeric: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:

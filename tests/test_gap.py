@@ -79,3 +79,20 @@ def test_gap_reuses_the_sweeps_inertia_and_samples_large_data():
     assert gap_choice(sampled) == 3
     # The sample's own W_k were fitted (the sweep's are of all 300 rows).
     assert sampled[1]["log_w"] < fitted[1]["log_w"]
+
+
+def test_the_choice_figure_gets_a_gap_panel_when_the_gap_was_computed():
+    import io
+
+    from matplotlib.image import imread
+
+    from segmentation.plots import elbow_silhouette
+
+    rows = [
+        {"k": k, "inertia": 100.0 / k, "silhouette": 0.3, "gap": 0.1 * k, "gap_se": 0.01}
+        for k in range(2, 6)
+    ]
+    gap = {"k1": {"gap": 0.1, "gap_se": 0.01}, "choice": 5}
+    plain = imread(io.BytesIO(elbow_silhouette(rows, 3, 4)))
+    with_gap = imread(io.BytesIO(elbow_silhouette(rows, 3, 4, gap)))
+    assert with_gap.shape[1] == plain.shape[1] * 3 // 2  # three panels of the same width

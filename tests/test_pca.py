@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -142,19 +141,23 @@ def test_real_data_wholesale_customers():
     assert_same_fit(ours, theirs, rtol=1e-9)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba runs on a single thread")
-def test_same_bits_with_one_and_two_threads():
-    X = _correlated(50_000, 8, seed=7)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = PCA(n_components=4).fit(X)
-        numba.set_num_threads(2)
-        two = PCA(n_components=4).fit(X)
-    finally:
-        numba.set_num_threads(before)
-    for name in FITTED:
-        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_same_bits_whatever_the_threads(monkeypatch, dtype):
+    # The covariance's row blocks run on the engine's threads; odd counts split them unevenly.
+    from kmeans_core import _parallel
+
+    X = _correlated(50_000, 8, seed=7).astype(dtype)
+    fits = []
+    asked = []  # the thread counts the code asked for: proof that the patch reached it
+    for n_threads in (1, 2, 3, 7):
+        monkeypatch.setattr(
+            _parallel, "threads_for", lambda work, n=n_threads: asked.append(n) or n
+        )
+        fits.append(PCA(n_components=4).fit(X))
+    assert set(asked) == {1, 2, 3, 7}
+    for other in fits[1:]:
+        for name in FITTED:
+            np.testing.assert_array_equal(getattr(fits[0], name), getattr(other, name))
 
 
 # ------------------------------------------------------------------------------------------

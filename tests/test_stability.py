@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,21 @@ def test_a_gaussian_cloud_cut_in_three_is_not_to_be_trusted():
     X = np.random.default_rng(4).normal(size=(800, 6))
     result = bootstrap_stability(X, kmeans_labels(X, 3), 3, n_boot=30, seed=0)
     assert result.unstable, result.mean
+
+
+def test_the_stability_figure_is_drawn_for_every_segment():
+    from matplotlib.image import imread
+
+    from segmentation.plots import segment_stability
+    from segmentation.stability import READINGS
+
+    png = segment_stability(
+        np.array([0.95, 0.7, 0.4]), np.array([0.01, 0.05, np.nan]), ["a", "b", "c"],
+        readings=READINGS, n_boot=50,
+    )  # fmt: skip
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = imread(io.BytesIO(png))
+    more = segment_stability(
+        np.full(8, 0.9), np.full(8, 0.01), list("abcdefgh"), readings=READINGS, n_boot=50
+    )
+    assert imread(io.BytesIO(more)).shape[0] > image.shape[0]  # a row per segment

@@ -4,19 +4,23 @@ inertia. Few kernels (compile time is part of the user's wait): the silhouette's
 distances to the centers.
 
 Every kernel takes contiguous arrays and does no checks; ``kmeans_core.metrics`` validates.
-Work is split into a fixed number of chunks that depends only on the data size, never on the
-number of threads, and partial results are combined in chunk order, so every result is
+The one-pass reductions work on the engine's row *blocks* (``common.n_blocks_for``, a function
+of the data size only) and run on the engine's threads (``_parallel.run_blocks``), like every
+other kernel; their partial results are combined in block order, so every result is
 bit-identical whatever the thread count. Sums are accumulated in float64.
+
+The silhouette alone runs on numba's threads (``prange``): its rows cost very different
+amounts (a row of a large cluster against one of a small one), so its parts are handed out one
+at a time to whichever thread is free (``numba.set_parallel_chunksize(1)``), which contiguous
+ranges of blocks per thread cannot do; each part writes its own rows, so the result does not
+depend on which thread ran it.
 """
 
 import numba
 import numpy as np
 from numba import prange
 
-#: Upper bound on the number of row chunks of the one-pass reductions.
-MAX_CHUNKS = 64
-#: Fewest rows per chunk, so that small inputs are not split into needless pieces.
-MIN_CHUNK_ROWS = 4096
+from kmeans_core._kernels.common import block_bounds
 
 #: Columns of the silhouette per block: the block and the tile's squared distances stay in L1.
 SIL_BLOCK_COLS = 256
@@ -40,17 +44,6 @@ def silhouette_parts_for(n_rows):
 def silhouette_pieces_for(n_rows):
     """Number of pieces a cluster of ``n_rows`` points is cut into: depends on the data only."""
     return max(1, min(SIL_MAX_PIECES, n_rows // SIL_MIN_PIECE_ROWS))
-
-
-def n_chunks_for(n_samples):
-    """Number of row chunks for ``n_samples``: a function of the data only, never of threads."""
-    return max(1, min(MAX_CHUNKS, n_samples // MIN_CHUNK_ROWS))
-
-
-@numba.njit(inline="always")
-def _chunk_bounds(c, n_chunks, n_samples):
-    """First and one-past-last row of chunk ``c``."""
-    return c * n_samples // n_chunks, (c + 1) * n_samples // n_chunks
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,44 +269,46 @@ def silhouette_scatter_sums(XT, col_labels, out):
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
-def cluster_moments_chunks(X, labels, n_clusters, n_chunks):
-    """Per-chunk count, mean and sum of squared deviations of every cluster, in one pass.
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def cluster_moments_blocks(X, labels, n_blocks, counts, means, m2, first_block, stop_block):
+    """Per-block count, mean and sum of squared deviations of every cluster, in one pass.
 
     Welford's update keeps the mean and the squared deviations accurate without a second pass
     over the data (a sum of squares minus n * mean**2 would cancel catastrophically when the
     data sit far from the origin).
 
-    Returns
-    -------
-    counts : ndarray of shape (n_chunks, n_clusters), float64
-    means : ndarray of shape (n_chunks, n_clusters, n_features), float64
-    m2 : ndarray of shape (n_chunks, n_clusters), float64
-        Sum over the chunk's points of the squared distance to the chunk's cluster mean.
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    labels : ndarray of shape (n_samples,), int64, in 0..n_clusters-1
+    n_blocks, first_block, stop_block : int
+        The row blocks, and the range of them to do.
+    counts : ndarray of shape (n_blocks, n_clusters), float64, zeros (OUT)
+    means : ndarray of shape (n_blocks, n_clusters, n_features), float64, zeros (OUT)
+    m2 : ndarray of shape (n_blocks, n_clusters), float64, zeros (OUT)
+        Sum over the block's points of the squared distance to the block's cluster mean.
     """
     n_samples, n_features = X.shape
-    counts = np.zeros((n_chunks, n_clusters), dtype=np.float64)
-    means = np.zeros((n_chunks, n_clusters, n_features), dtype=np.float64)
-    m2 = np.zeros((n_chunks, n_clusters), dtype=np.float64)
-    for ch in prange(n_chunks):
-        start, stop = _chunk_bounds(ch, n_chunks, n_samples)
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
             j = labels[i]
-            counts[ch, j] += 1.0
-            inv = 1.0 / counts[ch, j]
+            counts[b, j] += 1.0
+            inv = 1.0 / counts[b, j]
             acc = 0.0
             for f in range(n_features):
                 x = X[i, f]
-                delta = x - means[ch, j, f]
-                means[ch, j, f] += delta * inv
-                acc += delta * (x - means[ch, j, f])
-            m2[ch, j] += acc
-    return counts, means, m2
+                delta = x - means[b, j, f]
+                means[b, j, f] += delta * inv
+                acc += delta * (x - means[b, j, f])
+            m2[b, j] += acc
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
-def centroid_distance_chunks(X, labels, centers, sample_weight, n_chunks):
-    """Per-chunk, per-cluster sums of weighted squared distances and of distances to centers.
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def centroid_distance_blocks(
+    X, labels, centers, sample_weight, n_blocks, sums, first_block, stop_block
+):
+    """Per-block, per-cluster sums of weighted squared distances and of distances to centers.
 
     Serves the inertia (weighted squared distances) and Davies-Bouldin (mean distance of a
     cluster's points to its centroid).
@@ -324,24 +319,19 @@ def centroid_distance_chunks(X, labels, centers, sample_weight, n_chunks):
     labels : ndarray of shape (n_samples,), int64, in 0..n_clusters-1
     centers : ndarray of shape (n_clusters, n_features), float64
     sample_weight : ndarray of shape (n_samples,), float64
-    n_chunks : int
-
-    Returns
-    -------
-    sums : ndarray of shape (n_chunks, n_clusters, 2), float64
+    n_blocks, first_block, stop_block : int
+        The row blocks, and the range of them to do.
+    sums : ndarray of shape (n_blocks, n_clusters, 2), float64, zeros (OUT)
         ``[..., 0]``: sum of ``w * ||x - c||**2``; ``[..., 1]``: sum of ``||x - c||``.
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
-    sums = np.zeros((n_chunks, n_clusters, 2), dtype=np.float64)
-    for ch in prange(n_chunks):
-        start, stop = _chunk_bounds(ch, n_chunks, n_samples)
+    for b in range(first_block, stop_block):
+        start, stop = block_bounds(b, n_blocks, n_samples)
         for i in range(start, stop):
             j = labels[i]
             acc = 0.0
             for f in range(n_features):
                 diff = X[i, f] - centers[j, f]
                 acc += diff * diff
-            sums[ch, j, 0] += acc * sample_weight[i]
-            sums[ch, j, 1] += np.sqrt(acc)
-    return sums
+            sums[b, j, 0] += acc * sample_weight[i]
+            sums[b, j, 1] += np.sqrt(acc)
