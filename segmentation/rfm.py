@@ -22,6 +22,8 @@ R's rfm package (:data:`RFM_SEGMENT_MAP`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -133,46 +135,20 @@ def transactions_to_rfm(
         If a column is missing (the message lists those that exist), dates cannot be parsed,
         quantity or price hold text, ``as_of`` is not a date, or no transaction is left.
     """
-    _require(df, customer_col, "customer", "`customer_col`")
-    _require(df, date_col, "date", "`date_col`")
-    _require(df, quantity_col, "quantity", "`quantity_col`")
-    _require(df, price_col, "price", "`price_col`")
-    _require(df, invoice_col, "invoice", "`invoice_col`")
-
+    columns = _read_transactions(df, customer_col, date_col, quantity_col, price_col, invoice_col)
     n_start = len(df)
     log = [f"Read {n_start:,} transaction rows."]
-    customers = _customer_ids(df[customer_col])
-    invoices = df[invoice_col].astype("str").str.strip().where(df[invoice_col].notna())
-    quantity = _numbers(df[quantity_col], quantity_col)
-    price = _numbers(df[price_col], price_col)
-    dates = _parse_dates(df[date_col], date_col)
-
-    keep = np.ones(n_start, dtype=bool)
-    _drop(keep, customers.isna().to_numpy(), "without a customer", log)
-    cancelled = invoices.str.upper().str.startswith("C").fillna(False).to_numpy(dtype=bool)
-    _drop(keep, cancelled, "(invoice starting with 'C')", log, what="cancellation rows")
-    _drop(keep, ~(quantity > 0), "with quantity <= 0 or missing", log)  # NaN counts as bad
-    _drop(keep, ~(price > 0), "with price <= 0 or missing", log)
-    _drop(keep, dates.isna().to_numpy(), "without a date", log, quiet_when_none=True)
-    if as_of is not None:
-        reference = _parse_as_of(as_of)
-        late = (dates >= reference).to_numpy()
-        _drop(keep, late, f"on or after the as-of day, {reference.date()}", log)
-    if not keep.any():
-        raise SegmentationError(
-            "No transaction is left after cleaning (rows without a customer, cancellations, "
-            "quantity or price <= 0, dates after `as_of`); check the columns and `as_of`."
-        )
-
+    reference = None if as_of is None else _parse_as_of(as_of)
+    keep = _rows_to_keep(columns, reference, log)
     clean = pd.DataFrame(
         {
-            "customer": customers[keep].to_numpy(),
-            "invoice": invoices[keep].to_numpy(),
-            "date": dates[keep].to_numpy(),
-            "amount": quantity[keep] * price[keep],
+            "customer": columns.customers[keep].to_numpy(),
+            "invoice": columns.invoices[keep].to_numpy(),
+            "date": columns.dates[keep].to_numpy(),
+            "amount": columns.quantity[keep] * columns.price[keep],
         }
     )
-    if as_of is None:
+    if reference is None:
         reference = clean["date"].max().normalize() + pd.Timedelta(days=1)
         log.append(f"Recency is counted up to {reference.date()} (the day after the last sale).")
     else:
@@ -183,6 +159,73 @@ def transactions_to_rfm(
         "frequency and monetary value."
     )
     return rfm, log
+
+
+class _Transactions(NamedTuple):
+    """The columns of a transaction log that RFM reads, parsed (one entry per row)."""
+
+    #: Customer ids as text, NaN where missing.
+    customers: pd.Series
+    #: Invoice numbers as stripped text, NaN where missing.
+    invoices: pd.Series
+    quantity: np.ndarray
+    price: np.ndarray
+    #: Timestamps, NaT where missing.
+    dates: pd.Series
+
+
+def _read_transactions(
+    df: pd.DataFrame,
+    customer_col: str,
+    date_col: str,
+    quantity_col: str,
+    price_col: str,
+    invoice_col: str,
+) -> _Transactions:
+    """The five columns, checked to exist and parsed; a column that is missing or cannot be
+    parsed is a ``SegmentationError``."""
+    _require(df, customer_col, "customer", "`customer_col`")
+    _require(df, date_col, "date", "`date_col`")
+    _require(df, quantity_col, "quantity", "`quantity_col`")
+    _require(df, price_col, "price", "`price_col`")
+    _require(df, invoice_col, "invoice", "`invoice_col`")
+    return _Transactions(
+        customers=_customer_ids(df[customer_col]),
+        invoices=df[invoice_col].astype("str").str.strip().where(df[invoice_col].notna()),
+        quantity=_numbers(df[quantity_col], quantity_col),
+        price=_numbers(df[price_col], price_col),
+        dates=_parse_dates(df[date_col], date_col),
+    )
+
+
+def _rows_to_keep(
+    columns: _Transactions, reference: pd.Timestamp | None, log: list[str]
+) -> np.ndarray:
+    """The rows that are sales to a known customer before ``reference`` (None: any day), as a
+    boolean mask; one sentence per cleaning rule in ``log``. No row left is a
+    ``SegmentationError``."""
+    keep = np.ones(len(columns.quantity), dtype=bool)
+    _drop(keep, columns.customers.isna().to_numpy(), "without a customer", log)
+    cancelled = columns.invoices.str.upper().str.startswith("C").fillna(False)
+    _drop(
+        keep,
+        cancelled.to_numpy(dtype=bool),
+        "(invoice starting with 'C')",
+        log,
+        what="cancellation rows",
+    )
+    _drop(keep, ~(columns.quantity > 0), "with quantity <= 0 or missing", log)  # NaN is bad
+    _drop(keep, ~(columns.price > 0), "with price <= 0 or missing", log)
+    _drop(keep, columns.dates.isna().to_numpy(), "without a date", log, quiet_when_none=True)
+    if reference is not None:
+        late = (columns.dates >= reference).to_numpy()
+        _drop(keep, late, f"on or after the as-of day, {reference.date()}", log)
+    if not keep.any():
+        raise SegmentationError(
+            "No transaction is left after cleaning (rows without a customer, cancellations, "
+            "quantity or price <= 0, dates after `as_of`); check the columns and `as_of`."
+        )
+    return keep
 
 
 def _drop(

@@ -19,6 +19,10 @@ All also keep the per-block cluster sums that the center update needs: a point t
 cluster is moved from one sum to the other while its row (or tile) is in cache, so the points
 that were skipped are never read. A block is summed afresh, after the pass, on the first call
 and after a pass in which many of its points changed cluster (``common.sums_afresh``).
+
+Hamerly's and Yinyang's kernels each write their own loop over blocks and tiles: a shared loop
+that takes the tile step as a function costs either a call per tile (several times slower) or,
+inlined by numba, a much longer compile (``benchmarks/README.md``, "Engine thresholds").
 """
 
 import numba
