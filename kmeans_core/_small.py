@@ -40,6 +40,16 @@ RESUM_EVERY = 8
 #: matrix at once).
 SMALL_MAX_PAIRWISE_WORK = 20_000_000
 
+#: Most elements of the temporary arrays of runs side by side (``lloyd_restarts``,
+#: ``candidate_pots_of_runs``: 16 MB in float64); more runs go in several batches.
+SMALL_MAX_BATCH_WORK = 2_000_000
+
+
+def runs_per_batch(n_samples, n_features, n_clusters):
+    """How many runs go side by side through ``lloyd_restarts`` (and their k-means++
+    through ``candidate_pots_of_runs``, at most ``n_clusters + 2`` candidates a step)."""
+    return max(1, SMALL_MAX_BATCH_WORK // (n_samples * n_features * (n_clusters + 2)))
+
 
 def is_small_pairwise(n_samples, n_features):
     """Whether the silhouette of ``n_samples`` points runs here in NumPy."""
@@ -123,6 +133,36 @@ def candidate_pots(X, sample_weight, candidates, closest_dist_sq, out):
     return (out * sample_weight).T.sum(axis=0, dtype=np.float64)
 
 
+def candidate_pots_of_runs(XT, sample_weight, candidates, closest_dist_sq):
+    """``candidate_pots`` for several k-means++ runs at once.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_features, n_samples)
+        The data transposed.
+    sample_weight : ndarray of shape (n_samples,)
+    candidates : ndarray of shape (n_runs, n_candidates, n_features)
+        Each run's candidate rows.
+    closest_dist_sq : ndarray of shape (n_runs, n_samples) or (n_samples,)
+        Each run's squared distance of every point to its closest center so far.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_runs, n_candidates, n_samples)
+        ``min(closest_dist_sq, |X - candidate|^2)``.
+    pots : ndarray of shape (n_runs, n_candidates), float64
+        The weighted potential of each candidate, summed as ``candidate_pots`` sums it.
+    """
+    n_features, n_samples = XT.shape
+    n_runs, n_candidates = candidates.shape[:2]
+    distances = _squared_distances_of_runs(XT, candidates)
+    closest = closest_dist_sq if closest_dist_sq.ndim == 1 else closest_dist_sq[:, None, :]
+    np.minimum(distances, closest, out=distances)
+    weighted = (distances * sample_weight).reshape(n_runs * n_candidates, n_samples)
+    pots = weighted.T.sum(axis=0, dtype=np.float64)  # as ``candidate_pots``: each row alike
+    return distances, pots.reshape(n_runs, n_candidates)
+
+
 def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
     """One K-Means run from ``centers_init`` on centered data: ``_loop.run_kmeans`` with
     Lloyd's kernels, in NumPy.
@@ -200,6 +240,192 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
         labels = _nearest(XT, centers)
 
     return labels, inertia(X, sample_weight, centers, labels), centers, n_iter, converged
+
+
+def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol):
+    """``lloyd`` from each of several initial centers, side by side: one NumPy call serves
+    every run still iterating, so a fit's ``n_init`` restarts share the call overhead that
+    dominates on small arrays. Each run does exactly what ``lloyd`` does from its centers
+    (the same additions in the same order, its own convergence, its own empty-cluster
+    relocation), so each result is bit for bit ``lloyd``'s.
+
+    Parameters
+    ----------
+    X, sample_weight, max_iter, tol
+        As for ``lloyd``.
+    centers_init : ndarray of shape (n_runs, n_clusters, n_features)
+
+    Returns
+    -------
+    list of n_runs tuples ``(labels, inertia, centers, n_iter, converged)``, as ``lloyd``
+    returns them, in the order of ``centers_init``.
+    """
+    n_samples, n_features = X.shape
+    n_runs, n_clusters = centers_init.shape[:2]
+    dtype = X.dtype
+    XT = np.ascontiguousarray(X.T)
+    weighted = X * sample_weight[:, None]
+    weighted_t = np.ascontiguousarray(weighted.T)
+    centers = np.array(centers_init, dtype=dtype, order="C", copy=True)
+    labels = np.full((n_runs, n_samples), -1, dtype=np.int32)
+    sums = np.zeros(centers.shape, dtype=dtype)
+    weights = np.zeros((n_runs, n_clusters), dtype=dtype)
+    n_changed = np.zeros(n_runs, dtype=np.intp)
+    n_iter = np.zeros(n_runs, dtype=np.intp)
+    converged = np.zeros(n_runs, dtype=bool)
+    strict = np.zeros(n_runs, dtype=bool)
+
+    running = np.arange(n_runs)  # the runs still iterating
+    for iteration in range(1, max_iter + 1):
+        n_iter[running] = iteration
+        fresh = (labels[running, 0] < 0) | (n_changed[running] * RESUM_EVERY > n_samples)
+        nearest = _nearest_of_runs(XT, centers[running])
+        old = labels[running]
+        changed = nearest != old
+        n_changed[running] = changed.sum(axis=1)
+        run_sums = sums[running]
+        run_weights = weights[running]
+        if fresh.any():
+            rows = np.flatnonzero(fresh)
+            _sum_by_cluster_of_runs(
+                nearest[rows], weighted_t, sample_weight, run_sums, run_weights, rows
+            )
+        moving = changed & ~fresh[:, None]
+        if moving.any():
+            # As ``lloyd``: out of the old cluster, into the new one, point after point in row
+            # order, every run into its own clusters.
+            runs, moved = np.nonzero(moving)
+            n_moves = moved.shape[0]
+            clusters = np.empty(2 * n_moves, dtype=np.intp)
+            clusters[0::2] = runs * n_clusters + old[runs, moved]
+            clusters[1::2] = runs * n_clusters + nearest[runs, moved]
+            values = np.empty((2 * n_moves, n_features), dtype=dtype)
+            np.negative(weighted[moved], out=values[0::2])
+            values[1::2] = weighted[moved]
+            np.add.at(run_sums.reshape(-1, n_features), clusters, values)
+            point_weights = np.empty(2 * n_moves, dtype=dtype)
+            np.negative(sample_weight[moved], out=point_weights[0::2])
+            point_weights[1::2] = sample_weight[moved]
+            np.add.at(run_weights.reshape(-1), clusters, point_weights)
+        sums[running] = run_sums
+        weights[running] = run_weights
+        labels[running] = nearest
+
+        centers_old = centers[running]
+        centers_new = run_sums  # a copy already (fancy indexing): becomes the means
+        weight_in_clusters = run_weights
+        squared_shift = np.empty(running.shape[0])
+        whole = weight_in_clusters.all(axis=1)
+        for i in np.flatnonzero(~whole):
+            # A cluster emptied: that run alone, as ``lloyd`` does it.
+            from kmeans_core._loop import relocate_empty_clusters
+
+            relocate_empty_clusters(
+                X,
+                sample_weight,
+                centers_old[i],
+                centers_new[i],
+                weight_in_clusters[i],
+                nearest[i],
+            )
+            squared_shift[i] = _average_and_shift(
+                centers_new[i], weight_in_clusters[i], centers_old[i]
+            )
+        centers[running] = centers_new
+        if whole.any():
+            means = centers_new[whole]
+            squared_shift[whole] = _average_and_shift_of_runs(
+                means, weight_in_clusters[whole], centers_old[whole]
+            )
+            centers[running[whole]] = means
+
+        still = []
+        for i, run in enumerate(running.tolist()):
+            converged[run], strict[run] = converged_after(
+                int(n_changed[run]), float(squared_shift[i]), tol
+            )
+            if not converged[run]:
+                still.append(run)
+        running = np.array(still, dtype=np.intp)
+        if not still:
+            break
+
+    # The centers moved once more after the last assignment: make the labels match them.
+    loose = np.flatnonzero(~strict)
+    if loose.shape[0]:
+        labels[loose] = _nearest_of_runs(XT, centers[loose])
+
+    return [
+        (
+            labels[run],
+            inertia(X, sample_weight, centers[run], labels[run]),
+            centers[run],
+            int(n_iter[run]),
+            bool(converged[run]),
+        )
+        for run in range(n_runs)
+    ]
+
+
+def _nearest_of_runs(XT, centers):
+    """``_nearest`` for the centers of several runs, ``(n_runs, n_clusters, n_features)``:
+    ``(n_runs, n_samples)``, int32 (the first center on exact ties)."""
+    return _squared_distances_of_runs(XT, centers).argmin(axis=1).astype(np.int32)
+
+
+def _squared_distances_of_runs(XT, centers):
+    """``squared_distances`` for the centers of several runs, ``(n_runs, n_clusters,
+    n_features)``: ``(n_runs, n_clusters, n_samples)``. The same subtractions and products,
+    summed feature after feature along the first axis as ``squared_distances`` sums them."""
+    n_features, n_samples = XT.shape
+    n_runs, n_clusters = centers.shape[:2]
+    diff = np.empty((n_features, n_runs, n_clusters, n_samples), dtype=XT.dtype)
+    np.subtract(XT[:, None, None, :], centers.transpose(2, 0, 1)[..., None], out=diff)
+    diff *= diff
+    return diff.sum(axis=0)
+
+
+def _sum_by_cluster_of_runs(labels, weighted_t, sample_weight, sums, weights, rows):
+    """``_sum_by_cluster`` for the runs ``rows`` of ``sums`` (n_runs, k, d) and ``weights``
+    (n_runs, k), from their ``labels`` (len(rows), n_samples): every run's points go to its
+    own bins (labels offset by run * k), so each bin still adds its points row after row."""
+    n_clusters = weights.shape[1]
+    n_bins = rows.shape[0] * n_clusters
+    bins = (labels + (np.arange(rows.shape[0]) * n_clusters)[:, None]).ravel()
+    n_runs = rows.shape[0]
+    if sums.dtype == np.float64:
+        block = np.empty((n_runs, n_clusters, sums.shape[2]), dtype=sums.dtype)
+        for f, column in enumerate(weighted_t):
+            block[:, :, f] = np.bincount(
+                bins, weights=np.tile(column, n_runs), minlength=n_bins
+            ).reshape(n_runs, n_clusters)
+        sums[rows] = block
+        weights[rows] = np.bincount(
+            bins, weights=np.tile(sample_weight, n_runs), minlength=n_bins
+        ).reshape(n_runs, n_clusters)
+    else:
+        block = np.zeros((n_bins, sums.shape[2]), dtype=sums.dtype)
+        block_weights = np.zeros(n_bins, dtype=weights.dtype)
+        np.add.at(block, bins, np.tile(weighted_t.T, (n_runs, 1)))
+        np.add.at(block_weights, bins, np.tile(sample_weight, n_runs))
+        sums[rows] = block.reshape(n_runs, n_clusters, -1)
+        weights[rows] = block_weights.reshape(n_runs, n_clusters)
+
+
+def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old):
+    """``_average_and_shift`` for several runs none of whose clusters is empty: the sums in
+    ``centers_new`` (n_runs, k, d) become means in place; returns each run's sum of squared
+    moves, (n_runs,), added as ``_average_and_shift`` adds them."""
+    scale = 1.0 / weight_in_clusters.astype(np.float64)
+    centers_new[...] = centers_new * scale[:, :, None]
+    shift = np.empty_like(centers_new)
+    np.subtract(centers_new, centers_old, out=shift)
+    per_center = np.empty(centers_new.shape[:2])
+    for r in range(centers_new.shape[0]):
+        diff = shift[r].T
+        per_center[r] = (diff * diff).sum(axis=0, dtype=np.float64)  # feature after feature
+    # Center after center from 0.0 (``_sum_in_order``): a running sum's last value.
+    return np.cumsum(per_center, axis=1)[:, -1]
 
 
 def _sum_by_cluster(labels, weighted_t, sample_weight, sums, weights):
