@@ -420,10 +420,9 @@ def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old):
     centers_new[...] = centers_new * scale[:, :, None]
     shift = np.empty_like(centers_new)
     np.subtract(centers_new, centers_old, out=shift)
-    per_center = np.empty(centers_new.shape[:2])
-    for r in range(centers_new.shape[0]):
-        diff = shift[r].T
-        per_center[r] = (diff * diff).sum(axis=0, dtype=np.float64)  # feature after feature
+    n_runs, n_clusters, n_features = shift.shape
+    diff = shift.reshape(n_runs * n_clusters, n_features).T  # each center's moves, as one run's
+    per_center = (diff * diff).sum(axis=0, dtype=np.float64).reshape(n_runs, n_clusters)
     # Center after center from 0.0 (``_sum_in_order``): a running sum's last value.
     return np.cumsum(per_center, axis=1)[:, -1]
 
