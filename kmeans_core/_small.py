@@ -15,6 +15,11 @@ where the kernels fix one, the first center on exact ties, the same empty-cluste
 counts and the k-means++ centers are the kernels'; the values agree to rounding, since the
 kernels fuse multiply-adds and may reorder sums where NumPy does neither (tested to 1e-12:
 ``tests/test_small.py``).
+
+On a few hundred rows a NumPy call costs more than its arithmetic, so a fit's restarts run side
+by side (``lloyd_restarts``, ``init.small_kmeans_plusplus_runs``): arrays with a leading run
+axis, one call per step for every run still iterating, each run's additions in the same order
+as alone; so every run ends bit for bit as it would alone.
 """
 
 from __future__ import annotations
