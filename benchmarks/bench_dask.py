@@ -18,8 +18,9 @@ for the single-machine runs. Each worker loads our numba kernels once (a small f
 dask-ml's code likewise. Runs alternate between the peers; times are medians over ``--repeats``.
 
 ``--scaling`` adds our Dask fit from the same kind of init at 1M, 3M, 10M and 30M rows x 8
-features, k=16, a fixed 20 iterations (``tol=0``), and ``predict`` of every row (the labels
-summed on the cluster, nothing gathered), and fits a line to the times per row to predict 100M.
+features, k=16 (1 and 21 iterations, ``tol=0``: the setup and the time per iteration), and
+``predict`` of every row (the labels counted on the cluster, nothing gathered), and fits lines
+to the times to predict 100M rows.
 
 Run it with ``python -m benchmarks.compare dask [--quick] [--scale 0.5] [--repeats 3]
 [--dask-ml-repeats 1] [--scaling]``; results go to ``benchmarks/results/dask.md`` (and
@@ -142,8 +143,10 @@ def run_case(client, n_samples, n_features, n_clusters, repeats, dask_ml_repeats
 
 
 def run_scaling(client, rows, log=print):
-    """Our Dask fit (a fixed number of iterations) and predict at several sizes: the time per
-    row, a least-squares line through it, and what the line gives for 100M rows."""
+    """Our Dask fit and predict at several sizes: a fit of 1 and of 1 + ``SCALING_ITERATIONS``
+    Lloyd iterations (the difference is the time per iteration, the rest the setup: centering,
+    shards, labels) and ``predict`` of every row; least-squares lines through the times per
+    row, and what they give for 100M rows."""
     import dask.array as da
 
     import kmeans_core
@@ -153,41 +156,42 @@ def run_scaling(client, rows, log=print):
     for n_samples in rows:
         Xd = make_data(n_samples, 8, 16).persist()
         init, _ = kmeans_core.kmeans_plusplus(Xd[:100_000].compute(), 16, random_state=0)
-        model = DaskKMeans(16, init=init, tol=0.0, max_iter=SCALING_ITERATIONS)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit_s, _ = _timed(lambda model=model, Xd=Xd: model.fit(Xd))
+        times = {}
+        for n_iter in (1, 1 + SCALING_ITERATIONS):
+            model = DaskKMeans(16, init=init, tol=0.0, max_iter=n_iter)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                times[n_iter], _ = _timed(lambda model=model, Xd=Xd: model.fit(Xd))
+        per_iteration = (times[1 + SCALING_ITERATIONS] - times[1]) / SCALING_ITERATIONS
         counts = da.bincount(model.predict(Xd), minlength=16)
         predict_s, counts = _timed(counts.compute)
         assert counts.sum() == n_samples
         points.append(
             {
                 "n_samples": n_samples,
-                "fit_s": fit_s,
-                "n_iter": model.n_iter_,
+                "fit_s": times[1 + SCALING_ITERATIONS],
+                "iteration_s": per_iteration,
+                "setup_s": times[1] - per_iteration,
                 "predict_s": predict_s,
                 "load_average_1min": os.getloadavg()[0],
             }
         )
         log(
-            f"  scaling {n_samples:,} rows: fit {fit_s:.2f} s for {model.n_iter_} iterations, "
-            f"predict {predict_s:.2f} s (load {points[-1]['load_average_1min']:.1f})"
+            f"  scaling {n_samples:,} rows: setup {points[-1]['setup_s']:.2f} s, "
+            f"{per_iteration:.3f} s per iteration, predict {predict_s:.2f} s "
+            f"(load {points[-1]['load_average_1min']:.1f})"
         )
         del Xd, model
     n = np.array([p["n_samples"] for p in points], dtype=float)
-    per_iteration = np.array([p["fit_s"] / p["n_iter"] for p in points])
-    predict = np.array([p["predict_s"] for p in points])
-    fit_slope, fit_fixed = np.polyfit(n, per_iteration, 1)
-    predict_slope, predict_fixed = np.polyfit(n, predict, 1)
-    return {
-        "points": points,
-        "iteration_seconds_per_million_rows": fit_slope * 1e6,
-        "iteration_fixed_seconds": fit_fixed,
-        "predicted_iteration_seconds_100M": fit_slope * 1e8 + fit_fixed,
-        "predict_seconds_per_million_rows": predict_slope * 1e6,
-        "predict_fixed_seconds": predict_fixed,
-        "predicted_predict_seconds_100M": predict_slope * 1e8 + predict_fixed,
-    }
+    lines = {}
+    for name in ("setup_s", "iteration_s", "predict_s"):
+        slope, fixed = np.polyfit(n, np.array([p[name] for p in points]), 1)
+        lines[name] = {
+            "seconds_per_million_rows": slope * 1e6,
+            "fixed_seconds": fixed,
+            "at_100M_seconds": slope * 1e8 + fixed,
+        }
+    return {"points": points, "lines": lines}
 
 
 def _warm(client):
@@ -215,11 +219,14 @@ def to_markdown(report):
         "with other jobs (median 1-minute load average per case below), so read the ratios, "
         "not the seconds.",
         "",
-        "| case | ours (s) | dask-ml (s) | speed-up | inertia ours / dask-ml | iterations ours / "
-        "dask-ml | ours on Dask, same init (s) | ours on one machine (s) | Dask / one machine "
-        "| same result | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    if report["cases"]:
+        lines += [
+            "| case | ours (s) | dask-ml (s) | speed-up | inertia ours / dask-ml | iterations ours "
+            "/ dask-ml | ours on Dask, same init (s) | ours on one machine (s) | Dask / one "
+            "machine | same result | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
     for r in report["cases"]:
         t, inertia, it = r["time_s"], r["inertia"], r["n_iter"]
         lines.append(
@@ -234,31 +241,40 @@ def to_markdown(report):
     if scaling:
         lines += [
             "",
-            f"Scaling (ours on Dask, 8 features, k=16: {SCALING_ITERATIONS} Lloyd iterations from "
-            "a given init, then `predict` of every row):",
+            "Scaling (ours on Dask, 8 features, k=16, from a given init: setup = centering, shards "
+            f"and labels; an iteration = (fit of {1 + SCALING_ITERATIONS} - fit of 1 iteration) / "
+            f"{SCALING_ITERATIONS}; then `predict` of every row):",
             "",
-            "| rows | fit (s) | per iteration (s) | per iteration per million rows (s) | "
-            "predict (s) | predict per million rows (s) | load |",
-            "|---|---|---|---|---|---|---|",
+            "| rows | setup (s) | per iteration (s) | predict (s) | per million rows: setup, "
+            "iteration, predict (s) | load |",
+            "|---|---|---|---|---|---|",
         ]
         for p in scaling["points"]:
-            per_iteration = p["fit_s"] / p["n_iter"]
             millions = p["n_samples"] / 1e6
             lines.append(
-                f"| {p['n_samples']:,} | {p['fit_s']:.2f} | {per_iteration:.3f} | "
-                f"{per_iteration / millions:.4f} | {p['predict_s']:.2f} | "
-                f"{p['predict_s'] / millions:.4f} | {p['load_average_1min']:.1f} |"
+                f"| {p['n_samples']:,} | {p['setup_s']:.2f} | {p['iteration_s']:.3f} | "
+                f"{p['predict_s']:.2f} | {p['setup_s'] / millions:.3f}, "
+                f"{p['iteration_s'] / millions:.4f}, {p['predict_s'] / millions:.3f} | "
+                f"{p['load_average_1min']:.1f} |"
             )
+        fit = scaling["lines"]
         lines += [
             "",
-            f"Least-squares lines: an iteration takes "
-            f"{scaling['iteration_seconds_per_million_rows']:.4f} s per million rows + "
-            f"{scaling['iteration_fixed_seconds']:.3f} s, so "
-            f"{scaling['predicted_iteration_seconds_100M']:.1f} s at 100M rows on this cluster's "
-            f"two cores; predict takes {scaling['predict_seconds_per_million_rows']:.4f} s per "
-            f"million rows + {scaling['predict_fixed_seconds']:.3f} s, so "
-            f"{scaling['predicted_predict_seconds_100M']:.1f} s at 100M rows.",
+            "Least-squares lines (seconds = per million rows x millions + fixed), and 100M rows:",
+            "",
+            "| | per million rows (s) | fixed (s) | at 100M rows (s) |",
+            "|---|---|---|---|",
         ]
+        for name, label in (
+            ("setup_s", "setup"),
+            ("iteration_s", "one iteration"),
+            ("predict_s", "predict"),
+        ):
+            line = fit[name]
+            lines.append(
+                f"| {label} | {line['seconds_per_million_rows']:.4f} | "
+                f"{line['fixed_seconds']:.3f} | {line['at_100M_seconds']:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -453,7 +453,7 @@ def calinski_harabasz_score(X, labels):
     within-cluster dispersion; 1.0 when ``W == 0``, as in scikit-learn.
 
     Computed in one pass over the data: Welford's running mean and squared deviations of each
-    cluster within each row block, merged across blocks in block order.
+    cluster within each row block, then the blocks merged (Chan et al.).
 
     Parameters
     ----------
@@ -492,8 +492,8 @@ def davies_bouldin_score(X, labels):
     infinite).
 
     Computed in two passes over the data (one cannot be exact: the mean distance to the
-    centroid needs the centroid first): per-block cluster means, then per-block sums of the
-    distances to the centroids, each merged in block order.
+    centroid needs the centroid first): per-block cluster moments, merged, then per-block sums
+    of the distances to the centroids, added in block order.
 
     Parameters
     ----------
