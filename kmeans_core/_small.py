@@ -271,105 +271,118 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol):
     XT = np.ascontiguousarray(X.T)
     weighted = X * sample_weight[:, None]
     weighted_t = np.ascontiguousarray(weighted.T)
+    results = [None] * n_runs
+
+    def finish(runs, centers, labels, n_iter, converged, strict):
+        # The centers moved once more after the last assignment: make the labels match them.
+        loose = [i for i, is_strict in enumerate(strict) if not is_strict]
+        if loose:
+            labels = labels.copy()
+            labels[loose] = _nearest_of_runs(XT, centers[loose])
+        for i, run in enumerate(runs):
+            results[run] = (
+                labels[i],
+                inertia(X, sample_weight, centers[i], labels[i]),
+                centers[i],
+                n_iter,
+                converged[i],
+            )
+
+    # The state of the runs still iterating, one row each; ``runs`` says whose.
+    runs = list(range(n_runs))
     centers = np.array(centers_init, dtype=dtype, order="C", copy=True)
-    labels = np.full((n_runs, n_samples), -1, dtype=np.int32)
-    sums = np.zeros(centers.shape, dtype=dtype)
-    weights = np.zeros((n_runs, n_clusters), dtype=dtype)
-    n_changed = np.zeros(n_runs, dtype=np.intp)
-    n_iter = np.zeros(n_runs, dtype=np.intp)
-    converged = np.zeros(n_runs, dtype=bool)
-    strict = np.zeros(n_runs, dtype=bool)
+    labels = None  # before the first assignment: every point changes cluster
+    sums = np.empty(centers.shape, dtype=dtype)
+    weights = np.empty((n_runs, n_clusters), dtype=dtype)
+    for n_iter in range(1, max_iter + 1):
+        nearest = _nearest_of_runs(XT, centers)
+        if labels is None:
+            n_changed = np.full(len(runs), n_samples)
+            _sum_by_cluster_of_runs(nearest, weighted_t, sample_weight, sums, weights)
+        else:
+            fresh = n_changed * RESUM_EVERY > n_samples  # after the last pass's changes
+            changed = nearest != labels
+            n_changed = changed.sum(axis=1)
+            if fresh.any():
+                rows = np.flatnonzero(fresh)
+                fresh_sums, fresh_weights = sums[rows], weights[rows]
+                _sum_by_cluster_of_runs(
+                    nearest[rows], weighted_t, sample_weight, fresh_sums, fresh_weights
+                )
+                sums[rows], weights[rows] = fresh_sums, fresh_weights
+                changed[rows] = False
+            if changed.any():
+                _move_points(changed, labels, nearest, weighted, sample_weight, sums, weights)
+        labels = nearest
 
-    running = np.arange(n_runs)  # the runs still iterating
-    for iteration in range(1, max_iter + 1):
-        n_iter[running] = iteration
-        fresh = (labels[running, 0] < 0) | (n_changed[running] * RESUM_EVERY > n_samples)
-        nearest = _nearest_of_runs(XT, centers[running])
-        old = labels[running]
-        changed = nearest != old
-        n_changed[running] = changed.sum(axis=1)
-        run_sums = sums[running]
-        run_weights = weights[running]
-        if fresh.any():
-            rows = np.flatnonzero(fresh)
-            _sum_by_cluster_of_runs(
-                nearest[rows], weighted_t, sample_weight, run_sums, run_weights, rows
-            )
-        moving = changed & ~fresh[:, None]
-        if moving.any():
-            # As ``lloyd``: out of the old cluster, into the new one, point after point in row
-            # order, every run into its own clusters.
-            runs, moved = np.nonzero(moving)
-            n_moves = moved.shape[0]
-            clusters = np.empty(2 * n_moves, dtype=np.intp)
-            clusters[0::2] = runs * n_clusters + old[runs, moved]
-            clusters[1::2] = runs * n_clusters + nearest[runs, moved]
-            values = np.empty((2 * n_moves, n_features), dtype=dtype)
-            np.negative(weighted[moved], out=values[0::2])
-            values[1::2] = weighted[moved]
-            np.add.at(run_sums.reshape(-1, n_features), clusters, values)
-            point_weights = np.empty(2 * n_moves, dtype=dtype)
-            np.negative(sample_weight[moved], out=point_weights[0::2])
-            point_weights[1::2] = sample_weight[moved]
-            np.add.at(run_weights.reshape(-1), clusters, point_weights)
-        sums[running] = run_sums
-        weights[running] = run_weights
-        labels[running] = nearest
-
-        centers_old = centers[running]
-        centers_new = run_sums  # a copy already (fancy indexing): becomes the means
-        weight_in_clusters = run_weights
-        squared_shift = np.empty(running.shape[0])
+        centers_new = sums.copy()
+        weight_in_clusters = weights.copy()
         whole = weight_in_clusters.all(axis=1)
-        for i in np.flatnonzero(~whole):
-            # A cluster emptied: that run alone, as ``lloyd`` does it.
-            from kmeans_core._loop import relocate_empty_clusters
+        if whole.all():
+            squared_shift = _average_and_shift_of_runs(centers_new, weight_in_clusters, centers)
+        else:
+            squared_shift = np.empty(len(runs))
+            for i in np.flatnonzero(~whole):
+                # A cluster emptied: that run alone, as ``lloyd`` does it.
+                from kmeans_core._loop import relocate_empty_clusters
 
-            relocate_empty_clusters(
-                X,
-                sample_weight,
-                centers_old[i],
-                centers_new[i],
-                weight_in_clusters[i],
-                nearest[i],
-            )
-            squared_shift[i] = _average_and_shift(
-                centers_new[i], weight_in_clusters[i], centers_old[i]
-            )
-        centers[running] = centers_new
-        if whole.any():
-            means = centers_new[whole]
-            squared_shift[whole] = _average_and_shift_of_runs(
-                means, weight_in_clusters[whole], centers_old[whole]
-            )
-            centers[running[whole]] = means
+                relocate_empty_clusters(
+                    X, sample_weight, centers[i], centers_new[i], weight_in_clusters[i], labels[i]
+                )
+                squared_shift[i] = _average_and_shift(
+                    centers_new[i], weight_in_clusters[i], centers[i]
+                )
+            if whole.any():
+                means = centers_new[whole]
+                squared_shift[whole] = _average_and_shift_of_runs(
+                    means, weight_in_clusters[whole], centers[whole]
+                )
+                centers_new[whole] = means
+        centers = centers_new
 
-        still = []
-        for i, run in enumerate(running.tolist()):
-            converged[run], strict[run] = converged_after(
-                int(n_changed[run]), float(squared_shift[i]), tol
+        verdicts = [
+            converged_after(changes, shift, tol)
+            for changes, shift in zip(n_changed.tolist(), squared_shift.tolist(), strict=True)
+        ]
+        done = [i for i, (converged, _) in enumerate(verdicts) if converged]
+        if done:
+            finish(
+                [runs[i] for i in done],
+                centers[done],
+                labels[done],
+                n_iter,
+                [True] * len(done),
+                [verdicts[i][1] for i in done],
             )
-            if not converged[run]:
-                still.append(run)
-        running = np.array(still, dtype=np.intp)
-        if not still:
-            break
+            going = [i for i, (converged, _) in enumerate(verdicts) if not converged]
+            if not going:
+                return results
+            runs = [runs[i] for i in going]
+            centers, labels, sums, weights = (a[going] for a in (centers, labels, sums, weights))
+            n_changed = n_changed[going]
 
-    # The centers moved once more after the last assignment: make the labels match them.
-    loose = np.flatnonzero(~strict)
-    if loose.shape[0]:
-        labels[loose] = _nearest_of_runs(XT, centers[loose])
+    finish(runs, centers, labels, max_iter, [False] * len(runs), [False] * len(runs))
+    return results
 
-    return [
-        (
-            labels[run],
-            inertia(X, sample_weight, centers[run], labels[run]),
-            centers[run],
-            int(n_iter[run]),
-            bool(converged[run]),
-        )
-        for run in range(n_runs)
-    ]
+
+def _move_points(changed, labels, nearest, weighted, sample_weight, sums, weights):
+    """As ``lloyd`` keeps the sums of a run: every point that ``changed`` cluster goes out of
+    the old one (``labels``), into the new one (``nearest``), point after point in row order,
+    every run (row of ``changed``) into its own clusters of ``sums`` and ``weights``."""
+    n_clusters, n_features = sums.shape[1:]
+    runs, moved = np.nonzero(changed)
+    n_moves = moved.shape[0]
+    clusters = np.empty(2 * n_moves, dtype=np.intp)
+    clusters[0::2] = runs * n_clusters + labels[runs, moved]
+    clusters[1::2] = runs * n_clusters + nearest[runs, moved]
+    values = np.empty((2 * n_moves, n_features), dtype=sums.dtype)
+    np.negative(weighted[moved], out=values[0::2])
+    values[1::2] = weighted[moved]
+    np.add.at(sums.reshape(-1, n_features), clusters, values)
+    point_weights = np.empty(2 * n_moves, dtype=weights.dtype)
+    np.negative(sample_weight[moved], out=point_weights[0::2])
+    point_weights[1::2] = sample_weight[moved]
+    np.add.at(weights.reshape(-1), clusters, point_weights)
 
 
 def _nearest_of_runs(XT, centers):
@@ -390,31 +403,25 @@ def _squared_distances_of_runs(XT, centers):
     return diff.sum(axis=0)
 
 
-def _sum_by_cluster_of_runs(labels, weighted_t, sample_weight, sums, weights, rows):
-    """``_sum_by_cluster`` for the runs ``rows`` of ``sums`` (n_runs, k, d) and ``weights``
-    (n_runs, k), from their ``labels`` (len(rows), n_samples): every run's points go to its
-    own bins (labels offset by run * k), so each bin still adds its points row after row."""
-    n_clusters = weights.shape[1]
-    n_bins = rows.shape[0] * n_clusters
-    bins = (labels + (np.arange(rows.shape[0]) * n_clusters)[:, None]).ravel()
-    n_runs = rows.shape[0]
+def _sum_by_cluster_of_runs(labels, weighted_t, sample_weight, sums, weights):
+    """``_sum_by_cluster`` for several runs into ``sums`` (n_runs, k, d) and ``weights``
+    (n_runs, k), from their ``labels`` (n_runs, n_samples): every run's points go to its own
+    bins (labels offset by run * k), so each bin still adds its points row after row."""
+    n_runs, n_clusters, n_features = sums.shape
+    n_bins = n_runs * n_clusters
+    bins = (labels + (np.arange(n_runs) * n_clusters)[:, None]).ravel()
     if sums.dtype == np.float64:
-        block = np.empty((n_runs, n_clusters, sums.shape[2]), dtype=sums.dtype)
+        flat_sums = sums.reshape(n_bins, n_features)
         for f, column in enumerate(weighted_t):
-            block[:, :, f] = np.bincount(
-                bins, weights=np.tile(column, n_runs), minlength=n_bins
-            ).reshape(n_runs, n_clusters)
-        sums[rows] = block
-        weights[rows] = np.bincount(
+            flat_sums[:, f] = np.bincount(bins, weights=np.tile(column, n_runs), minlength=n_bins)
+        weights.reshape(n_bins)[:] = np.bincount(
             bins, weights=np.tile(sample_weight, n_runs), minlength=n_bins
-        ).reshape(n_runs, n_clusters)
+        )
     else:
-        block = np.zeros((n_bins, sums.shape[2]), dtype=sums.dtype)
-        block_weights = np.zeros(n_bins, dtype=weights.dtype)
-        np.add.at(block, bins, np.tile(weighted_t.T, (n_runs, 1)))
-        np.add.at(block_weights, bins, np.tile(sample_weight, n_runs))
-        sums[rows] = block.reshape(n_runs, n_clusters, -1)
-        weights[rows] = block_weights.reshape(n_runs, n_clusters)
+        sums[...] = 0
+        weights[...] = 0
+        np.add.at(sums.reshape(n_bins, n_features), bins, np.tile(weighted_t.T, (n_runs, 1)))
+        np.add.at(weights.reshape(n_bins), bins, np.tile(sample_weight, n_runs))
 
 
 def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old):
