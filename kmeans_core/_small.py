@@ -15,6 +15,11 @@ where the kernels fix one, the first center on exact ties, the same empty-cluste
 counts and the k-means++ centers are the kernels'; the values agree to rounding, since the
 kernels fuse multiply-adds and may reorder sums where NumPy does neither (tested to 1e-12:
 ``tests/test_small.py``).
+
+On a few hundred rows a NumPy call costs more than its arithmetic, so a fit's restarts run side
+by side (``lloyd_restarts``, ``init.small_kmeans_plusplus_runs``): arrays with a leading run
+axis, one call per step for every run still iterating, each run's additions in the same order
+as alone; so every run ends bit for bit as it would alone.
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ RESUM_EVERY = 8
 #: Most point-point-feature triples for the exact silhouette in NumPy (the whole distance
 #: matrix at once).
 SMALL_MAX_PAIRWISE_WORK = 20_000_000
+
+#: Most elements of the temporary arrays of runs side by side (``lloyd_restarts``,
+#: ``candidate_pots_of_runs``: 16 MB in float64); more runs go in several batches.
+SMALL_MAX_BATCH_WORK = 2_000_000
+
+
+def runs_per_batch(n_samples, n_features, n_clusters):
+    """How many runs go side by side through ``lloyd_restarts`` (and their k-means++
+    through ``candidate_pots_of_runs``, at most ``n_clusters + 2`` candidates a step)."""
+    return max(1, SMALL_MAX_BATCH_WORK // (n_samples * n_features * (n_clusters + 2)))
 
 
 def is_small_pairwise(n_samples, n_features):
@@ -123,6 +138,36 @@ def candidate_pots(X, sample_weight, candidates, closest_dist_sq, out):
     return (out * sample_weight).T.sum(axis=0, dtype=np.float64)
 
 
+def candidate_pots_of_runs(XT, sample_weight, candidates, closest_dist_sq):
+    """``candidate_pots`` for several k-means++ runs at once.
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_features, n_samples)
+        The data transposed.
+    sample_weight : ndarray of shape (n_samples,)
+    candidates : ndarray of shape (n_runs, n_candidates, n_features)
+        Each run's candidate rows.
+    closest_dist_sq : ndarray of shape (n_runs, n_samples) or (n_samples,)
+        Each run's squared distance of every point to its closest center so far.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_runs, n_candidates, n_samples)
+        ``min(closest_dist_sq, |X - candidate|^2)``.
+    pots : ndarray of shape (n_runs, n_candidates), float64
+        The weighted potential of each candidate, summed as ``candidate_pots`` sums it.
+    """
+    n_features, n_samples = XT.shape
+    n_runs, n_candidates = candidates.shape[:2]
+    distances = _squared_distances_of_runs(XT, candidates)
+    closest = closest_dist_sq if closest_dist_sq.ndim == 1 else closest_dist_sq[:, None, :]
+    np.minimum(distances, closest, out=distances)
+    weighted = (distances * sample_weight).reshape(n_runs * n_candidates, n_samples)
+    pots = weighted.T.sum(axis=0, dtype=np.float64)  # as ``candidate_pots``: each row alike
+    return distances, pots.reshape(n_runs, n_candidates)
+
+
 def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
     """One K-Means run from ``centers_init`` on centered data: ``_loop.run_kmeans`` with
     Lloyd's kernels, in NumPy.
@@ -200,6 +245,198 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
         labels = _nearest(XT, centers)
 
     return labels, inertia(X, sample_weight, centers, labels), centers, n_iter, converged
+
+
+def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol):
+    """``lloyd`` from each of several initial centers, side by side: one NumPy call serves
+    every run still iterating, so a fit's ``n_init`` restarts share the call overhead that
+    dominates on small arrays. Each run does exactly what ``lloyd`` does from its centers
+    (the same additions in the same order, its own convergence, its own empty-cluster
+    relocation), so each result is bit for bit ``lloyd``'s.
+
+    Parameters
+    ----------
+    X, sample_weight, max_iter, tol
+        As for ``lloyd``.
+    centers_init : ndarray of shape (n_runs, n_clusters, n_features)
+
+    Returns
+    -------
+    list of n_runs tuples ``(labels, inertia, centers, n_iter, converged)``, as ``lloyd``
+    returns them, in the order of ``centers_init``.
+    """
+    n_samples, n_features = X.shape
+    n_runs, n_clusters = centers_init.shape[:2]
+    dtype = X.dtype
+    XT = np.ascontiguousarray(X.T)
+    weighted = X * sample_weight[:, None]
+    weighted_t = np.ascontiguousarray(weighted.T)
+    results = [None] * n_runs
+
+    def finish(runs, centers, labels, n_iter, converged, strict):
+        # The centers moved once more after the last assignment: make the labels match them.
+        loose = [i for i, is_strict in enumerate(strict) if not is_strict]
+        if loose:
+            labels = labels.copy()
+            labels[loose] = _nearest_of_runs(XT, centers[loose])
+        for i, run in enumerate(runs):
+            results[run] = (
+                labels[i],
+                inertia(X, sample_weight, centers[i], labels[i]),
+                centers[i],
+                n_iter,
+                converged[i],
+            )
+
+    # The state of the runs still iterating, one row each; ``runs`` says whose.
+    runs = list(range(n_runs))
+    centers = np.array(centers_init, dtype=dtype, order="C", copy=True)
+    labels = None  # before the first assignment: every point changes cluster
+    sums = np.empty(centers.shape, dtype=dtype)
+    weights = np.empty((n_runs, n_clusters), dtype=dtype)
+    for n_iter in range(1, max_iter + 1):
+        nearest = _nearest_of_runs(XT, centers)
+        if labels is None:
+            n_changed = np.full(len(runs), n_samples)
+            _sum_by_cluster_of_runs(nearest, weighted_t, sample_weight, sums, weights)
+        else:
+            fresh = n_changed * RESUM_EVERY > n_samples  # after the last pass's changes
+            changed = nearest != labels
+            n_changed = changed.sum(axis=1)
+            if fresh.any():
+                rows = np.flatnonzero(fresh)
+                fresh_sums, fresh_weights = sums[rows], weights[rows]
+                _sum_by_cluster_of_runs(
+                    nearest[rows], weighted_t, sample_weight, fresh_sums, fresh_weights
+                )
+                sums[rows], weights[rows] = fresh_sums, fresh_weights
+                changed[rows] = False
+            if changed.any():
+                _move_points(changed, labels, nearest, weighted, sample_weight, sums, weights)
+        labels = nearest
+
+        centers_new = sums.copy()
+        weight_in_clusters = weights.copy()
+        whole = weight_in_clusters.all(axis=1)
+        if whole.all():
+            squared_shift = _average_and_shift_of_runs(centers_new, weight_in_clusters, centers)
+        else:
+            squared_shift = np.empty(len(runs))
+            for i in np.flatnonzero(~whole):
+                # A cluster emptied: that run alone, as ``lloyd`` does it.
+                from kmeans_core._loop import relocate_empty_clusters
+
+                relocate_empty_clusters(
+                    X, sample_weight, centers[i], centers_new[i], weight_in_clusters[i], labels[i]
+                )
+                squared_shift[i] = _average_and_shift(
+                    centers_new[i], weight_in_clusters[i], centers[i]
+                )
+            if whole.any():
+                means = centers_new[whole]
+                squared_shift[whole] = _average_and_shift_of_runs(
+                    means, weight_in_clusters[whole], centers[whole]
+                )
+                centers_new[whole] = means
+        centers = centers_new
+
+        verdicts = [
+            converged_after(changes, shift, tol)
+            for changes, shift in zip(n_changed.tolist(), squared_shift.tolist(), strict=True)
+        ]
+        done = [i for i, (converged, _) in enumerate(verdicts) if converged]
+        if done:
+            finish(
+                [runs[i] for i in done],
+                centers[done],
+                labels[done],
+                n_iter,
+                [True] * len(done),
+                [verdicts[i][1] for i in done],
+            )
+            going = [i for i, (converged, _) in enumerate(verdicts) if not converged]
+            if not going:
+                return results
+            runs = [runs[i] for i in going]
+            centers, labels, sums, weights = (a[going] for a in (centers, labels, sums, weights))
+            n_changed = n_changed[going]
+
+    finish(runs, centers, labels, max_iter, [False] * len(runs), [False] * len(runs))
+    return results
+
+
+def _move_points(changed, labels, nearest, weighted, sample_weight, sums, weights):
+    """As ``lloyd`` keeps the sums of a run: every point that ``changed`` cluster goes out of
+    the old one (``labels``), into the new one (``nearest``), point after point in row order,
+    every run (row of ``changed``) into its own clusters of ``sums`` and ``weights``."""
+    n_clusters, n_features = sums.shape[1:]
+    runs, moved = np.nonzero(changed)
+    n_moves = moved.shape[0]
+    clusters = np.empty(2 * n_moves, dtype=np.intp)
+    clusters[0::2] = runs * n_clusters + labels[runs, moved]
+    clusters[1::2] = runs * n_clusters + nearest[runs, moved]
+    values = np.empty((2 * n_moves, n_features), dtype=sums.dtype)
+    np.negative(weighted[moved], out=values[0::2])
+    values[1::2] = weighted[moved]
+    np.add.at(sums.reshape(-1, n_features), clusters, values)
+    point_weights = np.empty(2 * n_moves, dtype=weights.dtype)
+    np.negative(sample_weight[moved], out=point_weights[0::2])
+    point_weights[1::2] = sample_weight[moved]
+    np.add.at(weights.reshape(-1), clusters, point_weights)
+
+
+def _nearest_of_runs(XT, centers):
+    """``_nearest`` for the centers of several runs, ``(n_runs, n_clusters, n_features)``:
+    ``(n_runs, n_samples)``, int32 (the first center on exact ties)."""
+    return _squared_distances_of_runs(XT, centers).argmin(axis=1).astype(np.int32)
+
+
+def _squared_distances_of_runs(XT, centers):
+    """``squared_distances`` for the centers of several runs, ``(n_runs, n_clusters,
+    n_features)``: ``(n_runs, n_clusters, n_samples)``. The same subtractions and products,
+    summed feature after feature along the first axis as ``squared_distances`` sums them."""
+    n_features, n_samples = XT.shape
+    n_runs, n_clusters = centers.shape[:2]
+    diff = np.empty((n_features, n_runs, n_clusters, n_samples), dtype=XT.dtype)
+    np.subtract(XT[:, None, None, :], centers.transpose(2, 0, 1)[..., None], out=diff)
+    diff *= diff
+    return diff.sum(axis=0)
+
+
+def _sum_by_cluster_of_runs(labels, weighted_t, sample_weight, sums, weights):
+    """``_sum_by_cluster`` for several runs into ``sums`` (n_runs, k, d) and ``weights``
+    (n_runs, k), from their ``labels`` (n_runs, n_samples): every run's points go to its own
+    bins (labels offset by run * k), so each bin still adds its points row after row."""
+    n_runs, n_clusters, n_features = sums.shape
+    n_bins = n_runs * n_clusters
+    bins = (labels + (np.arange(n_runs) * n_clusters)[:, None]).ravel()
+    if sums.dtype == np.float64:
+        flat_sums = sums.reshape(n_bins, n_features)
+        for f, column in enumerate(weighted_t):
+            flat_sums[:, f] = np.bincount(bins, weights=np.tile(column, n_runs), minlength=n_bins)
+        weights.reshape(n_bins)[:] = np.bincount(
+            bins, weights=np.tile(sample_weight, n_runs), minlength=n_bins
+        )
+    else:
+        sums[...] = 0
+        weights[...] = 0
+        np.add.at(sums.reshape(n_bins, n_features), bins, np.tile(weighted_t.T, (n_runs, 1)))
+        np.add.at(weights.reshape(n_bins), bins, np.tile(sample_weight, n_runs))
+
+
+def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old):
+    """``_average_and_shift`` for several runs none of whose clusters is empty: the sums in
+    ``centers_new`` (n_runs, k, d) become means in place; returns each run's sum of squared
+    moves, (n_runs,), added as ``_average_and_shift`` adds them."""
+    scale = 1.0 / weight_in_clusters.astype(np.float64)
+    centers_new[...] = centers_new * scale[:, :, None]
+    shift = np.empty_like(centers_new)
+    np.subtract(centers_new, centers_old, out=shift)
+    n_runs, n_clusters, n_features = shift.shape
+    diff = shift.reshape(n_runs * n_clusters, n_features).T  # each center's moves, as one run's
+    per_center = (diff * diff).sum(axis=0, dtype=np.float64).reshape(n_runs, n_clusters)
+    # Center after center from 0.0 (``_sum_in_order``): a running sum's last value.
+    return np.cumsum(per_center, axis=1)[:, -1]
 
 
 def _sum_by_cluster(labels, weighted_t, sample_weight, sums, weights):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import numbers
 import warnings
 
@@ -20,7 +21,7 @@ from kmeans_core._validation import (
     check_random_state,
     check_sample_weight,
 )
-from kmeans_core.init import greedy_kmeans_plusplus, random_init
+from kmeans_core.init import greedy_kmeans_plusplus, random_init, small_kmeans_plusplus_runs
 from kmeans_core.refine import default_max_swaps, swap_refine
 
 # The numba kernels and the drivers around them are imported by the code that calls them, not
@@ -285,30 +286,50 @@ class KMeans(EstimatorMixin):
         if not isinstance(init, str):
             init = init - X_mean
 
-        best = None
-        for _ in range(n_init):
+        def initial_centers():
             if isinstance(init, str) and init == "k-means++":
-                centers_init, _ = greedy_kmeans_plusplus(
+                return greedy_kmeans_plusplus(
                     X,
                     self.n_clusters,
                     sample_weight,
                     random_state,
                     n_threads=n_threads,
                     small=small,
+                )[0]
+            if isinstance(init, str):
+                return random_init(X, self.n_clusters, sample_weight, random_state)
+            return init
+
+        def small_runs(n_runs):
+            # Side by side in NumPy. Lloyd draws nothing, so drawing the initial centers of
+            # every run first keeps the random stream.
+            if isinstance(init, str) and init == "k-means++":
+                centers_init = small_kmeans_plusplus_runs(
+                    X, self.n_clusters, sample_weight, random_state, n_runs
                 )
-            elif isinstance(init, str):
-                centers_init = random_init(X, self.n_clusters, sample_weight, random_state)
             else:
-                centers_init = init
-            if small:
-                labels, inertia, centers, n_iter, converged = _small.lloyd(
-                    X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol
+                centers_init = np.stack([initial_centers() for _ in range(n_runs)])
+            return _small.lloyd_restarts(
+                X, sample_weight, centers_init, max_iter=self.max_iter, tol=tol
+            )
+
+        if small:
+            batch = _small.runs_per_batch(n_samples, n_features, self.n_clusters)
+            runs = itertools.chain.from_iterable(
+                small_runs(min(batch, n_init - start)) for start in range(0, n_init, batch)
+            )
+        else:
+            runs = (
+                run_kmeans(
+                    assigner_type(X, sample_weight, self.n_clusters, n_threads, X_tiles),
+                    initial_centers(),
+                    max_iter=self.max_iter,
+                    tol=tol,
                 )
-            else:
-                assigner = assigner_type(X, sample_weight, self.n_clusters, n_threads, X_tiles)
-                labels, inertia, centers, n_iter, converged = run_kmeans(
-                    assigner, centers_init, max_iter=self.max_iter, tol=tol
-                )
+                for _ in range(n_init)
+            )
+        best = None
+        for labels, inertia, centers, n_iter, converged in runs:
             # A run replaces the best only if it is better and not the same partition
             # (the same partition can differ in inertia by rounding alone).
             if best is None or (

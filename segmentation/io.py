@@ -78,6 +78,8 @@ _ENCODING_NAMES = {
     "cp1252": "Windows-1252",
     "latin-1": "latin-1",
 }
+#: Rows written at a time by :func:`write_csv_atomic`.
+CSV_CHUNK_ROWS = 50_000
 #: Rows looked at to detect the decimal mark.
 DECIMAL_SAMPLE_ROWS = 2000
 
@@ -163,6 +165,38 @@ def read_table(path, *, encoding=None, decimal=None) -> pd.DataFrame:
     if len(df) == 0:
         raise SegmentationError(f"Input file '{path}' has a header but no rows.")
     return df
+
+
+def table_size(path) -> tuple[str, int] | None:
+    """What a table file holds, cheaply (without reading it): ``("parquet", bytes of its
+    values in memory)`` from the Parquet metadata, or ``("csv", size of the file)``; None when
+    the file cannot be looked at (reading it says why).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    tuple of (str, int) or None
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            magic = handle.read(len(PARQUET_MAGIC))
+    except OSError:
+        return None
+    if magic == PARQUET_MAGIC:
+        try:
+            import pyarrow.parquet as pq
+
+            metadata = pq.ParquetFile(path).metadata
+        except Exception:  # a damaged file: read_table says so in its own words
+            return None
+        # 8 bytes a value: numbers are float64 or int64 once read.
+        return "parquet", metadata.num_rows * metadata.num_columns * 8
+    return "csv", size
 
 
 def read_input_bytes(
@@ -251,16 +285,23 @@ def _read_csv(path: Path, head: bytes, *, encoding, decimal) -> pd.DataFrame:
     if not text.strip():
         raise SegmentationError(f"Input file '{path}' is empty (it holds only blank space).")
     delimiter = sniff_delimiter(text[:SNIFF_BYTES])
-    options = dict(sep=delimiter, dtype=str, skip_blank_lines=True, skipinitialspace=True)
+    # The text was only needed to check the encoding: pandas parses the file itself, a chunk
+    # at a time, rather than a copy of the text in memory (a file of 160 MB took 1.3 GB so).
+    del raw, text
+    options = dict(
+        sep=delimiter,
+        dtype=str,
+        skip_blank_lines=True,
+        skipinitialspace=True,
+        encoding=used_encoding,
+    )
     try:
         with warnings.catch_warnings():
             # index_col=False: rows longer than the header are an error (pandas warns that it
             # would cut them), not a silent index made of the first column.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(io.StringIO(text), keep_default_na=True, index_col=False, **options)
-        header = pd.read_csv(
-            io.StringIO(text), header=None, nrows=1, keep_default_na=False, **options
-        ).iloc[0]
+            df = pd.read_csv(path, keep_default_na=True, index_col=False, **options)
+        header = pd.read_csv(path, header=None, nrows=1, keep_default_na=False, **options).iloc[0]
     except pd.errors.EmptyDataError:
         raise SegmentationError(f"Input file '{path}' is empty.") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
@@ -618,6 +659,12 @@ def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) ->
         If ``path`` is a protected input or the file cannot be written. The previous content
         of ``path``, if any, is then left as it was and no temporary file remains.
     """
+    return _write_atomic(path, lambda handle: handle.write(data), protect=protect)
+
+
+def _write_atomic(path, fill, *, protect: Iterable | None = None) -> Path:
+    """Write ``path`` through a temporary file in the same folder and a rename; ``fill(handle)``
+    writes the content into the temporary file (opened in binary mode)."""
     target = Path(path)
     _check_not_protected(target, protect)
     folder = target.parent if str(target.parent) else Path(".")
@@ -627,7 +674,7 @@ def write_bytes_atomic(data: bytes, path, *, protect: Iterable | None = None) ->
             dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as handle:
             tmp_name = handle.name
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         pause_point(f"{target.name} written, not yet renamed")
@@ -671,8 +718,16 @@ def write_csv_atomic(df: pd.DataFrame, path, *, protect: Iterable | None = None)
     # With LF line endings the csv module quotes values holding "\n" but not a lone "\r",
     # where a reader would then start a new row: a table with one quotes every text value.
     quoting = csv.QUOTE_NONNUMERIC if _holds_carriage_return(df) else csv.QUOTE_MINIMAL
-    text = df.to_csv(index=False, lineterminator="\n", quoting=quoting)
-    return write_text_atomic(text, path, protect=protect)
+
+    def fill(handle) -> None:
+        # Straight into the file, a chunk of rows at a time: the whole table as one string,
+        # then as bytes, would cost several times the table's size in memory.
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        df.to_csv(text, index=False, lineterminator="\n", quoting=quoting, chunksize=CSV_CHUNK_ROWS)
+        text.flush()
+        text.detach()  # the temporary file stays open for the caller
+
+    return _write_atomic(path, fill, protect=protect)
 
 
 def _holds_carriage_return(df: pd.DataFrame) -> bool:

@@ -31,7 +31,7 @@ from kmeans_core.metrics import silhouette_samples
 
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
-from .io import ensure_output_dir, read_table, write_csv_atomic
+from .io import ensure_output_dir, read_table, table_size, write_csv_atomic
 from .model import SegmentationModel, embed_mixed
 from .monitor import describe_training
 from .outputs import (
@@ -641,6 +641,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         return _run_on_dask(config, progress)
     if config.input is not None:
         _refuse_outputs_over_inputs(Path(config.out), [config.input])
+        check_fits_in_memory(config.input)
     timer = Timer()
     with _output_set(config, "run") as stage:
         written: dict[str, Path] = {}
@@ -664,6 +665,65 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
             log.append(f"Wrote the synthetic customers used to {written['input'].name}.")
         seg = segment(data, config, source=source, log=log, progress=progress)
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
+
+
+#: Peak memory of a run in this process, measured (benchmarks/README.md, "Memory"): the
+#: process itself (Python, NumPy, numba's compiled kernels, matplotlib), plus a multiple of
+#: the table's values in memory (Parquet), or of the CSV file's size (its text is parsed).
+RUN_MEMORY_BASE = 600 * 2**20
+RUN_MEMORY_PER_PARQUET_BYTE = 12
+RUN_MEMORY_PER_CSV_BYTE = 8
+
+
+def check_fits_in_memory(path, available: int | None = None) -> None:
+    """Refuse, before reading, an input that clearly will not fit in this machine's memory.
+
+    Parameters
+    ----------
+    path : path of a CSV or Parquet file
+    available : int or None
+        Bytes of memory available; None reads it from the system (``MemAvailable`` of
+        /proc/meminfo, else the free physical pages). The check is skipped when unknown.
+
+    Raises
+    ------
+    SegmentationError
+        If the run's estimated peak (:data:`RUN_MEMORY_BASE` plus a multiple of the input's
+        size) is more than the available memory; the message points to the Dask engine.
+    """
+    size = table_size(path)
+    available = available_memory() if available is None else available
+    if size is None or available is None:
+        return
+    kind, n_bytes = size
+    per_byte = RUN_MEMORY_PER_PARQUET_BYTE if kind == "parquet" else RUN_MEMORY_PER_CSV_BYTE
+    needed = RUN_MEMORY_BASE + per_byte * n_bytes
+    if needed > available:
+        what = "values" if kind == "parquet" else "file"
+        raise SegmentationError(
+            f"Input file '{path}' ({_gib(n_bytes)} of {what}) needs about {_gib(needed)} of "
+            f"memory to segment in this process and {_gib(available)} is available; run it "
+            "with `engine` dask, which reads and scores it in parts."
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation, or None when the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _gib(n_bytes: int) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB"
 
 
 def _output_set(config: RunConfig, command: str):

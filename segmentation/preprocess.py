@@ -730,16 +730,21 @@ class Preprocessor:
         self._check_fitted()
         self._require_columns(df, [*self.numeric_features_, *self.categorical_features_])
         n_rows = len(df)
-        numeric = _scaled(self._numeric_block(df), self.center_, self.scale_)
-        blocks = [numeric]
+        # Scaled where it was built: no copy of the matrix (it is the run's largest array).
+        numeric = _scale_in_place(self._numeric_block(df), self.center_, self.scale_)
+        if not self.categorical_features_:
+            return numeric
+        matrix = np.zeros((n_rows, len(self.feature_names_out_)), dtype=np.float64)
+        matrix[:, : numeric.shape[1]] = numeric
+        start = numeric.shape[1]
+        del numeric
         for name in self.categorical_features_:
             text = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
             codes = pd.Index(self.categories_[name]).get_indexer(text)  # -1: not seen
-            onehot = np.zeros((n_rows, len(self.categories_[name])), dtype=np.float64)
-            known = codes >= 0
-            onehot[np.flatnonzero(known), codes[known]] = 1.0
-            blocks.append(onehot)
-        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float64)
+            known = np.flatnonzero(codes >= 0)
+            matrix[known, start + codes[known]] = 1.0
+            start += len(self.categories_[name])
+        return matrix
 
     def fit_transform(self, df: pd.DataFrame, roles: ColumnRoles) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` on the same table (same matrix, bit for bit)."""
@@ -1041,14 +1046,13 @@ def _center_and_scale(block: np.ndarray, scaler: str) -> tuple[np.ndarray, np.nd
     return np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
-def _scaled(block: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(block - center) / scale``; near the float64 limit, where the difference overflows,
-    ``block / scale - center / scale`` instead (ordinary values never take that path)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = (block - center) / scale
-        if not np.isfinite(scaled).all():
-            scaled = block / scale - center / scale
-    return scaled
+def _scale_in_place(block: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``block`` made ``(block - center) / scale``, in place (the same arithmetic, bit for bit).
+
+    Values are at most :data:`MAX_MAGNITUDE` = 1e307, so the difference cannot overflow."""
+    np.subtract(block, center, out=block)
+    np.divide(block, scale, out=block)
+    return block
 
 
 def _numeric_column(df: pd.DataFrame, name: str, log: list[str] | None = None) -> np.ndarray:

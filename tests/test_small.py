@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from kmeans_core import PCA, KMeans, _small, kmeans_plusplus, metrics
 from kmeans_core._kernels import common
 from kmeans_core._loop import center_data
-from kmeans_core.init import greedy_kmeans_plusplus
+from kmeans_core.init import greedy_kmeans_plusplus, small_kmeans_plusplus_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -82,9 +82,9 @@ def seedings_tie(X, n_clusters, weight, seed, n_init):
     states = np.random.RandomState(seed), np.random.RandomState(seed)
     for _ in range(n_init):
         ids_small = greedy_kmeans_plusplus(X_small, n_clusters, weight, states[0], small=True)[1]
-        ids_kernels = greedy_kmeans_plusplus(
-            X_kernels, n_clusters, weight, states[1], small=False
-        )[1]
+        ids_kernels = greedy_kmeans_plusplus(X_kernels, n_clusters, weight, states[1], small=False)[
+            1
+        ]
         if not np.array_equal(ids_small, ids_kernels):
             step = int(np.argmax(ids_small != ids_kernels))
             chosen = X_small[ids_small[:step]]
@@ -105,6 +105,11 @@ def test_small_fit_is_the_kernels_fit(problem, n_init):
     assert _small.is_small(*X.shape, n_clusters)
     # Two candidates of equal potential: which one rounding favours is not the answer's to keep.
     assume(not seedings_tie(X, n_clusters, weight, seed, n_init))
+    # No more clusters than distinct points: k-means++ then starts with coinciding centers, and
+    # which of two coinciding centers keeps the points is decided by rounding alone (as in the
+    # parity tests with scikit-learn); test_small_fit_from_an_array_and_with_empty_clusters
+    # covers clusters that empty out.
+    assume(np.unique(X, axis=0).shape[0] > n_clusters)
     small, kernels = both_fits(X, n_clusters, weight, n_init=n_init, random_state=seed)
     assert_same_fit(small, kernels)
 
@@ -217,6 +222,63 @@ def test_small_pca_is_the_kernels_pca(monkeypatch, dtype):
     rtol = 1e-10 if dtype == np.float64 else 1e-4
     for a, b in zip(small[1:], kernels[1:], strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+
+
+def assert_identical(a, b):
+    """Bit for bit, dtype included."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.tobytes() == b.tobytes()
+
+
+@SETTINGS
+@given(
+    problem=small_problems(),
+    n_runs=st.integers(1, 8),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    max_iter=st.sampled_from([1, 2, 300]),
+    duplicated_starts=st.booleans(),
+)
+def test_runs_side_by_side_are_the_runs_one_by_one(
+    problem, n_runs, dtype, max_iter, duplicated_starts
+):
+    # A fit's restarts run side by side (k-means++ and Lloyd with a leading run axis): each
+    # run must be exactly what it is alone, the random stream included.
+    X, n_clusters, weight, seed = problem
+    X = _small.center_data(X.astype(dtype))[0]
+    weight = (np.ones(len(X)) if weight is None else weight).astype(dtype)
+    one_by_one, side_by_side = np.random.RandomState(seed), np.random.RandomState(seed)
+    starts = np.stack(
+        [
+            greedy_kmeans_plusplus(X, n_clusters, weight, one_by_one, small=True)[0]
+            for _ in range(n_runs)
+        ]
+    )
+    assert_identical(
+        small_kmeans_plusplus_runs(X, n_clusters, weight, side_by_side, n_runs), starts
+    )
+    assert one_by_one.randint(2**31) == side_by_side.randint(2**31)
+    if duplicated_starts:  # every center on a few rows: clusters empty and are relocated
+        rows = np.random.default_rng(seed).integers(0, 2, size=(n_runs, n_clusters))
+        starts = X[rows]
+    tol = 1e-4 * float(X.var(axis=0).mean())
+    runs = _small.lloyd_restarts(X, weight, starts, max_iter=max_iter, tol=tol)
+    for start, run in zip(starts, runs, strict=True):
+        alone = _small.lloyd(X, weight, start, max_iter=max_iter, tol=tol)
+        for a, b in zip(run, alone, strict=True):
+            assert_identical(a, b)
+
+
+def test_many_runs_go_side_by_side_in_batches(monkeypatch):
+    # More runs than fit in one batch: the same fit as in one batch.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 4)) + rng.integers(0, 4, size=(300, 1)) * 3.0
+    whole = KMeans(6, n_init=7, random_state=1).fit(X)
+    monkeypatch.setattr(_small, "SMALL_MAX_BATCH_WORK", 1)
+    assert _small.runs_per_batch(300, 4, 6) == 1
+    batched = KMeans(6, n_init=7, random_state=1).fit(X)
+    for name in ("labels_", "cluster_centers_", "inertia_", "n_iter_"):
+        assert_identical(getattr(batched, name), getattr(whole, name))
 
 
 def test_the_size_limits_keep_the_kernels_order_of_additions():
