@@ -158,7 +158,7 @@ def candidate_pots_of_runs(XT, sample_weight, candidates, closest_dist_sq):
     pots : ndarray of shape (n_runs, n_candidates), float64
         The weighted potential of each candidate, summed as ``candidate_pots`` sums it.
     """
-    n_features, n_samples = XT.shape
+    n_samples = XT.shape[1]
     n_runs, n_candidates = candidates.shape[:2]
     distances = _squared_distances_of_runs(XT, candidates)
     closest = closest_dist_sq if closest_dist_sq.ndim == 1 else closest_dist_sq[:, None, :]
@@ -265,7 +265,7 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol):
     list of n_runs tuples ``(labels, inertia, centers, n_iter, converged)``, as ``lloyd``
     returns them, in the order of ``centers_init``.
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     n_runs, n_clusters = centers_init.shape[:2]
     dtype = X.dtype
     XT = np.ascontiguousarray(X.T)
@@ -277,7 +277,6 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol):
         # The centers moved once more after the last assignment: make the labels match them.
         loose = [i for i, is_strict in enumerate(strict) if not is_strict]
         if loose:
-            labels = labels.copy()
             labels[loose] = _nearest_of_runs(XT, centers[loose])
         for i, run in enumerate(runs):
             results[run] = (
