@@ -134,12 +134,12 @@ def dataset():
 @pytest.fixture(scope="session")
 def dask_client():
     """One Dask LocalCluster for the whole test run: two single-threaded workers, threads of
-    this process (quick to start; the kernels release the GIL), no dashboard. Started only by
-    the tests that ask for it; not the default client, so a test opts in with
-    ``with dask_client.as_current():``."""
+    this process (quick to start; the kernels release the GIL), the dashboard on a free port
+    (None would take 8787, which another run may hold). Started only by the tests that ask for
+    it; not the default client, so a test opts in with ``with dask_client.as_current():``."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     )
     client = distributed.Client(cluster, set_as_default=False)
     yield client
