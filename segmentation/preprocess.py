@@ -767,10 +767,12 @@ class Preprocessor:
         out = {}
         for name in self.numeric_features_:
             values = _numeric_column(df, name)
-            out[name] = np.where(np.isnan(values), self.numeric_fill_[name], values)
+            gaps = np.isnan(values)
+            # A float column without gaps is the table's own values, not a copy of them.
+            out[name] = np.where(gaps, self.numeric_fill_[name], values) if gaps.any() else values
         for name in self.categorical_features_:
             out[name] = _text_column(df, name).fillna(self.categorical_fill_[name]).astype(str)
-        return pd.DataFrame(out, index=df.index)
+        return pd.DataFrame(out, index=df.index, copy=False)
 
     # ------------------------------------------------------------------ persistence
 
