@@ -205,7 +205,7 @@ def markdown(results: dict, command: str) -> str:
         "",
         f"`{command}` (`bench_segment.py`) writes `results/segment.json` and "
         "`results/segment.md`. Both measurements run the real CLI (`segmentation.cli.main`) "
-        "with every output: CSV, summary, model, five plots and the HTML report.",
+        "with every output: CSV, summary, model, every plot and the HTML report.",
         "",
         f"Machine: {info['cpus']} cores, Python {info['python']}, numpy {info['numpy']}, "
         f"numba {info['numba']}, scikit-learn {info['scikit-learn']}; load average at start "
