@@ -132,6 +132,12 @@ def _label(segment_id: int, names: list[str]) -> str:
     return f"{segment_id}: {names[segment_id]}"
 
 
+def _segment_labels(names: list[str]) -> tuple[list[str], float]:
+    """Each segment's label and the left margin (inches) that fits the longest of them."""
+    labels = [_label(i, names) for i in range(len(names))]
+    return labels, 0.3 + max(_text_width(label) for label in labels)
+
+
 def elbow_silhouette(
     rows: list[dict], chosen_k: int, elbow_k: int | None = None, gap: dict | None = None
 ) -> bytes:
@@ -579,7 +585,7 @@ def segment_profiles(z: pd.DataFrame, names: list[str], *, n_features: int | Non
     k, n_columns = matrix.shape
     finite = matrix[np.isfinite(matrix)]
     limit = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
-    left = 0.3 + max(_text_width(_label(i, names)) for i in range(k))
+    _, left = _segment_labels(names)
     # x labels are rotated by 30 degrees: their height is half their length, plus the glyphs.
     bottom = 0.4 + 0.5 * max(_text_width(str(c)) for c in z.columns)
     title = "How each segment differs from the average customer" + _shown_of(z.shape[1], n_features)
@@ -636,8 +642,7 @@ def segment_shares(names: list[str], then: list[float], now: list[float]) -> byt
     """
     k = len(names)
     colors = segment_colors(k)
-    labels = [_label(i, names) for i in range(k)]
-    left = 0.3 + max(_text_width(label) for label in labels)
+    labels, left = _segment_labels(names)
     plot_h = max(1.4, 0.42 * k)
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(left + 4.6, plot_h + 1.35))
@@ -704,8 +709,7 @@ def segment_stability(
     """
     k = len(names)
     colors = segment_colors(k)
-    labels = [_label(i, names) for i in range(k)]
-    left = 0.3 + max(_text_width(label) for label in labels)
+    labels, left = _segment_labels(names)
     plot_h = max(1.4, 0.45 * k)
     edges = [threshold for threshold, _ in readings[:-1]]  # 0.85, 0.75, 0.6
     with matplotlib.rc_context(_STYLE):

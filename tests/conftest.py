@@ -7,6 +7,7 @@ Every data set is drawn from a fixed seed, so a failing case can be rebuilt with
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,18 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 #: Every algorithm KMeans accepts; each must return what "lloyd" returns.
 ALGORITHMS = ("lloyd", "hamerly", "elkan", "exponion", "yinyang", "auto")
+
+
+#: The real data sets the project ships.
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def data_file(name: str) -> Path:
+    """A file of data/, or a failure (not a skip): the real data sets ship with the project."""
+    path = DATA / name
+    if not path.is_file():
+        pytest.fail(f"{path} is absent (the real data sets ship in the project's data/)")
+    return path
 
 
 def _blobs(rng, n, d, k, spread, scale=10.0):

@@ -6,26 +6,18 @@ A missing data file fails the test: the data ship with the project.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import data_file
 
 from segmentation.cli import main
 from segmentation.io import read_table
 from segmentation.pipeline import RunConfig, run
 from segmentation.profile import HIGH_Z
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 INCOME = "Annual Income (k$)"
 SPENDING = "Spending Score (1-100)"
-
-
-def data_file(name: str) -> Path:
-    path = DATA / name
-    if not path.is_file():
-        pytest.fail(f"{path} is absent (the real data sets ship in the project's data/)")
-    return path
 
 
 @pytest.fixture(scope="module")

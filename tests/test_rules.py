@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -21,16 +21,8 @@ from segmentation.pipeline import RunConfig, run, segment
 from segmentation.profile import HIGH_Z
 from segmentation.rules import Column, best_cut, imm_tree, segment_rules
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 INCOME = "Annual Income (k$)"
 SPENDING = "Spending Score (1-100)"
-
-
-def data_file(name: str) -> Path:
-    path = DATA / name
-    if not path.is_file():
-        pytest.fail(f"{path} is absent (the real data sets ship in the project's data/)")
-    return path
 
 
 # --------------------------------------------------------------------------- brute force
