@@ -200,7 +200,7 @@ def _describe(
     :func:`_named`). ``population``: the number of customers when ``data`` is a sample."""
     preprocessor = draft.preprocessor
     with timer.stage("fit"):
-        labels, distances = draft.assignment(X)
+        labels, explanations = _assign_and_explain(draft, X)
     _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
@@ -216,9 +216,9 @@ def _describe(
         embedded = draft.embed(X)
         projection = _project(embedded, draft.embed(draft.centers), config.seed)
         silhouette = _silhouette(embedded, labels, config.seed)
-        segmented = _with_output_columns(
-            data, labels, profiles.names, customer_explanations(distances, labels), log
-        )
+        del embedded
+        customer_columns = _output_columns(data, labels, profiles.names, explanations, log)
+        del explanations
     with timer.stage("rules"):
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
@@ -235,9 +235,8 @@ def _describe(
         choice=choice,
         model=draft,
         labels=labels,
-        distances=distances,
         profiles=profiles,
-        segmented=segmented,
+        customer_columns=customer_columns,
         projection=projection,
         silhouette=silhouette,
         log=log,
@@ -572,14 +571,45 @@ def _model_metadata(seg: Segmentation) -> dict:
     }
 
 
-def _with_output_columns(
+#: Customers assigned at a time when only their nearest two segments are kept (a multiple of
+#: the model's own block, so that every distance is computed exactly as in one call).
+ASSIGN_BLOCK_ROWS = 64 * 8192
+
+
+def _assign_and_explain(model: SegmentationModel, X: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """The model's labels of ``X`` (:meth:`SegmentationModel.assignment`) and every customer's
+    explanation (:func:`customer_explanations`), a block of rows at a time: the distances to
+    every center (n x k) are never held for all customers. Every step is row by row, so the
+    values are those of one call on all rows, bit for bit."""
+    n_rows = X.shape[0]
+    labels = np.empty(n_rows, dtype=np.int64)
+    own = np.empty(n_rows, dtype=np.float64)
+    second = np.empty(n_rows, dtype=np.int64)
+    margin = np.empty(n_rows, dtype=np.float64)
+    for start in range(0, n_rows, ASSIGN_BLOCK_ROWS):
+        rows = slice(start, min(start + ASSIGN_BLOCK_ROWS, n_rows))
+        block_labels, distances = model.assignment(X[rows])
+        explained = customer_explanations(distances, block_labels)
+        labels[rows] = block_labels
+        own[rows] = explained["Distance_to_center"].to_numpy()
+        second[rows] = explained["Second_nearest_segment"].to_numpy()
+        margin[rows] = explained["Assignment_margin"].to_numpy()
+    explanations = pd.DataFrame(
+        {"Distance_to_center": own, "Second_nearest_segment": second, "Assignment_margin": margin},
+        copy=False,
+    )
+    return labels, explanations
+
+
+def _output_columns(
     data: pd.DataFrame,
     labels: np.ndarray,
     names: list[str],
     explanations: pd.DataFrame,
     log: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The input, unchanged and in order, then the segment columns (renamed if taken)."""
+    """The segment columns written after the input's own, renamed where the input already
+    has a column of that name; same index as ``data``."""
     taken = {str(column) for column in data.columns}
     segment_name = np.asarray(names, dtype=object)[labels]
     values = dict(
@@ -605,8 +635,7 @@ def _with_output_columns(
         if final != name and log is not None:
             log.append(f"The input already has a column '{name}'; the new one is '{final}'.")
         added[final] = column
-    extra = pd.DataFrame(added, index=data.index)
-    return pd.concat([data, extra], axis=1)
+    return pd.DataFrame(added, index=data.index, copy=False)
 
 
 # --------------------------------------------------------------------------- running
@@ -771,9 +800,9 @@ def _segment_partition(part: pd.DataFrame, model: SegmentationModel):
     columns), and its counts: customers per segment, then rows with an unseen category per
     categorical feature."""
     X = model.preprocessor.transform(part)
-    labels, distances = model.assignment(X)
-    frame = _with_output_columns(
-        part, labels, model.segment_names, customer_explanations(distances, labels)
+    labels, explanations = _assign_and_explain(model, X)
+    frame = pd.concat(
+        [part, _output_columns(part, labels, model.segment_names, explanations)], axis=1
     )
     counts = np.bincount(labels, minlength=model.n_segments)
     unknown = (model.category_codes(X) < 0).sum(axis=0)
@@ -941,8 +970,8 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             scores = rfm_scores(rfm)
         protect = [config.transactions]
         with timer.stage("write"):
-            scored = pd.concat([rfm, scores], axis=1)
-            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+            path = write_csv_atomic(rfm, _staged(stage, "rfm"), beside=scores)
+            written = {"rfm": stage.final(path)}
         seg = segment(
             rfm,
             config,
@@ -956,8 +985,10 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
 
 def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
     """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
-    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
-    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
+    columns = pd.concat([seg.customer_columns, scores.set_axis(seg.data.index)], axis=1)
+    return replace(
+        seg, customer_columns=columns, rfm=rfm_summary(seg.labels, seg.names, rfm, scores)
+    )
 
 
 def _write(
@@ -1046,11 +1077,13 @@ def predict(
     refuse_inside_output_set(out_path)
     with output_file(out_path):
         X = model.preprocessor.transform(data)
-        labels, distances = model.assignment(X)
+        labels, explanations = _assign_and_explain(model, X)
         unknown = (model.category_codes(X) < 0).sum(axis=0)
-        explanations = customer_explanations(distances, labels)
-        segmented = _with_output_columns(data, labels, model.segment_names, explanations)
-        path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
+        del X
+        added = _output_columns(data, labels, model.segment_names, explanations)
+        del explanations
+        path = write_csv_atomic(data, out_path, protect=[input_path, model_path], beside=added)
+        segmented = pd.concat([data, added], axis=1)
     counts = np.bincount(labels, minlength=model.n_segments)
     return PredictResult(
         segmented=segmented,
