@@ -217,13 +217,15 @@ def _describe(
         projection = _project(embedded, draft.embed(draft.centers), config.seed)
         silhouette = _silhouette(embedded, labels, config.seed)
         del embedded
-        customer_columns = _output_columns(data, labels, profiles.names, explanations, log)
-        del explanations
     with timer.stage("rules"):
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     with timer.stage("stability"):
         stability = _stability(X, labels, draft, config, progress)
+    with timer.stage("profile"):
+        # After the rules, whose search is the largest passing need of this stage.
+        customer_columns = _output_columns(data, labels, profiles.names, explanations, log)
+        del explanations
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Segmentation(
         data=data,
@@ -262,7 +264,9 @@ def _named(seg: Segmentation) -> Segmentation:
 def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
     """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
     n_numeric = len(preprocessor.numeric_features_)
-    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    # The table's own columns and X's one-hot columns, where they are: no matrix copy.
+    originals = [values[name].to_numpy(dtype=np.float64) for name in values.columns]
+    originals += [X[:, j] for j in range(n_numeric, X.shape[1])]
     return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
