@@ -325,11 +325,15 @@ def _read_csv(path: Path, head: bytes, *, encoding, decimal) -> pd.DataFrame:
     read_log: list[str] = []
     df.columns = unique_column_names(list(header), read_log)
     used_decimal = decimal if decimal is not None else detect_decimal(df, delimiter)
-    # One new frame rather than thousands of column assignments into a wide one.
-    df = pd.DataFrame(
-        {name: _convert_text_column(df[name], decimal=used_decimal) for name in df.columns},
-        index=df.index,
-    )
+    # One new frame rather than thousands of column assignments into a wide one; each text
+    # column is let go (and Arrow's memory for it given back) once converted, so that the
+    # text of the whole table and all of its numbers are never held at once.
+    index = df.index
+    converted = {}
+    for name in list(df.columns):
+        converted[name] = _convert_text_column(df.pop(name), decimal=used_decimal)
+        pa.default_memory_pool().release_unused()
+    df = pd.DataFrame(converted, index=index)
     df.attrs["read_as"] = _describe_format(
         used_encoding, encoding is None, delimiter, used_decimal, decimal is None
     )

@@ -317,7 +317,7 @@ def _ks_to_try(config: RunConfig, k: str | int, X: np.ndarray, log: list[str]) -
     if isinstance(k, int) and k not in ks:
         ks = sorted({*ks, k})
 
-    n_distinct = _count_distinct_rows(X)
+    n_distinct = _count_distinct_rows(X, at_most=max(ks))
     if isinstance(k, int) and n_distinct < k:
         raise SegmentationError(
             f"The customers have only {n_distinct} distinct feature rows, fewer than k={k}; "
@@ -335,12 +335,24 @@ def _ks_to_try(config: RunConfig, k: str | int, X: np.ndarray, log: list[str]) -
     return ks
 
 
-def _count_distinct_rows(X: np.ndarray) -> int:
-    # Distinct up to bit equality; enough to tell "too few distinct customers for k".
-    if X.shape[0] == 0:
-        return 0
-    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
-    return int(np.unique(view).shape[0])
+#: Rows looked at a time when counting distinct rows.
+DISTINCT_BLOCK_ROWS = 8192
+
+
+def _count_distinct_rows(X: np.ndarray, at_most: int) -> int:
+    """The number of distinct rows of ``X`` (up to bit equality) if it is below ``at_most``,
+    else a number at least ``at_most``: enough to tell "too few distinct customers for k".
+    A block of rows at a time, stopping as soon as ``at_most`` are seen: a sorted copy of
+    the whole matrix was the largest need of the preprocessing."""
+    seen: set[bytes] = set()
+    for start in range(0, X.shape[0], DISTINCT_BLOCK_ROWS):
+        block = np.ascontiguousarray(X[start : start + DISTINCT_BLOCK_ROWS])
+        rows = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1])))
+        for row in np.unique(rows):
+            seen.add(row.tobytes())
+            if len(seen) >= at_most:
+                return len(seen)
+    return len(seen)
 
 
 def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
@@ -700,15 +712,30 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-#: Peak memory of a run in this process, measured (benchmarks/README.md, "Memory"): the
-#: process itself (Python, NumPy, numba's compiled kernels, matplotlib), plus a multiple of
-#: the table's values in memory (Parquet), or of the CSV file's size (its text is parsed).
+#: Peak memory of a command in this process, measured (benchmarks/README.md, "memory"), with
+#: a margin: the process itself (Python, NumPy, numba's compiled kernels, matplotlib), plus a
+#: multiple of the input's values in memory (Parquet: rows x columns x 8 bytes) or of the CSV
+#: file's size (its text is parsed).
 RUN_MEMORY_BASE = 600 * 2**20
 RUN_MEMORY_PER_PARQUET_BYTE = 12
 RUN_MEMORY_PER_CSV_BYTE = 8
+#: `segment predict`: the table, its matrix, the segment columns, the CSV written.
+PREDICT_MEMORY_PER_PARQUET_BYTE = 12
+PREDICT_MEMORY_PER_CSV_BYTE = 8
+#: `segment rfm`: the transaction log (its text columns) and the RFM sums; the RFM table it
+#: segments has one row per customer, far fewer.
+RFM_MEMORY_PER_PARQUET_BYTE = 12
+RFM_MEMORY_PER_CSV_BYTE = 8
+#: Per command: (multiple of a Parquet file's values, multiple of a CSV file's size, what
+#: the command does with the input, in words).
+_MEMORY_PER_BYTE = {
+    "run": (RUN_MEMORY_PER_PARQUET_BYTE, RUN_MEMORY_PER_CSV_BYTE, "segment"),
+    "predict": (PREDICT_MEMORY_PER_PARQUET_BYTE, PREDICT_MEMORY_PER_CSV_BYTE, "score"),
+    "rfm": (RFM_MEMORY_PER_PARQUET_BYTE, RFM_MEMORY_PER_CSV_BYTE, "turn into RFM"),
+}
 
 
-def check_fits_in_memory(path, available: int | None = None) -> None:
+def check_fits_in_memory(path, available: int | None = None, *, command: str = "run") -> None:
     """Refuse, before reading, an input that clearly will not fit in this machine's memory.
 
     Parameters
@@ -717,26 +744,31 @@ def check_fits_in_memory(path, available: int | None = None) -> None:
     available : int or None
         Bytes of memory available; None reads it from the system (``MemAvailable`` of
         /proc/meminfo, else the free physical pages). The check is skipped when unknown.
+    command : {"run", "predict", "rfm"}
+        The command that reads ``path`` (the customers, the customers to score, or the
+        transaction log): each has its own measured multiples.
 
     Raises
     ------
     SegmentationError
-        If the run's estimated peak (:data:`RUN_MEMORY_BASE` plus a multiple of the input's
-        size) is more than the available memory; the message points to the Dask engine.
+        If the command's estimated peak (:data:`RUN_MEMORY_BASE` plus a multiple of the
+        input's size) is more than the available memory; the message points to the Dask
+        engine.
     """
+    per_parquet_byte, per_csv_byte, doing = _MEMORY_PER_BYTE[command]
     size = table_size(path)
     available = available_memory() if available is None else available
     if size is None or available is None:
         return
     kind, n_bytes = size
-    per_byte = RUN_MEMORY_PER_PARQUET_BYTE if kind == "parquet" else RUN_MEMORY_PER_CSV_BYTE
+    per_byte = per_parquet_byte if kind == "parquet" else per_csv_byte
     needed = RUN_MEMORY_BASE + per_byte * n_bytes
     if needed > available:
         what = "values" if kind == "parquet" else "file"
         raise SegmentationError(
             f"Input file '{path}' ({_gib(n_bytes)} of {what}) needs about {_gib(needed)} of "
-            f"memory to segment in this process and {_gib(available)} is available; run it "
-            "with `engine` dask, which reads and scores it in parts."
+            f"memory to {doing} in this process and {_gib(available)} is available; run it "
+            "with `engine` dask, which reads it in parts."
         )
 
 
@@ -946,6 +978,8 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     check_k(config.k)
     _check_engine(config.engine, config.scheduler)
     _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
+    if config.engine != "dask":
+        check_fits_in_memory(config.transactions, command="rfm")
     timer = Timer()
     with _output_set(config, "rfm") as stage:
         if config.engine == "dask":
@@ -1070,6 +1104,7 @@ def predict(
         return _predict_on_dask(
             model, model_path, input_path, out_path, scheduler, encoding, decimal
         )
+    check_fits_in_memory(input_path, command="predict")
     data = read_table(input_path, encoding=encoding, decimal=decimal)
     out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
     ensure_output_dir(out_path.parent)
