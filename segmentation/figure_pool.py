@@ -1,11 +1,11 @@
 """The run's figures drawn by worker processes, so that importing matplotlib and drawing
 overlap with the clustering and with each other.
 
-A run calls :func:`start` when it begins: two workers (one on a single-core machine: none)
-import matplotlib and draw a first throwaway figure while the run reads and clusters. At the
-end :func:`draw` hands each figure's inputs (NumPy arrays, lists, dicts) to an idle worker and
-receives its PNG bytes; the figures are drawn two at a time. On 200 customers this takes the
-six figures from about half of a run's wall time to a sixth.
+A run calls :func:`start` when it begins: two workers (none on a single-core machine) import
+matplotlib and draw a first throwaway figure while the run reads and clusters. Once
+the run has its segments, :func:`submit` hands each figure's inputs (NumPy arrays, lists,
+dicts) to an idle worker, two figures at a time, while the run writes its other files; the PNG
+bytes are collected when the report needs them.
 
 Drawing is deterministic, so a figure drawn by a worker is byte for byte the figure this
 process would draw; whenever a worker cannot be used (none started, one died or failed, the
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FigureJob", "start", "draw", "close", "worker_count"]
+__all__ = ["FigureJob", "Drawing", "start", "submit", "draw", "close", "worker_count"]
 
 #: Figures whose inputs hold more bytes than this are drawn in this process: sending them would
 #: cost more than it saves (box plots of millions of customers take all their values).
@@ -171,6 +171,57 @@ def close() -> None:
 atexit.register(close)
 
 
+class Drawing:
+    """Figures being drawn by the workers while this process goes on (:func:`submit`)."""
+
+    def __init__(self, jobs: Mapping[str, FigureJob]) -> None:
+        self.jobs = dict(jobs)
+        with _lock:
+            workers = [worker for worker in _workers if worker.alive()]
+        self._pending: queue.SimpleQueue = queue.SimpleQueue()
+        self._here: list[str] = []
+        self._images: dict[str, bytes] = {}
+        for name, job in self.jobs.items():
+            if workers and job.size() <= MAX_SENT_BYTES:
+                self._pending.put(name)
+            else:
+                self._here.append(name)
+        self._threads = [
+            threading.Thread(target=self._serve, args=(worker,), daemon=True) for worker in workers
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _serve(self, worker: _Worker) -> None:
+        while True:
+            try:
+                name = self._pending.get_nowait()
+            except queue.Empty:
+                return
+            png = worker.draw(self.jobs[name])
+            if png is None:
+                self._here.append(name)  # list.append is atomic; drawn here by result()
+                if not worker.alive():
+                    return
+            else:
+                self._images[name] = png
+
+    def result(self) -> dict[str, bytes]:
+        """Every figure's PNG bytes, by name, in the order submitted; those no worker drew are
+        drawn here now (a failure here raises as it would have without workers)."""
+        for thread in self._threads:
+            thread.join()
+        for name in self._here:
+            self._images[name] = self.jobs[name].draw_here()
+        self._here.clear()
+        return {name: self._images[name] for name in self.jobs}
+
+
+def submit(jobs: Mapping[str, FigureJob]) -> Drawing:
+    """Start drawing the figures in the workers (when running) and return at once."""
+    return Drawing(jobs)
+
+
 def draw(jobs: Mapping[str, FigureJob]) -> dict[str, bytes]:
     """Every figure's PNG bytes, by name: in the workers when they run, else here.
 
@@ -182,39 +233,7 @@ def draw(jobs: Mapping[str, FigureJob]) -> dict[str, bytes]:
     -------
     dict of str to bytes, in the order of ``jobs``
     """
-    with _lock:
-        workers = [worker for worker in _workers if worker.alive()]
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    here = []
-    for name, job in jobs.items():
-        if workers and job.size() <= MAX_SENT_BYTES:
-            pending.put(name)
-        else:
-            here.append(name)
-    images: dict[str, bytes] = {}
-
-    def serve(worker: _Worker) -> None:
-        while True:
-            try:
-                name = pending.get_nowait()
-            except queue.Empty:
-                return
-            png = worker.draw(jobs[name])
-            if png is None:
-                here.append(name)  # list.append is atomic; drawn here below
-                if not worker.alive():
-                    return
-            else:
-                images[name] = png
-
-    threads = [threading.Thread(target=serve, args=(worker,), daemon=True) for worker in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for name in here:  # a failure here raises as it would have without workers
-        images[name] = jobs[name].draw_here()
-    return {name: images[name] for name in jobs}
+    return submit(jobs).result()
 
 
 # --------------------------------------------------------------------------- the worker

@@ -325,19 +325,21 @@ def write_outputs(
     def staged(key: str) -> Path:
         return stage.path(_FILES[key])
 
-    images: dict[str, bytes] = {}
-    if config.plots:
-        with timer.stage("plots"):
-            images = draw_plots(seg)
+    # The figure workers draw while this process writes the table and the model.
+    drawing = figure_pool.submit(figure_jobs(seg) if config.plots else {})
     with timer.stage("write"):
-        for name, png in images.items():
-            write_bytes_atomic(png, staged(name), protect=protect)
-            paths[name] = stage.final(_FILES[name])
         if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
             write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
             paths["customers"] = stage.final(_FILES["customers"])
         seg.model.save(staged("model"), protect=protect)
         paths["model"] = stage.final(_FILES["model"])
+    with timer.stage("plots"):  # what is left of drawing them, or all of it without workers
+        images = drawing.result()
+    with timer.stage("write"):
+        for name, png in images.items():
+            write_bytes_atomic(png, staged(name), protect=protect)
+            paths[name] = stage.final(_FILES[name])
+    paths = {output.key: paths[output.key] for output in OUTPUTS if output.key in paths}
     if config.report:
         from .report import render_report  # only needed when a report is written
 
