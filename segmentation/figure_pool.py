@@ -32,8 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["FigureJob", "Drawing", "start", "submit", "draw", "close", "worker_count"]
 
 #: Figures whose inputs hold more bytes than this are drawn in this process: sending them would
@@ -62,8 +60,8 @@ class FigureJob:
 
 
 def _array_bytes(value) -> int:
-    if isinstance(value, np.ndarray):
-        return value.nbytes
+    if hasattr(value, "nbytes"):  # a NumPy array (numpy is not imported here: see start)
+        return int(value.nbytes)
     if isinstance(value, Mapping):
         return sum(_array_bytes(item) for item in value.values())
     if isinstance(value, list | tuple):
@@ -149,7 +147,10 @@ _lock = threading.Lock()
 
 
 def start(n_workers: int | None = None) -> None:
-    """Start the workers (up to ``n_workers``, default :func:`worker_count`) unless running."""
+    """Start the workers (up to ``n_workers``, default :func:`worker_count`) unless running.
+
+    Cheap, and callable before anything heavy is imported (this module imports no NumPy): the
+    command line calls it first, so the workers' imports overlap its own."""
     wanted = worker_count() if n_workers is None else n_workers
     with _lock:
         _workers[:] = [worker for worker in _workers if worker.alive()]
