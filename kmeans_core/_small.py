@@ -367,17 +367,21 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
         loose = [row for row, is_strict in zip(rows, strict, strict=True) if not is_strict]
         if loose:
             labels[loose] = _nearest_of_runs(current.XT_of(loose), centers[loose])
-        for row, has_converged in zip(rows, converged, strict=True):
-            run = runs[row]
-            X_run, weight_run = data.of_run(run)
-            labels_run = labels[row, : X_run.shape[0]].copy()
-            results[run] = (
-                labels_run,
-                inertia(X_run, weight_run, centers[row], labels_run),
-                centers[row].copy(),
-                n_iter,
-                has_converged,
+        for size, group in _by_size(data, [runs[row] for row in rows]):
+            members = [rows[i] for i in group]
+            inertias = _inertias(
+                *data.of_runs([runs[row] for row in members], size),
+                centers[members],
+                labels[members, :size],
             )
+            for i, row, value in zip(group, members, inertias, strict=True):
+                results[runs[row]] = (
+                    labels[row, :size].copy(),
+                    value,
+                    centers[row].copy(),
+                    n_iter,
+                    converged[i],
+                )
 
     # The state of the runs side by side, one row each; ``runs`` says whose. A run that has
     # converged leaves at once when the data are shared; with each run's own data its row
@@ -517,6 +521,14 @@ class _RunsData:
         size = int(self.n_samples[run])
         return self.X[run, :size], self.sample_weight[run, :size]
 
+    def of_runs(self, runs, size):
+        """The rows and weights of the runs ``runs``, all of ``size`` rows before their padding
+        (as numbered in the arguments): ``(n_runs, size, n_features)`` and ``(n_runs, size)``,
+        or the shared data."""
+        if not self.own:
+            return self.X, self.sample_weight
+        return self.X[runs, :size], self.sample_weight[runs, :size]
+
     def XT_of(self, rows):
         """``XT`` of the runs ``rows``."""
         return self.XT[:, rows] if self.own else self.XT
@@ -533,6 +545,28 @@ class _RunsData:
         taken.n_samples = self.n_samples[rows]
         taken.valid = None if self.valid is None else self.valid[rows]
         return taken
+
+
+def _by_size(data, runs):
+    """The runs (as numbered in the arguments) grouped by their number of rows: pairs
+    ``(size, positions in runs)``."""
+    if not data.own:
+        return [(int(data.n_samples), list(range(len(runs))))]
+    groups = {}
+    for i, size in enumerate(data.n_samples[runs].tolist()):
+        groups.setdefault(size, []).append(i)
+    return groups.items()
+
+
+def _inertias(X, sample_weight, centers, labels):
+    """``inertia`` of several runs at once, each added as ``inertia`` adds it: a list of
+    floats. ``X`` (n_samples, n_features) and ``sample_weight`` (n_samples,) shared by the runs
+    or each run's own, with a leading run axis; ``centers`` (n_runs, k, d), ``labels``
+    (n_runs, n_samples)."""
+    runs = np.arange(labels.shape[0])[:, None]
+    diff = (X - centers[runs, labels]).transpose(0, 2, 1)
+    squared = (diff * diff).sum(axis=1) * sample_weight
+    return squared.sum(axis=1, dtype=np.float64).tolist()
 
 
 def _move_points(changed, labels, nearest, data, sums, weights):
@@ -570,11 +604,12 @@ def _nearest_of_runs(XT, centers):
     if n_clusters == 1:
         return nearest
     distances, scratch = np.empty_like(closest), np.empty_like(closest)
+    closer = np.empty(closest.shape, dtype=bool)
     for j in range(1, n_clusters):
         _squared_distances_to(XT, centers[:, j], distances, scratch)
-        closer = distances < closest
+        np.less(distances, closest, out=closer)
         np.minimum(closest, distances, out=closest)
-        nearest[closer] = j
+        np.copyto(nearest, j, where=closer)
     return nearest
 
 
