@@ -328,16 +328,18 @@ def lloyd(X, sample_weight, centers_init, *, max_iter, tol):
     return labels, inertia(X, sample_weight, centers, labels), centers, n_iter, converged
 
 
-def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=None):
+def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=None, n_clusters=None):
     """``lloyd`` from each of several initial centers, side by side: one NumPy call serves
     every run still iterating, so a fit's ``n_init`` restarts share the call overhead that
     dominates on small arrays. Each run does exactly what ``lloyd`` does from its centers
     (the same additions in the same order, its own convergence, its own empty-cluster
     relocation), so each result is bit for bit ``lloyd``'s.
 
-    The runs may also cluster different data sets of the same width (the restarts of many
-    fits at once, ``estimator.fit_many``): ``X`` then has a leading run axis, and data sets
-    with fewer rows are padded, the padding rows counted in no cluster.
+    The runs may also cluster different data sets of the same width into different numbers
+    of clusters (the restarts of many fits at once, ``estimator.fit_many``): ``X`` then has a
+    leading run axis, data sets with fewer rows are padded (the padding rows counted in no
+    cluster), and runs with fewer clusters have absent ones at the end (never nearest, never
+    moved, adding nothing to the shift).
 
     Parameters
     ----------
@@ -350,23 +352,28 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
         As for ``lloyd``; one per run when their data differ.
     n_valid : ndarray of shape (n_runs,) or None
         With each run's own data: its rows before the padding (None: no padding).
+    n_clusters : ndarray of shape (n_runs,), int, non-increasing, or None
+        Each run's clusters, the first of ``centers_init``'s (None: all of them).
 
     Returns
     -------
     list of n_runs tuples ``(labels, inertia, centers, n_iter, converged)``, as ``lloyd``
-    returns them (on the run's rows without padding), in the order of ``centers_init``.
+    returns them (on the run's rows without padding, its own clusters), in the order of
+    ``centers_init``.
     """
-    n_runs, n_clusters = centers_init.shape[:2]
+    n_runs, k_max = centers_init.shape[:2]
     dtype = X.dtype
     tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (n_runs,)).tolist()
     data = _RunsData(X, sample_weight, n_valid)
     results = [None] * n_runs
+    ks = np.full(n_runs, k_max) if n_clusters is None else np.asarray(n_clusters)
+    absent = None if (ks == k_max).all() else np.arange(k_max) >= ks[:, None]
 
     def finish(rows, n_iter, converged, strict):
         # The centers moved once more after the last assignment: make the labels match them.
         loose = [row for row, is_strict in zip(rows, strict, strict=True) if not is_strict]
         if loose:
-            labels[loose] = _nearest_of_runs(current.XT_of(loose), centers[loose])
+            labels[loose] = _nearest_of_runs(current.XT_of(loose), centers[loose], ks[loose])
         for size, group in _by_size(data, [runs[row] for row in rows]):
             members = [rows[i] for i in group]
             inertias = _inertias(
@@ -378,7 +385,7 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
                 results[runs[row]] = (
                     labels[row, :size].copy(),
                     value,
-                    centers[row].copy(),
+                    centers[row, : ks[row]].copy(),
                     n_iter,
                     converged[i],
                 )
@@ -391,11 +398,13 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
     live = np.ones(n_runs, dtype=bool)
     current = data
     centers = np.array(centers_init, dtype=dtype, order="C", copy=True)
+    if absent is not None:
+        centers[absent] = 0  # absent clusters stay at 0: no move, no shift
     labels = None  # before the first assignment: every point changes cluster
     sums = np.empty(centers.shape, dtype=dtype)
-    weights = np.empty((n_runs, n_clusters), dtype=dtype)
+    weights = np.empty((n_runs, k_max), dtype=dtype)
     for n_iter in range(1, max_iter + 1):
-        nearest = _nearest_of_runs(current.XT, centers)
+        nearest = _nearest_of_runs(current.XT, centers, ks)
         if labels is None:
             n_changed = np.broadcast_to(current.n_samples, (len(runs),)).copy()
             _sum_by_cluster_of_runs(nearest, current, sums, weights)
@@ -417,9 +426,14 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
 
         centers_new = sums.copy()
         weight_in_clusters = weights.copy()
-        whole = weight_in_clusters.all(axis=1)
+        if absent is None:
+            whole = weight_in_clusters.all(axis=1)
+        else:
+            whole = ((weight_in_clusters != 0) | absent).all(axis=1)
         if whole.all():
-            squared_shift = _average_and_shift_of_runs(centers_new, weight_in_clusters, centers)
+            squared_shift = _average_and_shift_of_runs(
+                centers_new, weight_in_clusters, centers, absent
+            )
         else:
             squared_shift = np.zeros(len(runs))
             for i in np.flatnonzero(~whole & live):
@@ -427,21 +441,25 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
                 from kmeans_core._loop import relocate_empty_clusters
 
                 X_run, weight_run = data.of_run(runs[i])
+                own = slice(0, ks[i])
                 relocate_empty_clusters(
                     X_run,
                     weight_run,
-                    centers[i],
-                    centers_new[i],
-                    weight_in_clusters[i],
+                    centers[i, own],
+                    centers_new[i, own],
+                    weight_in_clusters[i, own],
                     labels[i, : X_run.shape[0]],
                 )
                 squared_shift[i] = _average_and_shift(
-                    centers_new[i], weight_in_clusters[i], centers[i]
+                    centers_new[i, own], weight_in_clusters[i, own], centers[i, own]
                 )
             if whole.any():
                 means = centers_new[whole]
                 squared_shift[whole] = _average_and_shift_of_runs(
-                    means, weight_in_clusters[whole], centers[whole]
+                    means,
+                    weight_in_clusters[whole],
+                    centers[whole],
+                    None if absent is None else absent[whole],
                 )
                 centers_new[whole] = means
             idle = ~whole & ~live  # done already: keep its centers, never read again
@@ -464,7 +482,8 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
             if not current.own or len(runs) - n_live >= len(runs) // 4:
                 going = np.flatnonzero(live)
                 runs = [runs[i] for i in going]
-                live = live[going]
+                live, ks = live[going], ks[going]
+                absent = None if absent is None else absent[going]
                 current = current.take(going)
                 centers, labels, sums, weights = (
                     a[going] for a in (centers, labels, sums, weights)
@@ -591,25 +610,33 @@ def _move_points(changed, labels, nearest, data, sums, weights):
     np.add.at(weights.reshape(-1), clusters, point_weights)
 
 
-def _nearest_of_runs(XT, centers):
-    """``_nearest`` for the centers of several runs, ``(n_runs, n_clusters, n_features)``:
-    ``(n_runs, n_samples)``, int32 (the first center on exact ties).
+def _nearest_of_runs(XT, centers, n_clusters=None):
+    """``_nearest`` for the centers of several runs, ``(n_runs, k, n_features)``:
+    ``(n_runs, n_samples)``, int32 (the first center on exact ties). ``n_clusters``: each
+    run's clusters, the first of its ``k`` centers, non-increasing (None: all ``k``).
 
     Center after center, keeping the closest so far (a later center wins only when strictly
     closer, as ``argmin`` picks the first): the arrays stay the size of one center's distances,
-    which the cache holds when many runs go side by side."""
-    n_runs, n_clusters = centers.shape[:2]
+    which the cache holds when many runs go side by side. Center j is compared for the runs
+    that have it, the first ones."""
+    n_runs, k = centers.shape[:2]
     closest = _squared_distances_to(XT, centers[:, 0])
     nearest = np.zeros(closest.shape, dtype=np.int32)
-    if n_clusters == 1:
+    if k == 1:
         return nearest
+    having = [n_runs] * k
+    if n_clusters is not None:
+        having = np.count_nonzero(np.asarray(n_clusters)[:, None] > np.arange(k), axis=0)
+        having = having.tolist()
     distances, scratch = np.empty_like(closest), np.empty_like(closest)
     closer = np.empty(closest.shape, dtype=bool)
-    for j in range(1, n_clusters):
-        _squared_distances_to(XT, centers[:, j], distances, scratch)
-        np.less(distances, closest, out=closer)
-        np.minimum(closest, distances, out=closest)
-        np.copyto(nearest, j, where=closer)
+    for j in range(1, k):
+        m = having[j]
+        points = XT[:, :m] if XT.ndim == 3 else XT
+        _squared_distances_to(points, centers[:m, j], distances[:m], scratch[:m])
+        np.less(distances[:m], closest[:m], out=closer[:m])
+        np.minimum(closest[:m], distances[:m], out=closest[:m])
+        np.copyto(nearest[:m], j, where=closer[:m])
     return nearest
 
 
@@ -685,10 +712,14 @@ def _sum_by_cluster_of_runs(labels, data, sums, weights, rows=None):
         weights.reshape(n_bins)[...] = all_weights[:n_bins]
 
 
-def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old):
+def _average_and_shift_of_runs(centers_new, weight_in_clusters, centers_old, absent=None):
     """``_average_and_shift`` for several runs none of whose clusters is empty: the sums in
     ``centers_new`` (n_runs, k, d) become means in place; returns each run's sum of squared
-    moves, (n_runs,), added as ``_average_and_shift`` adds them."""
+    moves, (n_runs,), added as ``_average_and_shift`` adds them. ``absent`` (n_runs, k): the
+    clusters a run does not have, last, at 0 in both centers (their sums 0): they stay there
+    and add 0.0 after the run's own."""
+    if absent is not None:
+        weight_in_clusters = np.where(absent, 1, weight_in_clusters)
     scale = 1.0 / weight_in_clusters.astype(np.float64)
     centers_new[...] = centers_new * scale[:, :, None]
     shift = np.empty_like(centers_new)

@@ -520,12 +520,12 @@ def fit_many(models, datasets, *, on_fit=None):
 
     The fits that run Lloyd in NumPy from k-means++ (``algorithm="auto"`` on a small problem,
     ``init="k-means++"``, no ``refine``, float64 data) go side by side: their restarts run in
-    one vectorised Lloyd per number of clusters (``_small.lloyd_restarts`` with each run's own
-    data), so NumPy's cost per call, which dominates on a few hundred rows, is paid once per
-    step for all of them instead of once per fit. That is how the gap statistic fits its
-    reference data sets and the bootstrap its draws. Each model ends bit for bit as its own
-    ``fit`` would leave it, its random numbers drawn in the same order; the other models are
-    fitted one by one as they come.
+    one vectorised Lloyd per data width (``_small.lloyd_restarts`` with each run's own data and
+    number of clusters), so NumPy's cost per call, which dominates on a few hundred rows, is
+    paid once per step for all of them instead of once per fit. That is how the k sweep, the
+    gap statistic's reference data sets and the bootstrap's draws are fitted. Each model ends
+    bit for bit as its own ``fit`` would leave it, its random numbers drawn in the same order;
+    the other models are fitted one by one as they come.
 
     Parameters
     ----------
@@ -563,11 +563,12 @@ def fit_many(models, datasets, *, on_fit=None):
             if on_fit is not None:
                 on_fit(i, model)
         else:
-            key = (model.n_clusters, fit.X.shape[1], model.max_iter)
-            waiting.setdefault(key, []).append((i, fit))
+            waiting.setdefault((fit.X.shape[1], model.max_iter), []).append((i, fit))
 
-    for (n_clusters, n_features, max_iter), fits in waiting.items():
-        _run_side_by_side([fit for _, fit in fits], n_clusters, n_features, max_iter)
+    for (n_features, max_iter), fits in waiting.items():
+        # The most clusters first: the runs that have center j are then the first ones.
+        by_clusters = sorted((fit for _, fit in fits), key=lambda fit: -fit.model.n_clusters)
+        _run_side_by_side(by_clusters, n_features, max_iter)
     done = sorted((item for fits in waiting.values() for item in fits), key=lambda item: item[0])
     for i, fit in done:
         best = _best_run(fit.results, n_clusters=fit.model.n_clusters)
@@ -577,12 +578,12 @@ def fit_many(models, datasets, *, on_fit=None):
     return fitted
 
 
-def _run_side_by_side(fits, n_clusters, n_features, max_iter):
-    """The runs of ``fits`` (of one number of clusters, width and ``max_iter``): k-means++ and
-    Lloyd side by side, as many runs at once as ``_small.runs_per_batch`` allows for the most
-    rows; each fit's ``results`` get its runs in order."""
+def _run_side_by_side(fits, n_features, max_iter):
+    """The runs of ``fits`` (of one width and ``max_iter``, the most clusters first): k-means++
+    and Lloyd side by side, as many runs at once as ``_small.runs_per_batch`` allows for the
+    most rows and clusters; each fit's ``results`` get its runs in order."""
     n_rows = max(fit.X.shape[0] for fit in fits)
-    per_batch = _small.runs_per_batch(n_rows, n_features, n_clusters)
+    per_batch = _small.runs_per_batch(n_rows, n_features, fits[0].model.n_clusters)
     batch, n_runs = [], 0
     for fit in fits:
         n_init = fit.first.shape[0]
@@ -597,16 +598,15 @@ def _run_side_by_side(fits, n_clusters, n_features, max_iter):
 
 
 def _run_batch(batch, n_runs, n_rows, max_iter):
-    """The runs ``start:stop`` of each ``(fit, start, stop)`` in ``batch``, one data set per
-    run, padded to ``n_rows`` rows."""
-    first_fit = batch[0][0]
-    n_features = first_fit.X.shape[1]
+    """The runs ``start:stop`` of each ``(fit, start, stop)`` in ``batch`` (the most clusters
+    first), one data set per run, padded to ``n_rows`` rows."""
+    n_features = batch[0][0].X.shape[1]
+    k_max = batch[0][0].model.n_clusters
     X = np.zeros((n_runs, n_rows, n_features))
     sample_weight = np.zeros((n_runs, n_rows))
     n_valid = np.empty(n_runs, dtype=np.intp)
+    n_clusters = np.empty(n_runs, dtype=np.intp)
     tol = np.empty(n_runs)
-    first = np.empty(n_runs, dtype=np.intp)
-    draws = np.empty((n_runs, *first_fit.draws.shape[1:]))
     at = 0
     for fit, start, stop in batch:
         runs = slice(at, at + stop - start)
@@ -614,14 +614,30 @@ def _run_batch(batch, n_runs, n_rows, max_iter):
         X[runs, :n_samples] = fit.X
         sample_weight[runs, :n_samples] = 1.0
         n_valid[runs] = n_samples
+        n_clusters[runs] = fit.model.n_clusters
         tol[runs] = fit.tol
-        first[runs] = fit.first[start:stop]
-        draws[runs] = fit.draws[start:stop]
         at = runs.stop
     padded = n_valid if (n_valid < n_rows).any() else None
-    centers = _small.kmeans_plusplus_of_runs(X, sample_weight, first, draws, padded)
+    # k-means++ for the runs of each number of clusters (their draws have its shape).
+    centers = np.zeros((n_runs, k_max, n_features))
+    at = 0
+    for k, entries in itertools.groupby(batch, key=lambda entry: entry[0].model.n_clusters):
+        entries = list(entries)
+        first = np.concatenate([fit.first[start:stop] for fit, start, stop in entries])
+        draws = np.concatenate([fit.draws[start:stop] for fit, start, stop in entries])
+        runs = slice(at, at + first.shape[0])
+        centers[runs, :k] = _small.kmeans_plusplus_of_runs(
+            X[runs], sample_weight[runs], first, draws, None if padded is None else n_valid[runs]
+        )
+        at = runs.stop
     results = _small.lloyd_restarts(
-        X, sample_weight, centers, max_iter=max_iter, tol=tol, n_valid=padded
+        X,
+        sample_weight,
+        centers,
+        max_iter=max_iter,
+        tol=tol,
+        n_valid=padded,
+        n_clusters=n_clusters,
     )
     at = 0
     for fit, start, stop in batch:

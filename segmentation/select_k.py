@@ -241,15 +241,21 @@ def fit_sweep(
         n_init = choose_n_init(n_samples)
     # The silhouette's sample is the one silhouette_rows draws (the plot shows those rows).
     sample_size = sample_threshold if n_samples > sample_threshold else None
-    rows, models = [], {}
-    for k in ks:
-        km = KMeans(k, n_init=n_init, random_state=seed, refine=REFINE).fit(X)
-        labels = np.asarray(km.labels_)
-        rows.append(_sweep_row(k, km.inertia_, X, labels, sample_size, seed))
-        models[k] = km
+    rows, fitted = [None] * len(ks), [None] * len(ks)
+
+    def measure(i: int, km: KMeans) -> None:
+        rows[i] = _sweep_row(ks[i], km.inertia_, X, np.asarray(km.labels_), sample_size, seed)
+        fitted[i] = km
         if progress is not None:
-            progress(k)
-    return rows, models
+            progress(ks[i])
+
+    # Every k in one call: on small data their fits run side by side.
+    fit_many(
+        (KMeans(k, n_init=n_init, random_state=seed, refine=REFINE) for k in ks),
+        (X for _ in ks),
+        on_fit=measure,
+    )
+    return rows, dict(zip(ks, fitted, strict=True))
 
 
 def _sweep_row(k, inertia, points, labels, sample_size, seed) -> dict:
