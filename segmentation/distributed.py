@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
-from .preprocess import NumericSummary, _numeric_column, _text_column, measuring_units
+from .preprocess import NumericSummary, _numeric_column, _text_column
 from .rfm import _customer_ids, _numbers, _parse_as_of, _parse_dates
+from .units import measuring_units
 
 __all__ = [
     "cluster",

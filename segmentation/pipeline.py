@@ -29,6 +29,7 @@ import pandas as pd
 from kmeans_core import PCA, KPrototypes
 from kmeans_core.metrics import silhouette_samples
 
+from . import figure_pool
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, table_size, write_csv_atomic
@@ -644,6 +645,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         check_fits_in_memory(config.input)
     timer = Timer()
     with _output_set(config, "run") as stage:
+        _start_figure_workers(config)
         written: dict[str, Path] = {}
         with timer.stage("read"), report_stage(progress, "read"):
             if config.input is None:
@@ -736,6 +738,12 @@ def _output_set(config: RunConfig, command: str):
     )
 
 
+def _start_figure_workers(config: RunConfig) -> None:
+    """Figure workers import matplotlib while this run reads and clusters (figure_pool)."""
+    if config.plots:
+        figure_pool.start()
+
+
 def _staged(stage: OutputSet, key: str) -> Path:
     """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
     return stage.path(output_path(Path(), key))
@@ -822,6 +830,7 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         distributed.cluster(config.scheduler),
         distributed.workers_lost(),
     ):
+        _start_figure_workers(config)
         with timer.stage("read"), report_stage(progress, "read"):
             table = distributed.DaskTable(
                 distributed.read_customers(
@@ -939,6 +948,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
     timer = Timer()
     with _output_set(config, "rfm") as stage:
+        _start_figure_workers(config)
         if config.engine == "dask":
             with timer.stage("rfm"):
                 rfm, rfm_log = _rfm_on_dask(
