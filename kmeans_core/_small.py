@@ -50,6 +50,11 @@ SMALL_MAX_PAIRWISE_WORK = 20_000_000
 SMALL_MAX_BATCH_WORK = 2_000_000
 
 
+#: Elements of a temporary array above which the runs side by side compute one center at a
+#: time (1 MB in float64: beyond, each pass over the arrays leaves the cache).
+SMALL_CACHE_ELEMENTS = 131_072
+
+
 def runs_per_batch(n_samples, n_features, n_clusters):
     """How many runs go side by side through ``lloyd_restarts`` (and their k-means++
     through ``candidate_pots_of_runs``, at most ``n_clusters + 2`` candidates a step)."""
@@ -660,7 +665,16 @@ def _squared_distances_of_runs(XT, centers):
     n_features)``, from the data of every run ``(n_features, n_samples)`` or each run's own
     ``(n_features, n_runs, n_samples)``: ``(n_runs, n_clusters, n_samples)``. The same
     subtractions and products, added feature after feature as ``squared_distances`` adds them
-    (a sum along its first axis)."""
+    (a sum along its first axis); all centers at once, or center after center when the
+    arrays of all would outgrow the cache (``SMALL_CACHE_ELEMENTS``)."""
+    n_runs, n_clusters = centers.shape[:2]
+    n_samples = XT.shape[-1]
+    if n_runs * n_clusters * n_samples > SMALL_CACHE_ELEMENTS:
+        distances = np.empty((n_runs, n_clusters, n_samples), dtype=XT.dtype)
+        scratch = np.empty((n_runs, n_samples), dtype=XT.dtype)
+        for j in range(n_clusters):
+            _squared_distances_to(XT, centers[:, j], distances[:, j], scratch)
+        return distances
     points = XT[:, None, None, :] if XT.ndim == 2 else XT[:, :, None, :]
     columns = centers.transpose(2, 0, 1)[..., None]  # (n_features, n_runs, n_clusters, 1)
     distances = np.subtract(points[0], columns[0])

@@ -135,6 +135,19 @@ def test_fits_side_by_side_in_many_batches(monkeypatch):
     assert_same_models(whole, batched)
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fits=many_fits())
+def test_center_after_center_is_all_centers_at_once(fits):
+    # Large batches compute their k-means++ candidates one center at a time (the cache):
+    # forced here on small ones, the same fits.
+    models, datasets = fits
+    alone = one_by_one_and_side_by_side(models, datasets)[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_small, "SMALL_CACHE_ELEMENTS", 0)
+        side = one_by_one_and_side_by_side(models, datasets)[1]
+    assert_same_models(alone, side)
+
+
 def test_bad_data_is_refused_as_by_fit():
     with pytest.raises(ValueError, match="larger than the number of samples"):
         fit_many([KMeans(5)], [np.zeros((3, 2))])
