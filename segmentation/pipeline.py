@@ -770,7 +770,7 @@ def _on_dask():
 def _rfm_on_dask(transactions, scheduler, options):
     """RFM on Dask (``segmentation.distributed``)."""
     distributed = _on_dask()
-    with distributed.cluster(scheduler):
+    with distributed.cluster(scheduler), distributed.workers_lost():
         return distributed.transactions_to_rfm_dask(transactions, **options)
 
 
@@ -825,7 +825,11 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
     _refuse_inputs_inside(distributed, Path(config.out), config.input)
     timer = Timer()
     source = str(config.input)
-    with _output_set(config, "run") as stage, distributed.cluster(config.scheduler):
+    with (
+        _output_set(config, "run") as stage,
+        distributed.cluster(config.scheduler),
+        distributed.workers_lost(),
+    ):
         _start_figure_workers(config)
         with timer.stage("read"), report_stage(progress, "read"):
             table = distributed.DaskTable(
@@ -862,7 +866,8 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             # Lloyd on every customer, from the sample's best centers.
             final = DaskKMeans(
                 choice.k, init=fitted.cluster_centers_, n_init=1, random_state=config.seed
-            ).fit(table.matrix(preprocessor))
+            )
+            log.extend(_fit_saying_lost_workers(final, table.matrix(preprocessor)))
             sizes = final.labels_.map_blocks(
                 np.bincount, minlength=choice.k, chunks=(choice.k,), dtype=np.int64
             )
@@ -887,6 +892,25 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         # The segmentation's stages were timed by this run's own timer: not to be added again.
         seg = replace(seg, timings={})
         return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
+
+
+def _fit_saying_lost_workers(model, X) -> list[str]:
+    """``model.fit(X)`` on Dask; what it said of workers lost (it restarts), for the log. Its
+    other warnings go on as they were."""
+    from kmeans_core.dask import WorkerLostWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WorkerLostWarning)
+        model.fit(X)
+    said = []
+    for warning in caught:
+        if issubclass(warning.category, WorkerLostWarning):
+            said.append(str(warning.message))
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return said
 
 
 def _resized(profiles, sizes) -> Profiles:
@@ -1098,6 +1122,7 @@ def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encodin
             folder, command="predict", parameters=parameters, manifest=DATASET_MANIFEST
         ) as stage,
         distributed.cluster(scheduler),
+        distributed.workers_lost(),
     ):
         frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
         model.preprocessor.check_columns(list(frame.columns))
