@@ -18,6 +18,10 @@ Three measurements, each a fresh Python process per run:
 3. **The engine alone**: import kmeans_core and ``KMeans(n_clusters=8, random_state=0).fit(X)``
    on 10k x 8 blobs, a size the numba kernels serve; cold and warm as in 1.
 
+Every child process writes and reuses bytecode caches as a user's Python does (the machine's
+PYTHONDONTWRITEBYTECODE, if set, is unset for them); a cold run starts without the toolkit's
+``__pycache__`` folders, as a fresh clone does.
+
 Run it with ``python -m benchmarks.compare cold [--repeats 5] [--mall-repeats 10]``; results go
 to ``benchmarks/results/cold_start.json``. Medians over ``--repeats`` processes (rounds for the
 mall customers); the machine may be shared, so compare within one run.
@@ -30,6 +34,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,8 +85,29 @@ print(json.dumps({
 """
 
 
+#: The toolkit's packages: a fresh clone has no bytecode cache of theirs.
+PACKAGES = ("kmeans_core", "segmentation")
+
+
+def _as_users_run_it(env: dict | None = None) -> dict:
+    """A user's environment: Python writes bytecode caches (``__pycache__``) and reuses them.
+    Where PYTHONDONTWRITEBYTECODE is set (as on the machine these figures come from) every
+    process would compile the toolkit's sources again, while the installed libraries, the
+    tutorial script's among them, load the caches their installer wrote; so it is unset."""
+    env = dict(os.environ if env is None else env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _fresh_clone() -> None:
+    """Remove the toolkit's bytecode caches before a cold run, as in a fresh clone."""
+    for package in PACKAGES:
+        for folder in (ROOT / package).rglob("__pycache__"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _environment(cache_dir: str) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    env = _as_users_run_it({**os.environ, "NUMBA_CACHE_DIR": cache_dir})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -167,7 +193,8 @@ def run_fit(cache_dir: str) -> dict:
 def run_tutorial(out: Path, one_thread: bool = False) -> tuple[float, float]:
     """One fresh process of the scikit-learn tutorial script on mall customers (on one thread
     if ``one_thread``): wall and CPU seconds."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1") if one_thread else None
+    threads = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"} if one_thread else {}
+    env = _as_users_run_it({**os.environ, **threads})
     start = time.perf_counter()
     cpu_before = _children_cpu_s()
     subprocess.run(
@@ -192,6 +219,7 @@ def bench_segment(root: Path, repeats: int) -> dict:
     for index in range(repeats):
         cache = root / f"segment_cold{index}"
         cache.mkdir()
+        _fresh_clone()
         cold.append(run_segment(str(cache), root / f"out_cold{index}", []))
         print(f"segment run, cold {index + 1}: {cold[-1]['total_s']:.2f} s", flush=True)
     for index in range(repeats):
@@ -265,6 +293,7 @@ def bench_fit(root: Path, repeats: int) -> dict:
     for index in range(repeats):
         cache = root / f"fit_cold{index}"
         cache.mkdir()
+        _fresh_clone()
         cold.append(run_fit(str(cache)))
         print(f"KMeans fit, cold {index + 1}: {cold[-1]['interpreter_start_to_fit_end_s']:.2f} s")
     for index in range(repeats):

@@ -1,11 +1,11 @@
 """kmeans_core: a from-scratch K-Means engine (NumPy + numba), exact against scikit-learn.
 
-Public names: ``KMeans``, ``KPrototypes``, ``kmeans_plusplus``, ``PCA``, ``metrics``,
-``reference``, ``trace``.
+Public names: ``KMeans``, ``fit_many`` (many small fits side by side), ``KPrototypes``,
+``kmeans_plusplus``, ``PCA``, ``metrics``, ``reference``, ``trace``.
 """
 
 from kmeans_core import metrics, reference
-from kmeans_core.estimator import KMeans
+from kmeans_core.estimator import KMeans, fit_many
 from kmeans_core.init import kmeans_plusplus
 from kmeans_core.kprototypes import KPrototypes
 from kmeans_core.pca import PCA
@@ -17,6 +17,7 @@ __all__ = [
     "KMeans",
     "KPrototypes",
     "PCA",
+    "fit_many",
     "kmeans_plusplus",
     "metrics",
     "reference",

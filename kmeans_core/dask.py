@@ -8,23 +8,31 @@ Each pass over the data is then one call per worker, sent by the client straight
 (no graph to build, no task through the scheduler: a round trip of a few milliseconds on an idle
 machine against about 15 for a task), and only small results come back: per chunk, the cluster
 sums, weights and number of changed labels, which the client adds in a tree fixed by the chunk
-index (``_reduce``). The labels stay in the shards between iterations. On each chunk the
-engine's own Lloyd kernels (``kmeans_core.lloyd``) run, one chunk per worker thread, the GIL
-released; so the answer does not depend on how many workers or threads there are, nor on which
-finishes first. The update is the engine's: tol relative to the mean variance of the features,
-strict convergence when no label changed, empty clusters given the points farthest from their
-centers (largest first, ties to the lower global row), and a last assignment step unless the
-labels stopped changing. From the same initial centers the labels, ``n_iter_`` and centers (to
-rounding) are those of ``kmeans_core.KMeans(algorithm="lloyd")`` on one machine. Without a
-distributed client (Dask's threaded or synchronous scheduler), one shard in this process holds
-every chunk, with the same steps and the same bits.
+index (``_reduce``). The labels and the per-block cluster sums stay in the shards between
+iterations, and the kernels move only the points that changed cluster, as on one machine. On
+each chunk the engine's own Lloyd kernels (``kmeans_core.lloyd``) run, one chunk per worker
+thread, the GIL released; so the answer does not depend on how many workers or threads there
+are, nor on which finishes first. The update is the engine's: tol relative to the mean variance
+of the features, strict convergence when no label changed, empty clusters given the points
+farthest from their centers (largest first, ties to the lower global row), and a last
+assignment step unless the labels stopped changing. From the same initial centers the labels,
+``n_iter_`` and centers (to rounding) are those of ``kmeans_core.KMeans(algorithm="lloyd")`` on
+one machine. Without a distributed client (Dask's threaded or synchronous scheduler), one shard
+in this process holds every chunk, with the same steps and the same bits.
 
 The initial centers come from k-means|| (Bahmani et al., "Scalable K-Means++", 2012):
 ``init_rounds`` passes each add every row independently with probability ``l * w * d^2 / phi``
 (``l = oversampling_factor * n_clusters``), from random numbers that are a function of (seed,
 round, global row) alone (``_uniforms``), so the draw does not depend on the chunks or the
 workers; the candidates, weighted by the weight of the rows nearest to each, are reclustered on
-the client by the engine's weighted k-means++ and weighted Lloyd.
+the client by the engine's weighted k-means++ and weighted Lloyd. The nearest candidates come
+from Lloyd's kernels on the chunk's own copy in tiles (``_nearest_on_layouts``).
+
+A worker that leaves the cluster during a fit (it died, or its nanny restarted it) takes its
+shard with it: the client notices within a second (``LOST_CHECK_SECONDS``), builds the shards
+again from the input on the workers left, and restarts the fit from its first step with the
+same seeds (``WorkerLostWarning``); as the answer does not depend on the workers, it is the
+same. After ``MAX_RESTARTS`` restarts, or with no worker left, ``WorkerLostError``.
 
 This is the only module of the engine that imports dask, and ``import kmeans_core`` does not
 import it. numba kernels are compiled (or loaded from numba's cache) once per worker process on
@@ -38,6 +46,7 @@ from __future__ import annotations
 import copy
 import numbers
 import os
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,6 +58,7 @@ from kmeans_core._convergence import absolute_tol, converged_after
 
 # The engine's internals (its kernels, Lloyd's assigner) are used only in the first section
 # below: the one place to adapt when they change.
+from kmeans_core._kernels import slp_vectorizer
 from kmeans_core._kernels.common import (
     all_distances,
     column_sums,
@@ -57,11 +67,16 @@ from kmeans_core._kernels.common import (
     transposed_if_few_features,
 )
 from kmeans_core._kernels.update import add_block_sums, average_and_shift
-from kmeans_core._loop import tiles_of
+from kmeans_core._loop import squared_norms, tiles_of
 from kmeans_core.estimator import ALGORITHMS, ConvergenceWarning
 from kmeans_core.estimator import KMeans as _LocalKMeans
 from kmeans_core.init import kmeans_plusplus
-from kmeans_core.lloyd import SCREEN_DISTANCES_FROM_SAMPLES, LloydAssigner, nearest_centers
+from kmeans_core.lloyd import (
+    SCREEN_DISTANCES_FROM_SAMPLES,
+    LloydAssigner,
+    kernel_for,
+    nearest_centers,
+)
 
 # ------------------------------------------------------ the engine's internals, and only here
 #: Lloyd's kernel for a chunk may change from this many rows on (warmed for both sides).
@@ -70,7 +85,7 @@ WARM_ROWS = SCREEN_DISTANCES_FROM_SAMPLES
 
 def _lloyd_assigner(X, sample_weight, n_clusters):
     """The engine's Lloyd assigner for one chunk, on one thread, with its copy of the data in
-    tiles when its kernel reads one."""
+    tiles when its kernel reads one: the template of every run's assigner (``_run_assigner``)."""
     n_samples, n_features = X.shape
     tile_format = LloydAssigner.tile_format(n_samples, n_features, n_clusters)
     X_tiles = None
@@ -79,24 +94,101 @@ def _lloyd_assigner(X, sample_weight, n_clusters):
     return LloydAssigner(X, sample_weight, n_clusters, 1, X_tiles)
 
 
-def _lloyd_pass(assigner, centers):
-    """Nearest centers of the chunk's rows and their cluster sums, leaving ``assigner`` as it
-    was (a persisted chunk may be read by several tasks, on several workers): labels all -1
-    make the kernels sum every block afresh. Returns labels (n,), sums (k, d), weights (k,)."""
-    assigner = copy.copy(assigner)
-    for name in ("block_changes", "block_fallbacks"):
-        if hasattr(assigner, name):
-            setattr(assigner, name, getattr(assigner, name).copy())
-    n_clusters, n_features = centers.shape
-    dtype = assigner.X.dtype
-    labels = np.full(assigner.X.shape[0], -1, dtype=np.int32)
-    block_sums = np.zeros((assigner.n_blocks, n_clusters, n_features), dtype=dtype)
-    block_weights = np.zeros((assigner.n_blocks, n_clusters), dtype=dtype)
-    assigner.assign(np.ascontiguousarray(centers, dtype=dtype), labels, block_sums, block_weights)
-    sums = np.empty((n_clusters, n_features), dtype=dtype)
-    weights = np.empty(n_clusters, dtype=dtype)
-    add_block_sums(block_sums, block_weights, sums, weights)
-    return labels, sums, weights
+class _LloydRun:
+    """What one run keeps of a chunk between its Lloyd passes, as ``kmeans_core._loop.run_kmeans``
+    keeps it for the whole data: an assigner of its own (sharing the template's data and tiles,
+    with its own record of changes and of the screen's fallbacks), the labels and the per-block
+    cluster sums, which the kernels update by moving the points that changed cluster."""
+
+    def __init__(self, template, n_clusters):
+        assigner = copy.copy(template)
+        assigner.block_changes = np.zeros_like(template.block_changes)
+        if hasattr(template, "block_fallbacks"):
+            assigner.block_fallbacks = np.zeros_like(template.block_fallbacks)
+            assigner.extra_args = (assigner.block_fallbacks,)
+        n_samples, n_features = template.X.shape
+        dtype = template.X.dtype
+        self.assigner = assigner
+        self.labels = np.full(n_samples, -1, dtype=np.int32)
+        self.block_sums = np.zeros((assigner.n_blocks, n_clusters, n_features), dtype=dtype)
+        self.block_weights = np.zeros((assigner.n_blocks, n_clusters), dtype=dtype)
+
+    def assign(self, centers):
+        """One Lloyd pass: returns the number of labels that changed (every label, the first
+        time)."""
+        return int(
+            self.assigner.assign(
+                np.ascontiguousarray(centers, dtype=self.assigner.X.dtype),
+                self.labels,
+                self.block_sums,
+                self.block_weights,
+            )
+        )
+
+    def sums(self):
+        """The chunk's cluster sums (k, d) and weights (k,), its blocks added in order."""
+        k, d = self.block_sums.shape[1:]
+        sums = np.empty((k, d), dtype=self.block_sums.dtype)
+        weights = np.empty(k, dtype=self.block_sums.dtype)
+        add_block_sums(self.block_sums, self.block_weights, sums, weights)
+        return sums, weights
+
+
+#: The nearest of many centers (the k-means|| candidates) come from Lloyd's fit kernel for that
+#: many centers while its per-block sums, which it writes too, take at most this many bytes;
+#: beyond, from the labels kernel.
+SCRATCH_SUMS_BYTES = 32 * 2**20
+
+
+def _nearest_on_layouts(X, sample_weight, centers, layouts):
+    """Index of the nearest of ``centers`` for every row of ``X``: the labels of the direct
+    distances, as ``_nearest``, by the Lloyd fit kernel ``kernel_for`` picks for this many
+    centers (the float32 screen where there are wide vectors), reading the copies of ``X`` in
+    tiles and the squared norms kept in ``layouts`` (a dict, filled on first use)."""
+    n_samples, n_features = X.shape
+    n_centers = centers.shape[0]
+    n_blocks = n_blocks_for(n_samples)
+    if n_blocks * n_centers * n_features * X.itemsize > SCRATCH_SUMS_BYTES:
+        return _nearest(X, centers)
+    kernel = kernel_for(n_features, n_centers, n_samples=n_samples)
+    data = [X]
+    if kernel.tiles is not None:
+        if kernel.tiles not in layouts:
+            layouts[kernel.tiles] = tiles_of(X, n_blocks, 1, kernel.tiles)
+        data.append(layouts[kernel.tiles])
+    if kernel.norms:
+        if ("norms", kernel.tiles) not in layouts:
+            layouts["norms", kernel.tiles] = squared_norms(X, kernel.tiles, 1)
+        data.append(layouts["norms", kernel.tiles])
+    labels = np.full(n_samples, -1, dtype=np.int32)  # -1: every block summed afresh
+    sums = np.empty((n_blocks, n_centers, n_features), dtype=X.dtype)
+    weights = np.empty((n_blocks, n_centers), dtype=X.dtype)
+    changes = np.zeros(n_blocks, dtype=np.int64)
+    extra = (np.zeros(n_blocks, dtype=np.int64),) if kernel.screened else ()
+    centers = np.ascontiguousarray(centers, dtype=X.dtype)
+    with slp_vectorizer():
+        kernel.fit_kernel(
+            *data,
+            sample_weight,
+            *kernel.prepare(centers),
+            *extra,
+            n_blocks,
+            labels,
+            sums,
+            weights,
+            changes,
+            0,
+            n_blocks,
+        )
+    return labels
+
+
+def _chunk_layouts(assigner):
+    """The copies of a chunk's rows its template assigner made, by format, for
+    ``_nearest_on_layouts``."""
+    if assigner.X_tiles is None:
+        return {}
+    return {assigner.kernel.tiles: assigner.X_tiles}
 
 
 def _column_sums(X):
@@ -253,24 +345,28 @@ def _add_chunk_sums(*parts):
 
 # ------------------------------------------------- steps on a prepared chunk (run by a shard)
 # Each is ``step(chunk, state, *args)``; ``state`` is the chunk's dict of what passes keep:
-# "labels" (the last Lloyd pass), "closest" (k-means||), ("final", run) (a run's labels).
+# "lloyd" (the run's ``_LloydRun``) and "labels" (its labels), "closest" and "layouts"
+# (k-means||), ("final", run) (a run's labels).
 def _squares_step(chunk, state):
     return chunk.squares
 
 
 def _lloyd_step(chunk, state, centers):
     """One Lloyd pass over a chunk: its (sums, weights, number of labels changed)."""
-    labels, sums, weights = _lloyd_pass(chunk.assigner, centers)
-    before = state.get("labels")
-    n_changed = labels.shape[0] if before is None else np.count_nonzero(labels != before)
-    state["labels"] = labels
-    return sums, weights, int(n_changed)
+    run = state.get("lloyd")
+    if run is None:
+        run = state["lloyd"] = _LloydRun(chunk.assigner, centers.shape[0])
+        state["labels"] = run.labels
+    n_changed = run.assign(centers)
+    return (*run.sums(), n_changed)
 
 
 def _final_step(chunk, state, centers, reassign, run):
-    """The last pass of a run: labels against the final centers if ``reassign``, else those
-    of the last Lloyd pass, kept as the run's; the chunk's inertia."""
-    labels = _nearest(chunk.X, centers) if reassign else state["labels"]
+    """The last pass of a run: if ``reassign``, one more Lloyd pass against the final centers,
+    as on one machine; the labels kept as the run's; the chunk's inertia."""
+    if reassign:
+        state["lloyd"].assign(centers)
+    labels = state["labels"]
     state["final", run] = labels
     return _inertia(chunk.X, chunk.sample_weight, centers, labels)
 
@@ -313,17 +409,35 @@ def _top_rows_step(chunk, state, seed, round_, n_rows):
     return keys[order], chunk.offset + order, chunk.X[order]
 
 
+def _layouts(chunk, state):
+    """The chunk's copies in tiles for ``_nearest_on_layouts``: at first those its template
+    assigner made; those made for other kernels are kept until k-means|| ends."""
+    if "layouts" not in state:
+        state["layouts"] = _chunk_layouts(chunk.assigner)
+    return state["layouts"]
+
+
+#: ``_closest_step`` works on this many rows at a time (its temporary arrays stay in cache).
+CLOSEST_ROWS = 4096
+
+
 def _closest_step(chunk, state, candidates):
     """Keep the squared distance of every row to its nearest candidate so far; return their
-    weighted sum (the chunk's share of phi). The nearest new candidate by Lloyd's labels
-    kernel, then one distance per row: three times faster than every distance and a minimum."""
-    labels = _nearest(chunk.X, candidates)
-    difference = chunk.X - candidates[labels].astype(chunk.X.dtype, copy=False)
-    nearest = np.einsum("ij,ij->i", difference, difference)
+    weighted sum (the chunk's share of phi). The nearest new candidate by Lloyd's kernel, then
+    one distance per row: several times faster than every distance and a minimum."""
+    X = chunk.X
+    labels = _nearest_on_layouts(X, chunk.sample_weight, candidates, _layouts(chunk, state))
+    candidates = candidates.astype(X.dtype, copy=False)
+    nearest = np.empty(X.shape[0], dtype=X.dtype)
+    for start in range(0, X.shape[0], CLOSEST_ROWS):
+        rows = slice(start, start + CLOSEST_ROWS)
+        difference = X[rows] - candidates[labels[rows]]
+        nearest[rows] = np.einsum("ij,ij->i", difference, difference)
     closest = state.get("closest")
-    closest = nearest if closest is None else np.minimum(closest, nearest)
-    state["closest"] = closest
-    return float(np.dot(closest.astype(np.float64), chunk.sample_weight))
+    if closest is not None:
+        np.minimum(closest, nearest, out=nearest)
+    state["closest"] = nearest
+    return float(np.dot(nearest.astype(np.float64), chunk.sample_weight))
 
 
 def _sample_step(chunk, state, seed, round_, factor):
@@ -336,7 +450,7 @@ def _sample_step(chunk, state, seed, round_, factor):
 
 def _candidate_weights_step(chunk, state, candidates):
     """Weight of the chunk's rows nearest to each candidate (m,), in float64."""
-    labels = _nearest(chunk.X, candidates)
+    labels = _nearest_on_layouts(chunk.X, chunk.sample_weight, candidates, _layouts(chunk, state))
     return np.bincount(labels, weights=chunk.sample_weight, minlength=candidates.shape[0])
 
 
@@ -366,10 +480,11 @@ class _Shard:
                 results = list(pool.map(lambda pair: step(*pair, *args), pairs))
         return [(chunk.index, result) for chunk, result in zip(self.chunks, results, strict=True)]
 
-    def forget(self, key):
-        """Drop what the passes kept under ``key`` ("labels", "closest")."""
+    def forget(self, *keys):
+        """Drop what the passes kept under ``keys`` ("lloyd", "labels", "closest", ...)."""
         for state in self.states:
-            state.pop(key, None)
+            for key in keys:
+                state.pop(key, None)
 
     def keep_final(self, run):
         """Drop the labels of every run but ``run``."""
@@ -387,9 +502,37 @@ def _labels_of(shard, index, run):
     return shard.final_labels(index, run).result()
 
 
+class WorkerLostError(RuntimeError):
+    """The Dask workers holding a fit's chunks were lost more often than the fit restarts."""
+
+
+class WorkerLostWarning(UserWarning):
+    """A Dask worker holding a fit's chunks was lost; the fit restarted on the workers left."""
+
+
+#: A fit restarts this many times after losing a worker (then ``WorkerLostError``) ...
+MAX_RESTARTS = 2
+#: ... if a worker is left, or comes back within this many seconds (a nanny restarts one).
+WORKER_WAIT_SECONDS = 30
+
+
+class _WorkerLost(Exception):
+    """A worker holding shards left the cluster (died, or was restarted) during a fit."""
+
+
+#: While it waits for the workers, the client checks every this many seconds that the workers
+#: holding the shards are still in the cluster: a worker that dies in a pass must not leave the
+#: fit waiting for ever.
+LOST_CHECK_SECONDS = 1.0
+#: A call to a shard that failed waits up to this many seconds for the scheduler to tell whether
+#: the shard's worker left the cluster.
+LOST_CONFIRM_SECONDS = 5.0
+
+
 class _Shards:
     """Every prepared chunk, spread over shards: a pass (``run``) is one call per shard, its
-    results returned in chunk order.
+    results returned in chunk order. A call to a shard whose worker left the cluster raises
+    ``_WorkerLost`` (within ``LOST_CHECK_SECONDS``), never waits for ever.
 
     Parameters
     ----------
@@ -403,16 +546,16 @@ class _Shards:
 
     def __init__(self, prepared, lengths, n_threads):
         self.n_chunks = len(prepared)
+        self.n_rows = int(sum(lengths))
         self.client = _distributed_client()
+        self._actors = []
         if self.client is None:
             self.shards = [_Shard(dask.compute(*prepared), n_threads)]
             self.owner = [0] * self.n_chunks
             return
-        from distributed import wait
-
         client = self.client
         futures = client.compute(prepared)
-        wait(futures)
+        self._wait(futures)
         workers = client.scheduler_info()["workers"]
         holders = client.who_has(futures)
         assignment = _balanced(
@@ -434,37 +577,85 @@ class _Shards:
             )
             for worker in self.workers
         ]
+        self._wait(self._actors, self.workers)
         self.shards = [actor.result() for actor in self._actors]
 
+    # ------------------------------------------------------------------- losing a worker
+    def _gone(self, workers):
+        """Whether a worker of ``workers`` (addresses) or of an actor left the cluster."""
+        present = self.client.scheduler_info()["workers"]
+        if any(worker not in present for worker in workers):
+            return True
+        return any(actor.status not in ("finished", "pending") for actor in self._actors)
+
+    def _lost(self, error):
+        """Whether ``error``, raised by a call to a shard, means its worker was lost: the
+        scheduler soon says so (the call may fail first); a worker that cannot be reached
+        (``OSError``) counts as lost too."""
+        deadline = time.monotonic() + LOST_CONFIRM_SECONDS
+        while time.monotonic() < deadline:
+            if self._gone(self.workers):
+                return True
+            time.sleep(0.1)
+        return isinstance(error, OSError)
+
+    def _wait(self, futures, workers=()):
+        """Wait for Dask futures (restricted to ``workers``, if given): ``_WorkerLost`` if one
+        of those workers left the cluster first, as a task restricted to it would wait for it
+        for ever (unrestricted tasks the scheduler runs elsewhere)."""
+        from distributed import wait
+
+        while True:
+            try:
+                wait(futures, timeout=LOST_CHECK_SECONDS)
+                break
+            except TimeoutError:
+                if self._gone(workers):
+                    raise _WorkerLost() from None
+        if any(f.status == "error" for f in futures) and self._gone(workers):
+            raise _WorkerLost()
+
+    def _call(self, method, *args):
+        """``method(*args)`` on every shard at once: the results, in shard order."""
+        if self.client is None:
+            return [getattr(shard, method)(*args) for shard in self.shards]
+        try:
+            calls = [getattr(shard, method)(*args) for shard in self.shards]
+            results = []
+            for call in calls:
+                while True:
+                    try:
+                        results.append(call.result(timeout=LOST_CHECK_SECONDS))
+                        break
+                    except TimeoutError:
+                        if self._gone(self.workers):
+                            raise _WorkerLost() from None
+            return results
+        except _WorkerLost:
+            raise
+        except Exception as error:  # a worker lost, or an error in the step itself
+            if self._lost(error):
+                raise _WorkerLost() from None
+            raise
+
+    # ----------------------------------------------------------------------------- passes
     def run(self, step, *args):
         """``step(chunk, state, *args)`` on every chunk; the results in chunk order."""
-        if self.client is None:
-            pairs = self.shards[0].run(step, *args)
-        else:
-            calls = [shard.run(step, *args) for shard in self.shards]
-            pairs = [pair for call in calls for pair in call.result()]
+        pairs = [pair for result in self._call("run", step, *args) for pair in result]
         pairs.sort(key=lambda pair: pair[0])
         return [result for _, result in pairs]
 
-    def _each(self, method, *args):
-        calls = [getattr(shard, method)(*args) for shard in self.shards]
-        if self.client is not None:
-            for call in calls:
-                call.result()
-
-    def forget(self, key):
-        self._each("forget", key)
+    def forget(self, *keys):
+        self._call("forget", *keys)
 
     def keep_final(self, run):
-        self._each("keep_final", run)
+        self._call("keep_final", run)
 
     def labels(self, run, lengths):
         """The labels of a run: a dask array, its chunks held by the cluster."""
         if self.client is None:
             labels = [self.shards[0].final_labels(i, run) for i in range(self.n_chunks)]
             return da.concatenate([da.from_array(lab, chunks=lab.shape) for lab in labels])
-        from distributed import wait
-
         futures = [
             self.client.submit(
                 _labels_of,
@@ -472,11 +663,16 @@ class _Shards:
                 i,
                 run,
                 workers=[self.workers[self.owner[i]]],
+                # Lost after the fit, a chunk is computed again elsewhere (and fails, its shard
+                # gone) rather than wait for ever for a worker that is not coming back.
+                allow_other_workers=True,
                 pure=False,
             )
             for i in range(self.n_chunks)
         ]
-        wait(futures)
+        self._wait(futures, self.workers)
+        for future in futures:
+            future.result()  # an error in the shard itself, raised here
         return da.concatenate(
             [
                 da.from_delayed(f, shape=(n,), dtype=np.int32)
@@ -662,7 +858,12 @@ class KMeans:
         X, weights = _as_dask(X, sample_weight)
         n_samples, n_features = X.shape
         init, n_init = self._check_params(n_samples, n_features, X.dtype)
-        _warm_kernels(X.dtype, self.n_clusters, n_features, X.chunks[0])
+        max_candidates = (
+            self.n_clusters
+            + 1
+            + self.init_rounds * int(np.ceil(self.oversampling_factor * self.n_clusters))
+        )
+        _warm_kernels(X.dtype, self.n_clusters, n_features, X.chunks[0], max_candidates)
 
         offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
         blocks = X.to_delayed().ravel().tolist()
@@ -691,28 +892,26 @@ class KMeans:
             dask.delayed(_prepare)(b, w, index, off, mean, self.n_clusters)
             for index, (b, w, off) in enumerate(zip(blocks, weight_blocks, offsets, strict=True))
         ]
-        shards = _Shards(prepared, X.chunks[0], self.n_threads or os.cpu_count() or 1)
-        try:
-            squares = _reduce(shards.run(_squares_step), _add_floats)
-            tol = absolute_tol(self.tol, float(squares.mean() / n_samples))
-
+        # Every run's seed drawn first: a fit restarted after a worker was lost draws the same.
+        seeds = [None] * n_init
+        if isinstance(init, str):
             random_state = _check_random_state(self.random_state)
-            best = None
-            for run in range(n_init):
-                if isinstance(init, str) and init == "k-means||":
-                    centers = self._kmeans_parallel(shards, _seed_from(random_state))
-                elif isinstance(init, str):
-                    centers = _random_rows(shards, self.n_clusters, _seed_from(random_state))
-                else:
-                    centers = np.asarray(init, dtype=X.dtype) - mean
-                result = (run, *_run_lloyd(shards, centers, self.max_iter, tol, run))
-                if best is None or result[1] < best[1]:
-                    best = result
-                shards.keep_final(best[0])  # the labels of the best run so far only
-            run, inertia, centers, n_iter, converged = best
-            self.labels_ = shards.labels(run, X.chunks[0])
-        finally:
-            shards.close()
+            seeds = [_seed_from(random_state) for _ in range(n_init)]
+        else:
+            init = np.asarray(init, dtype=X.dtype) - mean
+        n_threads = self.n_threads or os.cpu_count() or 1
+        for attempt in range(MAX_RESTARTS + 1):
+            shards = None
+            try:
+                shards = _Shards(prepared, X.chunks[0], n_threads)
+                run, inertia, centers, n_iter, converged = self._runs(shards, init, seeds)
+                self.labels_ = shards.labels(run, X.chunks[0])
+                break
+            except _WorkerLost:
+                self._after_losing_a_worker(attempt, shards)
+            finally:
+                if shards is not None:
+                    shards.close()
 
         self.cluster_centers_ = centers + mean
         self.inertia_ = inertia
@@ -727,6 +926,47 @@ class KMeans:
                 stacklevel=2,
             )
         return self
+
+    def _runs(self, shards, init, seeds):
+        """Every run on the shards, from its seed or from ``init`` (an array, centered): the
+        best as (run, inertia, centers, n_iter, converged), its labels kept in the shards."""
+        squares = _reduce(shards.run(_squares_step), _add_floats)
+        tol = absolute_tol(self.tol, float(squares.mean() / shards.n_rows))
+        best = None
+        for run, seed in enumerate(seeds):
+            if isinstance(init, str) and init == "k-means||":
+                centers = self._kmeans_parallel(shards, seed)
+            elif isinstance(init, str):
+                centers = _random_rows(shards, self.n_clusters, seed)
+            else:
+                centers = init
+            result = (run, *_run_lloyd(shards, centers, self.max_iter, tol, run))
+            if best is None or result[1] < best[1]:
+                best = result
+            shards.keep_final(best[0])  # the labels of the best run so far only
+        return best
+
+    def _after_losing_a_worker(self, attempt, shards):
+        """Restart the fit on the workers left (``WorkerLostWarning``), or give up after
+        ``MAX_RESTARTS`` restarts or when no worker comes back (``WorkerLostError``)."""
+        client = shards.client if shards is not None else _distributed_client()
+        if attempt < MAX_RESTARTS:
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+            except TimeoutError:
+                pass
+            else:
+                warnings.warn(
+                    "A Dask worker holding part of the data was lost during the fit; the fit "
+                    "restarted from its first iteration on the workers left (the same answer).",
+                    WorkerLostWarning,
+                    stacklevel=3,
+                )
+                return
+        raise WorkerLostError(
+            f"The fit stopped after losing Dask workers that held its data (tries: "
+            f"{attempt + 1}); check the workers' memory limits and logs, then run it again."
+        ) from None
 
     def _kmeans_parallel(self, shards, seed):
         """k-means|| initial centers (in the centered coordinates of the chunks): (k, d)."""
@@ -751,6 +991,7 @@ class KMeans:
             extra = _random_rows(shards, k, seed)
             candidates = np.concatenate([candidates, extra])
         weights = _reduce(shards.run(_candidate_weights_step, candidates), _add_floats)
+        shards.forget("layouts")
         return self._recluster(candidates, weights, seed)
 
     def _recluster(self, candidates, weights, seed):
@@ -827,7 +1068,7 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
     n_clusters = centers.shape[0]
     shift = np.zeros(n_clusters, dtype=centers.dtype)
     converged = strict = False
-    shards.forget("labels")
+    shards.forget("lloyd", "labels")
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is returned)
         parts = shards.run(_lloyd_step, centers)
         centers_new, weight_in_clusters, n_changed = _reduce(parts, _add_lloyd_parts)
@@ -843,7 +1084,7 @@ def _run_lloyd(shards, centers_init, max_iter, tol, run):
             break
 
     inertia = _reduce(shards.run(_final_step, centers, not strict, run), _add_floats)
-    shards.forget("labels")
+    shards.forget("lloyd", "labels")
     return float(inertia), centers, n_iter, converged
 
 
@@ -974,17 +1215,18 @@ def _seed_from(random_state):
 _WARMED = set()
 
 
-def _warm_kernels(dtype, n_clusters, n_features, chunk_rows):
+def _warm_kernels(dtype, n_clusters, n_features, chunk_rows, max_candidates):
     """Run, in the client, every kernel the chunks will call, on small arrays of this dtype and
     shape (as many rows as the smallest and the largest chunk, up to ``WARM_ROWS``: Lloyd's
-    kernel depends on the number of rows), so numba compiles (or loads) them here first and
-    writes its cache files before the workers load them."""
+    kernel depends on the number of rows; and for k-means||, every kernel its nearest
+    candidates may take, up to ``max_candidates``), so numba compiles (or loads) them here first
+    and writes its cache files before the workers load them."""
     for n_rows in sorted({min(min(chunk_rows), WARM_ROWS), min(max(chunk_rows), WARM_ROWS)}):
-        _warm(dtype, n_clusters, n_features, max(n_rows, n_clusters))
+        _warm(dtype, n_clusters, n_features, max(n_rows, n_clusters), max_candidates)
 
 
-def _warm(dtype, n_clusters, n_features, n_rows):
-    key = (np.dtype(dtype).str, n_clusters, n_features, n_rows >= WARM_ROWS)
+def _warm(dtype, n_clusters, n_features, n_rows, max_candidates):
+    key = (np.dtype(dtype).str, n_clusters, n_features, n_rows >= WARM_ROWS, max_candidates)
     if key in _WARMED:
         return
     rng = np.random.default_rng(0)
@@ -994,8 +1236,15 @@ def _warm(dtype, n_clusters, n_features, n_rows):
     chunk, state = _prepare(X, w, 0, 0, X.mean(axis=0).astype(dtype), n_clusters), {}
     _lloyd_step(chunk, state, centers)
     _final_step(chunk, state, centers, True, 0)
-    _closest_step(chunk, state, centers)
+    kernels = {}  # a number of candidates for each kernel their nearest may take
+    for n_candidates in range(1, max_candidates + 1):
+        kernel = kernel_for(n_features, n_candidates, n_samples=n_rows)
+        kernels.setdefault(kernel.name, n_candidates)
+    for n_candidates in kernels.values():
+        candidates = rng.normal(size=(n_candidates, n_features)).astype(dtype)
+        _closest_step(chunk, state, candidates)
     _candidate_weights_step(chunk, state, centers)
     _transform_block(X, centers)
+    _predict_block(X, centers)
     _chunk_sums(X, w)
     _WARMED.add(key)

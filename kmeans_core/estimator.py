@@ -6,6 +6,7 @@ import importlib
 import itertools
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +22,12 @@ from kmeans_core._validation import (
     check_random_state,
     check_sample_weight,
 )
-from kmeans_core.init import greedy_kmeans_plusplus, random_init, small_kmeans_plusplus_runs
+from kmeans_core.init import (
+    greedy_kmeans_plusplus,
+    kmeans_plusplus_draws,
+    random_init,
+    small_kmeans_plusplus_runs,
+)
 from kmeans_core.refine import default_max_swaps, swap_refine
 
 # The numba kernels and the drivers around them are imported by the code that calls them, not
@@ -328,14 +334,7 @@ class KMeans(EstimatorMixin):
                 )
                 for _ in range(n_init)
             )
-        best = None
-        for labels, inertia, centers, n_iter, converged in runs:
-            # A run replaces the best only if it is better and not the same partition
-            # (the same partition can differ in inertia by rounding alone).
-            if best is None or (
-                inertia < best[1] and not _same_partition(labels, best[0], self.n_clusters)
-            ):
-                best = (labels, inertia, centers, n_iter, converged)
+        best = _best_run(runs, self.n_clusters)
 
         n_tried = n_kept = 0
         if self.refine == "swap":
@@ -360,6 +359,11 @@ class KMeans(EstimatorMixin):
                 random_state=random_state,
             )
 
+        return self._fitted(best, X, X_mean, algorithm, n_tried, n_kept)
+
+    def _fitted(self, best, X, X_mean, algorithm, n_tried=0, n_kept=0):
+        """Record the best run (on the centered ``X``) as the fitted attributes; warn if it
+        did not converge or found fewer clusters; return ``self``."""
         labels, inertia, centers, n_iter, converged = best
         self.n_swaps_tried_ = n_tried
         self.n_swaps_kept_ = n_kept
@@ -370,6 +374,29 @@ class KMeans(EstimatorMixin):
         self.algorithm_ = algorithm
         self._warn_if_degenerate(X, converged)
         return self
+
+    def _side_by_side(self, X, seeded):
+        """For ``fit_many``: when this fit runs Lloyd in NumPy from k-means++ on float64 data,
+        everything ``fit`` does before its runs (the checks, the centered data, the tolerance
+        and the k-means++ random numbers, drawn now from ``seeded(random_state)``); else None,
+        and nothing was drawn."""
+        if not (
+            self.algorithm == "auto"
+            and isinstance(self.init, str)
+            and self.init == "k-means++"
+            and self.refine is None
+        ):
+            return None
+        X = self._validate_data(X, reset=True, finite=False)
+        n_samples, n_features = X.shape
+        if X.dtype != np.float64 or not _small.is_small(n_samples, n_features, self.n_clusters):
+            return None
+        _, n_init = self._check_params(X)
+        sample_weight = check_sample_weight(None, n_samples, X.dtype)
+        random_state = seeded(self.random_state)
+        X, X_mean, mean_variance = _small.center_data(X)
+        first, draws = kmeans_plusplus_draws(random_state, sample_weight, self.n_clusters, n_init)
+        return _SideBySide(self, X, X_mean, absolute_tol(self.tol, mean_variance), first, draws, [])
 
     def _warn_if_degenerate(self, X, converged):
         if not converged:
@@ -460,3 +487,163 @@ def _same_partition(labels1, labels2, n_clusters):
     first = np.unique(labels1, return_index=True)[1]
     mapping[labels1[first]] = labels2[first]
     return bool(np.array_equal(mapping[labels1], labels2))
+
+
+def _best_run(runs, n_clusters):
+    """The best of the runs ``(labels, inertia, centers, n_iter, converged)``, in order: a
+    run replaces the best only if it is better and not the same partition (the same partition
+    can differ in inertia by rounding alone)."""
+    best = None
+    for run in runs:
+        if best is None or (run[1] < best[1] and not _same_partition(run[0], best[0], n_clusters)):
+            best = run
+    return best
+
+
+class _SideBySide(NamedTuple):
+    """A fit of ``fit_many`` waiting for its runs: the model, its centered data, their mean,
+    the absolute tolerance, the k-means++ random numbers of its ``n_init`` runs, and the runs'
+    results once they are in."""
+
+    model: KMeans
+    X: np.ndarray
+    X_mean: np.ndarray
+    tol: float
+    first: np.ndarray
+    draws: np.ndarray
+    results: list
+
+
+def fit_many(models, datasets, *, on_fit=None):
+    """Fit every model to its data set: what ``[m.fit(X) for m, X in zip(models, datasets)]``
+    does, faster when there are many small fits.
+
+    The fits that run Lloyd in NumPy from k-means++ (``algorithm="auto"`` on a small problem,
+    ``init="k-means++"``, no ``refine``, float64 data) go side by side: their restarts run in
+    one vectorised Lloyd per data width (``_small.lloyd_restarts`` with each run's own data and
+    number of clusters), so NumPy's cost per call, which dominates on a few hundred rows, is
+    paid once per step for all of them instead of once per fit. That is how the k sweep, the
+    gap statistic's reference data sets and the bootstrap's draws are fitted. Each model ends
+    bit for bit as its own ``fit`` would leave it, its random numbers drawn in the same order;
+    the other models are fitted one by one as they come.
+
+    Parameters
+    ----------
+    models : iterable of KMeans
+    datasets : iterable of array-like of shape (n_samples, n_features)
+        One per model, read in turn (a generator keeps one at a time in memory when the fits
+        are not small).
+    on_fit : callable or None
+        ``on_fit(i, model)`` when the i-th model is fitted: at once for a fit one by one, after
+        all of them for the fits side by side.
+
+    Returns
+    -------
+    list of KMeans
+        The models, fitted.
+    """
+    scratch = []
+
+    def seeded(random_state):
+        # An int seeds a fresh RandomState in ``fit``: re-seeding one gives the same numbers
+        # without building a generator per fit.
+        if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+            if not scratch:
+                scratch.append(np.random.RandomState())
+            scratch[0].seed(int(random_state))
+            return scratch[0]
+        return check_random_state(random_state)
+
+    fitted, waiting = [], {}
+    for i, (model, X) in enumerate(zip(models, datasets, strict=True)):
+        fitted.append(model)
+        fit = model._side_by_side(X, seeded)
+        if fit is None:
+            model.fit(X)
+            if on_fit is not None:
+                on_fit(i, model)
+        else:
+            waiting.setdefault((fit.X.shape[1], model.max_iter), []).append((i, fit))
+
+    for (n_features, max_iter), fits in waiting.items():
+        # The most clusters first: the runs that have center j are then the first ones; then
+        # the most rows, so that a batch pads its data sets to fewer rows.
+        by_clusters = sorted(
+            (fit for _, fit in fits), key=lambda fit: (-fit.model.n_clusters, -fit.X.shape[0])
+        )
+        _run_side_by_side(by_clusters, n_features, max_iter)
+    done = sorted((item for fits in waiting.values() for item in fits), key=lambda item: item[0])
+    for i, fit in done:
+        best = _best_run(fit.results, n_clusters=fit.model.n_clusters)
+        fit.model._fitted(best, fit.X, fit.X_mean, "lloyd")
+        if on_fit is not None:
+            on_fit(i, fit.model)
+    return fitted
+
+
+def _run_side_by_side(fits, n_features, max_iter):
+    """The runs of ``fits`` (of one width and ``max_iter``, the most clusters first): k-means++
+    and Lloyd side by side, as many runs at once as ``_small.runs_per_batch`` allows for the
+    most rows and clusters; each fit's ``results`` get its runs in order."""
+    n_rows = max(fit.X.shape[0] for fit in fits)
+    per_batch = _small.runs_per_batch(n_rows, n_features, fits[0].model.n_clusters)
+    batch, n_runs = [], 0
+    for fit in fits:
+        n_init = fit.first.shape[0]
+        for start in range(0, n_init, per_batch):
+            stop = min(n_init, start + per_batch)
+            if n_runs + stop - start > per_batch:
+                _run_batch(batch, n_runs, max_iter)
+                batch, n_runs = [], 0
+            batch.append((fit, start, stop))
+            n_runs += stop - start
+    _run_batch(batch, n_runs, max_iter)
+
+
+def _run_batch(batch, n_runs, max_iter):
+    """The runs ``start:stop`` of each ``(fit, start, stop)`` in ``batch`` (the most clusters
+    first), one data set per run, padded to the most rows among them."""
+    n_rows = max(fit.X.shape[0] for fit, _, _ in batch)
+    n_features = batch[0][0].X.shape[1]
+    k_max = batch[0][0].model.n_clusters
+    X = np.zeros((n_runs, n_rows, n_features))
+    sample_weight = np.zeros((n_runs, n_rows))
+    n_valid = np.empty(n_runs, dtype=np.intp)
+    n_clusters = np.empty(n_runs, dtype=np.intp)
+    tol = np.empty(n_runs)
+    at = 0
+    for fit, start, stop in batch:
+        runs = slice(at, at + stop - start)
+        n_samples = fit.X.shape[0]
+        X[runs, :n_samples] = fit.X
+        sample_weight[runs, :n_samples] = 1.0
+        n_valid[runs] = n_samples
+        n_clusters[runs] = fit.model.n_clusters
+        tol[runs] = fit.tol
+        at = runs.stop
+    padded = n_valid if (n_valid < n_rows).any() else None
+    # k-means++ for the runs of each number of clusters (their draws have its shape).
+    centers = np.zeros((n_runs, k_max, n_features))
+    at = 0
+    for k, entries in itertools.groupby(batch, key=lambda entry: entry[0].model.n_clusters):
+        entries = list(entries)
+        first = np.concatenate([fit.first[start:stop] for fit, start, stop in entries])
+        draws = np.concatenate([fit.draws[start:stop] for fit, start, stop in entries])
+        runs = slice(at, at + first.shape[0])
+        centers[runs, :k] = _small.kmeans_plusplus_of_runs(
+            X[runs], sample_weight[runs], first, draws, None if padded is None else n_valid[runs]
+        )
+        at = runs.stop
+    results = _small.lloyd_restarts(
+        X,
+        sample_weight,
+        centers,
+        max_iter=max_iter,
+        tol=tol,
+        n_valid=padded,
+        n_clusters=n_clusters,
+    )
+    at = 0
+    for fit, start, stop in batch:
+        fit.results.extend(results[at : at + stop - start])
+        at += stop - start

@@ -119,47 +119,50 @@ def small_kmeans_plusplus_runs(X, n_clusters, sample_weight, random_state, n_run
     ``greedy_kmeans_plusplus(..., small=True)`` in a row return, computed side by side.
 
     The random numbers a call draws do not depend on the data (one ``choice``, then one
-    ``uniform`` per further center), so they are drawn first, in the calls' order; then one
-    NumPy call serves every run at each step (``_small.candidate_pots_of_runs``).
+    ``uniform`` per further center), so they are drawn first, in the calls' order
+    (``kmeans_plusplus_draws``); then one NumPy call serves every run at each step
+    (``_small.kmeans_plusplus_of_runs``).
 
     Returns
     -------
     centers : ndarray of shape (n_runs, n_clusters, n_features)
     """
-    n_samples, n_features = X.shape
+    first, draws = kmeans_plusplus_draws(random_state, sample_weight, n_clusters, n_runs)
+    return _small.kmeans_plusplus_of_runs(X, sample_weight, first, draws)
+
+
+def kmeans_plusplus_draws(random_state, sample_weight, n_clusters, n_runs):
+    """The random numbers of ``n_runs`` calls of ``greedy_kmeans_plusplus`` in a row.
+
+    Returns
+    -------
+    first : ndarray of shape (n_runs,), int
+        Each call's first center, a row drawn with probability proportional to its weight.
+    draws : ndarray of shape (n_runs, n_clusters - 1, n_local_trials)
+        Each call's uniform numbers in [0, 1) for the later centers.
+    """
+    n_samples = sample_weight.shape[0]
     n_local_trials = 2 + int(np.log(n_clusters))
+    total = sample_weight.sum()
+    p = sample_weight / total
+    fast = type(random_state) is np.random.RandomState and p.dtype == np.float64
+    if fast and np.isfinite(total):  # else ``choice`` says what is wrong with ``p``
+        # One call for every number: ``choice`` with ``p`` takes one ``random_sample`` and
+        # looks it up in the normalised cumulative ``p`` (NumPy's legacy stream, which does not
+        # change), and ``uniform`` in [0, 1) is ``random_sample`` itself.
+        numbers = random_state.random_sample(n_runs * (1 + (n_clusters - 1) * n_local_trials))
+        numbers = numbers.reshape(n_runs, -1)
+        cdf = p.cumsum()
+        cdf /= cdf[-1]
+        first = cdf.searchsorted(numbers[:, 0], side="right")
+        return first, numbers[:, 1:].reshape(n_runs, n_clusters - 1, n_local_trials)
     first = np.empty(n_runs, dtype=np.intp)
     draws = np.empty((n_runs, n_clusters - 1, n_local_trials))
     for run in range(n_runs):
-        first[run] = _choose(random_state, n_samples, p=sample_weight / sample_weight.sum())
+        first[run] = _choose(random_state, n_samples, p=p)
         for c in range(n_clusters - 1):
             draws[run, c] = random_state.uniform(size=n_local_trials)
-
-    XT = np.ascontiguousarray(X.T)
-    runs = np.arange(n_runs)
-    centers = np.empty((n_runs, n_clusters, n_features), dtype=X.dtype)
-    centers[:, 0] = X[first]
-    far = np.full(n_samples, np.finfo(X.dtype).max, dtype=X.dtype)
-    closest_dist_sq, current_pot = _small.candidate_pots_of_runs(
-        XT, sample_weight, centers[:, :1], far
-    )
-    closest_dist_sq, current_pot = closest_dist_sq[:, 0], current_pot[:, 0]
-    for c in range(1, n_clusters):
-        rand_vals = draws[:, c - 1] * current_pot[:, None]
-        cumulative = np.cumsum(sample_weight * closest_dist_sq, axis=1)
-        candidate_ids = np.stack(
-            [np.searchsorted(cumulative[run], rand_vals[run]) for run in range(n_runs)]
-        )
-        # Rounding can put a draw just past the last cumulative sum.
-        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
-        distances, candidates_pot = _small.candidate_pots_of_runs(
-            XT, sample_weight, X[candidate_ids], closest_dist_sq
-        )
-        best = np.argmin(candidates_pot, axis=1)
-        current_pot = candidates_pot[runs, best]
-        closest_dist_sq = distances[runs, best]
-        centers[:, c] = X[candidate_ids[runs, best]]
-    return centers
+    return first, draws
 
 
 def random_init(X, n_clusters, sample_weight, random_state):

@@ -499,6 +499,9 @@ def _format_mean(value) -> str:
 
 
 def _cmd_run(args, rfm: bool = False) -> int:
+    from . import figure_pool
+
+    figure_pool.start()  # its workers import matplotlib while this process imports the rest
     from .config import ENGINE_OPTIONS, RFM_OPTIONS
     from .io import to_jsonable
     from .pipeline import run, run_rfm

@@ -31,11 +31,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
-from .preprocess import NumericSummary, _numeric_column, _text_column, measuring_units
+from .preprocess import NumericSummary, _numeric_column, _text_column
 from .rfm import _customer_ids, _numbers, _parse_as_of, _parse_dates
+from .units import measuring_units
 
 __all__ = [
     "cluster",
+    "workers_lost",
     "read_transactions",
     "transactions_to_rfm_dask",
     "read_customers",
@@ -85,6 +87,27 @@ def cluster(scheduler=None):
         return
     with LocalCluster(processes=True, dashboard_address=":0") as local, Client(local) as client:
         yield client
+
+
+@contextlib.contextmanager
+def workers_lost():
+    """Dask workers lost beyond what Dask and the fit recover from, as one sentence: a fit
+    restarts after losing a worker (``kmeans_core.dask.WorkerLostError`` when that happens too
+    often) and Dask computes a lost task again (``KilledWorker`` when the task killed three
+    workers, often by running out of memory)."""
+    from distributed import KilledWorker
+
+    from kmeans_core.dask import WorkerLostError
+
+    try:
+        yield
+    except WorkerLostError as error:
+        raise SegmentationError(str(error)) from None
+    except KilledWorker:
+        raise SegmentationError(
+            "A task of the run stopped three Dask workers, often by running out of memory; "
+            "give the workers more memory or the input smaller partitions, then run it again."
+        ) from None
 
 
 def _files(path, what="transactions") -> list[str]:

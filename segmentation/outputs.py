@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, figure_pool
+from .figure_pool import FigureJob
 from .io import write_bytes_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from .result import Segmentation
 from .select_k import REFINE, SWEEP_SAMPLE_REASON
@@ -27,6 +28,7 @@ __all__ = [
     "PLOT_FILES",
     "OUTPUT_COLUMNS",
     "output_path",
+    "figure_jobs",
     "draw_plots",
     "summary_of",
     "write_outputs",
@@ -61,26 +63,28 @@ class Output:
     description: str
 
 
-# The figures import matplotlib (slow) only when they are drawn.
+# Each figure is described by the inputs it is drawn from (a FigureJob): figure_pool draws it
+# in a worker process or in this one, and matplotlib is imported only where it is drawn.
 
 
-def _elbow(seg: Segmentation) -> bytes:
-    from . import plots as plotting
+def _elbow(seg: Segmentation) -> FigureJob:
+    return FigureJob(
+        "elbow_silhouette", (seg.choice.sweep, seg.k, seg.choice.elbow, seg.choice.gap)
+    )
 
-    return plotting.elbow_silhouette(seg.choice.sweep, seg.k, seg.choice.elbow, seg.choice.gap)
 
-
-def _pca(seg: Segmentation) -> bytes:
-    from . import plots as plotting
-
+def _pca(seg: Segmentation) -> FigureJob:
     projection = seg.projection
-    return plotting.pca_clusters(
-        projection.customers,
-        seg.labels,
-        projection.centers,
-        projection.explained_variance_ratio,
-        seg.names,
-        seed=seg.config.seed,
+    return FigureJob(
+        "pca_clusters",
+        (
+            projection.customers,
+            seg.labels,
+            projection.centers,
+            projection.explained_variance_ratio,
+            seg.names,
+        ),
+        {"seed": seg.config.seed},
     )
 
 
@@ -88,54 +92,49 @@ def _pca(seg: Segmentation) -> bytes:
 MAX_PLOTTED_FEATURES = 24
 
 
-def _distributions(seg: Segmentation) -> bytes:
-    from . import plots as plotting
-
+def _distributions(seg: Segmentation) -> FigureJob:
     columns = list(seg.values.columns)
     shown = seg.profiles.distinctive(columns, MAX_PLOTTED_FEATURES)
-    return plotting.feature_distributions(
-        seg.values[shown],
-        seg.labels,
-        seg.names,
-        log_columns=seg.preprocessor.log_columns_,
-        n_features=len(columns),
+    return FigureJob(
+        "feature_distributions",
+        ({column: seg.values[column].to_numpy() for column in shown}, seg.labels, seg.names),
+        {"log_columns": list(seg.preprocessor.log_columns_), "n_features": len(columns)},
     )
 
 
-def _silhouette(seg: Segmentation) -> bytes:
-    from . import plots as plotting
-
+def _silhouette(seg: Segmentation) -> FigureJob:
     sample = seg.silhouette
-    return plotting.silhouette(
-        sample.values, seg.labels[sample.rows], seg.names, mean=sample.mean, n_total=seg.n_customers
+    return FigureJob(
+        "silhouette",
+        (sample.values, seg.labels[sample.rows], seg.names),
+        {"mean": sample.mean, "n_total": seg.n_customers},
     )
 
 
-def _profiles(seg: Segmentation) -> bytes:
-    from . import plots as plotting
-
+def _profiles(seg: Segmentation) -> FigureJob:
     z = seg.profiles.z
     shown = seg.profiles.distinctive(list(z.columns), MAX_PLOTTED_FEATURES)
-    return plotting.segment_profiles(z[shown], seg.names, n_features=z.shape[1])
-
-
-def _stability(seg: Segmentation) -> bytes | None:
-    if seg.stability is None:
-        return None
-    from . import plots as plotting
-    from .stability import READINGS
-
-    return plotting.segment_stability(
-        seg.stability.mean,
-        seg.stability.standard_error,
-        seg.names,
-        readings=READINGS,
-        n_boot=seg.stability.n_boot,
+    return FigureJob(
+        "segment_profiles",
+        (z[shown].to_numpy(dtype=float), [str(column) for column in shown], seg.names),
+        {"n_features": z.shape[1]},
     )
 
 
-#: The figures of a run: file name -> (what it shows, how it is drawn; None: not this run).
-PLOTS: dict[str, tuple[str, Callable[[Segmentation], bytes | None]]] = {
+def _stability(seg: Segmentation) -> FigureJob | None:
+    if seg.stability is None:
+        return None
+    from .stability import READINGS
+
+    return FigureJob(
+        "segment_stability",
+        (seg.stability.mean, seg.stability.standard_error, seg.names),
+        {"readings": READINGS, "n_boot": seg.stability.n_boot},
+    )
+
+
+#: The figures of a run: file name -> (what it shows, what it is drawn from; None: not this run).
+PLOTS: dict[str, tuple[str, Callable[[Segmentation], FigureJob | None]]] = {
     "elbow_silhouette.png": (
         "Inertia and silhouette (and the gap statistic when computed) for every k tried, the "
         "chosen k marked",
@@ -185,10 +184,16 @@ def output_path(out: Path, key: str) -> Path:
     return Path(out) / _FILES[key]
 
 
+def figure_jobs(seg: Segmentation) -> dict[str, FigureJob]:
+    """What every figure of :data:`PLOTS` that this run has is drawn from, by file name."""
+    jobs = {name: describe(seg) for name, (_, describe) in PLOTS.items()}
+    return {name: job for name, job in jobs.items() if job is not None}
+
+
 def draw_plots(seg: Segmentation) -> dict[str, bytes]:
-    """Every figure of :data:`PLOTS` that this run has, as PNG bytes, by file name."""
-    images = {name: draw(seg) for name, (_, draw) in PLOTS.items()}
-    return {name: png for name, png in images.items() if png is not None}
+    """Every figure of :data:`PLOTS` that this run has, as PNG bytes, by file name (drawn by
+    the figure workers when a run started them: :mod:`segmentation.figure_pool`)."""
+    return figure_pool.draw(figure_jobs(seg))
 
 
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
@@ -320,14 +325,9 @@ def write_outputs(
     def staged(key: str) -> Path:
         return stage.path(_FILES[key])
 
-    images: dict[str, bytes] = {}
-    if config.plots:
-        with timer.stage("plots"):
-            images = draw_plots(seg)
+    # The figure workers draw while this process writes the table and the model.
+    drawing = figure_pool.submit(figure_jobs(seg) if config.plots else {})
     with timer.stage("write"):
-        for name, png in images.items():
-            write_bytes_atomic(png, staged(name), protect=protect)
-            paths[name] = stage.final(_FILES[name])
         if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
             # The input, then the segment columns, written side by side (never joined).
             write_csv_atomic(
@@ -336,6 +336,13 @@ def write_outputs(
             paths["customers"] = stage.final(_FILES["customers"])
         seg.model.save(staged("model"), protect=protect)
         paths["model"] = stage.final(_FILES["model"])
+    with timer.stage("plots"):  # what is left of drawing them, or all of it without workers
+        images = drawing.result()
+    with timer.stage("write"):
+        for name, png in images.items():
+            write_bytes_atomic(png, staged(name), protect=protect)
+            paths[name] = stage.final(_FILES[name])
+    paths = {output.key: paths[output.key] for output in OUTPUTS if output.key in paths}
     if config.report:
         from .report import render_report  # only needed when a report is written
 

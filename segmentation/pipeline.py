@@ -29,6 +29,7 @@ import pandas as pd
 from kmeans_core import PCA, KPrototypes
 from kmeans_core.metrics import silhouette_samples
 
+from . import figure_pool
 from .config import ENGINES, RunConfig, check_k, check_method, parse_k_range
 from .errors import SegmentationError
 from .io import ensure_output_dir, read_table, table_size, write_csv_atomic
@@ -689,6 +690,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         check_fits_in_memory(config.input)
     timer = Timer()
     with _output_set(config, "run") as stage:
+        _start_figure_workers(config)
         written: dict[str, Path] = {}
         with timer.stage("read"), report_stage(progress, "read"):
             if config.input is None:
@@ -801,6 +803,12 @@ def _output_set(config: RunConfig, command: str):
     )
 
 
+def _start_figure_workers(config: RunConfig) -> None:
+    """Figure workers import matplotlib while this run reads and clusters (figure_pool)."""
+    if config.plots:
+        figure_pool.start()
+
+
 def _staged(stage: OutputSet, key: str) -> Path:
     """Where the output ``key`` of :data:`OUTPUTS` is written while the set is prepared."""
     return stage.path(output_path(Path(), key))
@@ -827,7 +835,7 @@ def _on_dask():
 def _rfm_on_dask(transactions, scheduler, options):
     """RFM on Dask (``segmentation.distributed``)."""
     distributed = _on_dask()
-    with distributed.cluster(scheduler):
+    with distributed.cluster(scheduler), distributed.workers_lost():
         return distributed.transactions_to_rfm_dask(transactions, **options)
 
 
@@ -882,7 +890,12 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
     _refuse_inputs_inside(distributed, Path(config.out), config.input)
     timer = Timer()
     source = str(config.input)
-    with _output_set(config, "run") as stage, distributed.cluster(config.scheduler):
+    with (
+        _output_set(config, "run") as stage,
+        distributed.cluster(config.scheduler),
+        distributed.workers_lost(),
+    ):
+        _start_figure_workers(config)
         with timer.stage("read"), report_stage(progress, "read"):
             table = distributed.DaskTable(
                 distributed.read_customers(
@@ -918,7 +931,8 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
             # Lloyd on every customer, from the sample's best centers.
             final = DaskKMeans(
                 choice.k, init=fitted.cluster_centers_, n_init=1, random_state=config.seed
-            ).fit(table.matrix(preprocessor))
+            )
+            log.extend(_fit_saying_lost_workers(final, table.matrix(preprocessor)))
             sizes = final.labels_.map_blocks(
                 np.bincount, minlength=choice.k, chunks=(choice.k,), dtype=np.int64
             )
@@ -943,6 +957,25 @@ def _run_on_dask(config: RunConfig, progress: ProgressCallback | None) -> RunRes
         # The segmentation's stages were timed by this run's own timer: not to be added again.
         seg = replace(seg, timings={})
         return _write(seg, stage, protect=[], written=written, timer=timer, progress=progress)
+
+
+def _fit_saying_lost_workers(model, X) -> list[str]:
+    """``model.fit(X)`` on Dask; what it said of workers lost (it restarts), for the log. Its
+    other warnings go on as they were."""
+    from kmeans_core.dask import WorkerLostWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WorkerLostWarning)
+        model.fit(X)
+    said = []
+    for warning in caught:
+        if issubclass(warning.category, WorkerLostWarning):
+            said.append(str(warning.message))
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return said
 
 
 def _resized(profiles, sizes) -> Profiles:
@@ -982,6 +1015,7 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
         check_fits_in_memory(config.transactions, command="rfm")
     timer = Timer()
     with _output_set(config, "rfm") as stage:
+        _start_figure_workers(config)
         if config.engine == "dask":
             with timer.stage("rfm"):
                 rfm, rfm_log = _rfm_on_dask(
@@ -1160,6 +1194,7 @@ def _predict_on_dask(model, model_path, input_path, out_path, scheduler, encodin
             folder, command="predict", parameters=parameters, manifest=DATASET_MANIFEST
         ) as stage,
         distributed.cluster(scheduler),
+        distributed.workers_lost(),
     ):
         frame = distributed.read_customers(input_path, encoding=encoding, decimal=decimal)
         model.preprocessor.check_columns(list(frame.columns))

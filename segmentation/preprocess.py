@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SegmentationError
+from .units import HUGE, measuring_units
 
 __all__ = [
     "ColumnRoles",
@@ -60,11 +61,6 @@ NUMERIC_TEXT_SHARE = 0.8
 #: they are treated as missing, and the log says how many and where; more are refused with the
 #: first row and value. Below 100 values not even one is allowed: each cell counts there.
 MAX_BAD_SHARE = 0.01
-#: Cubes (skewness) and sums of squares of values beyond this magnitude can overflow float64
-#: (1.8e308), and those of values below TINY underflow to zero; such columns are measured in
-#: units of their largest value (:func:`measuring_units`; the log says so).
-HUGE = 1e80
-TINY = 1e-80
 #: Values beyond this magnitude are refused: within a factor 18 of the float64 limit (1.8e308),
 #: a difference or the mean of two of them overflows.
 MAX_MAGNITUDE = 1e307
@@ -440,25 +436,6 @@ def _describe_value(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def measuring_units(magnitude) -> np.ndarray:
-    """The unit each column is measured in: 1 for ordinary columns, so that their statistics
-    are the direct formulas' bit for bit, and the largest magnitude itself for columns beyond
-    :data:`HUGE` or below :data:`TINY`, whose powers would overflow or underflow.
-
-    Parameters
-    ----------
-    magnitude : array-like of shape (n_columns,)
-        The largest absolute value of each column.
-
-    Returns
-    -------
-    ndarray of shape (n_columns,)
-    """
-    magnitude = np.asarray(magnitude, dtype=np.float64)
-    unusual = (magnitude > HUGE) | ((magnitude > 0.0) & (magnitude < TINY))
-    return np.where(unusual, magnitude, 1.0)
 
 
 def _sample_skewness(values: np.ndarray) -> float:

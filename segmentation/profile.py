@@ -22,7 +22,7 @@ from typing import TypedDict
 import numpy as np
 import pandas as pd
 
-from .preprocess import measuring_units
+from .units import measuring_units
 
 __all__ = [
     "HIGH_Z",
@@ -286,7 +286,7 @@ def _segment_profile(
 
 def _in_safe_units(numeric: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     """Columns with values beyond ``HUGE`` or below ``TINY`` divided by their largest magnitude
-    (:func:`~segmentation.preprocess.measuring_units`), and the unit of every column (1 for
+    (:func:`~segmentation.units.measuring_units`), and the unit of every column (1 for
     ordinary ones, which stay exactly as they are). Means, medians and
     standard deviations are multiplied back by the unit; z-scores do not depend on it."""
     units = {name: 1.0 for name in numeric.columns}

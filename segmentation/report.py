@@ -14,10 +14,8 @@ import html
 import math
 from pathlib import Path
 
-from matplotlib.colors import to_hex
-
 from . import __version__
-from .plots import segment_colors
+from .palette import segment_colors_hex
 from .result import Segmentation
 
 __all__ = ["render_report", "MAX_TABLE_FEATURES"]
@@ -118,7 +116,7 @@ def _segment_table(seg: Segmentation) -> str:
     segments = seg.profiles.segments
     features = _distinctive_features(seg, MAX_TABLE_FEATURES)
     overall = seg.profiles.overall["features"]
-    colors = [to_hex(c) for c in segment_colors(max(1, len(segments)))]
+    colors = segment_colors_hex(max(1, len(segments)))
     head = "".join(f'<th class="num">{_e(name)}<br><small>mean</small></th>' for name in features)
     rows = [
         '<table><thead><tr><th>#</th><th>Segment</th><th class="num">Customers</th>'
@@ -270,7 +268,7 @@ def _rules_section(seg: Segmentation) -> str:
     rules = seg.rules
     if rules is None:
         return ""
-    colors = [to_hex(c) for c in segment_colors(max(1, seg.k))]
+    colors = segment_colors_hex(max(1, seg.k))
     rows = [
         "<h3>One rule per segment</h3>",
         f"<p>A threshold tree with one leaf per segment (IMM, Dasgupta et al. 2020) gives "
@@ -304,7 +302,7 @@ def _rfm_section(seg: Segmentation) -> str:
     if seg.rfm is None:
         return ""
     crosstab = seg.rfm["crosstab"]
-    colors = [to_hex(c) for c in segment_colors(max(1, len(crosstab["rows"])))]
+    colors = segment_colors_hex(max(1, len(crosstab["rows"])))
     head = "".join(
         f'<th class="num"><span class="swatch" style="background:{colors[row["id"]]}"></span>'
         f"{row['id']}: {_e(row['name'])}</th>"

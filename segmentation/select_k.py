@@ -66,7 +66,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from kmeans_core import KMeans, KPrototypes
+from kmeans_core import KMeans, KPrototypes, fit_many
 from kmeans_core.metrics import cluster_scores
 
 from .errors import SegmentationError
@@ -241,15 +241,21 @@ def fit_sweep(
         n_init = choose_n_init(n_samples)
     # The silhouette's sample is the one silhouette_rows draws (the plot shows those rows).
     sample_size = sample_threshold if n_samples > sample_threshold else None
-    rows, models = [], {}
-    for k in ks:
-        km = KMeans(k, n_init=n_init, random_state=seed, refine=REFINE).fit(X)
-        labels = np.asarray(km.labels_)
-        rows.append(_sweep_row(k, km.inertia_, X, labels, sample_size, seed))
-        models[k] = km
+    rows, fitted = [None] * len(ks), [None] * len(ks)
+
+    def measure(i: int, km: KMeans) -> None:
+        rows[i] = _sweep_row(ks[i], km.inertia_, X, np.asarray(km.labels_), sample_size, seed)
+        fitted[i] = km
         if progress is not None:
-            progress(k)
-    return rows, models
+            progress(ks[i])
+
+    # Every k in one call: on small data their fits run side by side.
+    fit_many(
+        (KMeans(k, n_init=n_init, random_state=seed, refine=REFINE) for k in ks),
+        (X for _ in ks),
+        on_fit=measure,
+    )
+    return rows, dict(zip(ks, fitted, strict=True))
 
 
 def _sweep_row(k, inertia, points, labels, sample_size, seed) -> dict:
@@ -617,26 +623,52 @@ def gap_statistic(
     rotated = centered @ vt.T
     low, high = rotated.min(axis=0), rotated.max(axis=0)
 
-    def log_w(
-        points: np.ndarray, k: int, fit_seed: int | None, known: float | None = None
-    ) -> float:
-        if known is not None:
-            inertia = known
-        elif k == 1:
-            inertia = float(((points - points.mean(axis=0)) ** 2).sum())
-        else:
-            inertia = KMeans(k, n_init=n_init, random_state=fit_seed).fit(points).inertia_
+    def log_of(inertia: float) -> float:
         return math.log(max(inertia, np.finfo(float).tiny))
 
-    data = {k: log_w(rotated, k, seed, inertias.get(k)) for k in ks}
+    def total_sum_of_squares(points: np.ndarray) -> float:
+        return float(((points - points.mean(axis=0)) ** 2).sum())
+
+    data = {k: log_of(inertias[k]) for k in ks if inertias.get(k) is not None}
+    if 1 not in data:
+        data[1] = log_of(total_sum_of_squares(rotated))
+    references = []
+    for _ in range(n_refs):
+        points = rng.uniform(low, high, size=rotated.shape)
+        references.append((points, int(rng.integers(0, 2**31 - 1))))
     reference = np.empty((n_refs, len(ks)))
+    column = {k: i for i, k in enumerate(ks)}
+    for b, (points, _) in enumerate(references):
+        reference[b, column[1]] = log_of(total_sum_of_squares(points))
+
+    # Every k-means fit in one call, so that the small ones run side by side: the data's
+    # missing W_k, then each reference's. ``None`` stands for the data.
+    fits = [(None, k) for k in ks if k not in data]
+    fits += [(b, k) for b in range(n_refs) for k in ks if k != 1]
+    left = [len(ks) - 1] * n_refs
     if progress is not None:
         progress(0, n_refs)
-    for b in range(n_refs):
-        points = rng.uniform(low, high, size=rotated.shape)
-        ref_seed = int(rng.integers(0, 2**31 - 1))
-        reference[b] = [log_w(points, k, ref_seed) for k in ks]
-        if progress is not None:
+
+    def fitted(i: int, model: KMeans) -> None:
+        b, k = fits[i]
+        if b is None:
+            data[k] = log_of(model.inertia_)
+            return
+        reference[b, column[k]] = log_of(model.inertia_)
+        left[b] -= 1
+        if left[b] == 0 and progress is not None:
+            progress(n_refs - sum(1 for n in left if n), n_refs)
+
+    fit_many(
+        (
+            KMeans(k, n_init=n_init, random_state=seed if b is None else references[b][1])
+            for b, k in fits
+        ),
+        (rotated if b is None else references[b][0] for b, _ in fits),
+        on_fit=fitted,
+    )
+    if len(ks) == 1 and progress is not None:  # no k but 1: nothing to fit
+        for b in range(n_refs):
             progress(b + 1, n_refs)
     mean = reference.mean(axis=0)
     sd = reference.std(axis=0)  # the paper's sd_k: 1/B, not 1/(B-1)

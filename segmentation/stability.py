@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kmeans_core import KMeans
+from kmeans_core import KMeans, fit_many
 
 from .errors import SegmentationError
 from .select_k import NO_STRUCTURE, choose_n_init
@@ -239,15 +239,6 @@ def check_bootstrap(value) -> int:
     return int(value)
 
 
-def _kmeans(X: np.ndarray, k: int, n_init: int) -> Callable[[np.ndarray, int], np.ndarray]:
-    def cluster(rows: np.ndarray, seed: int) -> np.ndarray:
-        # a draw of a tiny table may hold fewer customers than segments
-        fitted = KMeans(min(k, rows.shape[0]), n_init=n_init, random_state=seed).fit(X[rows])
-        return np.asarray(fitted.labels_)
-
-    return cluster
-
-
 def bootstrap_stability(
     X: np.ndarray,
     labels: np.ndarray,
@@ -300,23 +291,41 @@ def bootstrap_stability(
     draw_size = min(n, max_rows)
     if n_init is None:
         n_init = choose_n_init(draw_size)
-    if cluster is None:
-        cluster = _kmeans(X, n_clusters, n_init)
     # One child sequence per replicate: replicate b is the same whatever B is.
     entropy = None if seed is None else [seed, _STREAM]
     children = np.random.SeedSequence(entropy).spawn(n_boot)
     jaccard = np.empty((n_boot, n_clusters))
-    if progress is not None:
-        progress(0, n_boot)
-    for b, child in enumerate(children):
+    draws = []
+    for child in children:
         rng = np.random.default_rng(child)
         rows = np.unique(rng.integers(0, n, draw_size))
-        fit_seed = int(rng.integers(0, 2**31 - 1))
-        found = np.asarray(cluster(rows, fit_seed), dtype=np.int64)
+        draws.append((rows, int(rng.integers(0, 2**31 - 1))))
+    if progress is not None:
+        progress(0, n_boot)
+    done = []
+
+    def compare(b: int, found: np.ndarray) -> None:
+        found = np.asarray(found, dtype=np.int64)
         k_found = int(found.max()) + 1 if found.size else 1
-        jaccard[b] = best_jaccard(labels[rows], found, n_clusters, k_found)
+        jaccard[b] = best_jaccard(labels[draws[b][0]], found, n_clusters, k_found)
+        done.append(b)
         if progress is not None:
-            progress(b + 1, n_boot)
+            progress(len(done), n_boot)
+
+    if cluster is None:
+        # Every re-clustering in one call: small draws run side by side.
+        fit_many(
+            # a draw of a tiny table may hold fewer customers than segments
+            (
+                KMeans(min(n_clusters, rows.shape[0]), n_init=n_init, random_state=fit_seed)
+                for rows, fit_seed in draws
+            ),
+            (X[rows] for rows, _ in draws),
+            on_fit=lambda b, model: compare(b, model.labels_),
+        )
+    else:
+        for b, (rows, fit_seed) in enumerate(draws):
+            compare(b, cluster(rows, fit_seed))
     return Stability(jaccard=jaccard, n_customers=n, draw_size=draw_size, n_init=n_init, seed=seed)
 
 

@@ -1,6 +1,8 @@
 """kmeans_core.dask.KMeans: exact against the engine's Lloyd on one machine, the same bits
 whatever the workers, k-means|| as good as k-means++, clear errors on bad input."""
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -15,8 +17,9 @@ distributed = pytest.importorskip("distributed")
 
 from conftest import init_centers, make_dataset  # noqa: E402
 
+from kmeans_core import dask as kmeans_dask  # noqa: E402
 from kmeans_core.dask import KMeans as DaskKMeans  # noqa: E402
-from kmeans_core.dask import _uniforms  # noqa: E402
+from kmeans_core.dask import WorkerLostError, WorkerLostWarning, _uniforms  # noqa: E402
 
 # (data set, row chunks): every Lloyd kernel (screened products, tiles, products, rows), even
 # and uneven chunks, a single chunk.
@@ -114,6 +117,56 @@ def test_the_same_bits_on_one_or_two_workers_and_any_threads(dask_client):
         assert other[1] == two_workers[1]
         assert other[2] == two_workers[2]
         np.testing.assert_array_equal(other[3], two_workers[3])
+
+
+def _kill_a_worker_before(patch, client, step_name, call_number):
+    """Kill a worker process of ``client``'s cluster (SIGKILL) just before the fit's
+    ``call_number``-th pass of ``step_name``: that pass finds its shard's worker gone."""
+    run = kmeans_dask._Shards.run
+    calls = []
+
+    def killing_run(self, step, *args):
+        if step.__name__ == step_name:
+            calls.append(step)
+            if len(calls) == call_number:
+                os.kill(next(iter(client.run(os.getpid).values())), signal.SIGKILL)
+        return run(self, step, *args)
+
+    patch.setattr(kmeans_dask._Shards, "run", killing_run)
+
+
+@pytest.mark.slow
+def test_a_worker_lost_during_the_fit_restarts_it_with_the_same_answer(monkeypatch):
+    """Worker processes killed in k-means|| and in the Lloyd loop: the fit rebuilds its chunks
+    on the workers left and returns the bits of an undisturbed fit; with no restart left, one
+    clear error. Its own cluster: worker processes (the shared one's are threads). Two features:
+    kernels that compile in a moment if a new worker process must compile them."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(6000, 2)) + rng.integers(0, 4, size=(6000, 1)) * 2.0
+    params = dict(n_clusters=4, random_state=3)
+    with dask.config.set(scheduler="sync"):
+        expected = _fit_bits(X, **params)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    with distributed.Client(cluster, set_as_default=False) as client, client.as_current():
+        for step, call_number in (("_closest_step", 2), ("_lloyd_step", 3)):
+            client.wait_for_workers(2, timeout=60)
+            with monkeypatch.context() as patch:
+                _kill_a_worker_before(patch, client, step, call_number)
+                with pytest.warns(WorkerLostWarning, match="restarted from its first iteration"):
+                    got = _fit_bits(X, **params)
+            assert got[0].tobytes() == expected[0].tobytes(), step
+            assert got[1:3] == expected[1:3], step
+            np.testing.assert_array_equal(got[3], expected[3])
+
+        client.wait_for_workers(2, timeout=60)
+        with monkeypatch.context() as patch:
+            patch.setattr(kmeans_dask, "MAX_RESTARTS", 0)
+            _kill_a_worker_before(patch, client, "_lloyd_step", 2)
+            with pytest.raises(WorkerLostError, match=r"^The fit stopped after losing Dask wor"):
+                _fit_bits(X, **params)
+    cluster.close()
 
 
 def test_kmeans_parallel_draw_does_not_depend_on_the_chunks():

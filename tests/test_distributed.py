@@ -354,3 +354,45 @@ def test_run_on_dask_beyond_the_sample(dask_client, tmp_path, monkeypatch):
     assert any("seeded sample of 400 of the 1,500" in line for line in summary["cleaning_log"])
     # every stage timed once: the stages add up to no more than the run took
     assert sum(summary["timings"].values()) <= elapsed
+
+
+def test_workers_lost_in_the_fit_are_logged_or_one_sentence_and_exit_2(
+    dask_client, tmp_path, capsys, monkeypatch
+):
+    """A fit that restarted after losing a worker says so in the run's log; one that lost
+    workers beyond its restarts stops the run with one sentence, exit 2 and no output set."""
+    import warnings
+
+    from kmeans_core import dask as kmeans_dask
+    from segmentation.cli import main
+    from segmentation.config import RunConfig
+    from segmentation.pipeline import run
+
+    folder = _parts(_customers(300), tmp_path / "parts", 2, ".parquet")
+    fit = kmeans_dask.KMeans.fit
+    said = "A Dask worker holding part of the data was lost during the fit; it restarted."
+
+    def restarted_fit(self, X, y=None, sample_weight=None):
+        warnings.warn(said, kmeans_dask.WorkerLostWarning, stacklevel=2)
+        return fit(self, X, sample_weight=sample_weight)
+
+    monkeypatch.setattr(kmeans_dask.KMeans, "fit", restarted_fit)
+    config = RunConfig(input=folder, k=3, out=tmp_path / "run", engine="dask", plots=False)
+    with dask_client.as_current():
+        result = run(config)
+    assert said in result.summary["cleaning_log"]
+
+    def lost_fit(self, X, y=None, sample_weight=None):
+        raise kmeans_dask.WorkerLostError(
+            "The fit stopped after losing Dask workers that held its data (tries: 3); check "
+            "the workers' memory limits and logs, then run it again."
+        )
+
+    monkeypatch.setattr(kmeans_dask.KMeans, "fit", lost_fit)
+    out = tmp_path / "out"
+    argv = ["run", "--input", str(folder), "--out", str(out), "--k", "3", "--engine", "dask"]
+    assert main([*argv, "--scheduler", dask_client.scheduler.address]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: The fit stopped after losing Dask workers"), err
+    assert "\n" not in err
+    assert not out.exists()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from kmeans_core import KMeans
+from segmentation.io import read_table
+from segmentation.preprocess import Preprocessor, infer_roles
 from segmentation.select_k import gap_choice, gap_statistic
 
-FRANTI = Path(__file__).resolve().parents[1] / "data" / "franti"
+DATA = Path(__file__).resolve().parents[1] / "data"
+FRANTI = DATA / "franti"
 
 
 def blobs(centers, n_per_blob: int, spread: float, seed: int) -> np.ndarray:
@@ -79,6 +84,45 @@ def test_gap_reuses_the_sweeps_inertia_and_samples_large_data():
     assert gap_choice(sampled) == 3
     # The sample's own W_k were fitted (the sweep's are of all 300 rows).
     assert sampled[1]["log_w"] < fitted[1]["log_w"]
+
+
+def gap_fit_by_fit(X, ks, *, seed, inertias, n_refs=10, n_init=3):
+    """The statistic as it was computed one KMeans fit after another (whole data): the oracle
+    for the fits side by side."""
+    ks = sorted({1, *ks})
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 4]))
+    centered = X - X.mean(axis=0)
+    rotated = centered @ np.linalg.svd(centered, full_matrices=False)[2].T
+    low, high = rotated.min(axis=0), rotated.max(axis=0)
+
+    def log_w(points, k, fit_seed, known=None):
+        if known is not None:
+            inertia = known
+        elif k == 1:
+            inertia = float(((points - points.mean(axis=0)) ** 2).sum())
+        else:
+            inertia = KMeans(k, n_init=n_init, random_state=fit_seed).fit(points).inertia_
+        return math.log(max(inertia, np.finfo(float).tiny))
+
+    data = {k: log_w(rotated, k, seed, inertias.get(k)) for k in ks}
+    reference = np.empty((n_refs, len(ks)))
+    for b in range(n_refs):
+        points = rng.uniform(low, high, size=rotated.shape)
+        ref_seed = int(rng.integers(0, 2**31 - 1))
+        reference[b] = [log_w(points, k, ref_seed) for k in ks]
+    mean, sd = reference.mean(axis=0), reference.std(axis=0)
+    return [(k, mean[i] - data[k], sd[i] * math.sqrt(1.0 + 1.0 / n_refs)) for i, k in enumerate(ks)]
+
+
+@pytest.mark.parametrize("name", ["mall_customers.csv", "wholesale_customers.csv"])
+def test_the_fits_side_by_side_give_the_gap_of_the_fits_one_by_one(name):
+    data = read_table(DATA / name)
+    X = Preprocessor().fit_transform(data, infer_roles(data))
+    ks = range(2, 11)
+    inertias = {k: KMeans(k, n_init=20, random_state=0).fit(X).inertia_ for k in (2, 5, 9)}
+    fast = gap_statistic(X, ks, seed=0, inertias=inertias)
+    former = gap_fit_by_fit(X, ks, seed=0, inertias=inertias)
+    assert [(row["k"], row["gap"], row["gap_se"]) for row in fast] == former  # exactly
 
 
 def test_the_choice_figure_gets_a_gap_panel_when_the_gap_was_computed():

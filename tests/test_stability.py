@@ -116,6 +116,33 @@ def test_replicates_do_not_depend_on_how_many_there_are():
     assert not np.array_equal(other.jaccard, ten.jaccard)
 
 
+@pytest.mark.parametrize(
+    ("name", "k", "n_init"), [("mall_customers.csv", 6, None), ("wholesale_customers.csv", 4, 3)]
+)
+def test_the_re_clusterings_side_by_side_are_the_fits_one_by_one(name, k, n_init):
+    """The engine's re-clusterings run side by side (``fit_many``); the oracle fits each draw
+    alone, as a ``cluster`` callable does."""
+    data = read_table(DATA / name)
+    X = Preprocessor().fit_transform(data, infer_roles(data))
+    labels = kmeans_labels(X, k)
+    starts = n_init or 20
+
+    def one_by_one(rows, seed):
+        return KMeans(k, n_init=starts, random_state=seed).fit(X[rows]).labels_
+
+    fast = bootstrap_stability(X, labels, k, n_boot=12, seed=7, n_init=n_init)
+    former = bootstrap_stability(X, labels, k, n_boot=12, seed=7, cluster=one_by_one)
+    assert fast.n_init == starts
+    np.testing.assert_array_equal(fast.jaccard, former.jaccard)  # exactly
+
+
+def test_a_draw_with_fewer_customers_than_segments_is_clustered_into_fewer():
+    X = np.arange(8, dtype=float).reshape(4, 2)
+    result = bootstrap_stability(X, np.array([0, 1, 2, 3]), 4, n_boot=6, seed=1)
+    assert result.jaccard.shape == (6, 4)
+    assert (result.jaccard <= 1).all() and result.mean.min() < 1  # a segment left out
+
+
 def test_many_customers_are_drawn_m_out_of_n_and_it_says_so():
     X = np.random.default_rng(3).normal(size=(500, 2))
     labels = kmeans_labels(X, 2)
