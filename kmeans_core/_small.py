@@ -370,8 +370,9 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
     dtype = X.dtype
     tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (n_runs,)).tolist()
     data = _RunsData(X, sample_weight, n_valid)
-    results = [None] * n_runs
+    results, ends = [None] * n_runs, [None] * n_runs
     ks = np.full(n_runs, k_max) if n_clusters is None else np.asarray(n_clusters)
+    ks_given = ks.tolist()
     absent = None if (ks == k_max).all() else np.arange(k_max) >= ks[:, None]
 
     def finish(rows, n_iter, converged, strict):
@@ -379,21 +380,24 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
         loose = [row for row, is_strict in zip(rows, strict, strict=True) if not is_strict]
         if loose:
             labels[loose] = _nearest_of_runs(current.XT_of(loose), centers[loose], ks[loose])
-        for size, group in _by_size(data, [runs[row] for row in rows]):
-            members = [rows[i] for i in group]
+        for row, has_converged in zip(rows, converged, strict=True):
+            size = X.shape[-2] if not data.own else int(data.n_samples[runs[row]])
+            results[runs[row]] = (labels[row, :size].copy(), centers[row].copy(), n_iter)
+            ends[runs[row]] = has_converged
+
+    def with_inertias():
+        # Every run's inertia once all have ended: the runs of one size in one call.
+        done = [None] * n_runs
+        for size, group in _by_size(data, list(range(n_runs))):
             inertias = _inertias(
-                *data.of_runs([runs[row] for row in members], size),
-                centers[members],
-                labels[members, :size],
+                *data.of_runs(group, size),
+                np.stack([results[run][1] for run in group]),
+                np.stack([results[run][0] for run in group]),
             )
-            for i, row, value in zip(group, members, inertias, strict=True):
-                results[runs[row]] = (
-                    labels[row, :size].copy(),
-                    value,
-                    centers[row, : ks[row]].copy(),
-                    n_iter,
-                    converged[i],
-                )
+            for run, value in zip(group, inertias, strict=True):
+                run_labels, run_centers, n_iter = results[run]
+                done[run] = (run_labels, value, run_centers[: ks_given[run]], n_iter, ends[run])
+        return done
 
     # The state of the runs side by side, one row each; ``runs`` says whose. A run that has
     # converged leaves at once when the data are shared; with each run's own data its row
@@ -483,7 +487,7 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
             live[done] = False
             n_live = int(np.count_nonzero(live))
             if n_live == 0:
-                return results
+                return with_inertias()
             if not current.own or len(runs) - n_live >= len(runs) // 4:
                 going = np.flatnonzero(live)
                 runs = [runs[i] for i in going]
@@ -497,7 +501,7 @@ def lloyd_restarts(X, sample_weight, centers_init, *, max_iter, tol, n_valid=Non
 
     rows = np.flatnonzero(live).tolist()
     finish(rows, max_iter, [False] * len(rows), [False] * len(rows))
-    return results
+    return with_inertias()
 
 
 class _RunsData:

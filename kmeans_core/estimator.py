@@ -566,8 +566,11 @@ def fit_many(models, datasets, *, on_fit=None):
             waiting.setdefault((fit.X.shape[1], model.max_iter), []).append((i, fit))
 
     for (n_features, max_iter), fits in waiting.items():
-        # The most clusters first: the runs that have center j are then the first ones.
-        by_clusters = sorted((fit for _, fit in fits), key=lambda fit: -fit.model.n_clusters)
+        # The most clusters first: the runs that have center j are then the first ones; then
+        # the most rows, so that a batch pads its data sets to fewer rows.
+        by_clusters = sorted(
+            (fit for _, fit in fits), key=lambda fit: (-fit.model.n_clusters, -fit.X.shape[0])
+        )
         _run_side_by_side(by_clusters, n_features, max_iter)
     done = sorted((item for fits in waiting.values() for item in fits), key=lambda item: item[0])
     for i, fit in done:
@@ -590,16 +593,17 @@ def _run_side_by_side(fits, n_features, max_iter):
         for start in range(0, n_init, per_batch):
             stop = min(n_init, start + per_batch)
             if n_runs + stop - start > per_batch:
-                _run_batch(batch, n_runs, n_rows, max_iter)
+                _run_batch(batch, n_runs, max_iter)
                 batch, n_runs = [], 0
             batch.append((fit, start, stop))
             n_runs += stop - start
-    _run_batch(batch, n_runs, n_rows, max_iter)
+    _run_batch(batch, n_runs, max_iter)
 
 
-def _run_batch(batch, n_runs, n_rows, max_iter):
+def _run_batch(batch, n_runs, max_iter):
     """The runs ``start:stop`` of each ``(fit, start, stop)`` in ``batch`` (the most clusters
-    first), one data set per run, padded to ``n_rows`` rows."""
+    first), one data set per run, padded to the most rows among them."""
+    n_rows = max(fit.X.shape[0] for fit, _, _ in batch)
     n_features = batch[0][0].X.shape[1]
     k_max = batch[0][0].model.n_clusters
     X = np.zeros((n_runs, n_rows, n_features))
