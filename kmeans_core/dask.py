@@ -429,10 +429,15 @@ def _closest_step(chunk, state, candidates):
     labels = _nearest_on_layouts(X, chunk.sample_weight, candidates, _layouts(chunk, state))
     candidates = candidates.astype(X.dtype, copy=False)
     nearest = np.empty(X.shape[0], dtype=X.dtype)
+    # One buffer for every block: Dask's workers return freed memory to the system at once
+    # (MALLOC_TRIM_THRESHOLD_), so a new array per block would be mapped and faulted anew.
+    buffer = np.empty((min(CLOSEST_ROWS, X.shape[0]), X.shape[1]), dtype=X.dtype)
     for start in range(0, X.shape[0], CLOSEST_ROWS):
         rows = slice(start, start + CLOSEST_ROWS)
-        difference = X[rows] - candidates[labels[rows]]
-        nearest[rows] = np.einsum("ij,ij->i", difference, difference)
+        difference = buffer[: min(CLOSEST_ROWS, X.shape[0] - start)]
+        np.take(candidates, labels[rows], axis=0, out=difference, mode="clip")  # unbuffered
+        np.subtract(X[rows], difference, out=difference)
+        np.einsum("ij,ij->i", difference, difference, out=nearest[rows])
     closest = state.get("closest")
     if closest is not None:
         np.minimum(closest, nearest, out=nearest)

@@ -329,7 +329,10 @@ def write_outputs(
     drawing = figure_pool.submit(figure_jobs(seg) if config.plots else {})
     with timer.stage("write"):
         if "customers_parts" not in paths:  # on Dask the Parquet parts are the segmented table
-            write_csv_atomic(seg.segmented, staged("customers"), protect=protect)
+            # The input, then the segment columns, written side by side (never joined).
+            write_csv_atomic(
+                seg.data, staged("customers"), protect=protect, beside=seg.customer_columns
+            )
             paths["customers"] = stage.final(_FILES["customers"])
         seg.model.save(staged("model"), protect=protect)
         paths["model"] = stage.final(_FILES["model"])

@@ -201,7 +201,7 @@ def _describe(
     :func:`_named`). ``population``: the number of customers when ``data`` is a sample."""
     preprocessor = draft.preprocessor
     with timer.stage("fit"):
-        labels, distances = draft.assignment(X)
+        labels, explanations = _assign_and_explain(draft, X)
     _tell(progress, "fit", 1, 2)
     with timer.stage("profile"):
         imputed = preprocessor.impute(data)
@@ -217,14 +217,16 @@ def _describe(
         embedded = draft.embed(X)
         projection = _project(embedded, draft.embed(draft.centers), config.seed)
         silhouette = _silhouette(embedded, labels, config.seed)
-        segmented = _with_output_columns(
-            data, labels, profiles.names, customer_explanations(distances, labels), log
-        )
+        del embedded
     with timer.stage("rules"):
         rules = _segment_rules(X, labels, draft.centers, preprocessor, values)
     _tell(progress, "fit", 2, 2)
     with timer.stage("stability"):
         stability = _stability(X, labels, draft, config, progress)
+    with timer.stage("profile"):
+        # After the rules, whose search is the largest passing need of this stage.
+        customer_columns = _output_columns(data, labels, profiles.names, explanations, log)
+        del explanations
     created = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     return Segmentation(
         data=data,
@@ -236,9 +238,8 @@ def _describe(
         choice=choice,
         model=draft,
         labels=labels,
-        distances=distances,
         profiles=profiles,
-        segmented=segmented,
+        customer_columns=customer_columns,
         projection=projection,
         silhouette=silhouette,
         log=log,
@@ -264,7 +265,9 @@ def _named(seg: Segmentation) -> Segmentation:
 def _segment_rules(X, labels, centers, preprocessor: Preprocessor, values) -> SegmentRules:
     """IMM's rule for every segment, judged on the customers' own numbers (gaps filled)."""
     n_numeric = len(preprocessor.numeric_features_)
-    originals = np.hstack([values.to_numpy(dtype=np.float64), X[:, n_numeric:]])
+    # The table's own columns and X's one-hot columns, where they are: no matrix copy.
+    originals = [values[name].to_numpy(dtype=np.float64) for name in values.columns]
+    originals += [X[:, j] for j in range(n_numeric, X.shape[1])]
     return segment_rules(X, labels, centers, columns_of(preprocessor), originals)
 
 
@@ -315,7 +318,7 @@ def _ks_to_try(config: RunConfig, k: str | int, X: np.ndarray, log: list[str]) -
     if isinstance(k, int) and k not in ks:
         ks = sorted({*ks, k})
 
-    n_distinct = _count_distinct_rows(X)
+    n_distinct = _count_distinct_rows(X, at_most=max(ks))
     if isinstance(k, int) and n_distinct < k:
         raise SegmentationError(
             f"The customers have only {n_distinct} distinct feature rows, fewer than k={k}; "
@@ -333,12 +336,24 @@ def _ks_to_try(config: RunConfig, k: str | int, X: np.ndarray, log: list[str]) -
     return ks
 
 
-def _count_distinct_rows(X: np.ndarray) -> int:
-    # Distinct up to bit equality; enough to tell "too few distinct customers for k".
-    if X.shape[0] == 0:
-        return 0
-    view = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
-    return int(np.unique(view).shape[0])
+#: Rows looked at a time when counting distinct rows.
+DISTINCT_BLOCK_ROWS = 8192
+
+
+def _count_distinct_rows(X: np.ndarray, at_most: int) -> int:
+    """The number of distinct rows of ``X`` (up to bit equality) if it is below ``at_most``,
+    else a number at least ``at_most``: enough to tell "too few distinct customers for k".
+    A block of rows at a time, stopping as soon as ``at_most`` are seen: a sorted copy of
+    the whole matrix was the largest need of the preprocessing."""
+    seen: set[bytes] = set()
+    for start in range(0, X.shape[0], DISTINCT_BLOCK_ROWS):
+        block = np.ascontiguousarray(X[start : start + DISTINCT_BLOCK_ROWS])
+        rows = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1])))
+        for row in np.unique(rows):
+            seen.add(row.tobytes())
+            if len(seen) >= at_most:
+                return len(seen)
+    return len(seen)
 
 
 def _mixed_sweep(preprocessor: Preprocessor, X: np.ndarray, log: list[str]):
@@ -573,14 +588,45 @@ def _model_metadata(seg: Segmentation) -> dict:
     }
 
 
-def _with_output_columns(
+#: Customers assigned at a time when only their nearest two segments are kept (a multiple of
+#: the model's own block, so that every distance is computed exactly as in one call).
+ASSIGN_BLOCK_ROWS = 64 * 8192
+
+
+def _assign_and_explain(model: SegmentationModel, X: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """The model's labels of ``X`` (:meth:`SegmentationModel.assignment`) and every customer's
+    explanation (:func:`customer_explanations`), a block of rows at a time: the distances to
+    every center (n x k) are never held for all customers. Every step is row by row, so the
+    values are those of one call on all rows, bit for bit."""
+    n_rows = X.shape[0]
+    labels = np.empty(n_rows, dtype=np.int64)
+    own = np.empty(n_rows, dtype=np.float64)
+    second = np.empty(n_rows, dtype=np.int64)
+    margin = np.empty(n_rows, dtype=np.float64)
+    for start in range(0, n_rows, ASSIGN_BLOCK_ROWS):
+        rows = slice(start, min(start + ASSIGN_BLOCK_ROWS, n_rows))
+        block_labels, distances = model.assignment(X[rows])
+        explained = customer_explanations(distances, block_labels)
+        labels[rows] = block_labels
+        own[rows] = explained["Distance_to_center"].to_numpy()
+        second[rows] = explained["Second_nearest_segment"].to_numpy()
+        margin[rows] = explained["Assignment_margin"].to_numpy()
+    explanations = pd.DataFrame(
+        {"Distance_to_center": own, "Second_nearest_segment": second, "Assignment_margin": margin},
+        copy=False,
+    )
+    return labels, explanations
+
+
+def _output_columns(
     data: pd.DataFrame,
     labels: np.ndarray,
     names: list[str],
     explanations: pd.DataFrame,
     log: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The input, unchanged and in order, then the segment columns (renamed if taken)."""
+    """The segment columns written after the input's own, renamed where the input already
+    has a column of that name; same index as ``data``."""
     taken = {str(column) for column in data.columns}
     segment_name = np.asarray(names, dtype=object)[labels]
     values = dict(
@@ -606,8 +652,7 @@ def _with_output_columns(
         if final != name and log is not None:
             log.append(f"The input already has a column '{name}'; the new one is '{final}'.")
         added[final] = column
-    extra = pd.DataFrame(added, index=data.index)
-    return pd.concat([data, extra], axis=1)
+    return pd.DataFrame(added, index=data.index, copy=False)
 
 
 # --------------------------------------------------------------------------- running
@@ -669,15 +714,34 @@ def run(config: RunConfig, progress: ProgressCallback | None = None) -> RunResul
         return _write(seg, stage, protect=protect, written=written, timer=timer, progress=progress)
 
 
-#: Peak memory of a run in this process, measured (benchmarks/README.md, "Memory"): the
-#: process itself (Python, NumPy, numba's compiled kernels, matplotlib), plus a multiple of
-#: the table's values in memory (Parquet), or of the CSV file's size (its text is parsed).
+#: Peak memory of a command in this process, measured (benchmarks/README.md, "memory"), with
+#: a margin: the process itself (Python, NumPy, numba's compiled kernels, matplotlib), plus a
+#: multiple of the input's values in memory (Parquet: rows x columns x 8 bytes) or of the CSV
+#: file's size (its text is parsed).
 RUN_MEMORY_BASE = 600 * 2**20
-RUN_MEMORY_PER_PARQUET_BYTE = 12
-RUN_MEMORY_PER_CSV_BYTE = 8
+#: `segment run`: 4.8x at its peak, the k sweep (10 million customers, Parquet); 2.4x the
+#: CSV file, whose text columns are held once parsed.
+RUN_MEMORY_PER_PARQUET_BYTE = 6
+RUN_MEMORY_PER_CSV_BYTE = 3
+#: `segment predict`: the table, its matrix, the segment columns (1.9x at 10 million); a CSV
+#: file's text as for a run.
+PREDICT_MEMORY_PER_PARQUET_BYTE = 3
+PREDICT_MEMORY_PER_CSV_BYTE = 3
+#: `segment rfm`: the transaction log, whose text columns take more than 8 bytes a value
+#: (4.2x; CSV 3.1x the file), and the RFM sums; the RFM table it segments has one row per
+#: customer, far fewer.
+RFM_MEMORY_PER_PARQUET_BYTE = 6
+RFM_MEMORY_PER_CSV_BYTE = 4
+#: Per command: (multiple of a Parquet file's values, multiple of a CSV file's size, what
+#: the command does with the input, in words).
+_MEMORY_PER_BYTE = {
+    "run": (RUN_MEMORY_PER_PARQUET_BYTE, RUN_MEMORY_PER_CSV_BYTE, "segment"),
+    "predict": (PREDICT_MEMORY_PER_PARQUET_BYTE, PREDICT_MEMORY_PER_CSV_BYTE, "score"),
+    "rfm": (RFM_MEMORY_PER_PARQUET_BYTE, RFM_MEMORY_PER_CSV_BYTE, "turn into RFM"),
+}
 
 
-def check_fits_in_memory(path, available: int | None = None) -> None:
+def check_fits_in_memory(path, available: int | None = None, *, command: str = "run") -> None:
     """Refuse, before reading, an input that clearly will not fit in this machine's memory.
 
     Parameters
@@ -686,26 +750,31 @@ def check_fits_in_memory(path, available: int | None = None) -> None:
     available : int or None
         Bytes of memory available; None reads it from the system (``MemAvailable`` of
         /proc/meminfo, else the free physical pages). The check is skipped when unknown.
+    command : {"run", "predict", "rfm"}
+        The command that reads ``path`` (the customers, the customers to score, or the
+        transaction log): each has its own measured multiples.
 
     Raises
     ------
     SegmentationError
-        If the run's estimated peak (:data:`RUN_MEMORY_BASE` plus a multiple of the input's
-        size) is more than the available memory; the message points to the Dask engine.
+        If the command's estimated peak (:data:`RUN_MEMORY_BASE` plus a multiple of the
+        input's size) is more than the available memory; the message points to the Dask
+        engine.
     """
+    per_parquet_byte, per_csv_byte, doing = _MEMORY_PER_BYTE[command]
     size = table_size(path)
     available = available_memory() if available is None else available
     if size is None or available is None:
         return
     kind, n_bytes = size
-    per_byte = RUN_MEMORY_PER_PARQUET_BYTE if kind == "parquet" else RUN_MEMORY_PER_CSV_BYTE
+    per_byte = per_parquet_byte if kind == "parquet" else per_csv_byte
     needed = RUN_MEMORY_BASE + per_byte * n_bytes
     if needed > available:
         what = "values" if kind == "parquet" else "file"
         raise SegmentationError(
             f"Input file '{path}' ({_gib(n_bytes)} of {what}) needs about {_gib(needed)} of "
-            f"memory to segment in this process and {_gib(available)} is available; run it "
-            "with `engine` dask, which reads and scores it in parts."
+            f"memory to {doing} in this process and {_gib(available)} is available; run it "
+            "with `engine` dask, which reads it in parts."
         )
 
 
@@ -779,9 +848,9 @@ def _segment_partition(part: pd.DataFrame, model: SegmentationModel):
     columns), and its counts: customers per segment, then rows with an unseen category per
     categorical feature."""
     X = model.preprocessor.transform(part)
-    labels, distances = model.assignment(X)
-    frame = _with_output_columns(
-        part, labels, model.segment_names, customer_explanations(distances, labels)
+    labels, explanations = _assign_and_explain(model, X)
+    frame = pd.concat(
+        [part, _output_columns(part, labels, model.segment_names, explanations)], axis=1
     )
     counts = np.bincount(labels, minlength=model.n_segments)
     unknown = (model.category_codes(X) < 0).sum(axis=0)
@@ -946,6 +1015,8 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
     check_k(config.k)
     _check_engine(config.engine, config.scheduler)
     _refuse_outputs_over_inputs(Path(config.out), [config.transactions])
+    if config.engine != "dask":
+        check_fits_in_memory(config.transactions, command="rfm")
     timer = Timer()
     with _output_set(config, "rfm") as stage:
         _start_figure_workers(config)
@@ -975,8 +1046,8 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
             scores = rfm_scores(rfm)
         protect = [config.transactions]
         with timer.stage("write"):
-            scored = pd.concat([rfm, scores], axis=1)
-            written = {"rfm": stage.final(write_csv_atomic(scored, _staged(stage, "rfm")))}
+            path = write_csv_atomic(rfm, _staged(stage, "rfm"), beside=scores)
+            written = {"rfm": stage.final(path)}
         seg = segment(
             rfm,
             config,
@@ -990,8 +1061,10 @@ def run_rfm(config: RunConfig, progress: ProgressCallback | None = None) -> RunR
 
 def _with_rfm_scores(seg: Segmentation, rfm: pd.DataFrame, scores: pd.DataFrame) -> Segmentation:
     """The segmentation with the RFM scores beside the k-means segments, and the cross-table."""
-    segmented = pd.concat([seg.segmented, scores.set_axis(seg.segmented.index)], axis=1)
-    return replace(seg, segmented=segmented, rfm=rfm_summary(seg.labels, seg.names, rfm, scores))
+    columns = pd.concat([seg.customer_columns, scores.set_axis(seg.data.index)], axis=1)
+    return replace(
+        seg, customer_columns=columns, rfm=rfm_summary(seg.labels, seg.names, rfm, scores)
+    )
 
 
 def _write(
@@ -1069,6 +1142,7 @@ def predict(
         return _predict_on_dask(
             model, model_path, input_path, out_path, scheduler, encoding, decimal
         )
+    check_fits_in_memory(input_path, command="predict")
     data = read_table(input_path, encoding=encoding, decimal=decimal)
     out_path = Path(out_path) if out_path is not None else Path(PREDICTIONS_FILE)
     ensure_output_dir(out_path.parent)
@@ -1080,11 +1154,13 @@ def predict(
     refuse_inside_output_set(out_path)
     with output_file(out_path):
         X = model.preprocessor.transform(data)
-        labels, distances = model.assignment(X)
+        labels, explanations = _assign_and_explain(model, X)
         unknown = (model.category_codes(X) < 0).sum(axis=0)
-        explanations = customer_explanations(distances, labels)
-        segmented = _with_output_columns(data, labels, model.segment_names, explanations)
-        path = write_csv_atomic(segmented, out_path, protect=[input_path, model_path])
+        del X
+        added = _output_columns(data, labels, model.segment_names, explanations)
+        del explanations
+        path = write_csv_atomic(data, out_path, protect=[input_path, model_path], beside=added)
+        segmented = pd.concat([data, added], axis=1)
     counts = np.bincount(labels, minlength=model.n_segments)
     return PredictResult(
         segmented=segmented,

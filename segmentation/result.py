@@ -137,12 +137,13 @@ class Segmentation:
         Preprocessing, centers (segment 0 the largest), names and metadata.
     labels : ndarray of shape (n_customers,)
         The model's assignment of every customer.
-    distances : ndarray of shape (n_customers, k)
-        Distance of every customer to every center, in the scaled space.
     profiles : Profiles
         Per-segment statistics and names.
-    segmented : pandas.DataFrame of shape (n_customers, n_columns + 5)
-        ``data`` followed by the segment columns: what ``customers_segmented.csv`` holds.
+    customer_columns : pandas.DataFrame of shape (n_customers, 5)
+        The columns written after ``data``'s own in ``customers_segmented.csv``: segment,
+        segment name, distance to its center, second-nearest segment and assignment margin
+        (:data:`segmentation.outputs.OUTPUT_COLUMNS`, renamed where ``data`` has a column of
+        that name); for an RFM run, the RFM scores after them. Same index as ``data``.
     projection : Projection
     silhouette : SilhouetteSample
         At the chosen k, on the rows the sweep scored.
@@ -180,9 +181,8 @@ class Segmentation:
     choice: KChoice
     model: SegmentationModel
     labels: np.ndarray
-    distances: np.ndarray
     profiles: Profiles
-    segmented: pd.DataFrame
+    customer_columns: pd.DataFrame
     projection: Projection
     silhouette: SilhouetteSample
     log: list[str]
@@ -212,6 +212,20 @@ class Segmentation:
     @property
     def preprocessor(self) -> Preprocessor:
         return self.model.preprocessor
+
+    @property
+    def segmented(self) -> pd.DataFrame:
+        """``data`` followed by :attr:`customer_columns`: what ``customers_segmented.csv``
+        holds, of shape (n_customers, n_columns + 5). Joined when asked for; the run writes
+        the file from the two parts without joining them."""
+        return pd.concat([self.data, self.customer_columns], axis=1)
+
+    @property
+    def distances(self) -> np.ndarray:
+        """Distance of every customer to every center in the scaled space, of shape
+        (n_customers, k); computed when asked for (the run keeps only each customer's nearest
+        two, in :attr:`customer_columns`)."""
+        return self.model.assignment(self.X).distances
 
     @property
     def parameters(self) -> dict:

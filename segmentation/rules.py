@@ -376,20 +376,28 @@ def segment_rules(X, labels, centers, columns: list[Column], originals) -> Segme
     centers : array-like of shape (k, n_features)
     columns : list of Column
         How each column of ``X`` reads (:func:`columns_of`).
-    originals : array-like of shape (n_samples, n_features)
+    originals : array-like of shape (n_samples, n_features), or a list of n_features columns
         The same customers in the table's units (numeric features as in the table, gaps
-        filled; one-hot columns as in ``X``): what the rules are judged on.
+        filled; one-hot columns as in ``X``): what the rules are judged on. As a list of
+        columns they are read where they are (the table's own), not copied into a matrix.
 
     Returns
     -------
     SegmentRules
     """
     X, labels, centers = _checked(X, labels, centers)
-    originals = np.asarray(originals, dtype=np.float64)
-    if originals.shape != X.shape or len(columns) != X.shape[1]:
-        raise ValueError(
-            f"originals {originals.shape} and columns ({len(columns)}) must match X {X.shape}."
-        )
+    if isinstance(originals, list | tuple):
+        originals = [np.asarray(column, dtype=np.float64) for column in originals]
+    else:
+        matrix = np.asarray(originals, dtype=np.float64)
+        originals = [matrix[:, j] for j in range(matrix.shape[1])] if matrix.ndim == 2 else []
+    shape = (len(originals[0]) if originals else 0, len(originals))
+    if (
+        shape != X.shape
+        or any(column.shape != (X.shape[0],) for column in originals)
+        or len(columns) != X.shape[1]
+    ):
+        raise ValueError(f"originals {shape} and columns ({len(columns)}) must match X {X.shape}.")
     tree = imm_tree(X, labels, centers)
     n, k = X.shape[0], centers.shape[0]
 
@@ -405,7 +413,7 @@ def segment_rules(X, labels, centers, columns: list[Column], originals) -> Segme
             cuts[i] = 0.5
             continue
         goes_left = X[:, node.feature] <= node.threshold
-        values = originals[:, node.feature]
+        values = originals[node.feature]
         at_node = np.array([column.original(v) for v in centers[node.centers, node.feature]])
         center_left = centers[node.centers, node.feature] <= node.threshold
         low = max(values[goes_left].max(initial=-np.inf), at_node[center_left].max())
@@ -419,7 +427,7 @@ def segment_rules(X, labels, centers, columns: list[Column], originals) -> Segme
         if node.is_leaf:
             continue
         here = leaf == i
-        goes_left = originals[:, node.feature] <= cuts[i]
+        goes_left = originals[node.feature] <= cuts[i]
         leaf[here & goes_left] = node.left
         leaf[here & ~goes_left] = node.right
         paths[node.left] = [*paths[i], (node.feature, True, cuts[i])]

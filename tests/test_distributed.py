@@ -275,6 +275,7 @@ def test_segment_run_and_predict_on_dask_label_as_in_process(dask_client, tmp_pa
             ["run", "--input", "{tmp}/parts", "--engine", "dask", "--method", "kprototypes"],
             "kmeans only",
         ),
+        (["run", "--input", "{tmp}/parts", "--engine", "dask", "--k", "300"], "not more than k"),
         (
             ["run", "--input", "{tmp}/parts", "--engine", "dask", "--features", "Nope"],
             "'Nope' not in the input",
