@@ -129,12 +129,15 @@ class _Worker:
         kind, payload = reply
         return payload if kind == "png" else None
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Close its pipes, which ends it; ``wait``: also until it has exited."""
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
+        if not wait:
+            return
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -161,15 +164,17 @@ def start(n_workers: int | None = None) -> None:
                 return
 
 
-def close() -> None:
-    """Stop every worker (at exit, or for a test)."""
+def close(wait: bool = True) -> None:
+    """Stop every worker (for a test, or at exit); ``wait``: until each has exited."""
     with _lock:
         for worker in _workers:
-            worker.stop()
+            worker.stop(wait)
         _workers.clear()
 
 
-atexit.register(close)
+# At exit the pipes are closed and the workers end by themselves: a command does not wait for
+# their interpreters to shut down (a tenth of a second or more).
+atexit.register(close, wait=False)
 
 
 class Drawing:
@@ -247,6 +252,10 @@ def _warm_up(plots) -> None:
 
 
 def _serve() -> None:
+    # Below the run's own process: while the workers import matplotlib the run is clustering,
+    # and on a busy machine that comes first; once it waits for the figures they have the CPU.
+    if hasattr(os, "nice"):
+        os.nice(5)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt a reply
     requests = sys.stdin.buffer
