@@ -13,22 +13,22 @@ inputs are too large to be worth sending) the figure is drawn here, by the same 
 
 The workers are started once per process and reused by later runs in it. Each reads its jobs
 from its stdin and exits when that pipe closes, which happens when this process exits or is
-killed: no worker outlives the run's process. The messages are pickled NumPy arrays, lists and
-dicts that exist only in the pipe between this process and its own children; nothing pickled
-is ever written to a file. ``SEGMENT_FIGURE_WORKERS=0`` draws every figure in this process.
+killed: no worker outlives the run's process. The messages are JSON followed by the raw bytes
+of their arrays, so reading one runs no code. ``SEGMENT_FIGURE_WORKERS=0`` draws every figure
+in this process.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
-import pickle
 import queue
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,10 +80,67 @@ def worker_count() -> int:
 # --------------------------------------------------------------------------- this side
 
 
-def _send(stream, message) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
-    stream.write(data)
+# A message is JSON (the structure: lists, tuples, dicts, numbers, strings) followed by the raw
+# bytes of its arrays and byte strings: nothing in it can run code when it is read, and a
+# float goes through JSON as its shortest exact repr, so a figure gets the very same numbers.
+
+
+def _encode(value, blobs: list) -> object:
+    """``value`` as JSON-ready data; the bytes of its arrays and byte strings go to ``blobs``."""
+    if isinstance(value, bytes):
+        blobs.append(value)
+        return {"bytes": len(value)}
+    if hasattr(value, "dtype") and hasattr(value, "shape"):  # a NumPy array or scalar
+        if value.shape == ():
+            return value.item()
+        if value.dtype.hasobject:
+            raise TypeError("arrays of Python objects are not sent")
+        blobs.append(value.tobytes())
+        return {"array": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, dict):
+        return {"dict": [[_encode(k, blobs), _encode(v, blobs)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(item, blobs) for item in value]}
+    if isinstance(value, list):
+        return [_encode(item, blobs) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"a {type(value).__name__} is not sent")
+
+
+def _decode(value, blobs: Iterator[bytes]):
+    """The value :func:`_encode` described, its bytes taken from ``blobs`` in order."""
+    if isinstance(value, list):
+        return [_decode(item, blobs) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "bytes" in value:
+        return next(blobs)
+    if "array" in value:
+        import numpy as np  # only where arrays arrive: in a worker
+
+        array = np.frombuffer(next(blobs), dtype=np.dtype(value["array"]))
+        return array.reshape(value["shape"]).copy()  # writable, as the caller's was
+    if "tuple" in value:
+        return tuple(_decode(item, blobs) for item in value["tuple"])
+    decoded = {}
+    for key, item in value["dict"]:
+        key = _decode(key, blobs)
+        decoded[key] = _decode(item, blobs)
+    return decoded
+
+
+def _pack(message) -> list[bytes]:
+    """The pieces of one message: its length, its JSON, its blobs (TypeError: not sendable)."""
+    blobs: list[bytes] = []
+    head = json.dumps({"value": _encode(message, blobs), "blobs": [len(b) for b in blobs]})
+    data = head.encode("utf-8")
+    return [_HEADER.pack(len(data)), data, *blobs]
+
+
+def _send(stream, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        stream.write(piece)
     stream.flush()
 
 
@@ -96,7 +153,14 @@ def _receive(stream):
     data = stream.read(length)
     if len(data) < length:
         return None
-    return pickle.loads(data)
+    head = json.loads(data)
+    blobs = []
+    for size in head["blobs"]:
+        blob = stream.read(size)
+        if len(blob) < size:
+            return None
+        blobs.append(blob)
+    return _decode(head["value"], iter(blobs))
 
 
 class _Worker:
@@ -119,9 +183,13 @@ class _Worker:
     def draw(self, job: FigureJob) -> bytes | None:
         """The figure's PNG bytes, or None if this worker could not draw it."""
         try:
-            _send(self.process.stdin, (job.function, job.args, job.kwargs))
+            request = _pack((job.function, job.args, job.kwargs))
+        except TypeError:  # inputs JSON and arrays cannot carry: drawn here
+            return None
+        try:
+            _send(self.process.stdin, request)
             reply = _receive(self.process.stdout)
-        except (OSError, ValueError, pickle.PickleError, EOFError):
+        except (OSError, ValueError, KeyError, StopIteration):
             reply = None
         if reply is None:  # the worker is gone
             self.stop()
@@ -272,7 +340,7 @@ def _serve() -> None:
         except Exception as error:  # noqa: BLE001 - the parent draws it again and reports
             reply = ("error", f"{type(error).__name__}: {error}")
         try:
-            _send(replies, reply)
+            _send(replies, _pack(reply))
         except OSError:  # the parent is gone
             return
 

@@ -146,3 +146,47 @@ def test_a_run_draws_its_figures_without_importing_matplotlib(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) is False
     assert len(list((tmp_path / "plots").glob("*.png"))) == 6
+
+
+def test_messages_carry_the_very_same_values_and_run_no_code():
+    import io
+
+    import numpy as np
+
+    message = (
+        "f",
+        (np.arange(6, dtype=np.float32).reshape(2, 3), [{"k": 2, "x": float("nan")}], None),
+        {
+            "floats": [-0.0, 1e-310, 0.1 + 0.2, float("inf")],
+            3: (True, np.float64(2.5), np.int64(7)),
+            "png": b"\x89PNG\x00",
+            "cols": {"a": np.array([1.5, np.nan]), "b": np.array([], dtype=np.int64)},
+        },
+    )
+    stream = io.BytesIO()
+    figure_pool._send(stream, figure_pool._pack(message))
+    stream.seek(0)
+    got = figure_pool._receive(stream)
+    assert figure_pool._receive(stream) is None  # the end of the stream
+    function, args, kwargs = got
+    assert function == "f" and args[2] is None
+    assert args[0].dtype == np.float32 and np.array_equal(args[0], message[1][0])
+    assert args[1][0]["k"] == 2 and np.isnan(args[1][0]["x"])
+    assert [np.float64(v).tobytes() for v in kwargs["floats"]] == [
+        np.float64(v).tobytes() for v in message[2]["floats"]
+    ]
+    assert kwargs[3] == (True, 2.5, 7) and kwargs["png"] == b"\x89PNG\x00"
+    assert kwargs["cols"]["a"].tobytes() == message[2]["cols"]["a"].tobytes()
+    assert kwargs["cols"]["b"].dtype == np.int64 and kwargs["cols"]["b"].size == 0
+    assert args[0].flags.writeable
+    with pytest.raises(TypeError):
+        figure_pool._pack((np.array([object()]),))
+
+
+def test_inputs_a_message_cannot_carry_are_drawn_here_and_the_worker_stays(workers):
+    import numpy as np
+
+    names = np.array(["a", "b"], dtype=object)  # object arrays are not sent
+    job = FigureJob("segment_shares", (names, [0.5, 0.5], [0.4, 0.6]))
+    assert figure_pool.draw({"shares.png": job})["shares.png"] == job.draw_here()
+    assert all(worker.alive() for worker in workers)
