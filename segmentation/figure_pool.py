@@ -176,6 +176,7 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        self.lock = threading.Lock()
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -184,11 +185,12 @@ class _Worker:
         """The figure's PNG bytes, or None if this worker could not draw it."""
         try:
             request = _pack((job.function, job.args, job.kwargs))
-        except TypeError:  # inputs JSON and arrays cannot carry: drawn here
+        except TypeError:  # inputs that JSON and arrays cannot carry: drawn here
             return None
         try:
-            _send(self.process.stdin, request)
-            reply = _receive(self.process.stdout)
+            with self.lock:  # one request and its reply at a time, whoever asks
+                _send(self.process.stdin, request)
+                reply = _receive(self.process.stdout)
         except (OSError, ValueError, KeyError, StopIteration):
             reply = None
         if reply is None:  # the worker is gone
