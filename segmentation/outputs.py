@@ -29,7 +29,6 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "output_path",
     "figure_jobs",
-    "draw_plots",
     "summary_of",
     "write_outputs",
 ]
@@ -188,12 +187,6 @@ def figure_jobs(seg: Segmentation) -> dict[str, FigureJob]:
     """What every figure of :data:`PLOTS` that this run has is drawn from, by file name."""
     jobs = {name: describe(seg) for name, (_, describe) in PLOTS.items()}
     return {name: job for name, job in jobs.items() if job is not None}
-
-
-def draw_plots(seg: Segmentation) -> dict[str, bytes]:
-    """Every figure of :data:`PLOTS` that this run has, as PNG bytes, by file name (drawn by
-    the figure workers when a run started them: :mod:`segmentation.figure_pool`)."""
-    return figure_pool.draw(figure_jobs(seg))
 
 
 def summary_of(seg: Segmentation, outputs: dict[str, Path] | None = None) -> dict:
